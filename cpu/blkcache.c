@@ -1,0 +1,161 @@
+/*
+ * The decoded-block cache: arena, hash table, jump cache, per-page lists,
+ * and invalidation on writes to code (registered as a phys code hook, so
+ * CPU stores and DMA both reach it). See block.h for the invariants.
+ *
+ * Invalidation is by byte range: a write invalidates the blocks whose bytes
+ * it overlaps. When the last block of a page goes, the page stops being a
+ * code page and writes to it become fast again.
+ */
+#include "cpu/block.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <xxhash.h>
+
+#include "cpu/cpu.h"
+
+#define HASH_BITS 15
+
+static void code_write_hook(void *opaque, uint64_t paddr, unsigned len);
+
+struct blkcache *blkcache_new(struct cpu *cpu, struct phys *mem, size_t arena_size)
+{
+    struct blkcache *bc = calloc(1, sizeof(*bc));
+    if (!bc)
+        return NULL;
+    bc->hash_mask = (1u << HASH_BITS) - 1;
+    bc->hash = calloc(1u << HASH_BITS, sizeof(*bc->hash));
+    bc->npages = mem->ram_size >> 12;
+    bc->page = calloc(bc->npages, sizeof(*bc->page));
+    bc->arena = malloc(arena_size);
+    bc->arena_size = arena_size;
+    bc->mem = mem;
+    bc->cpu = cpu;
+    bc->phys_gen = mem->gen;
+    struct code_hook h = { code_write_hook, bc };
+    if (!bc->hash || !bc->page || !bc->arena || phys_add_hook(mem, &h)) {
+        blkcache_free(bc);
+        return NULL;
+    }
+    return bc;
+}
+
+void blkcache_free(struct blkcache *bc)
+{
+    if (!bc)
+        return;
+    free(bc->hash);
+    free(bc->page);
+    free(bc->arena);
+    free(bc);
+}
+
+void blkcache_flush_jmp(struct blkcache *bc)
+{
+    memset(bc->jmp, 0, sizeof(bc->jmp));
+}
+
+void blkcache_flush_jmp_page(struct blkcache *bc, uint32_t lin)
+{
+    memset(&bc->jmp[((lin >> 12) & 63) << 6], 0, 64 * sizeof(bc->jmp[0]));
+}
+
+void blkcache_flush(struct blkcache *bc)
+{
+    for (uint64_t p = 0; p < bc->npages; p++) {
+        if (bc->page[p]) {
+            bc->page[p] = NULL;
+            phys_clear_code(bc->mem, p << 12);
+        }
+    }
+    memset(bc->hash, 0, (bc->hash_mask + 1) * sizeof(*bc->hash));
+    blkcache_flush_jmp(bc);
+    bc->used = 0;
+    bc->phys_gen = bc->mem->gen;
+    bc->flushes++;
+}
+
+static unsigned key_hash(const struct blkcache *bc, uint64_t paddr, uint32_t eip, uint32_t cs_base, uint32_t mode)
+{
+    uint64_t key[3] = { paddr, (uint64_t)eip << 32 | cs_base, mode };
+    return (unsigned)XXH3_64bits(key, sizeof(key)) & bc->hash_mask;
+}
+
+struct block *blkcache_lookup(struct blkcache *bc, uint64_t paddr, uint32_t eip, uint32_t cs_base, uint32_t mode)
+{
+    if (bc->phys_gen != bc->mem->gen)
+        blkcache_flush(bc);
+    for (struct block *b = bc->hash[key_hash(bc, paddr, eip, cs_base, mode)]; b; b = b->hnext)
+        if (b->paddr == paddr && b->eip == eip && b->cs_base == cs_base && b->mode == mode)
+            return b;
+    return NULL;
+}
+
+struct block *blkcache_alloc(struct blkcache *bc, unsigned n)
+{
+    size_t need = sizeof(struct block) + n * sizeof(struct insn);
+    if (bc->used + need > bc->arena_size)
+        blkcache_flush(bc);
+    struct block *b = (struct block *)(bc->arena + bc->used);
+    memset(b, 0, sizeof(*b));
+    return b;
+}
+
+void blkcache_insert(struct blkcache *bc, struct block *b)
+{
+    bc->used += (sizeof(struct block) + (size_t)b->n * sizeof(struct insn) + 15) & ~(size_t)15;
+    unsigned h = key_hash(bc, b->paddr, b->eip, b->cs_base, b->mode);
+    b->hnext = bc->hash[h];
+    bc->hash[h] = b;
+    uint64_t pg = b->paddr >> 12;
+    if (pg < bc->npages) { /* RAM: track for self-modifying code (ROM cannot change) */
+        if (!bc->page[pg]) {
+            phys_mark_code(bc->mem, b->paddr);
+            mmu_protect_code(&bc->cpu->mmu, bc->mem, b->paddr);
+        }
+        b->pnext = bc->page[pg];
+        bc->page[pg] = b;
+    }
+    bc->jmp[jmp_hash(b->lin)] = b;
+}
+
+static void unlink_hash(struct blkcache *bc, struct block *b)
+{
+    struct block **pp = &bc->hash[key_hash(bc, b->paddr, b->eip, b->cs_base, b->mode)];
+    while (*pp && *pp != b)
+        pp = &(*pp)->hnext;
+    if (*pp)
+        *pp = b->hnext;
+    unsigned j = jmp_hash(b->lin);
+    if (bc->jmp[j] == b)
+        bc->jmp[j] = NULL;
+}
+
+static void code_write_hook(void *opaque, uint64_t paddr, unsigned len)
+{
+    struct blkcache *bc = opaque;
+    uint64_t pg = paddr >> 12;
+    if (pg >= bc->npages)
+        return;
+    /* A write may straddle into the next page; handle each page it touches. */
+    uint64_t end = paddr + len;
+    for (; pg < bc->npages && (pg << 12) < end; pg++) {
+        struct block **pp = &bc->page[pg];
+        while (*pp) {
+            struct block *b = *pp;
+            if (b->paddr < end && paddr < b->paddr + b->bytes) {
+                *pp = b->pnext;
+                unlink_hash(bc, b);
+                bc->invalidations++;
+                bc->cpu->stats.smc_invalidations++;
+                /* The running block may be the one rewritten: leave it after this insn. */
+                bc->cpu->stop = 1;
+            } else {
+                pp = &b->pnext;
+            }
+        }
+        if (!bc->page[pg])
+            phys_clear_code(bc->mem, pg << 12);
+    }
+}

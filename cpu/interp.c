@@ -1,0 +1,283 @@
+/*
+ * The interpreter's run loop.
+ *
+ * cpu_exec() repeatedly: serves pending interrupts, finds the decoded block
+ * for CS:EIP (jump cache by linear PC, then the physical-address hash,
+ * else decodes a new one) and runs its instructions, each a call to the
+ * handler the decoder chose. Handlers never decode and never touch EIP
+ * except to branch:
+ *
+ *   - On entry to a block, EIP is set to the address after the block, the
+ *     fall-through. A branch (always the last instruction) overwrites it.
+ *   - cpu->stop asks to leave after the current instruction (self-modifying
+ *     code, mode changes, interrupt requests); EIP is then the next
+ *     instruction's, block->eip + next->off.
+ *   - A fault longjmps back here; EIP is recovered as block->eip + cur->off,
+ *     so handlers must not commit architectural state before they can no
+ *     longer fault.
+ *
+ * Single-instruction steps serve the one-instruction interrupt shadow
+ * (STI, MOV SS) and the trap flag.
+ */
+#include <limits.h>
+
+#include "cpu/block.h"
+#include "cpu/cpu.h"
+#include "cpu/except.h"
+#include "cpu/mem.h"
+
+static void op_ud(struct cpu *c, const struct insn *i)
+{
+    (void)i;
+    cpu_fault(c, EXC_UD, NO_ERRCODE);
+}
+
+static void op_gp0(struct cpu *c, const struct insn *i)
+{
+    (void)i;
+    cpu_fault(c, EXC_GP, 0);
+}
+
+static void op_unimpl(struct cpu *c, const struct insn *i)
+{
+    if (c->log_mask & LOG_UNIMPL)
+        cpu_logf(c, "unimplemented: %s at %04x:%08x", op_info[i->id].name, c->seg[SEG_CS].sel,
+                 (uint32_t)(c->blk->eip + i->off));
+    cpu_fault(c, EXC_UD, NO_ERRCODE);
+}
+
+/* Decode one instruction into `i` at `off` in a block; turns decoder
+ * failures and CS-limit violations into an instruction that faults when it
+ * runs, so the fault is raised with a precise EIP. Returns its length or
+ * DEC_MORE. */
+static int decode_one(struct cpu *c, const uint8_t *bytes, int avail, uint32_t eip, struct insn *i)
+{
+    int mode32 = (c->mode & MODE_CS32) != 0;
+    int len = decode(bytes, avail, mode32, eip, i);
+    if (len == DEC_MORE)
+        return len;
+    if (len < 0) {
+        insn_fn *fn = len == DEC_TOOLONG ? op_gp0 : op_ud;
+        memset(i, 0, sizeof(*i));
+        i->fn = fn;
+        len = 1;
+    } else if (!i->fn) {
+        i->fn = op_unimpl;
+    }
+    i->len = (uint8_t)len;
+    uint32_t last = eip + (uint32_t)len - 1;
+    if (!mode32)
+        last &= 0xffffffffu;
+    if (last > c->seg[SEG_CS].limit || last < eip)
+        i->fn = op_gp0;
+    return len;
+}
+
+static void run_block(struct cpu *c, const struct block *b, unsigned limit)
+{
+    const struct insn *i = b->insn, *last = b->insn + b->n;
+    const struct insn *end = b->n < limit ? last : b->insn + limit;
+    c->blk = b;
+    c->eip = b->next_eip;
+    c->stop = 0;
+    do {
+        c->cur = i;
+        i->fn(c, i);
+        i++;
+    } while (i != end && !c->stop);
+    if (i != last)
+        c->eip = b->eip + i->off;
+    c->icount += (uint64_t)(i - b->insn);
+    c->stats.block_runs++;
+    c->blk = NULL;
+}
+
+/* Execute one instruction that cannot be cached: it crosses a page, or
+ * lives in MMIO. The first page is fetched already (page may be NULL for
+ * MMIO, then paddr is its physical page). */
+static void run_uncached(struct cpu *c, uint32_t eip, uint32_t lin, const uint8_t *page, uint64_t paddr)
+{
+    uint8_t buf[16];
+    unsigned o = lin & 0xfff, have = 0x1000 - o;
+    if (have > 15)
+        have = 15;
+    for (unsigned k = 0; k < have; k++)
+        buf[k] = page ? page[o + k] : (uint8_t)phys_read(c->mem, paddr + o + k, 1);
+    struct block *b = c->scratch;
+    int len = decode_one(c, buf, (int)have, eip, &b->insn[0]);
+    if (len == DEC_MORE) {
+        uint64_t pa2;
+        uint32_t lin2 = (lin & ~0xfffu) + 0x1000;
+        const uint8_t *p2 = mem_fetch_page(c, lin2, &pa2);
+        for (unsigned k = have; k < 15; k++)
+            buf[k] = p2 ? p2[k - have] : (uint8_t)phys_read(c->mem, pa2 + (k - have), 1);
+        len = decode_one(c, buf, 15, eip, &b->insn[0]);
+    }
+    b->eip = eip;
+    b->n = 1;
+    b->insn[0].off = 0;
+    b->next_eip = eip + (uint32_t)len;
+    if (!(c->mode & MODE_CS32))
+        b->next_eip &= 0xffff;
+    b->lin = lin;
+    c->stats.uncached_insns++;
+    run_block(c, b, 1);
+}
+
+/* Decode a new block starting at CS:EIP, whose page is `page`. */
+static struct block *build_block(struct cpu *c, uint32_t eip, uint32_t lin, const uint8_t *page, uint64_t paddr)
+{
+    unsigned max = (unsigned)c->max_block_insns;
+    struct block *b = blkcache_alloc(c->cache, max);
+    unsigned o = lin & 0xfff, pos = 0, n = 0;
+    bool mode32 = c->mode & MODE_CS32;
+    while (n < max) {
+        struct insn *i = &b->insn[n];
+        int len = decode_one(c, page + o + pos, (int)(0x1000 - o - pos), eip + pos, i);
+        if (len == DEC_MORE)
+            break;
+        i->off = (uint16_t)pos;
+        pos += (unsigned)len;
+        n++;
+        if ((op_info[i->id].attr & A_END) || i->fn == op_ud || i->fn == op_gp0 || i->fn == op_unimpl)
+            break;
+        if (o + pos >= 0x1000 || (!mode32 && eip + pos > 0xffff))
+            break;
+    }
+    if (n == 0)
+        return NULL;
+    b->eip = eip;
+    b->next_eip = mode32 ? eip + pos : ((eip + pos) & 0xffff);
+    b->cs_base = (uint32_t)c->seg[SEG_CS].base;
+    b->mode = c->mode;
+    b->paddr = (paddr & ~0xfffull) + o;
+    b->lin = lin;
+    b->n = (uint16_t)n;
+    b->bytes = (uint16_t)pos;
+    blkcache_insert(c->cache, b);
+    c->stats.blocks_built++;
+    c->stats.block_insns_built += n;
+    return b;
+}
+
+/* Find or build the block at CS:EIP and run it (or run one uncached insn). */
+static void step(struct cpu *c, unsigned limit)
+{
+    uint32_t eip = (uint32_t)c->eip;
+    uint32_t base = (uint32_t)c->seg[SEG_CS].base;
+    uint32_t lin = base + eip;
+    struct block *b = c->cache->jmp[jmp_hash(lin)];
+    if (b && b->eip == eip && b->cs_base == base && b->mode == c->mode) {
+        run_block(c, b, limit);
+        return;
+    }
+    c->stats.jmp_cache_miss++;
+    if (eip > c->seg[SEG_CS].limit)
+        cpu_fault(c, EXC_GP, 0);
+    uint64_t paddr;
+    const uint8_t *page = mem_fetch_page(c, lin, &paddr);
+    if (!page) {
+        run_uncached(c, eip, lin, NULL, paddr);
+        return;
+    }
+    b = blkcache_lookup(c->cache, paddr, eip, base, c->mode);
+    if (b) {
+        c->cache->jmp[jmp_hash(lin)] = b;
+    } else {
+        b = build_block(c, eip, lin, page, paddr);
+        if (!b) {
+            run_uncached(c, eip, lin, page, paddr);
+            return;
+        }
+    }
+    run_block(c, b, limit);
+}
+
+static void serve_interrupts(struct cpu *c)
+{
+    if (c->nmi_pending && !c->nmi_blocked) {
+        c->nmi_pending = 0;
+        c->nmi_blocked = 1;
+        c->halted = 0;
+        intr_deliver(c, EXC_NMI, INTR_EXTERNAL, NO_ERRCODE);
+        return;
+    }
+    if (c->irq_line && (c->eflags & EFL_IF) && !c->inhibit_irq && c->env.irq_ack) {
+        int v = c->env.irq_ack(c->env.ctx);
+        c->halted = 0;
+        if (v >= 0) {
+            c->stats.interrupts++;
+            intr_deliver(c, v, INTR_EXTERNAL, NO_ERRCODE);
+        }
+    }
+}
+
+/* A fault unwound to cpu_exec(): make EIP precise, then deliver it. */
+static bool on_fault(struct cpu *c)
+{
+    if (c->blk) {
+        c->eip = c->blk->eip + c->cur->off;
+        c->icount += (uint64_t)(c->cur - c->blk->insn);
+        c->blk = NULL;
+    }
+    c->stop = 0;
+    c->inhibit_irq = 0;
+    if (c->log_mask & LOG_INT)
+        cpu_logf(c, "fault: vector %d code %#x at %04x:%08x", c->exc_vector, c->exc_code, c->seg[SEG_CS].sel,
+                 (uint32_t)c->eip);
+    return except_dispatch(c);
+}
+
+enum cpu_exit cpu_exec(struct cpu *c, uint64_t budget)
+{
+    c->exec_end = c->icount + budget;
+    if (setjmp(c->jb)) {
+        if (!on_fault(c)) {
+            if (c->env.shutdown)
+                c->env.shutdown(c->env.ctx);
+            return CPU_EXIT_SHUTDOWN;
+        }
+    }
+    for (;;) {
+        if (c->exit_request) {
+            c->exit_request = 0;
+            return CPU_EXIT_REQUEST;
+        }
+        if ((int64_t)(c->icount - c->exec_end) >= 0)
+            return CPU_EXIT_BUDGET;
+        if (c->mmu.phys_gen != c->mem->gen)
+            cpu_tlb_flush(c);
+        if ((c->nmi_pending && !c->nmi_blocked) || (c->irq_line && (c->eflags & EFL_IF) && !c->inhibit_irq))
+            serve_interrupts(c);
+        if (c->halted)
+            return CPU_EXIT_HALT;
+        if (c->inhibit_irq || (c->eflags & EFL_TF)) {
+            /* One instruction alone: the interrupt shadow ends after it, and
+             * TF set before it traps after it (unless it delivered an event). */
+            bool tf = c->eflags & EFL_TF;
+            c->intr_taken = 0;
+            step(c, 1);
+            c->inhibit_irq = 0;
+            if (tf && !c->intr_taken) {
+                c->dr[6] |= 1u << 14; /* BS */
+                intr_deliver(c, EXC_DB, INTR_EXCEPTION, NO_ERRCODE);
+            }
+            continue;
+        }
+        step(c, UINT_MAX);
+    }
+}
+
+void cpu_tlb_flush(struct cpu *c)
+{
+    mmu_flush(&c->mmu);
+    c->mmu.phys_gen = c->mem->gen;
+    blkcache_flush_jmp(c->cache);
+    c->stats.tlb_flushes++;
+}
+
+void cpu_tlb_flush_page(struct cpu *c, uint32_t lin)
+{
+    mmu_flush_page(&c->mmu, lin);
+    blkcache_flush_jmp_page(c->cache, lin);
+}

@@ -1,0 +1,145 @@
+#include "frontends/options.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cpu/cpu.h"
+
+bool parse_size(const char *s, uint64_t *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || end == s)
+        return false;
+    uint64_t mul = 1;
+    switch (*end) {
+    case 'k': case 'K': mul = 1ull << 10; end++; break;
+    case 'm': case 'M': mul = 1ull << 20; end++; break;
+    case 'g': case 'G': mul = 1ull << 30; end++; break;
+    case '\0': mul = 1ull << 20; break; /* a bare number means MiB, as in QEMU */
+    default: return false;
+    }
+    if (*end == 'B' || *end == 'b' || *end == 'i')
+        end++;
+    if (*end || v > UINT64_MAX / mul)
+        return false;
+    *out = v * mul;
+    return true;
+}
+
+static bool parse_log(const char *s, unsigned *mask, char *err, size_t errlen)
+{
+    static const struct { const char *name; unsigned bit; } names[] = {
+        { "in_asm", LOG_IN_ASM }, { "exec", LOG_EXEC }, { "int", LOG_INT },
+        { "io", LOG_IO },         { "unimpl", LOG_UNIMPL }, { "mmu", LOG_MMU },
+    };
+    char buf[256];
+    snprintf(buf, sizeof(buf), "%s", s);
+    for (char *save, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        size_t k;
+        for (k = 0; k < sizeof(names) / sizeof(names[0]); k++)
+            if (!strcmp(t, names[k].name))
+                break;
+        if (k == sizeof(names) / sizeof(names[0])) {
+            snprintf(err, errlen, "--log: unknown item '%s'", t);
+            return false;
+        }
+        *mask |= names[k].bit;
+    }
+    return true;
+}
+
+int options_parse(struct options *o, int argc, char **argv)
+{
+    enum { O_ACCEL = 256, O_MEM, O_KERNEL, O_APPEND, O_BIOS, O_SERIAL, O_LOG, O_STATS, O_MAXI, O_MAXB, O_HELP, O_VER };
+    static const struct option longopts[] = {
+        { "accel", required_argument, 0, O_ACCEL }, { "mem", required_argument, 0, O_MEM },
+        { "kernel", required_argument, 0, O_KERNEL }, { "append", required_argument, 0, O_APPEND },
+        { "bios", required_argument, 0, O_BIOS }, { "serial", required_argument, 0, O_SERIAL },
+        { "log", required_argument, 0, O_LOG }, { "stats", no_argument, 0, O_STATS },
+        { "max-insns", required_argument, 0, O_MAXI }, { "max-block", required_argument, 0, O_MAXB },
+        { "help", no_argument, 0, O_HELP }, { "version", no_argument, 0, O_VER }, { 0, 0, 0, 0 },
+    };
+    memset(o, 0, sizeof(*o));
+    o->mem_size = 128ull << 20;
+    o->serial_file = stdout;
+    opterr = 0;
+    optind = 1;
+    int ch;
+    while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+        char *end;
+        switch (ch) {
+        case O_ACCEL:
+            if (strcmp(optarg, "interp")) {
+                snprintf(o->error, sizeof(o->error), "--accel %s: not available (this build has: interp)", optarg);
+                return OPT_ERROR;
+            }
+            break;
+        case O_MEM:
+            if (!parse_size(optarg, &o->mem_size) || o->mem_size < (1u << 20) || o->mem_size > (3ull << 30)) {
+                snprintf(o->error, sizeof(o->error), "--mem %s: expected a size from 1M to 3G", optarg);
+                return OPT_ERROR;
+            }
+            break;
+        case O_KERNEL: o->kernel = optarg; break;
+        case O_APPEND: o->append = optarg; break;
+        case O_BIOS: o->bios = optarg; break;
+        case O_SERIAL:
+            if (!strcmp(optarg, "stdio")) {
+                o->serial_file = stdout;
+            } else if (!strcmp(optarg, "none")) {
+                o->serial_file = NULL;
+            } else if (!strncmp(optarg, "file:", 5) && optarg[5]) {
+                o->serial_file = fopen(optarg + 5, "wb");
+                if (!o->serial_file) {
+                    snprintf(o->error, sizeof(o->error), "--serial %s: %s", optarg, strerror(errno));
+                    return OPT_ERROR;
+                }
+            } else {
+                snprintf(o->error, sizeof(o->error), "--serial %s: expected stdio, file:PATH or none", optarg);
+                return OPT_ERROR;
+            }
+            break;
+        case O_LOG:
+            if (!parse_log(optarg, &o->log_mask, o->error, sizeof(o->error)))
+                return OPT_ERROR;
+            break;
+        case O_STATS: o->stats = true; break;
+        case O_MAXI:
+            o->max_insns = strtoull(optarg, &end, 0);
+            if (*end || !o->max_insns) {
+                snprintf(o->error, sizeof(o->error), "--max-insns %s: expected a positive number", optarg);
+                return OPT_ERROR;
+            }
+            break;
+        case O_MAXB:
+            o->max_block = (int)strtol(optarg, &end, 0);
+            if (*end || o->max_block < 1 || o->max_block > 1024) {
+                snprintf(o->error, sizeof(o->error), "--max-block %s: expected 1..1024", optarg);
+                return OPT_ERROR;
+            }
+            break;
+        case O_HELP: return OPT_HELP;
+        case O_VER: return OPT_VERSION;
+        default:
+            snprintf(o->error, sizeof(o->error), "unknown or incomplete option '%s'", argv[optind - 1]);
+            return OPT_ERROR;
+        }
+    }
+    if (optind < argc) {
+        snprintf(o->error, sizeof(o->error), "unexpected argument '%s'", argv[optind]);
+        return OPT_ERROR;
+    }
+    if (!o->kernel == !o->bios) {
+        snprintf(o->error, sizeof(o->error), "give exactly one of --kernel FILE or --bios FILE");
+        return OPT_ERROR;
+    }
+    if (o->append && !o->kernel) {
+        snprintf(o->error, sizeof(o->error), "--append needs --kernel");
+        return OPT_ERROR;
+    }
+    return OPT_OK;
+}

@@ -1,0 +1,26 @@
+/* Command-line options of the kestrel command. */
+#ifndef KESTREL_OPTIONS_H
+#define KESTREL_OPTIONS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+struct options {
+    uint64_t mem_size;
+    const char *kernel, *append, *bios;
+    FILE *serial_file; /* NULL: --serial none */
+    unsigned log_mask;
+    bool stats;
+    uint64_t max_insns;
+    int max_block;
+    char error[256];
+};
+
+enum { OPT_OK, OPT_ERROR, OPT_HELP, OPT_VERSION };
+
+int options_parse(struct options *o, int argc, char **argv);
+/* "128M" -> bytes; false on malformed or out-of-range input. */
+bool parse_size(const char *s, uint64_t *out);
+
+#endif

@@ -1,0 +1,106 @@
+/*
+ * The per-vCPU memory-management unit: two soft TLBs (supervisor and user)
+ * and the paging walker's view of CR0/CR3/CR4/EFER.
+ *
+ * TLB entry layout follows QEMU's: four pointer-sized words, one tag per
+ * access kind and a host addend, so that a hit costs one compare and one
+ * add. A tag is the linear page address; an entry that must not be used
+ * for an access kind holds TLB_INVALID there (never page aligned). Write
+ * tags are only filled when the page is RAM without code, is writable at
+ * this privilege, and its PTE dirty bit is already set, so that every
+ * write that has side effects takes the slow path.
+ *
+ * Accesses that cross a page are compared on the page of their last byte
+ * while indexing by the first: they can never hit and take the slow path.
+ */
+#ifndef KESTREL_MMU_H
+#define KESTREL_MMU_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "mmu/phys.h"
+
+#define TLB_BITS 9
+#define TLB_SIZE (1u << TLB_BITS)
+#define TLB_INVALID 1ull
+
+struct tlb_entry {
+    uint64_t tag_r;    /* linear page readable through this entry */
+    uint64_t tag_w;    /* linear page writable through this entry */
+    uint64_t tag_x;    /* linear page executable through this entry */
+    uintptr_t addend;  /* host address = addend + linear address */
+};
+_Static_assert(sizeof(struct tlb_entry) == 32, "the JIT's inline TLB probe assumes 32-byte entries");
+
+/* TLB index: 0 supervisor (CPL 0-2), 1 user (CPL 3). */
+enum { MMU_SUP, MMU_USER, MMU_MODES };
+
+/* Access kinds for translation. */
+enum mmu_access { ACC_READ = 0, ACC_WRITE = 1, ACC_EXEC = 2 };
+
+/* Page-fault error code bits. */
+#define PFEC_P (1u << 0)
+#define PFEC_W (1u << 1)
+#define PFEC_U (1u << 2)
+#define PFEC_RSVD (1u << 3)
+#define PFEC_I (1u << 4)
+
+struct mmu {
+    struct tlb_entry tlb[MMU_MODES][TLB_SIZE];
+    uint64_t phys[MMU_MODES][TLB_SIZE]; /* physical page of each entry (cold: code fetch only) */
+    /* Paging control as last set by the CPU. */
+    bool pg;        /* CR0.PG */
+    bool wp;        /* CR0.WP */
+    bool pse;       /* CR4.PSE */
+    bool pae;       /* CR4.PAE */
+    bool pge;       /* CR4.PGE */
+    bool nxe;       /* EFER.NXE */
+    uint64_t cr3;
+    uint64_t pdpte[4]; /* PAE: PDPTEs loaded at CR3 write */
+    uint64_t phys_gen; /* phys.gen the TLB was filled under */
+    uint64_t flushes;  /* statistics */
+    uint64_t misses;
+};
+
+/* Result of a page walk. */
+struct mmu_xlate {
+    uint64_t paddr;   /* physical address (before A20 masking) */
+    bool user_ok;     /* page reachable from CPL 3 */
+    bool write_ok;    /* writable at the privilege of the walk */
+    bool exec_ok;     /* executable (NX clear or NXE off) */
+    bool dirty;       /* D bit was set before this walk (write entries may be cached) */
+    bool global;
+    uint32_t fault;   /* page-fault error code; 0 when the walk succeeded */
+};
+
+void mmu_init(struct mmu *m);
+
+/* Set paging controls from CR0/CR3/CR4/EFER. Loads PAE PDPTEs from `mem`.
+ * Returns false when a PDPTE is invalid (the caller raises #GP). */
+bool mmu_set_paging(struct mmu *m, struct phys *mem, uint32_t cr0, uint64_t cr3, uint32_t cr4, uint64_t efer);
+
+void mmu_flush(struct mmu *m);
+void mmu_flush_page(struct mmu *m, uint64_t lin);
+
+/*
+ * Translate a linear address for an access of `kind` at privilege `user`
+ * (true for CPL 3 data accesses). Sets accessed/dirty bits as the hardware
+ * would when the access is allowed. On a fault returns false with the
+ * page-fault error code in x->fault.
+ */
+bool mmu_translate(struct mmu *m, struct phys *mem, uint64_t lin, enum mmu_access kind, bool user,
+                   struct mmu_xlate *x);
+
+/* Fill the TLB entry for `lin` after a successful translation. */
+void mmu_tlb_fill(struct mmu *m, struct phys *mem, uint64_t lin, const struct mmu_xlate *x, int mode);
+
+/* Drop write entries that point at a physical page (it now holds code). */
+void mmu_protect_code(struct mmu *m, struct phys *mem, uint64_t paddr);
+
+static inline struct tlb_entry *tlb_entry_for(struct tlb_entry *tlb, uint64_t lin)
+{
+    return &tlb[(lin >> 12) & (TLB_SIZE - 1)];
+}
+
+#endif

@@ -1,0 +1,246 @@
+/*
+ * Guest physical memory map: RAM at 0, ROM and MMIO regions over it, open
+ * bus elsewhere. See phys.h for the contract.
+ */
+#include "mmu/phys.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+int phys_init(struct phys *p, uint64_t ram_size)
+{
+    memset(p, 0, sizeof(*p));
+    ram_size = (ram_size + 0xfff) & ~0xfffull;
+    if (ram_size == 0 || ram_size > (1ull << 36))
+        return -EINVAL;
+    void *ram = mmap(NULL, ram_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (ram == MAP_FAILED)
+        return -errno;
+    p->page_flags = calloc(ram_size >> 12, 1);
+    if (!p->page_flags) {
+        munmap(ram, ram_size);
+        return -ENOMEM;
+    }
+    p->ram = ram;
+    p->ram_size = ram_size;
+    p->a20_mask = ~0ull;
+    p->region[0] = (struct phys_region){ .base = 0, .size = ram_size, .kind = PHYS_RAM, .host = ram, .name = "ram" };
+    p->nregions = 1;
+    return 0;
+}
+
+void phys_free(struct phys *p)
+{
+    if (p->ram)
+        munmap(p->ram, p->ram_size);
+    for (int i = 1; i < p->nregions; i++)
+        if (p->region[i].kind == PHYS_ROM)
+            free(p->region[i].host);
+    free(p->page_flags);
+    memset(p, 0, sizeof(*p));
+}
+
+static int add_region(struct phys *p, const struct phys_region *r)
+{
+    if (p->nregions == PHYS_MAX_REGIONS)
+        return -ENOSPC;
+    if (r->size == 0 || (r->base & 0xfff) || (r->size & 0xfff) || r->base + r->size < r->base)
+        return -EINVAL;
+    p->region[p->nregions++] = *r;
+    p->gen++;
+    return 0;
+}
+
+int phys_add_rom(struct phys *p, uint64_t base, const void *data, uint64_t size, const char *name)
+{
+    uint64_t alloc = (size + 0xfff) & ~0xfffull;
+    uint8_t *copy = malloc(alloc);
+    if (!copy)
+        return -ENOMEM;
+    memset(copy, 0xff, alloc);
+    memcpy(copy, data, size);
+    struct phys_region r = { .base = base, .size = alloc, .kind = PHYS_ROM, .host = copy, .name = name };
+    int err = add_region(p, &r);
+    if (err)
+        free(copy);
+    return err;
+}
+
+int phys_add_mmio(struct phys *p, uint64_t base, uint64_t size, const struct mmio_ops *ops, void *opaque,
+                  const char *name)
+{
+    struct phys_region r = {
+        .base = base, .size = size, .kind = PHYS_MMIO, .ops = ops, .opaque = opaque, .name = name
+    };
+    return add_region(p, &r);
+}
+
+int phys_add_hook(struct phys *p, const struct code_hook *h)
+{
+    if (p->nhooks == PHYS_MAX_HOOKS)
+        return -ENOSPC;
+    p->hook[p->nhooks++] = *h;
+    return 0;
+}
+
+const struct phys_region *phys_find(const struct phys *p, uint64_t addr)
+{
+    /* Later regions shadow earlier ones (ROM/MMIO over RAM). */
+    for (int i = p->nregions - 1; i >= 0; i--) {
+        const struct phys_region *r = &p->region[i];
+        if (addr - r->base < r->size)
+            return r;
+    }
+    return NULL;
+}
+
+uint8_t *phys_page_ptr(struct phys *p, uint64_t addr, bool *writable)
+{
+    const struct phys_region *r = phys_find(p, addr);
+    *writable = false;
+    if (!r || r->kind == PHYS_MMIO)
+        return NULL;
+    if (r->kind == PHYS_RAM)
+        *writable = !(p->page_flags[addr >> 12] & PG_CODE);
+    return r->host + ((addr - r->base) & ~0xfffull);
+}
+
+static void log_open_bus(struct phys *p, const char *what, uint64_t addr, int size, uint64_t val)
+{
+    if (!p->log_unmapped || !p->log)
+        return;
+    char msg[96];
+    snprintf(msg, sizeof(msg), "phys: %s of %d bytes at unmapped %#llx (value %#llx)", what, size,
+             (unsigned long long)addr, (unsigned long long)val);
+    p->log(p->log_ctx, msg);
+}
+
+static uint64_t read_one(struct phys *p, uint64_t addr, int size)
+{
+    const struct phys_region *r = phys_find(p, addr);
+    if (r && addr + size - r->base <= r->size) {
+        if (r->kind == PHYS_MMIO)
+            return r->ops->read(r->opaque, addr - r->base, size);
+        uint64_t v = 0;
+        memcpy(&v, r->host + (addr - r->base), size);
+        return v;
+    }
+    if (r) { /* straddles a region end: split into bytes */
+        uint64_t v = 0;
+        for (int i = 0; i < size; i++)
+            v |= read_one(p, addr + i, 1) << (8 * i);
+        return v;
+    }
+    log_open_bus(p, "read", addr, size, 0);
+    return size == 8 ? ~0ull : (1ull << (8 * size)) - 1;
+}
+
+uint64_t phys_read(struct phys *p, uint64_t addr, int size)
+{
+    addr &= p->a20_mask;
+    if (size == 8)
+        return read_one(p, addr, 4) | read_one(p, addr + 4, 4) << 32;
+    return read_one(p, addr, size);
+}
+
+void phys_notify_write(struct phys *p, uint64_t addr, unsigned len)
+{
+    for (int i = 0; i < p->nhooks; i++)
+        p->hook[i].write(p->hook[i].opaque, addr, len);
+}
+
+static void write_one(struct phys *p, uint64_t addr, int size, uint64_t val)
+{
+    const struct phys_region *r = phys_find(p, addr);
+    if (r && addr + size - r->base <= r->size) {
+        if (r->kind == PHYS_MMIO) {
+            r->ops->write(r->opaque, addr - r->base, size, (uint32_t)val);
+        } else if (r->kind == PHYS_RAM) {
+            if (p->page_flags[addr >> 12] & PG_CODE)
+                phys_notify_write(p, addr, size);
+            memcpy(r->host + (addr - r->base), &val, size);
+        }
+        return; /* ROM: writes are ignored */
+    }
+    if (r) {
+        for (int i = 0; i < size; i++)
+            write_one(p, addr + i, 1, val >> (8 * i));
+        return;
+    }
+    log_open_bus(p, "write", addr, size, val);
+}
+
+void phys_write(struct phys *p, uint64_t addr, int size, uint64_t val)
+{
+    addr &= p->a20_mask;
+    if (size == 8) {
+        write_one(p, addr, 4, (uint32_t)val);
+        write_one(p, addr + 4, 4, val >> 32);
+        return;
+    }
+    write_one(p, addr, size, val);
+}
+
+void phys_read_buf(struct phys *p, uint64_t addr, void *buf, size_t len)
+{
+    uint8_t *b = buf;
+    while (len) {
+        uint64_t a = addr & p->a20_mask;
+        size_t chunk = 0x1000 - (a & 0xfff);
+        if (chunk > len)
+            chunk = len;
+        const struct phys_region *r = phys_find(p, a);
+        if (r && r->kind != PHYS_MMIO && a + chunk - r->base <= r->size) {
+            memcpy(b, r->host + (a - r->base), chunk);
+        } else {
+            for (size_t i = 0; i < chunk; i++)
+                b[i] = (uint8_t)phys_read(p, addr + i, 1);
+        }
+        b += chunk, addr += chunk, len -= chunk;
+    }
+}
+
+void phys_write_buf(struct phys *p, uint64_t addr, const void *buf, size_t len)
+{
+    const uint8_t *b = buf;
+    while (len) {
+        uint64_t a = addr & p->a20_mask;
+        size_t chunk = 0x1000 - (a & 0xfff);
+        if (chunk > len)
+            chunk = len;
+        const struct phys_region *r = phys_find(p, a);
+        if (r && r->kind == PHYS_RAM && a + chunk - r->base <= r->size) {
+            if (p->page_flags[a >> 12] & PG_CODE)
+                phys_notify_write(p, a, chunk);
+            memcpy(r->host + (a - r->base), b, chunk);
+        } else {
+            for (size_t i = 0; i < chunk; i++)
+                phys_write(p, addr + i, 1, b[i]);
+        }
+        b += chunk, addr += chunk, len -= chunk;
+    }
+}
+
+void phys_mark_code(struct phys *p, uint64_t addr)
+{
+    if (addr < p->ram_size)
+        p->page_flags[addr >> 12] |= PG_CODE;
+}
+
+void phys_clear_code(struct phys *p, uint64_t addr)
+{
+    if (addr < p->ram_size)
+        p->page_flags[addr >> 12] &= (uint8_t)~PG_CODE;
+}
+
+void phys_set_a20(struct phys *p, bool enabled)
+{
+    uint64_t mask = enabled ? ~0ull : ~(1ull << 20);
+    if (mask != p->a20_mask) {
+        p->a20_mask = mask;
+        p->gen++;
+    }
+}

@@ -1,0 +1,98 @@
+/*
+ * Guest physical memory: one host mapping for RAM, plus a short list of
+ * ROM and MMIO regions. The soft TLB caches host pointers into RAM/ROM;
+ * everything else goes through phys_read/phys_write, which dispatch MMIO
+ * to the region's callbacks and treat unmapped addresses as open bus
+ * (reads return all ones, writes are dropped).
+ *
+ * Per-page flags mark RAM pages that hold decoded or translated code: the
+ * TLB never caches a write entry for them, so every guest write to such a
+ * page reaches phys_write(), which calls the code-write hooks (the block
+ * caches invalidate what they hold for that page). DMA takes the same path.
+ */
+#ifndef KESTREL_PHYS_H
+#define KESTREL_PHYS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum phys_kind { PHYS_RAM = 1, PHYS_ROM, PHYS_MMIO };
+
+struct mmio_ops {
+    uint32_t (*read)(void *opaque, uint64_t offset, int size);
+    void (*write)(void *opaque, uint64_t offset, int size, uint32_t val);
+};
+
+struct phys_region {
+    uint64_t base, size;
+    enum phys_kind kind;
+    uint8_t *host;               /* RAM/ROM backing (ROM: read-only to the guest) */
+    const struct mmio_ops *ops;  /* MMIO callbacks */
+    void *opaque;
+    const char *name;
+};
+
+/* Page flag bits (phys.page_flags[], one byte per RAM page). */
+#define PG_CODE 0x01 /* decoded/translated code lives here */
+
+/* Someone who caches derived data about RAM contents (block caches). */
+struct code_hook {
+    void (*write)(void *opaque, uint64_t paddr, unsigned len);
+    void *opaque;
+};
+
+#define PHYS_MAX_REGIONS 32
+#define PHYS_MAX_HOOKS 4
+
+struct phys {
+    uint8_t *ram;          /* host mapping of guest RAM, from physical 0 */
+    uint64_t ram_size;     /* bytes, multiple of 4 KiB */
+    uint8_t *page_flags;   /* one byte per RAM page */
+    uint64_t a20_mask;     /* ~0, or ~(1 << 20) with the A20 gate closed */
+    unsigned log_unmapped; /* log accesses to open bus */
+    struct phys_region region[PHYS_MAX_REGIONS];
+    int nregions;
+    struct code_hook hook[PHYS_MAX_HOOKS];
+    int nhooks;
+    void (*log)(void *ctx, const char *msg);
+    void *log_ctx;
+    uint64_t gen;          /* bumped when the map or A20 changes: TLBs must flush */
+};
+
+int phys_init(struct phys *p, uint64_t ram_size);
+void phys_free(struct phys *p);
+
+/* Map regions. RAM always starts at 0; these add ROM/MMIO above or below it
+ * (a later region shadows RAM where they overlap). Return 0 or -errno. */
+int phys_add_rom(struct phys *p, uint64_t base, const void *data, uint64_t size, const char *name);
+int phys_add_mmio(struct phys *p, uint64_t base, uint64_t size, const struct mmio_ops *ops, void *opaque,
+                  const char *name);
+int phys_add_hook(struct phys *p, const struct code_hook *h);
+
+/* The region an address falls in (NULL: open bus); RAM is region 0. */
+const struct phys_region *phys_find(const struct phys *p, uint64_t addr);
+
+/* Host pointer to the page containing `addr` when it is RAM or ROM, else NULL.
+ * `*writable` says whether guest writes may go straight to it. */
+uint8_t *phys_page_ptr(struct phys *p, uint64_t addr, bool *writable);
+
+/* Byte-exact access with MMIO dispatch; sizes 1, 2, 4 (8 is split). */
+uint64_t phys_read(struct phys *p, uint64_t addr, int size);
+void phys_write(struct phys *p, uint64_t addr, int size, uint64_t val);
+/* Bulk copies (DMA, loaders). */
+void phys_read_buf(struct phys *p, uint64_t addr, void *buf, size_t len);
+void phys_write_buf(struct phys *p, uint64_t addr, const void *buf, size_t len);
+
+/* Code tracking: mark a RAM page as holding code / notify writes. */
+static inline bool phys_is_code(const struct phys *p, uint64_t addr)
+{
+    return addr < p->ram_size && (p->page_flags[addr >> 12] & PG_CODE);
+}
+void phys_mark_code(struct phys *p, uint64_t addr);
+void phys_clear_code(struct phys *p, uint64_t addr);
+void phys_notify_write(struct phys *p, uint64_t addr, unsigned len);
+
+void phys_set_a20(struct phys *p, bool enabled);
+
+#endif

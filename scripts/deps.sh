@@ -1,0 +1,17 @@
+#!/bin/sh
+# Installs the Debian 12 packages Kestrel needs to build, test and benchmark.
+# Idempotent: does nothing when everything is already installed.
+set -e
+PKGS="build-essential cmake pkg-config gcc-multilib nasm \
+      libcapstone-dev libelf-dev libxxhash-dev check libsubunit-dev zlib1g-dev \
+      python3"
+missing=""
+for p in $PKGS; do
+    dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+SUDO=""
+[ "$(id -u)" -ne 0 ] && SUDO="sudo"
+echo "deps: installing$missing"
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $missing

@@ -1,0 +1,1 @@
+kestrel_guest_c(hello hello.c)
