@@ -25,6 +25,7 @@
 #include "cpu/cpu.h"
 #include "cpu/except.h"
 #include "cpu/mem.h"
+#include "cpu/trace.h"
 
 static void op_ud(struct cpu *c, const struct insn *i)
 {
@@ -77,6 +78,8 @@ static void run_block(struct cpu *c, const struct block *b, unsigned limit)
 {
     const struct insn *i = b->insn, *last = b->insn + b->n;
     const struct insn *end = b->n < limit ? last : b->insn + limit;
+    if (c->log_mask & LOG_EXEC)
+        trace_block_exec(c, b);
     c->blk = b;
     c->eip = b->next_eip;
     c->stop = 0;
@@ -155,6 +158,8 @@ static struct block *build_block(struct cpu *c, uint32_t eip, uint32_t lin, cons
     b->n = (uint16_t)n;
     b->bytes = (uint16_t)pos;
     blkcache_insert(c->cache, b);
+    if (c->log_mask & LOG_IN_ASM)
+        trace_block_built(c, b, page + o);
     c->stats.blocks_built++;
     c->stats.block_insns_built += n;
     return b;
