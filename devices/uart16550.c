@@ -21,12 +21,12 @@
 #define MCR_OUT2 0x08
 #define MCR_LOOP 0x10
 
-void uart_init(struct uart *u, void (*tx)(void *ctx, uint8_t byte), void (*set_irq)(void *ctx, int level), void *ctx)
+void uart_init(struct uart *u, void (*tx)(void *ctx, uint8_t byte), void *ctx, struct irq irq)
 {
     memset(u, 0, sizeof(*u));
     u->tx = tx;
-    u->set_irq = set_irq;
     u->ctx = ctx;
+    u->irq = irq;
     uart_reset(u);
 }
 
@@ -58,8 +58,7 @@ static void update_irq(struct uart *u)
     int level = !(iir & 1) && (u->mcr & MCR_OUT2);
     if (level != u->irq_level) {
         u->irq_level = level;
-        if (u->set_irq)
-            u->set_irq(u->ctx, level);
+        irq_set(&u->irq, level);
     }
 }
 

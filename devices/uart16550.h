@@ -10,6 +10,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "devices/irq.h"
+
 #define UART_FIFO 16
 
 struct uart {
@@ -20,11 +22,11 @@ struct uart {
     bool thr_irq;  /* THR-empty interrupt pending (cleared by IIR read or write) */
     int irq_level; /* current output level */
     void (*tx)(void *ctx, uint8_t byte);
-    void (*set_irq)(void *ctx, int level);
     void *ctx;
+    struct irq irq;
 };
 
-void uart_init(struct uart *u, void (*tx)(void *ctx, uint8_t byte), void (*set_irq)(void *ctx, int level), void *ctx);
+void uart_init(struct uart *u, void (*tx)(void *ctx, uint8_t byte), void *ctx, struct irq irq);
 void uart_reset(struct uart *u);
 uint32_t uart_read(void *opaque, uint16_t port, int size);
 void uart_write(void *opaque, uint16_t port, int size, uint32_t val);

@@ -30,6 +30,8 @@ static void usage(FILE *f)
             "  --bios FILE            raw firmware image, mapped below 4 GiB and 1 MiB; starts at F000:FFF0\n"
             "Devices:\n"
             "  --serial stdio|file:PATH|none   where COM1 output goes (default stdio)\n"
+            "  --clock host|icount    guest time from the host clock (default) or from the\n"
+            "                         instruction count (1 ns each: reproducible runs)\n"
             "Debugging:\n"
             "  --log LIST             comma-separated: in_asm,exec,int,io,unimpl,mmu\n"
             "  --stats                print execution counters on exit\n"
@@ -95,6 +97,7 @@ int main(int argc, char **argv)
     }
     struct vm_config cfg = {
         .mem_size = o.mem_size,
+        .clock = o.clock_icount ? CLOCK_ICOUNT : CLOCK_HOST,
         .log_mask = o.log_mask,
         .max_block_insns = o.max_block,
         .serial_out = serial_out,

@@ -54,14 +54,14 @@ static bool parse_log(const char *s, unsigned *mask, char *err, size_t errlen)
 
 int options_parse(struct options *o, int argc, char **argv)
 {
-    enum { O_ACCEL = 256, O_MEM, O_KERNEL, O_APPEND, O_BIOS, O_SERIAL, O_LOG, O_STATS, O_MAXI, O_MAXB, O_HELP, O_VER };
+    enum { O_ACCEL = 256, O_MEM, O_KERNEL, O_APPEND, O_BIOS, O_SERIAL, O_LOG, O_STATS, O_MAXI, O_MAXB, O_CLOCK, O_HELP, O_VER };
     static const struct option longopts[] = {
         { "accel", required_argument, 0, O_ACCEL }, { "mem", required_argument, 0, O_MEM },
         { "kernel", required_argument, 0, O_KERNEL }, { "append", required_argument, 0, O_APPEND },
         { "bios", required_argument, 0, O_BIOS }, { "serial", required_argument, 0, O_SERIAL },
         { "log", required_argument, 0, O_LOG }, { "stats", no_argument, 0, O_STATS },
         { "max-insns", required_argument, 0, O_MAXI }, { "max-block", required_argument, 0, O_MAXB },
-        { "help", no_argument, 0, O_HELP }, { "version", no_argument, 0, O_VER }, { 0, 0, 0, 0 },
+        { "clock", required_argument, 0, O_CLOCK }, { "help", no_argument, 0, O_HELP }, { "version", no_argument, 0, O_VER }, { 0, 0, 0, 0 },
     };
     memset(o, 0, sizeof(*o));
     o->mem_size = 128ull << 20;
@@ -119,6 +119,16 @@ int options_parse(struct options *o, int argc, char **argv)
             o->max_block = (int)strtol(optarg, &end, 0);
             if (*end || o->max_block < 1 || o->max_block > 1024) {
                 snprintf(o->error, sizeof(o->error), "--max-block %s: expected 1..1024", optarg);
+                return OPT_ERROR;
+            }
+            break;
+        case O_CLOCK:
+            if (!strcmp(optarg, "host")) {
+                o->clock_icount = 0;
+            } else if (!strcmp(optarg, "icount")) {
+                o->clock_icount = 1;
+            } else {
+                snprintf(o->error, sizeof(o->error), "--clock %s: expected host or icount", optarg);
                 return OPT_ERROR;
             }
             break;

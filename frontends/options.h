@@ -14,6 +14,7 @@ struct options {
     bool stats;
     uint64_t max_insns;
     int max_block;
+    int clock_icount; /* --clock icount */
     char error[256];
 };
 

@@ -1,6 +1,7 @@
 /*
- * Board wiring for the first Kestrel PC: RAM, COM1, the debug-exit port,
- * and the vCPU's hooks into them; and the run loop.
+ * Board wiring for the Kestrel PC: RAM, the PIC pair, the PIT, COM1, the
+ * debug-exit port, and the vCPU's hooks into them; and the run loop, which
+ * interleaves CPU slices with the virtual clock's timers.
  */
 #include "vm/vm.h"
 
@@ -8,6 +9,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 void vm_errorf(struct vm *vm, const char *fmt, ...)
 {
@@ -32,8 +34,20 @@ static void env_out(void *ctx, uint16_t port, int size, uint32_t val)
 static uint64_t env_clock(void *ctx)
 {
     struct vm *vm = ctx;
-    /* Until the board has a virtual clock: 1 ns per instruction. */
-    return vm->cpu.icount;
+    return vclock_now(&vm->clock);
+}
+
+static int env_irq_ack(void *ctx)
+{
+    struct vm *vm = ctx;
+    return pic_ack(&vm->pic);
+}
+
+static void pic_intr(void *ctx, int line, int level)
+{
+    struct vm *vm = ctx;
+    (void)line;
+    cpu_set_irq(&vm->cpu, level);
 }
 
 static void env_shutdown(void *ctx)
@@ -83,18 +97,31 @@ int vm_init(struct vm *vm, const struct vm_config *cfg)
     vm->io.log_ctx = vm;
     vm->io.log_unclaimed = (cfg->log_mask & LOG_IO) != 0;
 
-    uart_init(&vm->com1, com1_tx, NULL, vm);
-    struct io_handler com1 = { uart_read, uart_write, &vm->com1, "com1" };
+    vclock_init(&vm->clock, cfg->clock, &vm->cpu.icount, 1);
+    pic_init(&vm->pic, (struct irq){ pic_intr, vm, 0 });
+    pit_init(&vm->pit, &vm->clock, (struct irq){ pic_set_irq, &vm->pic, 0 });
+    uart_init(&vm->com1, com1_tx, vm, (struct irq){ pic_set_irq, &vm->pic, 4 });
     vm->dbgexit = (struct debugexit){ debug_exit, vm };
-    struct io_handler dbg = { NULL, debugexit_write, &vm->dbgexit, "debug-exit" };
-    if (iobus_register(&vm->io, COM1_PORT, 8, &com1) || iobus_register(&vm->io, DEBUGEXIT_PORT, 4, &dbg)) {
-        vm_errorf(vm, "board wiring failed");
-        phys_free(&vm->mem);
-        return -EINVAL;
+    const struct { uint16_t port; unsigned n; struct io_handler h; } ports[] = {
+        { 0x20, 2, { pic_io_read, pic_io_write, &vm->pic, "pic-master" } },
+        { 0xa0, 2, { pic_io_read, pic_io_write, &vm->pic, "pic-slave" } },
+        { 0x4d0, 2, { pic_io_read, pic_io_write, &vm->pic, "elcr" } },
+        { 0x40, 4, { pit_io_read, pit_io_write, &vm->pit, "pit" } },
+        { 0x61, 1, { pit_port61_read, pit_port61_write, &vm->pit, "port61" } },
+        { COM1_PORT, 8, { uart_read, uart_write, &vm->com1, "com1" } },
+        { DEBUGEXIT_PORT, 4, { NULL, debugexit_write, &vm->dbgexit, "debug-exit" } },
+    };
+    for (size_t k = 0; k < sizeof(ports) / sizeof(ports[0]); k++) {
+        if (iobus_register(&vm->io, ports[k].port, ports[k].n, &ports[k].h)) {
+            vm_errorf(vm, "board wiring failed at port %#x", ports[k].port);
+            phys_free(&vm->mem);
+            return -EINVAL;
+        }
     }
 
     struct cpu_env env = {
-        .ctx = vm, .in = env_in, .out = env_out, .clock = env_clock, .shutdown = env_shutdown, .log = env_log,
+        .ctx = vm, .in = env_in, .out = env_out, .irq_ack = env_irq_ack, .clock = env_clock,
+        .shutdown = env_shutdown, .log = env_log,
     };
     err = cpu_init(&vm->cpu, &vm->mem, &env);
     if (err) {
@@ -114,12 +141,39 @@ void vm_free(struct vm *vm)
     phys_free(&vm->mem);
 }
 
+/* Sleep (host clock) or jump (icount clock) to the next timer deadline. */
+static void wait_for_deadline(struct vm *vm, uint64_t deadline)
+{
+    if (vm->clock.source == CLOCK_ICOUNT) {
+        vclock_warp(&vm->clock, deadline);
+        return;
+    }
+    uint64_t now = vclock_now(&vm->clock);
+    if (deadline <= now)
+        return;
+    uint64_t ns = deadline - now;
+    struct timespec ts = { (time_t)(ns / NS_PER_SEC), (long)(ns % NS_PER_SEC) };
+    nanosleep(&ts, NULL);
+}
+
 enum vm_stop vm_run(struct vm *vm, uint64_t max_insns)
 {
-    const uint64_t slice = 1u << 22;
+    /* CPU slices are short so timers fire close to their deadline: about
+     * 0.1-0.5 ms of guest time at the interpreter's speed. */
+    const uint64_t slice = 1u << 16;
     uint64_t start = vm->cpu.icount;
     for (;;) {
+        vclock_run_timers(&vm->clock);
         uint64_t budget = slice;
+        if (vm->clock.source == CLOCK_ICOUNT) {
+            /* Stop exactly at the next deadline: runs are reproducible. */
+            uint64_t now = vclock_now(&vm->clock), next = vclock_next_deadline(&vm->clock);
+            if (next != UINT64_MAX) {
+                uint64_t n = next > now ? (next - now + vm->clock.ns_per_insn - 1) / vm->clock.ns_per_insn : 1;
+                if (n < budget)
+                    budget = n;
+            }
+        }
         if (max_insns) {
             uint64_t done = vm->cpu.icount - start;
             if (done >= max_insns)
@@ -133,10 +187,12 @@ enum vm_stop vm_run(struct vm *vm, uint64_t max_insns)
         if (r == CPU_EXIT_SHUTDOWN)
             return VM_STOP_SHUTDOWN;
         if (r == CPU_EXIT_HALT) {
-            /* Nothing on this board raises interrupts yet: a halted CPU
-             * stays halted unless an NMI is pending. */
-            if (!vm->cpu.nmi_pending)
+            uint64_t next = vclock_next_deadline(&vm->clock);
+            /* Halted with no timer armed (or interrupts off): nothing can
+             * ever wake the CPU on this board. */
+            if (!vm->cpu.nmi_pending && (next == UINT64_MAX || !(vm->cpu.eflags & EFL_IF)))
                 return VM_STOP_HALTED;
+            wait_for_deadline(vm, next);
         }
     }
 }

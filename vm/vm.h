@@ -14,7 +14,10 @@
 #include <stdint.h>
 
 #include "cpu/cpu.h"
+#include "devices/clock.h"
 #include "devices/debugexit.h"
+#include "devices/i8254.h"
+#include "devices/i8259.h"
 #include "devices/iobus.h"
 #include "devices/uart16550.h"
 #include "mmu/phys.h"
@@ -24,6 +27,7 @@
 
 struct vm_config {
     uint64_t mem_size;   /* bytes of guest RAM */
+    enum clock_source clock; /* CLOCK_HOST (default) or CLOCK_ICOUNT (reproducible) */
     unsigned log_mask;   /* LOG_* */
     int max_block_insns; /* 0: default */
     void (*serial_out)(void *ctx, uint8_t byte);
@@ -42,6 +46,9 @@ struct vm {
     struct phys mem;
     struct cpu cpu;
     struct iobus io;
+    struct vclock clock;
+    struct i8259 pic;
+    struct i8254 pit;
     struct uart com1;
     struct debugexit dbgexit;
     struct vm_config cfg;
