@@ -1,1 +1,2 @@
 kestrel_unit(test_pic_pit ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_pic_pit.c)
+kestrel_unit(test_rtc_kbc ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_rtc_kbc.c)
