@@ -1,5 +1,5 @@
 /*
- * Delivering interrupts and exceptions.
+ * Delivering interrupts and exceptions (Intel SDM Vol. 3, ch. 6 and 20).
  *
  * Real mode: push FLAGS, CS, IP and jump through the IVT at IDTR.base.
  * Protected mode: the IDT gate (interrupt, trap or task) chooses the
@@ -8,11 +8,18 @@
  * cleared. Every check and every push happens before any register
  * changes, so a fault during delivery leaves the interrupted state intact
  * and the nested fault is delivered instead (or as #DF, see
- * except_dispatch).
+ * except_dispatch). A task gate hands over to task_switch().
  *
  * Error codes of faults raised here carry EXT (bit 0) when the event being
- * delivered came from outside the program (external interrupt, exception),
- * and IDT (bit 1) when they name an IDT entry.
+ * delivered came from outside the program (external interrupt, NMI, an
+ * exception, INT1), and IDT (bit 1) when they name an IDT entry.
+ *
+ * Double faults (SDM Table 6-5): while exception `deliv_vector` is being
+ * delivered, a second contributory exception after a contributory one,
+ * or a contributory or page fault after a page fault, becomes #DF; any
+ * exception while delivering #DF shuts the processor down. Benign
+ * combinations are delivered one after the other. External interrupts
+ * and INT n do not arm these rules (deliv_vector is -1 for them).
  */
 #include "cpu/except.h"
 
@@ -33,6 +40,29 @@ void frame_push(struct cpu *c, struct frame *f, int size, uint32_t val)
     f->sp = sp;
 }
 
+void frame_inner(struct cpu *c, struct frame *f, int dpl, int ext, uint16_t *ss_sel, struct desc *ssd)
+{
+    uint32_t esp;
+    tss_inner_stack(c, dpl, ext, ss_sel, &esp);
+    *ssd = seg_check_stack(c, *ss_sel, dpl, EXC_TS, ext, ext);
+    f->ss = (struct seg){ .sel = *ss_sel, .base = desc_base(*ssd), .limit = desc_limit(*ssd), .attr = desc_attr(*ssd) };
+    seg_compute_checks(&f->ss, SEG_SS, true);
+    f->b32 = f->ss.attr & SA_DB;
+    f->sp = f->b32 ? esp : (esp & 0xffff);
+    f->user = dpl == 3;
+    f->fault_code = sel_code(*ss_sel, ext);
+}
+
+void frame_commit(struct cpu *c, const struct frame *f, uint16_t ss_sel, struct desc *ssd)
+{
+    desc_set_accessed(c, ss_sel, ssd);
+    seg_load_desc(c, SEG_SS, ss_sel, *ssd);
+    if (f->b32)
+        c->gpr[R_ESP] = f->sp;
+    else
+        wr_reg16(c, R_ESP, (uint16_t)f->sp);
+}
+
 static void deliver_real(struct cpu *c, int vector)
 {
     uint32_t off = (uint32_t)vector * 4;
@@ -49,41 +79,6 @@ static void deliver_real(struct cpu *c, int vector)
     c->eip = vec & 0xffff;
 }
 
-/* Read the ring-`dpl` stack from the current TSS. */
-static void tss_stack(struct cpu *c, int dpl, int ext, uint16_t *ss, uint32_t *esp)
-{
-    const struct seg *tr = &c->seg[SEG_TR];
-    int type = tr->attr & SA_TYPE;
-    if (type == 9 || type == 11) {
-        uint32_t off = 4 + 8 * (uint32_t)dpl;
-        if (off + 5 > tr->limit)
-            cpu_fault(c, EXC_TS, (tr->sel & ~3) + ext);
-        *esp = (uint32_t)mem_sys_read(c, (uint32_t)tr->base + off, 4);
-        *ss = (uint16_t)mem_sys_read(c, (uint32_t)tr->base + off + 4, 2);
-    } else {
-        uint32_t off = 2 + 4 * (uint32_t)dpl;
-        if (off + 3 > tr->limit)
-            cpu_fault(c, EXC_TS, (tr->sel & ~3) + ext);
-        *esp = (uint32_t)mem_sys_read(c, (uint32_t)tr->base + off, 2);
-        *ss = (uint16_t)mem_sys_read(c, (uint32_t)tr->base + off + 2, 2);
-    }
-}
-
-/* Validate the stack segment a privilege change switches to (#TS/#SS). */
-static struct desc check_new_ss(struct cpu *c, uint16_t ss, int dpl, int ext)
-{
-    struct desc d;
-    if ((ss & ~3) == 0)
-        cpu_fault(c, EXC_TS, ext);
-    if (!desc_fetch(c, ss, &d))
-        cpu_fault(c, EXC_TS, (ss & ~3) + ext);
-    if ((ss & 3) != dpl || desc_dpl(d) != dpl || !desc_is_data(d) || !(desc_type(d) & 2))
-        cpu_fault(c, EXC_TS, (ss & ~3) + ext);
-    if (!desc_present(d))
-        cpu_fault(c, EXC_SS, (ss & ~3) + ext);
-    return d;
-}
-
 static void deliver_protected(struct cpu *c, int vector, enum intr_kind kind, int errcode)
 {
     int ext = (kind == INTR_EXTERNAL || kind == INTR_EXCEPTION || kind == INTR_ICEBP) ? 1 : 0;
@@ -94,31 +89,35 @@ static void deliver_protected(struct cpu *c, int vector, enum intr_kind kind, in
     uint64_t raw = mem_sys_read(c, (uint32_t)c->idtr.base + idt_off, 8);
     struct desc gate = { (uint32_t)raw, (uint32_t)(raw >> 32) };
     int type = desc_s(gate) ? -1 : desc_type(gate);
-    if (type != 5 && type != 6 && type != 7 && type != 14 && type != 15)
+    if (type != DT_TASKGATE && type != DT_INTGATE16 && type != DT_TRAPGATE16 && type != DT_INTGATE32 &&
+        type != DT_TRAPGATE32)
         cpu_fault(c, EXC_GP, idt_code);
+    /* Only INT n, INT3 and INTO are held to the gate's DPL (INT1 is not). */
     if ((kind == INTR_SOFTWARE || kind == INTR_SOFT_EXC) && desc_dpl(gate) < c->cpl)
         cpu_fault(c, EXC_GP, (int)idt_off + 2);
     if (!desc_present(gate))
         cpu_fault(c, EXC_NP, idt_code);
-    if (type == 5) {
-        task_switch(c, (uint16_t)(gate.lo >> 16), TASK_INT, errcode, ext);
+    if (type == DT_TASKGATE) {
+        /* The gate's TSS selector is checked by task_switch (GDT only,
+         * available, present); the error code goes on the new stack. */
+        task_switch(c, gate_sel(gate), TASK_INT, errcode, ext);
         return;
     }
 
-    uint16_t sel = (uint16_t)(gate.lo >> 16);
+    uint16_t sel = gate_sel(gate);
     bool gate32 = type & 8;
-    uint32_t target = (gate.lo & 0xffff) | (gate32 ? (gate.hi & 0xffff0000u) : 0);
+    uint32_t target = gate_offset(gate);
     if ((sel & ~3) == 0)
         cpu_fault(c, EXC_GP, ext);
     struct desc cd;
     if (!desc_fetch(c, sel, &cd))
-        cpu_fault(c, EXC_GP, (sel & ~3) + ext);
+        cpu_fault(c, EXC_GP, sel_code(sel, ext));
     int dpl = desc_dpl(cd);
     if (!desc_is_code(cd) || dpl > c->cpl)
-        cpu_fault(c, EXC_GP, (sel & ~3) + ext);
+        cpu_fault(c, EXC_GP, sel_code(sel, ext));
     if (!desc_present(cd))
-        cpu_fault(c, EXC_NP, (sel & ~3) + ext);
-    bool conforming = desc_type(cd) & 4;
+        cpu_fault(c, EXC_NP, sel_code(sel, ext));
+    bool conforming = desc_conforming(cd);
     uint32_t eflags = cpu_get_eflags(c);
     bool from_vm = eflags & EFL_VM;
     int size = gate32 ? 4 : 2;
@@ -129,17 +128,10 @@ static void deliver_protected(struct cpu *c, int vector, enum intr_kind kind, in
     uint16_t new_ss = 0;
     bool stack_switch = !conforming && dpl < c->cpl;
     if (stack_switch) {
+        /* From v86 mode only a ring-0 handler will do. */
         if (from_vm && dpl != 0)
-            cpu_fault(c, EXC_GP, (sel & ~3) + ext);
-        uint32_t new_esp;
-        tss_stack(c, dpl, ext, &new_ss, &new_esp);
-        ssd = check_new_ss(c, new_ss, dpl, ext);
-        f.ss = (struct seg){ .sel = new_ss, .base = desc_base(ssd), .limit = desc_limit(ssd), .attr = desc_attr(ssd) };
-        seg_compute_checks(&f.ss, SEG_SS, true);
-        f.b32 = f.ss.attr & SA_DB;
-        f.sp = f.b32 ? new_esp : (new_esp & 0xffff);
-        f.user = dpl == 3;
-        f.fault_code = (new_ss & ~3) + ext;
+            cpu_fault(c, EXC_GP, sel_code(sel, ext));
+        frame_inner(c, &f, dpl, ext, &new_ss, &ssd);
         if (from_vm) {
             frame_push(c, &f, size, c->seg[SEG_GS].sel);
             frame_push(c, &f, size, c->seg[SEG_FS].sel);
@@ -149,8 +141,9 @@ static void deliver_protected(struct cpu *c, int vector, enum intr_kind kind, in
         frame_push(c, &f, size, c->seg[SEG_SS].sel);
         frame_push(c, &f, size, (uint32_t)c->gpr[R_ESP]);
     } else {
+        /* Same privilege: impossible from v86 mode (CPL 3, DPL 0 required). */
         if (from_vm)
-            cpu_fault(c, EXC_GP, (sel & ~3) + ext);
+            cpu_fault(c, EXC_GP, sel_code(sel, ext));
         f.ss = c->seg[SEG_SS];
         f.b32 = ss32(c);
         f.sp = sp_get(c);
@@ -163,28 +156,26 @@ static void deliver_protected(struct cpu *c, int vector, enum intr_kind kind, in
     if (errcode != NO_ERRCODE)
         frame_push(c, &f, size, (uint32_t)errcode);
     if (target > desc_limit(cd))
-        cpu_fault(c, EXC_GP, 0);
+        cpu_fault(c, EXC_GP, ext);
 
     /* Commit. Accessed bits are set last: they are the only memory writes
      * besides the frame, and a fault setting them is still precise. */
     desc_set_accessed(c, sel, &cd);
-    if (stack_switch)
-        desc_set_accessed(c, new_ss, &ssd);
     uint32_t clear = EFL_TF | EFL_NT | EFL_RF | EFL_VM | (type & 1 ? 0 : EFL_IF);
     cpu_set_eflags(c, 0, clear);
     c->cpl = new_cpl;
     if (stack_switch) {
-        seg_load_desc(c, SEG_SS, new_ss, ssd);
+        frame_commit(c, &f, new_ss, &ssd);
         if (from_vm)
             for (int s = SEG_ES; s <= SEG_GS; s++)
                 if (s != SEG_CS && s != SEG_SS)
                     seg_set_cache(c, s, 0, 0, 0, 0);
+    } else if (f.b32) {
+        c->gpr[R_ESP] = f.sp;
+    } else {
+        wr_reg16(c, R_ESP, (uint16_t)f.sp);
     }
     seg_load_desc(c, SEG_CS, (uint16_t)((sel & ~3) | new_cpl), cd);
-    if (f.b32)
-        c->gpr[R_ESP] = f.sp;
-    else
-        wr_reg16(c, R_ESP, (uint16_t)f.sp);
     c->eip = target;
     cpu_update_mode(c);
 }
@@ -195,11 +186,13 @@ void intr_deliver(struct cpu *c, int vector, enum intr_kind kind, int errcode)
         cpu_logf(c, "int: vector %#x kind %d err %#x at %04x:%08x", vector, kind, errcode, c->seg[SEG_CS].sel,
                  (uint32_t)c->eip);
     c->intr_taken = 1;
+    c->stop = 1;
     if (!(c->cr0 & CR0_PE)) {
         deliver_real(c, vector);
         return;
     }
-    /* INT n in v86 mode without VME: IOPL must be 3, else #GP(0) to the monitor. */
+    /* INT n in v86 mode without VME: IOPL must be 3, else #GP(0) to the
+     * monitor. INT3, INTO and INT1 are not IOPL-sensitive. */
     if (kind == INTR_SOFTWARE && (c->eflags & EFL_VM) && ((c->eflags & EFL_IOPL) >> 12) < 3)
         cpu_fault(c, EXC_GP, 0);
     deliver_protected(c, vector, kind, errcode);

@@ -25,6 +25,25 @@ void intr_deliver(struct cpu *c, int vector, enum intr_kind kind, int errcode);
  * rules. Called from cpu_exec() after unwinding. Returns false on shutdown. */
 bool except_dispatch(struct cpu *c);
 
+/* An instruction (task switch) has committed to a new context: a fault
+ * raised after this point is delivered with EIP and the other registers
+ * as they now are, so the unwinder must not reset EIP to the instruction.
+ * Detaching the block is how cpu_exec()'s unwinder knows. */
+static inline void cpu_commit_context(struct cpu *c)
+{
+    c->blk = NULL;
+}
+
+/* Start building a stack frame on the privilege-`dpl` stack the current
+ * TSS names (interrupts and call gates to an inner ring): #TS for a bad
+ * TSS or stack selector, #SS for a missing stack, all with `ext`. */
+struct frame;
+struct desc;
+void frame_inner(struct cpu *c, struct frame *f, int dpl, int ext, uint16_t *ss_sel, struct desc *ssd);
+/* Make a built frame the current stack: load SS (setting its accessed
+ * bit) and eSP. Call after the last possible fault. */
+void frame_commit(struct cpu *c, const struct frame *f, uint16_t ss_sel, struct desc *ssd);
+
 /* Does this exception vector push an error code? */
 static inline bool exc_has_errcode(int v)
 {

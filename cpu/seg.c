@@ -1,6 +1,11 @@
 /*
- * Segment-register loads and the derived fast-check fields (seg.lo,
- * span_r, span_w) that cpu/mem.h relies on.
+ * Segment-register loads with their protection checks (Intel SDM Vol. 3,
+ * 5.5-5.10 and the MOV/POP Sreg, LLDT pseudocode), and the derived
+ * fast-check fields (seg.lo, span_r, span_w) that cpu/mem.h relies on.
+ *
+ * Every function here checks everything first and only then writes the
+ * segment register (and the descriptor's accessed bit), so a fault leaves
+ * the register as it was.
  */
 #include "cpu/seg.h"
 
@@ -28,6 +33,16 @@ bool desc_fetch(struct cpu *c, uint16_t sel, struct desc *d)
     d->lo = (uint32_t)v;
     d->hi = (uint32_t)(v >> 32);
     return true;
+}
+
+bool desc_fetch_gdt(struct cpu *c, uint16_t sel, struct desc *d)
+{
+    return !(sel & 4) && desc_fetch(c, sel, d);
+}
+
+void desc_write_type(struct cpu *c, uint16_t sel, struct desc d)
+{
+    mem_sys_write(c, desc_addr(c, sel) + 5, 1, (d.hi >> 8) & 0xff);
 }
 
 void desc_set_accessed(struct cpu *c, uint16_t sel, struct desc *d)
@@ -104,41 +119,82 @@ void seg_load_desc(struct cpu *c, int sreg, uint16_t sel, struct desc d)
     seg_set_cache(c, sreg, sel, desc_base(d), desc_limit(d), desc_attr(d));
 }
 
-void seg_load(struct cpu *c, int sreg, uint16_t sel)
+void seg_load_data(struct cpu *c, int sreg, uint16_t sel, int vec, int ext)
 {
-    if (!(c->cr0 & CR0_PE) || (c->eflags & EFL_VM)) {
-        seg_load_real(c, sreg, sel);
-        return;
-    }
-    int rpl = sel & 3, cpl = c->cpl;
     struct desc d;
-    if (sreg == SEG_SS) {
-        if ((sel & ~3) == 0)
-            cpu_fault(c, EXC_GP, 0);
-        if (!desc_fetch(c, sel, &d))
-            cpu_fault(c, EXC_GP, sel & ~3);
-        if (rpl != cpl || !desc_is_data(d) || !(desc_type(d) & 2) || desc_dpl(d) != cpl)
-            cpu_fault(c, EXC_GP, sel & ~3);
-        if (!desc_present(d))
-            cpu_fault(c, EXC_SS, sel & ~3);
-        desc_set_accessed(c, sel, &d);
-        seg_load_desc(c, sreg, sel, d);
-        return;
-    }
     if ((sel & ~3) == 0) {
         /* A null selector loads an unusable segment: faults come at use. */
         seg_set_cache(c, sreg, sel, 0, 0, 0);
         return;
     }
     if (!desc_fetch(c, sel, &d))
-        cpu_fault(c, EXC_GP, sel & ~3);
+        cpu_fault(c, vec, sel_code(sel, ext));
+    /* Data, or readable code. */
     if (!desc_s(d) || (desc_is_code(d) && !(desc_type(d) & 2)))
-        cpu_fault(c, EXC_GP, sel & ~3);
-    bool conforming_code = desc_is_code(d) && (desc_type(d) & 4);
-    if (!conforming_code && (rpl > desc_dpl(d) || cpl > desc_dpl(d)))
-        cpu_fault(c, EXC_GP, sel & ~3);
+        cpu_fault(c, vec, sel_code(sel, ext));
+    /* Conforming code is usable from any privilege. */
+    if (!desc_conforming(d) && ((sel & 3) > desc_dpl(d) || c->cpl > desc_dpl(d)))
+        cpu_fault(c, vec, sel_code(sel, ext));
     if (!desc_present(d))
-        cpu_fault(c, EXC_NP, sel & ~3);
+        cpu_fault(c, EXC_NP, sel_code(sel, ext));
     desc_set_accessed(c, sel, &d);
     seg_load_desc(c, sreg, sel, d);
+}
+
+struct desc seg_check_stack(struct cpu *c, uint16_t sel, int cpl, int vec, int null_code, int ext)
+{
+    struct desc d;
+    if ((sel & ~3) == 0)
+        cpu_fault(c, vec, null_code);
+    if (!desc_fetch(c, sel, &d))
+        cpu_fault(c, vec, sel_code(sel, ext));
+    if ((sel & 3) != cpl || !desc_is_data(d) || !(desc_type(d) & 2) || desc_dpl(d) != cpl)
+        cpu_fault(c, vec, sel_code(sel, ext));
+    if (!desc_present(d))
+        cpu_fault(c, EXC_SS, sel_code(sel, ext));
+    return d;
+}
+
+void seg_load_ldt(struct cpu *c, uint16_t sel, int vec, int np_vec, int ext)
+{
+    struct desc d;
+    if ((sel & ~3) == 0) {
+        /* Unusable: references through TI=1 fail until the next LLDT. */
+        seg_set_cache(c, SEG_LDTR, sel, 0, 0, 0);
+        return;
+    }
+    if (!desc_fetch_gdt(c, sel, &d) || !desc_is_sys(d, DT_LDT))
+        cpu_fault(c, vec, sel_code(sel, ext));
+    if (!desc_present(d))
+        cpu_fault(c, np_vec, sel_code(sel, ext));
+    seg_load_desc(c, SEG_LDTR, sel, d);
+}
+
+void seg_drop_inaccessible(struct cpu *c)
+{
+    static const int sregs[] = { SEG_ES, SEG_FS, SEG_GS, SEG_DS };
+    for (unsigned k = 0; k < sizeof(sregs) / sizeof(sregs[0]); k++) {
+        struct seg *s = &c->seg[sregs[k]];
+        bool conforming = (s->attr & (SA_S | SA_CODE | SA_CE)) == (SA_S | SA_CODE | SA_CE);
+        int dpl = (s->attr & SA_DPL) >> SA_DPL_SHIFT;
+        /* The cached DPL decides (SDM IRET/RET pseudocode); the selector
+         * becomes 0 and the segment unusable. */
+        if (!conforming && dpl < c->cpl)
+            seg_set_cache(c, sregs[k], 0, s->base, s->limit, (uint16_t)(s->attr & ~SA_P));
+    }
+}
+
+void seg_load(struct cpu *c, int sreg, uint16_t sel)
+{
+    if (!(c->cr0 & CR0_PE) || (c->eflags & EFL_VM)) {
+        seg_load_real(c, sreg, sel);
+        return;
+    }
+    if (sreg == SEG_SS) {
+        struct desc d = seg_check_stack(c, sel, c->cpl, EXC_GP, 0, 0);
+        desc_set_accessed(c, sel, &d);
+        seg_load_desc(c, sreg, sel, d);
+        return;
+    }
+    seg_load_data(c, sreg, sel, EXC_GP, 0);
 }
