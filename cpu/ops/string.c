@@ -1,0 +1,173 @@
+/*
+ * String instructions: MOVS CMPS STOS LODS SCAS INS OUTS, byte/word/dword,
+ * with REP/REPE/REPNE, 16- or 32-bit addressing (SI/DI/CX or ESI/EDI/ECX),
+ * a segment override on the source, and DF choosing the direction.
+ *
+ * Restartable and interruptible REP: one execution runs at most
+ * REP_CHUNK iterations; if the count is not exhausted it points EIP back
+ * at the instruction (string instructions are A_END, always the last of
+ * their block, so writing cpu->eip is safe) and the run loop re-executes
+ * it after serving interrupts. With TF set the chunk is one iteration, so
+ * the single-step trap comes after every iteration as on hardware.
+ *
+ * Precise faults: each iteration does all its memory accesses before it
+ * updates (E)SI/(E)DI/(E)CX, and commits them before the next iteration,
+ * so a fault leaves the registers describing exactly the iterations done.
+ * INS maps its destination for writing before it reads the port, so a
+ * faulting store does not swallow the port's data.
+ *
+ * F2 and F3 both mean REP for MOVS/STOS/LODS/INS/OUTS; for CMPS/SCAS F3 is
+ * REPE (stop when ZF = 0) and F2 REPNE (stop when ZF = 1). The decoder
+ * keeps only the last of the two.
+ */
+#include "cpu/ops/io.h"
+#include "cpu/ops/ops.h"
+
+#define REP_CHUNK 2048
+
+/* Index and count registers by address size. */
+static inline uint32_t sreg_get(const struct cpu *c, int r, bool a32)
+{
+    return a32 ? (uint32_t)c->gpr[r] : (uint16_t)c->gpr[r];
+}
+static inline void sreg_set(struct cpu *c, int r, uint32_t v, bool a32)
+{
+    if (a32)
+        wr_reg32(c, r, v);
+    else
+        wr_reg16(c, r, (uint16_t)v);
+}
+
+static inline uint32_t rd_n(struct cpu *c, int s, uint32_t ea, int size)
+{
+    return size == 1 ? mem_rd8(c, s, ea) : size == 2 ? mem_rd16(c, s, ea) : mem_rd32(c, s, ea);
+}
+static inline void wr_n(struct cpu *c, int s, uint32_t ea, int size, uint32_t v)
+{
+    if (size == 1)
+        mem_wr8(c, s, ea, (uint8_t)v);
+    else if (size == 2)
+        mem_wr16(c, s, ea, (uint16_t)v);
+    else
+        mem_wr32(c, s, ea, v);
+}
+
+static inline uint32_t acc_get(const struct cpu *c, int size)
+{
+    return size == 1 ? (uint8_t)c->gpr[R_EAX] : size == 2 ? (uint16_t)c->gpr[R_EAX] : (uint32_t)c->gpr[R_EAX];
+}
+static inline void acc_set(struct cpu *c, int size, uint32_t v)
+{
+    if (size == 1)
+        *reg8(c, 0) = (uint8_t)v;
+    else if (size == 2)
+        wr_reg16(c, R_EAX, (uint16_t)v);
+    else
+        wr_reg32(c, R_EAX, v);
+}
+
+/* Flags of CMP a, b at the given size. */
+static inline void cmp_flags(struct cpu *c, uint32_t a, uint32_t b, int size)
+{
+    uint32_t r = a - b;
+    if (size == 1)
+        lf_result8(c, (uint8_t)r, LF_AUX(LF_SUB_CV(a, b, r), 8));
+    else if (size == 2)
+        lf_result16(c, (uint16_t)r, LF_AUX(LF_SUB_CV(a, b, r), 16));
+    else
+        lf_result32(c, r, LF_AUX(LF_SUB_CV(a, b, r), 32));
+}
+
+enum { S_MOVS, S_CMPS, S_STOS, S_LODS, S_SCAS, S_INS, S_OUTS };
+
+/*
+ * One string instruction of kind `k` and element size `size`. Written as
+ * a single routine so each kind shares the REP machinery; `k` and `size`
+ * are constants at every call site, so it specialises when inlined.
+ */
+static inline void string_op(struct cpu *c, const struct insn *i, int k, int size)
+{
+    const bool a32 = asize32(i);
+    const bool rep = i->pfx & (P_REP | P_REPNE);
+    const uint32_t step = (c->eflags & EFL_DF) ? (uint32_t)-size : (uint32_t)size;
+    const uint32_t amask = a32 ? 0xffffffffu : 0xffffu;
+    const bool uses_si = k == S_MOVS || k == S_CMPS || k == S_LODS || k == S_OUTS;
+    const bool uses_di = k != S_LODS && k != S_OUTS;
+    uint32_t si = sreg_get(c, R_ESI, a32), di = sreg_get(c, R_EDI, a32);
+    uint32_t cx = rep ? sreg_get(c, R_ECX, a32) : 1;
+    unsigned budget = (c->eflags & EFL_TF) ? 1 : REP_CHUNK;
+    uint16_t port = (uint16_t)c->gpr[R_EDX];
+
+    while (cx) {
+        if (budget-- == 0) {
+            c->eip = insn_eip(c, i); /* more to do: run this instruction again */
+            return;
+        }
+        bool stop = false;
+        switch (k) {
+        case S_MOVS:
+            wr_n(c, SEG_ES, di, size, rd_n(c, i->seg, si, size));
+            break;
+        case S_CMPS: {
+            uint32_t a = rd_n(c, i->seg, si, size), b = rd_n(c, SEG_ES, di, size);
+            cmp_flags(c, a, b, size);
+            break;
+        }
+        case S_STOS:
+            wr_n(c, SEG_ES, di, size, acc_get(c, size));
+            break;
+        case S_LODS:
+            acc_set(c, size, rd_n(c, i->seg, si, size));
+            break;
+        case S_SCAS:
+            cmp_flags(c, acc_get(c, size), rd_n(c, SEG_ES, di, size), size);
+            break;
+        case S_INS: {
+            io_check(c, port, size);
+            uint8_t *p = mem_rmw(c, SEG_ES, di, size);
+            uint32_t v = io_in(c, port, size);
+            if (size == 1)
+                *p = (uint8_t)v;
+            else if (size == 2)
+                st16(p, (uint16_t)v);
+            else
+                st32(p, v);
+            mem_rmw_done(c, p);
+            break;
+        }
+        default: /* S_OUTS */
+            io_check(c, port, size);
+            io_out(c, port, size, rd_n(c, i->seg, si, size));
+            break;
+        }
+        if (uses_si) {
+            si = (si + step) & amask;
+            sreg_set(c, R_ESI, si, a32);
+        }
+        if (uses_di) {
+            di = (di + step) & amask;
+            sreg_set(c, R_EDI, di, a32);
+        }
+        if (!rep)
+            return;
+        cx = (cx - 1) & amask;
+        sreg_set(c, R_ECX, cx, a32);
+        if (k == S_CMPS || k == S_SCAS)
+            stop = (i->pfx & P_REP) ? !lf_zf(c) : lf_zf(c);
+        if (stop)
+            return;
+    }
+}
+
+#define STRING_HANDLERS(name, k)                                                                                       \
+    HANDLER(name##b) { string_op(c, i, k, 1); }                                                                        \
+    HANDLER(name##v_16) { string_op(c, i, k, 2); }                                                                     \
+    HANDLER(name##v_32) { string_op(c, i, k, 4); }
+
+STRING_HANDLERS(movs, S_MOVS)
+STRING_HANDLERS(cmps, S_CMPS)
+STRING_HANDLERS(stos, S_STOS)
+STRING_HANDLERS(lods, S_LODS)
+STRING_HANDLERS(scas, S_SCAS)
+STRING_HANDLERS(ins, S_INS)
+STRING_HANDLERS(outs, S_OUTS)
