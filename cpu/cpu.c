@@ -13,6 +13,7 @@
 #include "cpu/block.h"
 #include "cpu/flags.h"
 #include "cpu/seg.h"
+#include "cpu/sysregs.h"
 #include "cpu/x87/fpu.h"
 
 #define BLOCK_ARENA_SIZE (32u << 20)
@@ -64,6 +65,7 @@ void cpu_reset(struct cpu *c)
     c->tsc_offset = 0;
     c->apic_base = 0xfee00000u | (1u << 11) | (1u << 8); /* enabled, bootstrap processor */
     c->pat = 0x0007040600070406ull;
+    sys_reset(c); /* the other MSRs and the breakpoint state */
     c->deliv_vector = -1;
     c->nmi_blocked = 0;
     for (int s = 0; s < SEG_COUNT; s++)

@@ -204,6 +204,9 @@ struct cpu {
     uint8_t inhibit_irq;  /* interrupts inhibited for one instruction (STI, MOV SS) */
     uint8_t irq_line;     /* INTR asserted by the interrupt controller */
     uint8_t nmi_pending;
+    uint8_t dbg_armed;    /* a DR7 breakpoint is enabled: run one instruction at a time (cpu/sysregs.h) */
+    uint8_t dbg_data;     /* an enabled data breakpoint: the memory slow path checks accesses */
+    uint32_t dbg_hits;    /* DR6 B0-B3 of data breakpoints hit by the current instruction */
 
     /* Model-specific registers we keep. */
     uint32_t sysenter_cs;
@@ -213,6 +216,7 @@ struct cpu {
     uint64_t pat;
     uint64_t mtrr_def_type, mtrr_fixed[11], mtrr_var[16];
     uint64_t misc_enable;
+    uint64_t perfevtsel[2], perfctr[2]; /* P6 performance-monitoring MSRs (counters do not count) */
 
     struct fpu fpu;
 

@@ -7,6 +7,7 @@
 #include "cpu/mem.h"
 
 #include "cpu/except.h"
+#include "cpu/sysregs.h"
 
 _Noreturn void seg_fault(struct cpu *c, int s, uint32_t ea, int size, int write)
 {
@@ -58,6 +59,8 @@ static void write_split(struct cpu *c, uint32_t lin, int size, uint64_t val, boo
 
 uint64_t mem_read_slow(struct cpu *c, uint32_t lin, int size)
 {
+    if (unlikely(c->dbg_data))
+        dbg_data_check(c, lin, size, false);
     bool user = c->cpl == 3;
     if (crosses(lin, size))
         return read_split(c, lin, size, ACC_READ, user);
@@ -66,6 +69,8 @@ uint64_t mem_read_slow(struct cpu *c, uint32_t lin, int size)
 
 void mem_write_slow(struct cpu *c, uint32_t lin, int size, uint64_t val)
 {
+    if (unlikely(c->dbg_data))
+        dbg_data_check(c, lin, size, true);
     bool user = c->cpl == 3;
     if (crosses(lin, size)) {
         write_split(c, lin, size, val, user);
@@ -76,6 +81,8 @@ void mem_write_slow(struct cpu *c, uint32_t lin, int size, uint64_t val)
 
 uint8_t *mem_rmw_slow(struct cpu *c, uint32_t lin, int size)
 {
+    if (unlikely(c->dbg_data))
+        dbg_data_check(c, lin, size, true);
     bool user = c->cpl == 3;
     if (!crosses(lin, size)) {
         uint64_t pa = xlate(c, lin, ACC_WRITE, user);
@@ -115,6 +122,8 @@ void mem_rmw_flush(struct cpu *c)
 
 uint64_t mem_read_as(struct cpu *c, uint32_t lin, int size, bool user)
 {
+    if (unlikely(c->dbg_data))
+        dbg_data_check(c, lin, size, false);
     if (crosses(lin, size))
         return read_split(c, lin, size, ACC_READ, user);
     return phys_read(c->mem, xlate(c, lin, ACC_READ, user), size);
@@ -122,6 +131,8 @@ uint64_t mem_read_as(struct cpu *c, uint32_t lin, int size, bool user)
 
 void mem_write_as(struct cpu *c, uint32_t lin, int size, uint64_t val, bool user)
 {
+    if (unlikely(c->dbg_data))
+        dbg_data_check(c, lin, size, true);
     if (crosses(lin, size)) {
         write_split(c, lin, size, val, user);
         return;

@@ -12,6 +12,17 @@
  *
  * Accesses that cross a page are compared on the page of their last byte
  * while indexing by the first: they can never hit and take the slow path.
+ *
+ * Large pages (4 MiB, 2 MiB) are cached as the 4 KiB pieces touched, so
+ * INVLPG of one address inside a large page must drop all its pieces: the
+ * MMU keeps one aligned span covering every large page cached (as QEMU
+ * does) and an INVLPG inside it flushes everything. Entries that map a
+ * global page (CR4.PGE and PTE.G) are flagged beside the table, outside
+ * the entry, so a CR3 load can keep them without changing the layout the
+ * JIT probes.
+ *
+ * Pages holding a data breakpoint (DR0-DR3) never get read or write tags,
+ * so every access to them reaches the CPU's slow path, which checks them.
  */
 #ifndef KESTREL_MMU_H
 #define KESTREL_MMU_H
@@ -49,6 +60,12 @@ enum mmu_access { ACC_READ = 0, ACC_WRITE = 1, ACC_EXEC = 2 };
 struct mmu {
     struct tlb_entry tlb[MMU_MODES][TLB_SIZE];
     uint64_t phys[MMU_MODES][TLB_SIZE]; /* physical page of each entry (cold: code fetch only) */
+    uint8_t global[MMU_MODES][TLB_SIZE]; /* entry maps a global page: kept by CR3 loads */
+    unsigned nglobal;     /* entries flagged in global[] (0: a CR3 load may memset) */
+    uint64_t large_base;  /* span covering every cached large page ... */
+    uint64_t large_mask;  /* ... is (lin & large_mask) == large_base; mask 0: none cached */
+    uint32_t watch[4];    /* linear pages holding an enabled data breakpoint */
+    unsigned nwatch;
     /* Paging control as last set by the CPU. */
     bool pg;        /* CR0.PG */
     bool wp;        /* CR0.WP */
@@ -70,18 +87,30 @@ struct mmu_xlate {
     bool write_ok;    /* writable at the privilege of the walk */
     bool exec_ok;     /* executable (NX clear or NXE off) */
     bool dirty;       /* D bit was set before this walk (write entries may be cached) */
-    bool global;
+    bool global;      /* global page (CR4.PGE and G in the leaf) */
+    uint64_t size;    /* page size: 4 KiB, 2 MiB or 4 MiB (4 KiB with paging off) */
     uint32_t fault;   /* page-fault error code; 0 when the walk succeeded */
 };
 
 void mmu_init(struct mmu *m);
 
-/* Set paging controls from CR0/CR3/CR4/EFER. Loads PAE PDPTEs from `mem`.
- * Returns false when a PDPTE is invalid (the caller raises #GP). */
+/* Set paging controls from CR0/CR3/CR4/EFER and flush the whole TLB. With
+ * PAE paging on, loads the PDPTEs from `mem`. Returns false, changing
+ * nothing, when a present PDPTE has reserved bits set (the caller raises
+ * #GP(0)). */
 bool mmu_set_paging(struct mmu *m, struct phys *mem, uint32_t cr0, uint64_t cr3, uint32_t cr4, uint64_t efer);
 
+/* A CR3 load: new page-directory base (and PDPTEs under PAE paging, with
+ * the same failure rule), then drop every entry except global pages when
+ * CR4.PGE is on. */
+bool mmu_load_cr3(struct mmu *m, struct phys *mem, uint64_t cr3);
+
 void mmu_flush(struct mmu *m);
+void mmu_flush_nonglobal(struct mmu *m);
 void mmu_flush_page(struct mmu *m, uint64_t lin);
+
+/* Linear pages that hold enabled data breakpoints (at most 4); flushes. */
+void mmu_set_watch(struct mmu *m, const uint32_t *pages, unsigned n);
 
 /*
  * Translate a linear address for an access of `kind` at privilege `user`

@@ -33,45 +33,54 @@ void mmu_init(struct mmu *m)
     mmu_flush(m);
 }
 
-void mmu_flush(struct mmu *m)
+/* Read and check the four PDPTEs at `cr3` (SDM Vol. 3 4.4.1): a present
+ * one with reserved bits set (2:1, 8:5, 63:MAXPHYADDR; bit 63 is reserved
+ * here even with NXE) fails the load. */
+static bool load_pdptes(struct phys *mem, uint64_t cr3, uint64_t *pdpte)
 {
-    /* All-ones bytes make every tag odd, hence TLB_INVALID-like: never a page address. */
-    memset(m->tlb, 0xff, sizeof(m->tlb));
-    m->flushes++;
-}
-
-void mmu_flush_page(struct mmu *m, uint64_t lin)
-{
-    uint64_t page = lin & ~0xfffull;
-    /* 4 MiB/2 MiB pages are cached as 4 KiB entries, so one slot per mode suffices. */
-    for (int mode = 0; mode < MMU_MODES; mode++) {
-        struct tlb_entry *e = tlb_entry_for(m->tlb[mode], lin);
-        if ((e->tag_r & ~0xfffull) == page || (e->tag_w & ~0xfffull) == page || (e->tag_x & ~0xfffull) == page)
-            memset(e, 0xff, sizeof(*e));
+    for (int i = 0; i < 4; i++) {
+        uint64_t e = phys_read(mem, (cr3 & 0xffffffe0u) + 8 * i, 8);
+        if ((e & PTE_P) && (e & (0x1e6ull | PAE_RSVD_HI | PTE_NX)))
+            return false;
+        pdpte[i] = e;
     }
+    return true;
 }
 
 bool mmu_set_paging(struct mmu *m, struct phys *mem, uint32_t cr0, uint64_t cr3, uint32_t cr4, uint64_t efer)
 {
-    m->pg = cr0 & (1u << 31);
+    bool pg = cr0 & (1u << 31), pae = cr4 & (1u << 5);
+    uint64_t pdpte[4];
+    if (pg && pae) {
+        if (!load_pdptes(mem, cr3, pdpte))
+            return false;
+        memcpy(m->pdpte, pdpte, sizeof(pdpte));
+    }
+    m->pg = pg;
     m->wp = cr0 & (1u << 16);
     m->pse = cr4 & (1u << 4);
-    m->pae = cr4 & (1u << 5);
+    m->pae = pae;
     m->pge = cr4 & (1u << 7);
     m->nxe = efer & (1u << 11);
     m->cr3 = cr3;
-    bool ok = true;
-    if (m->pg && m->pae) {
-        for (int i = 0; i < 4; i++) {
-            uint64_t e = phys_read(mem, (cr3 & 0xffffffe0u) + 8 * i, 8);
-            /* Reserved: bits 1-2, 5-8, and above MAXPHYADDR (including 63). */
-            if ((e & PTE_P) && (e & (0x1e6ull | PAE_RSVD_HI | PTE_NX)))
-                ok = false;
-            m->pdpte[i] = e;
-        }
-    }
     mmu_flush(m);
-    return ok;
+    return true;
+}
+
+bool mmu_load_cr3(struct mmu *m, struct phys *mem, uint64_t cr3)
+{
+    uint64_t pdpte[4];
+    if (m->pg && m->pae) {
+        if (!load_pdptes(mem, cr3, pdpte))
+            return false;
+        memcpy(m->pdpte, pdpte, sizeof(pdpte));
+    }
+    m->cr3 = cr3;
+    if (m->pge)
+        mmu_flush_nonglobal(m);
+    else
+        mmu_flush(m);
+    return true;
 }
 
 /* Common permission check once the leaf is found. Returns the fault code or 0. */
@@ -130,6 +139,7 @@ static bool walk32(const struct mmu *m, struct phys *mem, uint64_t lin, enum mmu
         n = 1;
         leaf = val[0];
         x->paddr = (val[0] & 0xffc00000u) | ((val[0] >> 13) & 0xfull) << 32 | (lin & 0x3fffff);
+        x->size = 4u << 20;
     } else {
         addr[1] = (val[0] & 0xfffff000u) + ((lin >> 12) & 0x3ff) * 4;
         val[1] = phys_read(mem, addr[1], 4);
@@ -186,6 +196,7 @@ static bool walk_pae(const struct mmu *m, struct phys *mem, uint64_t lin, enum m
         n = 1;
         leaf = val[0];
         x->paddr = (val[0] & PAE_ADDR_MASK & ~0x1fffffull) | (lin & 0x1fffff);
+        x->size = 2u << 20;
     } else {
         if (val[0] & rsvd) {
             x->fault = rsvd_fault;
@@ -227,6 +238,7 @@ bool mmu_translate(struct mmu *m, struct phys *mem, uint64_t lin, enum mmu_acces
                    struct mmu_xlate *x)
 {
     memset(x, 0, sizeof(*x));
+    x->size = 4096;
     if (!m->pg) {
         x->paddr = lin & 0xffffffffu;
         x->user_ok = x->write_ok = x->exec_ok = x->dirty = true;
