@@ -19,7 +19,8 @@
 #include "cpu/mem.h"
 #include "cpu/stack.h"
 
-#define HANDLER(name) void name(struct cpu *c, const struct insn *i)
+/* Many handlers need nothing from the decoded record: `i` may go unused. */
+#define HANDLER(name) void name(struct cpu *c, const struct insn *i __attribute__((unused)))
 
 /* EIP of the executing instruction, and of the one after it. */
 static inline uint32_t insn_eip(const struct cpu *c, const struct insn *i)
