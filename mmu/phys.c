@@ -27,7 +27,9 @@ int phys_init(struct phys *p, uint64_t ram_size)
     p->ram = ram;
     p->ram_size = ram_size;
     p->a20_mask = ~0ull;
-    p->region[0] = (struct phys_region){ .base = 0, .size = ram_size, .kind = PHYS_RAM, .host = ram, .name = "ram" };
+    p->region[0] = (struct phys_region){
+        .base = 0, .size = ram_size, .kind = PHYS_RAM, .host_r = ram, .host_w = ram, .name = "ram"
+    };
     p->nregions = 1;
     return 0;
 }
@@ -62,7 +64,7 @@ int phys_add_rom(struct phys *p, uint64_t base, const void *data, uint64_t size,
         return -ENOMEM;
     memset(copy, 0xff, alloc);
     memcpy(copy, data, size);
-    struct phys_region r = { .base = base, .size = alloc, .kind = PHYS_ROM, .host = copy, .name = name };
+    struct phys_region r = { .base = base, .size = alloc, .kind = PHYS_ROM, .host = copy, .host_r = copy, .name = name };
     int err = add_region(p, &r);
     if (err)
         free(copy);
@@ -76,6 +78,24 @@ int phys_add_mmio(struct phys *p, uint64_t base, uint64_t size, const struct mmi
         .base = base, .size = size, .kind = PHYS_MMIO, .ops = ops, .opaque = opaque, .name = name
     };
     return add_region(p, &r);
+}
+
+int phys_add_routed(struct phys *p, uint64_t base, uint64_t size, uint8_t *host_r, uint8_t *host_w, const char *name)
+{
+    struct phys_region r = { .base = base, .size = size, .kind = PHYS_RAM, .host_r = host_r, .host_w = host_w,
+                             .name = name };
+    int err = add_region(p, &r);
+    return err ? err : p->nregions - 1;
+}
+
+void phys_region_route(struct phys *p, int idx, uint8_t *host_r, uint8_t *host_w)
+{
+    struct phys_region *r = &p->region[idx];
+    if (r->host_r == host_r && r->host_w == host_w)
+        return;
+    r->host_r = host_r;
+    r->host_w = host_w;
+    p->gen++; /* TLBs and decoded blocks made under the old routing are stale */
 }
 
 int phys_add_hook(struct phys *p, const struct code_hook *h)
@@ -97,15 +117,24 @@ const struct phys_region *phys_find(const struct phys *p, uint64_t addr)
     return NULL;
 }
 
+/* RAM offset of a backing pointer, or -1 if it is not guest RAM. */
+static int64_t ram_offset(const struct phys *p, const uint8_t *host)
+{
+    return host >= p->ram && host < p->ram + p->ram_size ? host - p->ram : -1;
+}
+
 uint8_t *phys_page_ptr(struct phys *p, uint64_t addr, bool *writable)
 {
     const struct phys_region *r = phys_find(p, addr);
     *writable = false;
-    if (!r || r->kind == PHYS_MMIO)
+    if (!r || r->kind == PHYS_MMIO || !r->host_r)
         return NULL;
-    if (r->kind == PHYS_RAM)
-        *writable = !(p->page_flags[addr >> 12] & PG_CODE);
-    return r->host + ((addr - r->base) & ~0xfffull);
+    uint64_t off = (addr - r->base) & ~0xfffull;
+    if (r->host_w == r->host_r) {
+        int64_t ra = ram_offset(p, r->host_w + off);
+        *writable = ra >= 0 && !(p->page_flags[ra >> 12] & PG_CODE);
+    }
+    return r->host_r + off;
 }
 
 static void log_open_bus(struct phys *p, const char *what, uint64_t addr, int size, uint64_t val)
@@ -124,8 +153,10 @@ static uint64_t read_one(struct phys *p, uint64_t addr, int size)
     if (r && addr + size - r->base <= r->size) {
         if (r->kind == PHYS_MMIO)
             return r->ops->read(r->opaque, addr - r->base, size);
+        if (!r->host_r)
+            return size == 8 ? ~0ull : (1ull << (8 * size)) - 1;
         uint64_t v = 0;
-        memcpy(&v, r->host + (addr - r->base), size);
+        memcpy(&v, r->host_r + (addr - r->base), size);
         return v;
     }
     if (r) { /* straddles a region end: split into bytes */
@@ -158,12 +189,14 @@ static void write_one(struct phys *p, uint64_t addr, int size, uint64_t val)
     if (r && addr + size - r->base <= r->size) {
         if (r->kind == PHYS_MMIO) {
             r->ops->write(r->opaque, addr - r->base, size, (uint32_t)val);
-        } else if (r->kind == PHYS_RAM) {
-            if (p->page_flags[addr >> 12] & PG_CODE)
-                phys_notify_write(p, addr, size);
-            memcpy(r->host + (addr - r->base), &val, size);
+        } else if (r->host_w) { /* no write backing (ROM): writes are ignored */
+            uint8_t *dst = r->host_w + (addr - r->base);
+            int64_t ra = ram_offset(p, dst);
+            if (ra >= 0 && (p->page_flags[ra >> 12] & PG_CODE))
+                phys_notify_write(p, (uint64_t)ra, size);
+            memcpy(dst, &val, size);
         }
-        return; /* ROM: writes are ignored */
+        return;
     }
     if (r) {
         for (int i = 0; i < size; i++)
@@ -193,8 +226,8 @@ void phys_read_buf(struct phys *p, uint64_t addr, void *buf, size_t len)
         if (chunk > len)
             chunk = len;
         const struct phys_region *r = phys_find(p, a);
-        if (r && r->kind != PHYS_MMIO && a + chunk - r->base <= r->size) {
-            memcpy(b, r->host + (a - r->base), chunk);
+        if (r && r->kind != PHYS_MMIO && r->host_r && a + chunk - r->base <= r->size) {
+            memcpy(b, r->host_r + (a - r->base), chunk);
         } else {
             for (size_t i = 0; i < chunk; i++)
                 b[i] = (uint8_t)phys_read(p, addr + i, 1);
@@ -212,10 +245,10 @@ void phys_write_buf(struct phys *p, uint64_t addr, const void *buf, size_t len)
         if (chunk > len)
             chunk = len;
         const struct phys_region *r = phys_find(p, a);
-        if (r && r->kind == PHYS_RAM && a + chunk - r->base <= r->size) {
+        if (r && r->kind == PHYS_RAM && r == &p->region[0] && a + chunk - r->base <= r->size) {
             if (p->page_flags[a >> 12] & PG_CODE)
                 phys_notify_write(p, a, chunk);
-            memcpy(r->host + (a - r->base), b, chunk);
+            memcpy(r->host_w + (a - r->base), b, chunk);
         } else {
             for (size_t i = 0; i < chunk; i++)
                 phys_write(p, addr + i, 1, b[i]);

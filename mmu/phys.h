@@ -27,7 +27,9 @@ struct mmio_ops {
 struct phys_region {
     uint64_t base, size;
     enum phys_kind kind;
-    uint8_t *host;               /* RAM/ROM backing (ROM: read-only to the guest) */
+    uint8_t *host;               /* memory this region owns (ROM copy), freed with the map */
+    uint8_t *host_r;             /* where reads go (RAM/ROM kinds); NULL: open bus */
+    uint8_t *host_w;             /* where writes go; NULL: dropped (ROM) */
     const struct mmio_ops *ops;  /* MMIO callbacks */
     void *opaque;
     const char *name;
@@ -69,6 +71,11 @@ int phys_add_rom(struct phys *p, uint64_t base, const void *data, uint64_t size,
 int phys_add_mmio(struct phys *p, uint64_t base, uint64_t size, const struct mmio_ops *ops, void *opaque,
                   const char *name);
 int phys_add_hook(struct phys *p, const struct code_hook *h);
+/* A region whose reads and writes may go to different backings (PAM
+ * shadowing: ROM read / RAM write and so on). Returns the region index
+ * (>= 0) or -errno; phys_region_route() changes the backings later. */
+int phys_add_routed(struct phys *p, uint64_t base, uint64_t size, uint8_t *host_r, uint8_t *host_w, const char *name);
+void phys_region_route(struct phys *p, int idx, uint8_t *host_r, uint8_t *host_w);
 
 /* The region an address falls in (NULL: open bus); RAM is region 0. */
 const struct phys_region *phys_find(const struct phys *p, uint64_t addr);
