@@ -1,0 +1,6 @@
+# Protected-mode system tests (segmentation, privilege, exceptions, tasks,
+# v86, real/protected transitions): guest programs on the scaffolding in
+# tests/guest/pm/. Their .expected files were cross-checked against QEMU
+# (see each program's header for the lines where QEMU is inaccurate).
+set(PM_LIB pm/lib.c pm/stubs.S)
+kestrel_guest_c(pm_seg pm_seg.c ${PM_LIB})
