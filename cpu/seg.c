@@ -21,7 +21,9 @@ bool desc_fetch(struct cpu *c, uint16_t sel, struct desc *d)
 {
     uint32_t limit;
     if (sel & 4) {
-        if ((c->seg[SEG_LDTR].sel & ~3) == 0 || !(c->seg[SEG_LDTR].attr & SA_P))
+        /* LLDT with a null selector leaves the LDT unusable (P clear); the
+         * reset state (selector 0, base 0, limit FFFFh, present) is usable. */
+        if (!(c->seg[SEG_LDTR].attr & SA_P))
             return false;
         limit = c->seg[SEG_LDTR].limit;
     } else {

@@ -4,3 +4,4 @@
 # (see each program's header for the lines where QEMU is inaccurate).
 set(PM_LIB pm/lib.c pm/stubs.S)
 kestrel_guest_c(pm_seg pm_seg.c ${PM_LIB})
+kestrel_guest_c(pm_priv pm_priv.c ${PM_LIB})

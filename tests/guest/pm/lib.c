@@ -9,6 +9,7 @@ struct pm_tss pm_tss __attribute__((aligned(16)));
 
 volatile struct pm_fault pm_fault;
 volatile uint32_t pm_resume, pm_at, pm_next;
+volatile uint32_t pm_saved_esp;
 int (*volatile pm_hook)(struct pm_frame *f);
 
 extern char pm_isr0[]; /* stubs.S: 16-byte stubs, one per vector */
@@ -78,6 +79,10 @@ void pm_init(void)
     for (int v = 0; v < 256; v++)
         pm_idt[v] = pm_default_gate(v);
     pm_lidt(pm_idt, sizeof(pm_idt) - 1);
+    /* Mask every PIC input: tests set IF, and under a BIOS (QEMU) IRQ 0
+     * would arrive on vector 8. */
+    outb(0x21, 0xff);
+    outb(0xa1, 0xff);
 
     memset(&pm_tss, 0, sizeof(pm_tss));
     pm_tss.t.esp0 = (uint32_t)pm_istack_top;

@@ -125,6 +125,12 @@ void pm_io_allow(uint16_t port, int n, int allow);
 /* Run fn at ring 3 (CS UCODE, DS/ES/FS/GS/SS UDATA) with the given EFLAGS
  * and return its result; fn returns through int 0x80 (gate DPL 3). */
 uint32_t pm_user_call(uint32_t (*fn)(void), uint32_t eflags);
+/* Jump to ring-0 code that leaves through int 0x80 as above (for tests
+ * that build their own transition to ring 3). */
+uint32_t pm_kernel_call(void (*fn)(void));
+/* Scratch for tests whose instructions under test leave ESP moved when
+ * they fault: save before label 8, restore after label 9. */
+extern volatile uint32_t pm_saved_esp;
 
 static inline void pm_lgdt(void *base, uint16_t limit)
 {

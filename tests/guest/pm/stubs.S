@@ -76,6 +76,19 @@ pm_user_entry:
     int $0x80
 1:  jmp 1b
 
+/* uint32_t pm_kernel_call(void (*fn)(void)): jump to fn at ring 0 with
+ * the kernel context saved as pm_user_call does; fn (typically after
+ * moving to ring 3 by hand) leaves through int 0x80 with PM_USER_EXIT. */
+    .globl pm_kernel_call
+pm_kernel_call:
+    pushl %ebp
+    pushl %ebx
+    pushl %esi
+    pushl %edi
+    movl %esp, pm_kernel_esp
+    movl 20(%esp), %ecx
+    jmp *%ecx
+
 /* Called from pm_trap at ring 0: drop the interrupt frame and return
  * from pm_user_call with the result. */
     .globl pm_user_exit
