@@ -897,6 +897,7 @@ END_TEST
 
 int main(void)
 {
+    setvbuf(stdout, NULL, _IOLBF, 0); /* keep the counts when a forked test fails */
     Suite *s = suite_create("iced");
     TCase *tc = tcase_create("iced");
     tcase_set_timeout(tc, 300);
