@@ -5,3 +5,4 @@
 set(PM_LIB pm/lib.c pm/stubs.S)
 kestrel_guest_c(pm_seg pm_seg.c ${PM_LIB})
 kestrel_guest_c(pm_priv pm_priv.c ${PM_LIB})
+kestrel_guest_c(pm_exc pm_exc.c ${PM_LIB})

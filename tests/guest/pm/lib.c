@@ -152,6 +152,7 @@ void pm_trap(struct pm_frame *f)
     pm_fault.cs = f->cs & 0xffff;
     pm_fault.eflags = f->eflags;
     if (pm_resume) {
+        f->eflags &= ~0x100u; /* a single-step trap must not repeat */
         f->eip = pm_resume;
         pm_resume = 0;
         return;
