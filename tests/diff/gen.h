@@ -1,0 +1,29 @@
+/*
+ * The random sequence generator: seeded and deterministic, so a seed
+ * printed by a failing run regenerates the very same sequence.
+ */
+#ifndef KESTREL_DIFF_GEN_H
+#define KESTREL_DIFF_GEN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "tests/diff/seq.h"
+
+/* Instruction families (bit numbers of gen_opts.families). */
+enum gen_family {
+    FAM_ALU, FAM_TEST, FAM_UNARY, FAM_MULDIV, FAM_SHIFT, FAM_BCD, FAM_BITOPS, FAM_MOV, FAM_LEA, FAM_XCHG,
+    FAM_CMOVSET, FAM_ATOMIC, FAM_STRING, FAM_STACK, FAM_FLAGS, FAM_BRANCH, FAM_COUNT
+};
+extern const char *const gen_family_names[FAM_COUNT];
+
+struct gen_opts {
+    int min_groups, max_groups; /* instructions under test per sequence (with their setup) */
+    uint32_t families;          /* bit mask of enum gen_family */
+    bool all_ops;               /* also instructions whose handler is missing (they will #UD) */
+    bool faults;                /* allow operands that fault (#DE, #GP): the run ends there */
+};
+
+void gen_sequence(struct seq *s, uint64_t seed, const struct gen_opts *o);
+
+#endif
