@@ -13,7 +13,6 @@ volatile uint32_t pm_saved_esp;
 int (*volatile pm_hook)(struct pm_frame *f);
 
 extern char pm_isr0[]; /* stubs.S: 16-byte stubs, one per vector */
-void pm_user_exit(uint32_t result) __attribute__((noreturn));
 
 uint64_t pm_desc(uint32_t base, uint32_t limit, unsigned type, unsigned dpl, unsigned flags)
 {

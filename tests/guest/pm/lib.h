@@ -128,6 +128,11 @@ uint32_t pm_user_call(uint32_t (*fn)(void), uint32_t eflags);
 /* Jump to ring-0 code that leaves through int 0x80 as above (for tests
  * that build their own transition to ring 3). */
 uint32_t pm_kernel_call(void (*fn)(void));
+/* From a trap hook at ring 0: abandon the interrupted context and return
+ * `result` from the pm_user_call/pm_kernel_call (or v86 entry) that
+ * saved the kernel context. */
+void pm_user_exit(uint32_t result) __attribute__((noreturn));
+extern uint32_t pm_kernel_esp;
 /* Scratch for tests whose instructions under test leave ESP moved when
  * they fault: save before label 8, restore after label 9. */
 extern volatile uint32_t pm_saved_esp;

@@ -109,6 +109,7 @@ pm_user_exit:
 
     .data
     .align 4
+    .globl pm_kernel_esp
 pm_kernel_esp: .long 0
 
     .bss
