@@ -158,6 +158,7 @@ struct fpu {
     uint16_t fop;     /* last non-control opcode (11 bits) */
     uint32_t fip, fdp; /* last instruction/data pointer offsets */
     uint16_t fcs, fds; /* and their selectors */
+    uint8_t ferr;      /* FERR# level last reported through cpu_env.ferr */
 };
 
 /* Hooks through which the CPU reaches the machine it is plugged into. */
@@ -169,6 +170,9 @@ struct cpu_env {
     uint64_t (*clock)(void *ctx);        /* virtual time in ns, for the TSC */
     void (*shutdown)(void *ctx);         /* triple fault: the board decides */
     void (*log)(void *ctx, const char *msg);
+    /* FERR# output (x87 error with CR0.NE=0; a PC routes it to IRQ13),
+     * called when its level changes. May be NULL. */
+    void (*ferr)(void *ctx, int level);
 };
 
 /* Why cpu_exec() returned. */

@@ -1,0 +1,128 @@
+/*
+ * x87 comparisons and tests: FCOM FCOMP FCOMPP (ordered: any NaN raises
+ * #IA), FUCOM FUCOMP FUCOMPP (unordered: only SNaN raises), FICOM FICOMP,
+ * FTST, FCOMI FCOMIP FUCOMI FUCOMIP (results in ZF/PF/CF, OF/SF/AF
+ * cleared), FXAM, and FCMOVcc.
+ *
+ * Results go to C3/C2/C0 (FCOM family) as 000 greater, 001 less, 100
+ * equal, 111 unordered; C1 is cleared. The condition codes are set even
+ * when an unmasked exception is raised (the host x87 does so), and so are
+ * EFLAGS for FCOMI and friends, but then nothing is popped.
+ */
+#include "cpu/x87/fpu_ops.h"
+
+static const uint16_t cc_of[4] = {
+    [SF_LT] = FSW_C0, [SF_EQ] = FSW_C3, [SF_GT] = 0, [SF_UN] = FSW_C3 | FSW_C2 | FSW_C0,
+};
+
+/* Compare ST(0) with b (an unpacked operand), pop `pops` times. `src` is
+ * the stack register b came from, or -1 for memory/constant operands. */
+static void compare(struct cpu *c, const struct insn *i, struct fx b, int src, bool quiet, int pops)
+{
+    struct fpu *f = &c->fpu;
+    if (fpu_empty(f, 0) || (src >= 0 && fpu_empty(f, src))) {
+        bool masked = fpu_stack_underflow(c);
+        fpu_raise(c, 0, FSW_C3 | FSW_C2 | FSW_C0, FSW_C3 | FSW_C2 | FSW_C0);
+        while (masked && pops--)
+            fpu_pop(f);
+    } else {
+        struct sf_env e = fpu_env(c);
+        int r = sf_compare(&e, fpu_fx(c, 0), b, quiet);
+        fpu_raise(c, e.flags, FSW_CC, cc_of[r]);
+        while (!sf_blocked(&e) && pops--)
+            fpu_pop(f);
+    }
+    fpu_note(c, i);
+}
+
+static struct fx m32fp(struct cpu *c, const struct insn *i) { return fx_from_f32(mem_rd32(c, i->seg, insn_ea(c, i))); }
+static struct fx m64fp(struct cpu *c, const struct insn *i) { return fx_from_f64(mem_rd64(c, i->seg, insn_ea(c, i))); }
+static struct fx m16int(struct cpu *c, const struct insn *i) { return fx_from_int((int16_t)mem_rd16(c, i->seg, insn_ea(c, i))); }
+static struct fx m32int(struct cpu *c, const struct insn *i) { return fx_from_int((int32_t)mem_rd32(c, i->seg, insn_ea(c, i))); }
+
+HANDLER(fpu_com_m32) { fpu_enter(c); compare(c, i, m32fp(c, i), -1, false, 0); }
+HANDLER(fpu_com_m64) { fpu_enter(c); compare(c, i, m64fp(c, i), -1, false, 0); }
+HANDLER(fpu_comp_m32) { fpu_enter(c); compare(c, i, m32fp(c, i), -1, false, 1); }
+HANDLER(fpu_comp_m64) { fpu_enter(c); compare(c, i, m64fp(c, i), -1, false, 1); }
+HANDLER(fpu_icom_m16) { fpu_enter(c); compare(c, i, m16int(c, i), -1, false, 0); }
+HANDLER(fpu_icom_m32) { fpu_enter(c); compare(c, i, m32int(c, i), -1, false, 0); }
+HANDLER(fpu_icomp_m16) { fpu_enter(c); compare(c, i, m16int(c, i), -1, false, 1); }
+HANDLER(fpu_icomp_m32) { fpu_enter(c); compare(c, i, m32int(c, i), -1, false, 1); }
+HANDLER(fpu_com_st0_sti) { fpu_enter(c); compare(c, i, fpu_fx(c, i->rm), i->rm, false, 0); }
+HANDLER(fpu_comp_st0_sti) { fpu_enter(c); compare(c, i, fpu_fx(c, i->rm), i->rm, false, 1); }
+HANDLER(fpu_compp) { fpu_enter(c); compare(c, i, fpu_fx(c, 1), 1, false, 2); }
+HANDLER(fpu_ucom) { fpu_enter(c); compare(c, i, fpu_fx(c, i->rm), i->rm, true, 0); }
+HANDLER(fpu_ucomp) { fpu_enter(c); compare(c, i, fpu_fx(c, i->rm), i->rm, true, 1); }
+HANDLER(fpu_ucompp) { fpu_enter(c); compare(c, i, fpu_fx(c, 1), 1, true, 2); }
+
+HANDLER(fpu_tst)
+{
+    fpu_enter(c);
+    struct fx zero = { FX_ZERO, 0, 0, 0, 0 };
+    compare(c, i, zero, -1, false, 0);
+}
+
+/* FCOMI family: the result goes to EFLAGS. */
+static void comi(struct cpu *c, const struct insn *i, bool quiet, bool pop)
+{
+    static const uint32_t fl_of[4] = {
+        [SF_LT] = EFL_CF, [SF_EQ] = EFL_ZF, [SF_GT] = 0, [SF_UN] = EFL_ZF | EFL_PF | EFL_CF,
+    };
+    struct fpu *f = &c->fpu;
+    if (fpu_empty(f, 0) || fpu_empty(f, i->rm)) {
+        bool masked = fpu_stack_underflow(c);
+        lf_set(c, fl_of[SF_UN]);
+        if (masked && pop)
+            fpu_pop(f);
+    } else {
+        struct sf_env e = fpu_env(c);
+        int r = sf_compare(&e, fpu_fx(c, 0), fpu_fx(c, i->rm), quiet);
+        lf_set(c, fl_of[r]);
+        if (!sf_blocked(&e) && pop)
+            fpu_pop(f);
+        fpu_raise(c, e.flags, FSW_C1, 0);
+    }
+    fpu_note(c, i);
+}
+
+HANDLER(fpu_comi) { fpu_enter(c); comi(c, i, false, false); }
+HANDLER(fpu_comip) { fpu_enter(c); comi(c, i, false, true); }
+HANDLER(fpu_ucomi) { fpu_enter(c); comi(c, i, true, false); }
+HANDLER(fpu_ucomip) { fpu_enter(c); comi(c, i, true, true); }
+
+HANDLER(fpu_xam)
+{
+    fpu_enter(c);
+    struct fpu *f = &c->fpu;
+    uint16_t cc;
+    if (fpu_empty(f, 0))
+        cc = (uint16_t)(FSW_C3 | FSW_C0 | (f80_sign(fpu_st(f, 0)) ? FSW_C1 : 0));
+    else
+        cc = sf_xam(fpu_st(f, 0));
+    fpu_raise(c, 0, FSW_CC, cc);
+    fpu_note(c, i);
+}
+
+/* FCMOVcc: ST(0) = ST(i) when the condition holds. */
+static void cmov(struct cpu *c, const struct insn *i, bool cond)
+{
+    struct fpu *f = &c->fpu;
+    if (fpu_empty(f, 0) || fpu_empty(f, i->rm)) {
+        if (fpu_stack_underflow(c))
+            fpu_write(f, 0, f80_indefinite()); /* whatever the condition */
+    } else {
+        if (cond)
+            fpu_write(f, 0, fpu_st(f, i->rm));
+        fpu_raise(c, 0, FSW_C1, 0);
+    }
+    fpu_note(c, i);
+}
+
+HANDLER(fpu_cmovb) { fpu_enter(c); cmov(c, i, lf_cf(c)); }
+HANDLER(fpu_cmove) { fpu_enter(c); cmov(c, i, lf_zf(c)); }
+HANDLER(fpu_cmovbe) { fpu_enter(c); cmov(c, i, lf_cf(c) || lf_zf(c)); }
+HANDLER(fpu_cmovu) { fpu_enter(c); cmov(c, i, lf_pf(c)); }
+HANDLER(fpu_cmovnb) { fpu_enter(c); cmov(c, i, !lf_cf(c)); }
+HANDLER(fpu_cmovne) { fpu_enter(c); cmov(c, i, !lf_zf(c)); }
+HANDLER(fpu_cmovnbe) { fpu_enter(c); cmov(c, i, !lf_cf(c) && !lf_zf(c)); }
+HANDLER(fpu_cmovnu) { fpu_enter(c); cmov(c, i, !lf_pf(c)); }
