@@ -3,14 +3,23 @@
  * SIB, displacement and immediates, producing a `struct insn` (insn.h).
  *
  * Everything it knows about individual instructions comes from the opcode
- * table through the generated maps (decode_tables.h) and the operand kinds
- * of each row; there is no per-instruction code here.
+ * table through the generated maps and per-row decode plans
+ * (decode_tables.h): which row an opcode/ModRM selects, whether the row
+ * has a ModRM byte, where its register operand comes from, which
+ * immediates follow and which forms it forbids. There is no
+ * per-instruction code here, and no per-operand interpretation at run
+ * time: decode() runs once per instruction when a block is built, so it
+ * is kept to table lookups and a handful of well-predicted branches.
  *
  * Prefix rules followed (as the Intel SDM and real CPUs do): any number of
  * prefixes in any order up to the 15-byte limit; the last segment override
  * wins; of F2/F3 the last one wins; 66/67 toggle from the default size
  * (repeating them changes nothing). A LOCK prefix on an instruction or
- * operand form that does not allow it is #UD.
+ * operand form that does not allow it is #UD. Running out of bytes
+ * (DEC_MORE) is reported before any #UD, so a caller that fetches more
+ * and decodes again sees the same answer as with all bytes present.
+ *
+ * Structured disassembly of the result lives in disasm.c, off this path.
  */
 #include <string.h>
 
@@ -35,28 +44,20 @@ static inline uint32_t rd32(const uint8_t *p)
     return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
-static int row_has_modrm(const struct op_info *oi)
-{
-    for (int k = 0; k < 3; k++) {
-        switch (opk_info[oi->opnd[k]].src) {
-        case SRC_RM: case SRC_MEM: case SRC_RMREG: case SRC_RMANY: case SRC_REG:
-            return 1;
-        }
-    }
-    return oi->ext != 0;
-}
-
-static int row_has_rmany(const struct op_info *oi)
-{
-    for (int k = 0; k < 3; k++)
-        if (opk_info[oi->opnd[k]].src == SRC_RMANY)
-            return 1;
-    return 0;
-}
-
 /* 16-bit ModRM memory forms: base, index, default segment. */
 static const uint8_t rm16_base[8] = { R_EBX, R_EBX, R_EBP, R_EBP, R_ESI, R_EDI, R_EBP, R_EBX };
 static const uint8_t rm16_index[8] = { R_ESI, R_EDI, R_ESI, R_EDI, GPR_ZERO, GPR_ZERO, GPR_ZERO, GPR_ZERO };
+static const uint8_t rm16_seg[8] = { SEG_DS, SEG_DS, SEG_SS, SEG_SS, SEG_DS, SEG_DS, SEG_SS, SEG_DS };
+
+/* Byte registers AL..BH as byte offsets into cpu->gpr (see insn.h). */
+static const uint8_t gpr8_off[8] = { 0, 8, 16, 24, 1, 9, 17, 25 };
+
+/* Prefix bytes: what each one does. */
+enum { PK_NONE, PK_SEG, PK_OSIZE, PK_ASIZE, PK_LOCK, PK_REPNE, PK_REP };
+static const uint8_t prefix_kind[256] = {
+    [0x26] = PK_SEG, [0x2e] = PK_SEG, [0x36] = PK_SEG, [0x3e] = PK_SEG, [0x64] = PK_SEG, [0x65] = PK_SEG,
+    [0x66] = PK_OSIZE, [0x67] = PK_ASIZE, [0xf0] = PK_LOCK, [0xf2] = PK_REPNE, [0xf3] = PK_REP,
+};
 
 int decode(const uint8_t *b, int avail, int mode32, uint32_t eip, struct insn *o)
 {
@@ -67,22 +68,29 @@ int decode(const uint8_t *b, int avail, int mode32, uint32_t eip, struct insn *o
     for (;;) {
         NEED(1);
         uint8_t c = b[pos];
-        if (c == 0x26 || c == 0x2e || c == 0x36 || c == 0x3e)
-            seg = (c >> 3) & 3;
-        else if (c == 0x64 || c == 0x65)
-            seg = c - 0x60;
-        else if (c == 0x66)
-            osz = !mode32, pfx |= P_OP66;
-        else if (c == 0x67)
-            asz = !mode32;
-        else if (c == 0xf0)
-            pfx |= P_LOCK;
-        else if (c == 0xf2)
-            pfx = (pfx & ~P_REP) | P_REPNE;
-        else if (c == 0xf3)
-            pfx = (pfx & ~P_REPNE) | P_REP;
-        else
+        unsigned k = prefix_kind[c];
+        if (k == PK_NONE)
             break;
+        switch (k) {
+        case PK_SEG:
+            seg = c < 0x40 ? (c >> 3) & 3 : c - 0x60; /* 26 2E 36 3E -> ES CS SS DS; 64 65 -> FS GS */
+            break;
+        case PK_OSIZE:
+            osz = !mode32, pfx |= P_OP66;
+            break;
+        case PK_ASIZE:
+            asz = !mode32;
+            break;
+        case PK_LOCK:
+            pfx |= P_LOCK;
+            break;
+        case PK_REPNE:
+            pfx = (uint8_t)((pfx & ~P_REP) | P_REPNE);
+            break;
+        default:
+            pfx = (uint8_t)((pfx & ~P_REPNE) | P_REP);
+            break;
+        }
         pos++;
     }
     o->nprefix = (uint8_t)pos;
@@ -110,12 +118,10 @@ int decode(const uint8_t *b, int avail, int mode32, uint32_t eip, struct insn *o
         return DEC_INVALID;
 
     unsigned id = e;
-    int has_modrm = (e & DEC_GROUP) || row_has_modrm(&op_info[e]);
-    uint8_t modrm = 0;
-    int mod = 0, mreg = 0, mrm = 0;
+    int mod = 3, mreg = 0, mrm = 0, has_modrm = (e & DEC_GROUP) || (dec_row[e].flags & DR_MODRM);
     if (has_modrm) {
         NEED(1);
-        modrm = b[pos++];
+        uint8_t modrm = b[pos++];
         mod = modrm >> 6, mreg = (modrm >> 3) & 7, mrm = modrm & 7;
         o->modrm = modrm;
         if (e & DEC_GROUP) {
@@ -128,15 +134,24 @@ int decode(const uint8_t *b, int avail, int mode32, uint32_t eip, struct insn *o
                 return DEC_INVALID;
         }
     }
-    const struct op_info *oi = &op_info[id];
+    const struct dec_row *dr = &dec_row[id];
+    unsigned flags = dr->flags;
     o->id = (uint16_t)id;
 
     /* Memory operand: ModRM addressing (not for MOV CRn/DRn, which ignore mod). */
-    int is_mem = has_modrm && mod != 3 && !row_has_rmany(oi);
+    int is_mem = mod != 3 && !(flags & DR_RMANY);
+    if (is_mem ? (flags & DR_REGONLY) : (flags & DR_MEMONLY))
+        return DEC_INVALID;
+    if (flags & (DR_SREG | DR_CREG)) {
+        if ((flags & DR_SREG) && (mreg > 5 || ((flags & DR_SREGDST) && mreg == SEG_CS)))
+            return DEC_INVALID;
+        if ((flags & DR_CREG) && (mreg == 1 || mreg > 4))
+            return DEC_INVALID;
+    }
+    int dseg = SEG_DS;
     o->rm = GPR_ZERO;
     o->index = GPR_ZERO;
     if (is_mem) {
-        int dseg = SEG_DS;
         if (!asz) {
             if (mod == 0 && mrm == 6) {
                 NEED(2);
@@ -145,8 +160,7 @@ int decode(const uint8_t *b, int avail, int mode32, uint32_t eip, struct insn *o
             } else {
                 o->rm = rm16_base[mrm];
                 o->index = rm16_index[mrm];
-                if (mrm == 2 || mrm == 3 || mrm == 6)
-                    dseg = SEG_SS;
+                dseg = rm16_seg[mrm];
             }
             if (mod == 1) {
                 NEED(1);
@@ -184,107 +198,87 @@ int decode(const uint8_t *b, int avail, int mode32, uint32_t eip, struct insn *o
                 pos += 4;
             }
         }
-        o->seg = (uint8_t)(seg != SEG_NONE ? seg : dseg);
         pfx |= P_MEM;
-    } else {
-        o->seg = (uint8_t)(seg != SEG_NONE ? seg : SEG_DS);
+    } else if (has_modrm) {
+        o->rm = (flags & DR_RM8) ? gpr8_off[mrm] : (uint8_t)mrm;
     }
+    o->seg = (uint8_t)(seg != SEG_NONE ? seg : dseg);
 
-    /* Operands in order; immediates follow the ModRM bytes in operand order. */
-    int nimm = 0, rel = 0, relsize = 0;
-    for (int k = 0; k < 3; k++) {
-        const struct opk_info *ki = &opk_info[oi->opnd[k]];
-        int byte = ki->size == SZ_B;
-        switch (ki->src) {
-        case SRC_NONE:
-        case SRC_FIXED:
-            break;
-        case SRC_RM:
-            if (!is_mem)
-                o->rm = byte ? gpr8_offset(mrm) : (uint8_t)mrm;
-            break;
-        case SRC_MEM:
-            if (!is_mem)
-                return DEC_INVALID;
-            break;
-        case SRC_RMREG:
-            if (is_mem)
-                return DEC_INVALID;
-            o->rm = (uint8_t)mrm;
-            break;
-        case SRC_RMANY:
-            o->rm = (uint8_t)mrm;
-            break;
-        case SRC_REG:
-            if (oi->opnd[k] == OPK_Sw && (mreg > 5 || (id == OP_MOV_SwEw && mreg == SEG_CS)))
-                return DEC_INVALID;
-            if (oi->opnd[k] == OPK_Cd && (mreg == 1 || mreg > 4))
-                return DEC_INVALID;
-            o->reg = byte ? gpr8_offset(mreg) : (uint8_t)mreg;
-            break;
-        case SRC_OPREG:
-            o->reg = byte ? gpr8_offset(opc & 7) : (uint8_t)(opc & 7);
-            break;
-        case SRC_IMM: {
-            uint32_t v;
-            if (ki->size == SZ_B || ki->size == SZ_BS) {
-                NEED(1);
-                v = ki->size == SZ_BS ? (uint32_t)(int8_t)b[pos] : b[pos];
-                pos += 1;
-            } else if (ki->size == SZ_W || !osz) {
-                NEED(2);
-                v = rd16(b + pos);
-                pos += 2;
-            } else {
-                NEED(4);
-                v = rd32(b + pos);
-                pos += 4;
-            }
-            if (nimm++ == 0)
-                o->imm = v;
-            else
-                o->imm2 = (uint16_t)v;
-            break;
-        }
-        case SRC_REL:
-            if (ki->size == SZ_B) {
-                NEED(1);
-                rel = (int8_t)b[pos];
-                relsize = 1;
-            } else if (osz) {
-                NEED(4);
-                rel = (int32_t)rd32(b + pos);
-                relsize = 4;
-            } else {
-                NEED(2);
-                rel = (int16_t)rd16(b + pos);
-                relsize = 2;
-            }
-            pos += relsize;
-            break;
-        case SRC_FAR:
-            NEED(osz ? 6 : 4);
-            o->imm = osz ? rd32(b + pos) : rd16(b + pos);
-            pos += osz ? 4 : 2;
-            o->imm2 = (uint16_t)rd16(b + pos);
+    unsigned rs = dr->regsrc, r = (rs & DRR_OPC) ? opc & 7u : (unsigned)mreg;
+    r = (rs & DRR_BYTE) ? gpr8_off[r] : r;
+    o->reg = (uint8_t)((rs & DRR_HAS) ? r : 0);
+
+    /* Immediates follow the ModRM bytes. */
+    int rel = 0;
+    switch (dr->imm) {
+    case DI_NONE:
+        break;
+    case DI_B:
+        NEED(1);
+        o->imm = b[pos++];
+        break;
+    case DI_BS:
+        NEED(1);
+        o->imm = (uint32_t)(int8_t)b[pos++];
+        break;
+    case DI_W:
+        NEED(2);
+        o->imm = rd16(b + pos);
+        pos += 2;
+        break;
+    case DI_Z:
+        if (osz) {
+            NEED(4);
+            o->imm = rd32(b + pos);
+            pos += 4;
+        } else {
+            NEED(2);
+            o->imm = rd16(b + pos);
             pos += 2;
-            break;
-        case SRC_MOFFS:
-            NEED(asz ? 4 : 2);
-            o->disp = asz ? rd32(b + pos) : rd16(b + pos);
-            pos += asz ? 4 : 2;
-            pfx |= P_MEM;
-            break;
-        case SRC_STR:
-            break;
         }
+        break;
+    case DI_WB:
+        NEED(3);
+        o->imm = rd16(b + pos);
+        o->imm2 = b[pos + 2];
+        pos += 3;
+        break;
+    case DI_RELB:
+        NEED(1);
+        rel = (int8_t)b[pos++];
+        break;
+    case DI_RELZ:
+        if (osz) {
+            NEED(4);
+            rel = (int32_t)rd32(b + pos);
+            pos += 4;
+        } else {
+            NEED(2);
+            rel = (int16_t)rd16(b + pos);
+            pos += 2;
+        }
+        break;
+    case DI_FAR:
+        NEED(osz ? 6 : 4);
+        o->imm = osz ? rd32(b + pos) : rd16(b + pos);
+        pos += osz ? 4 : 2;
+        o->imm2 = (uint16_t)rd16(b + pos);
+        pos += 2;
+        break;
+    case DI_MOFFS:
+        NEED(asz ? 4 : 2);
+        o->disp = asz ? rd32(b + pos) : rd16(b + pos);
+        pos += asz ? 4 : 2;
+        pfx |= P_MEM;
+        break;
     }
-    if (relsize) {
+    if (dr->imm == DI_RELB || dr->imm == DI_RELZ) {
+        /* Targets are absolute and wrap to the operand size: blocks are keyed by EIP. */
         uint32_t target = eip + (uint32_t)pos + (uint32_t)rel;
         o->imm = osz ? target : (target & 0xffff);
     }
 
-    if ((pfx & P_LOCK) && (!(oi->attr & A_LOCK) || !(pfx & P_MEM)))
+    if ((pfx & P_LOCK) && (!(flags & DR_LOCK) || !is_mem))
         return DEC_INVALID;
 
     if (osz)
