@@ -11,15 +11,15 @@
 
 const char *const gen_family_names[FAM_COUNT] = {
     "alu", "test", "unary", "muldiv", "shift", "bcd", "bitops", "mov",
-    "lea", "xchg", "cmovset", "atomic", "string", "stack", "flags", "branch",
+    "lea", "xchg", "cmovset", "atomic", "string", "stack", "flags", "branch", "misc",
 };
 
 static bool (*const fam_fn[FAM_COUNT])(struct gen *) = {
     fam_alu, fam_test, fam_unary, fam_muldiv, fam_shift, fam_bcd, fam_bitops, fam_mov,
-    fam_lea, fam_xchg, fam_cmovset, fam_atomic, fam_string, fam_stack, fam_flags, fam_branch,
+    fam_lea, fam_xchg, fam_cmovset, fam_atomic, fam_string, fam_stack, fam_flags, fam_branch, fam_misc,
 };
 static const int fam_weight[FAM_COUNT] = {
-    18, 3, 6, 7, 12, 4, 7, 8, 4, 3, 5, 4, 6, 6, 4, 9,
+    18, 3, 6, 7, 12, 4, 7, 8, 4, 3, 5, 4, 6, 6, 4, 9, 4,
 };
 
 /* ---- Random values ---- */
@@ -784,8 +784,27 @@ void gen_sequence(struct seq *s, uint64_t seed, const struct gen_opts *o)
     g.keep = RB(ESP);
     init_data(&g, s->data);
 
+    if (!o->no_page_cross && chance(&g, 15)) {
+        /* JMP over a gap so the sequence runs across the end of a code page:
+         * instructions and blocks that straddle pages. */
+        g.group = ++g.next_group;
+        struct enc e = { .n = 0 };
+        enc_byte(&e, 0xe9);
+        struct item *j = emit(&g, &e, OP_JMP_Jz, true);
+        j->kind = IK_REL32;
+        j->flow = FL_JUMP;
+        j->target = 2;
+        e.n = 0;
+        struct item *gap = emit(&g, &e, 0, true);
+        uint32_t size = 0x1000 - 0x40 - 5 + below(&g, 0x40);
+        gap->kind = IK_GAP;
+        gap->b[0] = (uint8_t)size;
+        gap->b[1] = (uint8_t)(size >> 8);
+    }
     int groups = o->min_groups + (int)below(&g, (uint32_t)(o->max_groups - o->min_groups + 1));
     for (int k = 0, tries = 0; k < groups && !g.full && tries < 4 * groups; tries++)
         if (gen_group(&g))
             k++;
+    if (o->faults && chance(&g, 30))
+        gen_fault_tail(&g);
 }

@@ -13,7 +13,7 @@
 /* Instruction families (bit numbers of gen_opts.families). */
 enum gen_family {
     FAM_ALU, FAM_TEST, FAM_UNARY, FAM_MULDIV, FAM_SHIFT, FAM_BCD, FAM_BITOPS, FAM_MOV, FAM_LEA, FAM_XCHG,
-    FAM_CMOVSET, FAM_ATOMIC, FAM_STRING, FAM_STACK, FAM_FLAGS, FAM_BRANCH, FAM_COUNT
+    FAM_CMOVSET, FAM_ATOMIC, FAM_STRING, FAM_STACK, FAM_FLAGS, FAM_BRANCH, FAM_MISC, FAM_COUNT
 };
 extern const char *const gen_family_names[FAM_COUNT];
 
@@ -21,7 +21,8 @@ struct gen_opts {
     int min_groups, max_groups; /* instructions under test per sequence (with their setup) */
     uint32_t families;          /* bit mask of enum gen_family */
     bool all_ops;               /* also instructions whose handler is missing (they will #UD) */
-    bool faults;                /* allow operands that fault (#DE, #GP): the run ends there */
+    bool faults;                /* allow operands that fault (#DE, #GP, ...): the run ends there */
+    bool no_page_cross;         /* never start the sequence just before a page boundary */
 };
 
 void gen_sequence(struct seq *s, uint64_t seed, const struct gen_opts *o);

@@ -10,6 +10,8 @@
  * the SDM defines for that count, so more flags get compared.
  */
 #include <stddef.h>
+#include <stdint.h>
+#include <string.h>
 
 #include "tests/diff/gen_priv.h"
 
@@ -521,6 +523,8 @@ static bool gen_moffs(struct gen *g)
     if (!have(g, ops[w], osz, false))
         return false;
     uint32_t off = below(g, DATA_SIZE - (uint32_t)osz / 8 + 1);
+    if (w >= 2 && !off_ok(g, off, osz / 8))
+        return false;
     uint8_t p[3];
     int n = 0;
     bool a16 = chance(g, 20), based = a16 || chance(g, 40);
@@ -1134,4 +1138,247 @@ bool fam_flags(struct gen *g)
     if (k == 3 || k == 4)
         g->df = k == 4;
     return true;
+}
+
+/* ---- Miscellany: XLAT, ARPL, BOUND, self-modifying code ---- */
+
+static bool gen_xlat(struct gen *g)
+{
+    if ((g->keep & (RB(EAX) | RB(EBX))) || !have(g, OP_XLAT, 32, false))
+        return false;
+    bool a16 = chance(g, 25), based = a16 || chance(g, 40);
+    uint32_t off = below(g, DATA_SIZE - 256 + 1);
+    uint8_t p[2];
+    int n = 0;
+    if (based)
+        p[n++] = chance(g, 50) ? PFX_ES : PFX_FS;
+    else if (chance(g, 30))
+        p[n++] = chance(g, 50) ? PFX_CS : PFX_SS;
+    if (a16)
+        p[n++] = 0x67;
+    emit_mov_imm(g, EBX, a16 ? ((uint32_t)rnd(g) & 0xffff0000u) | off : based ? off : DATA_ADDR + off);
+    uint8_t opc = 0xd7;
+    struct enc e = { .n = 0 };
+    enc_insn(g, &e, p, n, &opc, 1, -1, NULL, 0, 0);
+    emit(g, &e, OP_XLAT, false);
+    return true;
+}
+
+static bool gen_arpl(struct gen *g)
+{
+    struct rm rm;
+    gen_rm(g, &rm, 16, true, 0, 40, 0);
+    if (!have(g, OP_ARPL, 16, rm.mem))
+        return false;
+    struct enc e = { .n = 0 };
+    uint8_t opc = 0x63;
+    enc_std(g, &e, 0, chance(g, 50) ? 16 : 32, &opc, 1, (int)below(g, 8), &rm, 0, 0);
+    emit(g, &e, OP_ARPL, false);
+    return true;
+}
+
+/* MOV [DATA_ADDR + off], imm of osz bits through an absolute address. */
+static void emit_store_abs(struct gen *g, int osz, uint32_t off, uint32_t v)
+{
+    struct rm rm;
+    memset(&rm, 0, sizeof(rm));
+    rm.mem = true;
+    rm.mod = 0;
+    rm.rmf = 5;
+    rm.dsz = 4;
+    rm.disp = DATA_ADDR + off;
+    struct enc e = { .n = 0 };
+    uint8_t opc = 0xc7;
+    enc_std(g, &e, 0, osz, &opc, 1, 0, &rm, v, osz / 8);
+    emit(g, &e, OP_MOV_EvIz, true);
+}
+
+/* BOUND r, m: bounds stored first; the index inside them unless `out`. */
+static bool gen_bound(struct gen *g, bool out)
+{
+    int osz = vsize(g), sz = osz / 8;
+    int r = pick_reg(g, 0);
+    if (r < 0 || !have(g, OP_BOUND, osz, true))
+        return false;
+    struct rm rm;
+    gen_mem(g, &rm, 2 * sz, 2 * sz, RB(r), MF_WRITE);
+    int32_t lo = sext(rval(g, osz), osz), hi = sext(rval(g, osz), osz);
+    if (lo > hi) {
+        int32_t t = lo;
+        lo = hi;
+        hi = t;
+    }
+    int64_t idx = lo + (int64_t)(rnd(g) % (uint64_t)((int64_t)hi - lo + 1));
+    if (out) {
+        if (hi < (osz == 16 ? 0x7fff : 0x7fffffff))
+            idx = (int64_t)hi + 1 + (int64_t)below(g, 3);
+        else if (lo > (osz == 16 ? -0x8000 : INT32_MIN))
+            idx = (int64_t)lo - 1;
+        if (osz == 16)
+            idx = (int16_t)idx;
+    }
+    emit_store_abs(g, osz, rm.off, (uint32_t)lo & mask_of(osz));
+    emit_store_abs(g, osz, rm.off + (uint32_t)sz, (uint32_t)hi & mask_of(osz));
+    emit_mov_imm(g, r, ((uint32_t)rnd(g) & ~mask_of(osz)) | ((uint32_t)idx & mask_of(osz)));
+    struct enc e = { .n = 0 };
+    uint8_t opc = 0x62;
+    enc_std(g, &e, 0, osz, &opc, 1, r, &rm, 0, 0);
+    emit(g, &e, OP_BOUND, false);
+    return true;
+}
+
+/* Self-modifying code: a store changes the immediate of a MOV that runs
+ * a little later (in the same decoded block, usually). */
+static bool gen_smc(struct gen *g)
+{
+    int r = pick_reg(g, 0), r2 = pick_reg(g, 0);
+    if (r < 0 || r2 < 0 || !have(g, OP_MOV_EbIb, 8, true))
+        return false;
+    uint16_t grp = g->group;
+    struct enc e = { .n = 0 };
+    enc_byte(&e, (uint8_t)(0xb8 + r));
+    int mov_at = g->s->n;
+    struct item *m = emit(g, &e, OP_MOV_ZvIz, true);
+    m->kind = IK_ABS32;
+    m->tofs = (int8_t)(1 + below(g, 4));
+    struct rm rm;
+    memset(&rm, 0, sizeof(rm));
+    rm.mem = true;
+    rm.rmf = (uint8_t)r;
+    rm.mod = r == EBP ? 1 : 0;
+    rm.dsz = r == EBP ? 1 : 0;
+    e.n = 0;
+    uint8_t opc = 0xc6;
+    enc_std(g, &e, 0, 8, &opc, 1, 0, &rm, (uint32_t)rnd(g) & 0xff, 1);
+    emit(g, &e, OP_MOV_EbIb, false);
+    uint32_t keep0 = g->keep;
+    g->keep |= RB(r);
+    if (chance(g, 50))
+        gen_body(g, 1 + (int)below(g, 2));
+    g->keep = keep0;
+    g->group = grp;
+    e.n = 0;
+    enc_byte(&e, (uint8_t)(0xb8 + r2));
+    enc_imm(&e, (uint32_t)rnd(g), 4);
+    g->s->it[mov_at].target = (int16_t)g->s->n;
+    emit(g, &e, OP_MOV_ZvIz, false);
+    return true;
+}
+
+bool fam_misc(struct gen *g)
+{
+    switch (below(g, 4)) {
+    case 0: return gen_xlat(g);
+    case 1: return gen_arpl(g);
+    case 2: return gen_bound(g, false);
+    default: return gen_smc(g);
+    }
+}
+
+/* ---- Faulting tails (--faults) ---- */
+
+/* An access that crosses or passes the ES/FS limit: #GP(0). */
+static void tail_limit(struct gen *g)
+{
+    int osz = (int)(8u << below(g, 3)), sz = osz / 8;
+    struct rm rm;
+    memset(&rm, 0, sizeof(rm));
+    rm.mem = true;
+    rm.seg = chance(g, 50) ? PFX_ES : PFX_FS;
+    rm.off = DATA_SIZE - (uint32_t)sz + 1 + below(g, 8);
+    int b = pick_reg(g, 0);
+    if (b >= 0 && chance(g, 50)) {
+        rm.rmf = (uint8_t)b;
+        rm.mod = 1;
+        rm.dsz = 1;
+        rm.disp = (uint32_t)(int32_t)(int8_t)rnd(g);
+        emit_mov_imm(g, b, rm.off - rm.disp);
+    } else {
+        rm.rmf = 5;
+        rm.dsz = 4;
+        rm.disp = rm.off;
+    }
+    struct enc e = { .n = 0 };
+    uint8_t opc;
+    int op;
+    switch (below(g, 3)) {
+    case 0: /* load */
+        opc = osz == 8 ? 0x8a : 0x8b;
+        op = osz == 8 ? OP_MOV_GbEb : OP_MOV_GvEv;
+        break;
+    case 1: /* store */
+        opc = osz == 8 ? 0x88 : 0x89;
+        op = osz == 8 ? OP_MOV_EbGb : OP_MOV_EvGv;
+        break;
+    default: /* read-modify-write */
+        opc = osz == 8 ? 0x00 : 0x01;
+        op = osz == 8 ? OP_ADD_EbGb : OP_ADD_EvGv;
+        break;
+    }
+    int regf = pick_reg(g, b >= 0 ? RB(b) : 0);
+    enc_std(g, &e, 0, osz, &opc, 1, regf < 0 ? 0 : regf, &rm, 0, 0);
+    emit(g, &e, op, false);
+}
+
+/* REP STOS/MOVS that runs into the ES limit part way: ECX, EDI (ESI)
+ * must show the iterations done when #GP is raised. */
+static void tail_rep(struct gen *g)
+{
+    bool movs = chance(g, 50), std = chance(g, 30);
+    int osz = chance(g, 35) ? 8 : vsize(g), sz = osz / 8;
+    uint32_t before = below(g, 6);
+    struct enc e = { .n = 0 };
+    enc_byte(&e, std ? 0xfd : 0xfc);
+    emit(g, &e, std ? OP_STD : OP_CLD, true);
+    if (movs)
+        emit_mov_imm(g, ESI, DATA_ADDR + 0x100 + below(g, 0x100));
+    /* Up: start `before` elements below the limit; down: wrap below 0. */
+    uint32_t edi = std ? (uint32_t)sz * before : DATA_SIZE - (uint32_t)sz * before;
+    emit_mov_imm(g, EDI, edi);
+    emit_mov_imm(g, ECX, before + 1 + below(g, 4));
+    e.n = 0;
+    uint8_t p[2] = { 0xf3, 0x66 };
+    uint8_t opc = (uint8_t)((movs ? 0xa4 : 0xaa) + (osz != 8));
+    enc_insn(g, &e, p, osz == 16 ? 2 : 1, &opc, 1, -1, NULL, 0, 0);
+    emit(g, &e, movs ? (osz == 8 ? OP_MOVSB : OP_MOVSV) : (osz == 8 ? OP_STOSB : OP_STOSV), false);
+}
+
+void gen_fault_tail(struct gen *g)
+{
+    g->group = ++g->next_group;
+    g->keep = RB(ESP);
+    struct enc e = { .n = 0 };
+    switch (below(g, 6)) {
+    case 0: tail_limit(g); break;
+    case 1: tail_rep(g); break;
+    case 2: gen_bound(g, true); break;
+    case 3: { /* INTO with OF set: #OF, a trap (EIP after INTO) */
+        emit_mov_r8_imm(g, 0, 0x7f);
+        const uint8_t b[3] = { 0x04, 0x01, 0xce }; /* add al, 1; into */
+        enc_byte(&e, b[0]);
+        enc_byte(&e, b[1]);
+        emit(g, &e, OP_ADD_ALIb, false);
+        e.n = 0;
+        enc_byte(&e, b[2]);
+        emit(g, &e, OP_INTO, false);
+        break;
+    }
+    case 4: /* UD2 */
+        enc_byte(&e, 0x0f);
+        enc_byte(&e, 0x0b);
+        emit(g, &e, OP_UD2, false);
+        break;
+    default: { /* LOCK where it is not allowed: #UD */
+        struct rm rm;
+        rm_reg(&rm, (int)below(g, 8));
+        static const uint8_t opcs[4] = { 0x01, 0x31, 0x39, 0x85 }; /* reg ADD/XOR, any CMP/TEST */
+        uint8_t opc = opcs[below(g, 4)];
+        if (opc >= 0x39 && chance(g, 50))
+            gen_mem(g, &rm, 4, 4, 0, 0);
+        uint8_t lock = 0xf0;
+        enc_insn(g, &e, &lock, 1, &opc, 1, (int)below(g, 8), &rm, 0, 0);
+        emit(g, &e, OP_ADD_EvGv, false)->invalid = 1;
+        break;
+    }
+    }
 }

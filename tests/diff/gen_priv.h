@@ -159,5 +159,8 @@ bool fam_string(struct gen *g);
 bool fam_stack(struct gen *g);
 bool fam_flags(struct gen *g);
 bool fam_branch(struct gen *g); /* gen.c: constructs */
+bool fam_misc(struct gen *g);
+/* A last group that faults (--faults): limit violations, #BR, #OF, #UD. */
+void gen_fault_tail(struct gen *g);
 
 #endif

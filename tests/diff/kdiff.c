@@ -54,6 +54,7 @@ struct ctx {
     csh cs;
     long runs, insns, fails, gen_anomalies;
     long op_count[OP_COUNT];
+    long vec_count[33];  /* how native runs ended: vector, or 32 for anything else */
     /* Work areas (large: kept off the stack). */
     struct seq *s, *cand, *best;
     struct trial *t, *ct, *bt;
@@ -429,6 +430,7 @@ int main(int argc, char **argv)
             printf("--- seed %llu: %s ---\n", (unsigned long long)seed, r == SAME ? "same" : "differs");
             print_seq(stdout, x->cs, s, t->code, t->addr, t->cmp.fault_item);
         }
+        x->vec_count[t->nat.fin.vector < 32 ? t->nat.fin.vector : 32]++;
         if (r == BROKEN) {
             printf("\n=== BROKEN: seed %llu could not be assembled or the native runner died ===\n",
                    (unsigned long long)seed);
@@ -458,7 +460,11 @@ int main(int argc, char **argv)
            "problems\n",
            x->runs, x->insns, dt, dt > 0 ? (double)x->runs / dt : 0.0, x->fails, x->gen_anomalies);
     if (x->o.stats) {
-        printf("instructions under test generated (table row: count):\n");
+        printf("native runs ended by:");
+        for (int v = 0; v <= 32; v++)
+            if (x->vec_count[v])
+                printf(" %s %ld", v < 32 ? vec_name((uint32_t)v) : "other", x->vec_count[v]);
+        printf("\ninstructions under test generated (table row: count):\n");
         for (int k = 1; k < OP_COUNT; k++)
             if (x->op_count[k])
                 printf("  %-16s %ld\n", op_info[k].name, x->op_count[k]);

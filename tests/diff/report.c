@@ -77,6 +77,10 @@ void print_seq(FILE *f, csh cs, const struct seq *s, const uint8_t *code, const 
 {
     for (int k = 0; k <= s->n; k++) {
         uint32_t a = addr[k], len = k < s->n ? (uint32_t)seq_item_size(&s->it[k]) : 1;
+        if (k < s->n && s->it[k].kind == IK_GAP) {
+            fprintf(f, "    %08x  (%u bytes of int3: the code continues across a page)\n", a, len);
+            continue;
+        }
         const uint8_t *p = code + (a - CODE_ADDR);
         char hex[64] = "";
         for (uint32_t j = 0; j < len && j < 15; j++)
@@ -138,6 +142,8 @@ int check_encoding(csh cs, const struct seq *s, const uint8_t *code, const uint3
 {
     for (int k = 0; k < s->n; k++) {
         uint32_t len = (uint32_t)seq_item_size(&s->it[k]);
+        if (s->it[k].kind == IK_GAP || s->it[k].invalid)
+            continue;
         cs_insn *insn = NULL;
         size_t n = cs_disasm(cs, code + (addr[k] - CODE_ADDR), len, addr[k], 1, &insn);
         bool ok = n == 1 && insn->size == len;

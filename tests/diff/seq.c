@@ -13,6 +13,7 @@ int seq_item_size(const struct item *it)
     case IK_REL8: return it->len + 1;
     case IK_REL32:
     case IK_ABS32: return it->len + 4;
+    case IK_GAP: return it->b[0] | it->b[1] << 8;
     default: return it->len;
     }
 }
@@ -31,6 +32,10 @@ int seq_assemble(const struct seq *s, uint8_t *code, uint32_t cap, uint32_t *add
     for (int k = 0; k < s->n; k++) {
         const struct item *it = &s->it[k];
         uint8_t *p = code + (a[k] - CODE_ADDR);
+        if (it->kind == IK_GAP) {
+            memset(p, 0xcc, (size_t)seq_item_size(it));
+            continue;
+        }
         memcpy(p, it->b, it->len);
         p += it->len;
         uint32_t next = a[k] + (uint32_t)seq_item_size(it);
@@ -43,7 +48,10 @@ int seq_assemble(const struct seq *s, uint8_t *code, uint32_t cap, uint32_t *add
             *p = (uint8_t)rel;
             break;
         case IK_REL32: memcpy(p, &rel, 4); break;
-        case IK_ABS32: memcpy(p, &dest, 4); break;
+        case IK_ABS32:
+            dest += (uint32_t)(int32_t)it->tofs;
+            memcpy(p, &dest, 4);
+            break;
         default: break;
         }
     }

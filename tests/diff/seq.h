@@ -33,7 +33,8 @@ enum item_kind {
     IK_PLAIN, /* complete in b[] */
     IK_REL8,  /* b[] then an 8-bit displacement to the target item */
     IK_REL32, /* b[] then a 32-bit displacement to the target item */
-    IK_ABS32, /* b[] then the absolute address of the target item */
+    IK_ABS32, /* b[] then the absolute address of the target item, plus tofs */
+    IK_GAP,   /* no instruction: b[0] | b[1] << 8 bytes of INT3 (to place code across a page) */
 };
 
 /* How control leaves an item. */
@@ -50,6 +51,8 @@ struct item {
     uint8_t flow;    /* enum item_flow */
     uint8_t setup;   /* 1: helper, not the instruction under test */
     uint8_t depth;   /* nesting of the construct it sits in (for display) */
+    int8_t tofs;     /* IK_ABS32: byte offset added to the target's address */
+    uint8_t invalid; /* a deliberately invalid encoding (#UD): not checked with Capstone */
     int16_t target;  /* item index (n: the end marker); -1 when unused */
     uint16_t group;
     uint16_t op;     /* enum op_id, 0 when none */
