@@ -14,6 +14,7 @@
 
 #include "devices/acpi/dsdt.h"
 #include "devices/fw_cfg.h"
+#include "mmu/phys.h"
 
 #define TABLES_FILE "etc/acpi/tables"
 #define RSDP_FILE "etc/acpi/rsdp"
@@ -209,4 +210,70 @@ int acpi_build(struct fw_cfg *f, const struct acpi_config *cfg)
     if (!err)
         err = fw_cfg_add_file(f, LOADER_FILE, l->cmd, 128u * (uint32_t)l->n);
     return err;
+}
+
+/* ---- Executing the loader script (direct boot, no firmware) ---- */
+
+struct placed {
+    const char *name;
+    uint32_t addr, len;
+};
+
+static struct placed *placed_find(struct placed *p, int n, const uint8_t *name)
+{
+    for (int k = 0; k < n; k++)
+        if (!strncmp(p[k].name, (const char *)name, 56))
+            return &p[k];
+    return NULL;
+}
+
+uint32_t acpi_install(const struct fw_cfg *f, struct phys *mem, uint32_t fseg_addr, uint32_t high_addr,
+                      uint32_t *high_len)
+{
+    const struct fw_cfg_item *script = fw_cfg_find_file(f, LOADER_FILE);
+    if (!script)
+        return 0;
+    struct placed files[8];
+    int n = 0;
+    uint32_t fseg = fseg_addr, high = high_addr, rsdp = 0;
+    for (uint32_t off = 0; off + 128 <= script->len; off += 128) {
+        const uint8_t *c = script->data + off;
+        uint32_t type = c[0] | (uint32_t)c[1] << 8;
+        if (type == LOADER_ALLOCATE && n < 8) {
+            const struct fw_cfg_item *it = fw_cfg_find_file(f, (const char *)c + 4);
+            if (!it)
+                return 0;
+            uint32_t align = c[60] | (uint32_t)c[61] << 8, *next = c[64] == ZONE_FSEG ? &fseg : &high;
+            if (align < 1)
+                align = 1;
+            *next = (*next + align - 1) & ~(align - 1);
+            files[n] = (struct placed){ it->name, *next, it->len };
+            phys_write_buf(mem, *next, it->data, it->len);
+            if (c[64] == ZONE_FSEG)
+                rsdp = *next;
+            *next += it->len;
+            n++;
+        } else if (type == LOADER_ADD_POINTER) {
+            struct placed *d = placed_find(files, n, c + 4), *src = placed_find(files, n, c + 60);
+            uint32_t at = c[116] | (uint32_t)c[117] << 8 | (uint32_t)c[118] << 16 | (uint32_t)c[119] << 24;
+            if (!d || !src || at + 4 > d->len)
+                return 0;
+            uint32_t v = (uint32_t)phys_read(mem, d->addr + at, 4);
+            phys_write(mem, d->addr + at, 4, v + src->addr);
+        } else if (type == LOADER_ADD_CHECKSUM) {
+            struct placed *d = placed_find(files, n, c + 4);
+            uint32_t cs = c[60] | (uint32_t)c[61] << 8 | (uint32_t)c[62] << 16 | (uint32_t)c[63] << 24;
+            uint32_t start = c[64] | (uint32_t)c[65] << 8 | (uint32_t)c[66] << 16 | (uint32_t)c[67] << 24;
+            uint32_t len = c[68] | (uint32_t)c[69] << 8 | (uint32_t)c[70] << 16 | (uint32_t)c[71] << 24;
+            if (!d || cs >= d->len || start > d->len || len > d->len - start)
+                return 0;
+            phys_write(mem, d->addr + cs, 1, 0);
+            uint8_t sum = 0;
+            for (uint32_t k = 0; k < len; k++)
+                sum = (uint8_t)(sum + phys_read(mem, d->addr + start + k, 1));
+            phys_write(mem, d->addr + cs, 1, (uint8_t)-sum);
+        }
+    }
+    *high_len = high - high_addr;
+    return rsdp;
 }

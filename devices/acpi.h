@@ -25,6 +25,13 @@ struct acpi_config {
 /* Build the tables and add them to fw_cfg. Returns 0 or -errno. */
 int acpi_build(struct fw_cfg *f, const struct acpi_config *cfg);
 
+/* Without firmware (direct kernel boot): run the table-loader script
+ * ourselves, placing the FSEG allocation (RSDP) at fseg_addr and the rest
+ * at high_addr in guest memory. Returns the RSDP address, or 0 on error. */
+struct phys;
+uint32_t acpi_install(const struct fw_cfg *f, struct phys *mem, uint32_t fseg_addr, uint32_t high_addr,
+                      uint32_t *high_len);
+
 /* The raw DSDT AML (for tests). */
 const uint8_t *acpi_dsdt(uint32_t *len);
 

@@ -149,6 +149,10 @@ void piix_reset(struct piix *x)
     memset(x->pirq_route, 0x80, sizeof(x->pirq_route));
     pci_set_long(x->pm.config + 0x40, 1); /* I/O space indicator */
     x->pm.config[0x80] = 0;
+    /* DEVACTB.APMC_EN already set: there is no SMM, so firmware must not try
+     * to relocate an SMI handler (SeaBIOS checks this bit, as on QEMU
+     * without SMM). */
+    x->pm.config[0x5b] = 0x02;
     x->pm_base = 0;
     x->port92 = 0x02;
     x->rcr = 0;

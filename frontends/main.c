@@ -19,20 +19,25 @@
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: kestrel [options] (--kernel FILE | --bios FILE)\n"
+            "usage: kestrel [options] [--kernel FILE | --bios FILE]\n"
             "\n"
             "Machine:\n"
             "  --accel interp         how to run the CPU (interp: the interpreter)\n"
             "  --mem SIZE             guest RAM, e.g. 128M (default), 1G; suffixes K M G\n"
             "Guest:\n"
-            "  --kernel FILE          Multiboot (v1) ELF kernel, started in 32-bit protected mode\n"
+            "  --kernel FILE          Linux bzImage (boot protocol 2.06+) or Multiboot (v1) kernel,\n"
+            "                         started directly in 32-bit protected mode\n"
+            "  --initrd FILE          initial ramdisk for a Linux kernel\n"
             "  --append STR           kernel command line\n"
             "  --bios FILE            raw firmware image, mapped below 4 GiB and 1 MiB; starts at F000:FFF0\n"
+            "                         (default: " DEFAULT_BIOS ")\n"
             "Devices:\n"
             "  --serial stdio|file:PATH|none   where COM1 output goes (default stdio)\n"
+            "  --no-reboot            exit when the guest resets instead of restarting it\n"
             "  --clock host|icount    guest time from the host clock (default) or from the\n"
             "                         instruction count (1 ns each: reproducible runs)\n"
             "Debugging:\n"
+            "  --debugcon stderr|file:PATH    port 0x402 output (SeaBIOS's debug log)\n"
             "  --log LIST             comma-separated: in_asm,exec,int,io,unimpl,mmu\n"
             "  --stats                print execution counters on exit\n"
             "  --max-insns N          stop after N guest instructions (exit status 3)\n"
@@ -40,8 +45,9 @@ static void usage(FILE *f)
             "  --help, --version\n"
             "\n"
             "Exit status: the guest's (v << 1) | 1 after it writes v to port 0xf4;\n"
-            "0 when it halts for good; 2 on a usage or load error; 3 on the instruction limit;\n"
-            "4 on a triple fault.\n");
+            "0 when it powers off (ACPI S5), resets under --no-reboot, or halts for good;\n"
+            "2 on a usage or load error; 3 on the instruction limit; 4 on a triple fault\n"
+            "under --no-reboot.\n");
 }
 
 static void serial_out(void *ctx, uint8_t byte)
@@ -52,6 +58,13 @@ static void serial_out(void *ctx, uint8_t byte)
         if (byte == '\n' || f != stdout)
             fflush(f);
     }
+}
+
+static void debugcon_out(void *ctx, uint8_t byte)
+{
+    FILE *f = ((struct options *)ctx)->debugcon_file;
+    if (f)
+        fputc(byte, f);
 }
 
 static void log_msg(void *ctx, const char *msg)
@@ -98,9 +111,11 @@ int main(int argc, char **argv)
     struct vm_config cfg = {
         .mem_size = o.mem_size,
         .clock = o.clock_icount ? CLOCK_ICOUNT : CLOCK_HOST,
+        .no_reboot = o.no_reboot,
         .log_mask = o.log_mask,
         .max_block_insns = o.max_block,
         .serial_out = serial_out,
+        .debugcon_out = debugcon_out,
         .log = log_msg,
         .ctx = &o,
     };
@@ -108,7 +123,10 @@ int main(int argc, char **argv)
         fprintf(stderr, "kestrel: %s\n", vm->error);
         return 2;
     }
-    int err = o.kernel ? vm_load_multiboot(vm, o.kernel, o.append) : vm_load_bios(vm, o.bios);
+    /* The ACPI tables must exist before a direct kernel boot installs them. */
+    int err = pc_finalize(vm);
+    if (!err)
+        err = o.kernel ? vm_load_kernel(vm, o.kernel, o.initrd, o.append) : vm_load_bios(vm, o.bios);
     if (err) {
         fprintf(stderr, "kestrel: %s\n", vm->error);
         vm_free(vm);
@@ -131,6 +149,10 @@ int main(int argc, char **argv)
     switch (stop) {
     case VM_STOP_EXIT:
         status = vm->exit_status;
+        break;
+    case VM_STOP_POWEROFF:
+    case VM_STOP_RESET:
+        status = 0;
         break;
     case VM_STOP_HALTED:
         if (!(vm->cpu.eflags & EFL_IF))

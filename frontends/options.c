@@ -54,14 +54,16 @@ static bool parse_log(const char *s, unsigned *mask, char *err, size_t errlen)
 
 int options_parse(struct options *o, int argc, char **argv)
 {
-    enum { O_ACCEL = 256, O_MEM, O_KERNEL, O_APPEND, O_BIOS, O_SERIAL, O_LOG, O_STATS, O_MAXI, O_MAXB, O_CLOCK, O_HELP, O_VER };
+    enum { O_ACCEL = 256, O_MEM, O_KERNEL, O_APPEND, O_BIOS, O_SERIAL, O_LOG, O_STATS, O_MAXI, O_MAXB, O_CLOCK, O_NOREBOOT, O_INITRD, O_DEBUGCON, O_HELP, O_VER };
     static const struct option longopts[] = {
         { "accel", required_argument, 0, O_ACCEL }, { "mem", required_argument, 0, O_MEM },
         { "kernel", required_argument, 0, O_KERNEL }, { "append", required_argument, 0, O_APPEND },
         { "bios", required_argument, 0, O_BIOS }, { "serial", required_argument, 0, O_SERIAL },
         { "log", required_argument, 0, O_LOG }, { "stats", no_argument, 0, O_STATS },
         { "max-insns", required_argument, 0, O_MAXI }, { "max-block", required_argument, 0, O_MAXB },
-        { "clock", required_argument, 0, O_CLOCK }, { "help", no_argument, 0, O_HELP }, { "version", no_argument, 0, O_VER }, { 0, 0, 0, 0 },
+        { "clock", required_argument, 0, O_CLOCK }, { "no-reboot", no_argument, 0, O_NOREBOOT },
+        { "initrd", required_argument, 0, O_INITRD }, { "debugcon", required_argument, 0, O_DEBUGCON },
+        { "help", no_argument, 0, O_HELP }, { "version", no_argument, 0, O_VER }, { 0, 0, 0, 0 },
     };
     memset(o, 0, sizeof(*o));
     o->mem_size = 128ull << 20;
@@ -132,6 +134,22 @@ int options_parse(struct options *o, int argc, char **argv)
                 return OPT_ERROR;
             }
             break;
+        case O_NOREBOOT: o->no_reboot = true; break;
+        case O_INITRD: o->initrd = optarg; break;
+        case O_DEBUGCON:
+            if (!strcmp(optarg, "stderr")) {
+                o->debugcon_file = stderr;
+            } else if (!strncmp(optarg, "file:", 5) && optarg[5]) {
+                o->debugcon_file = fopen(optarg + 5, "wb");
+                if (!o->debugcon_file) {
+                    snprintf(o->error, sizeof(o->error), "--debugcon %s: %s", optarg, strerror(errno));
+                    return OPT_ERROR;
+                }
+            } else {
+                snprintf(o->error, sizeof(o->error), "--debugcon %s: expected stderr or file:PATH", optarg);
+                return OPT_ERROR;
+            }
+            break;
         case O_HELP: return OPT_HELP;
         case O_VER: return OPT_VERSION;
         default:
@@ -143,12 +161,14 @@ int options_parse(struct options *o, int argc, char **argv)
         snprintf(o->error, sizeof(o->error), "unexpected argument '%s'", argv[optind]);
         return OPT_ERROR;
     }
-    if (!o->kernel == !o->bios) {
-        snprintf(o->error, sizeof(o->error), "give exactly one of --kernel FILE or --bios FILE");
+    if (o->kernel && o->bios) {
+        snprintf(o->error, sizeof(o->error), "--kernel and --bios exclude each other");
         return OPT_ERROR;
     }
-    if (o->append && !o->kernel) {
-        snprintf(o->error, sizeof(o->error), "--append needs --kernel");
+    if (!o->kernel && !o->bios)
+        o->bios = DEFAULT_BIOS;
+    if ((o->append || o->initrd) && !o->kernel) {
+        snprintf(o->error, sizeof(o->error), "--append and --initrd need --kernel");
         return OPT_ERROR;
     }
     return OPT_OK;

@@ -8,17 +8,22 @@
 
 struct options {
     uint64_t mem_size;
-    const char *kernel, *append, *bios;
+    const char *kernel, *append, *bios, *initrd;
     FILE *serial_file; /* NULL: --serial none */
+    FILE *debugcon_file; /* --debugcon: port 0x402 output, NULL if off */
     unsigned log_mask;
     bool stats;
     uint64_t max_insns;
     int max_block;
     int clock_icount; /* --clock icount */
+    bool no_reboot;
     char error[256];
 };
 
 enum { OPT_OK, OPT_ERROR, OPT_HELP, OPT_VERSION };
+
+/* Firmware used when neither --bios nor --kernel is given (Debian's seabios package). */
+#define DEFAULT_BIOS "/usr/share/seabios/bios-256k.bin"
 
 int options_parse(struct options *o, int argc, char **argv);
 /* "128M" -> bytes; false on malformed or out-of-range input. */

@@ -149,31 +149,43 @@ static void put32(struct vm *vm, uint64_t addr, uint32_t v)
     phys_write(&vm->mem, addr, 4, v);
 }
 
-int vm_load_multiboot(struct vm *vm, const char *path, const char *cmdline)
+int vm_load_kernel(struct vm *vm, const char *path, const char *initrd, const char *cmdline)
 {
     uint8_t *img;
     size_t len;
     if (load_file(path, KERNEL_MAX, &img, &len, vm->error, sizeof(vm->error)))
         return -1;
+    int rc;
+    if (linux_is_bzimage(img, len)) {
+        rc = vm_load_linux(vm, path, img, len, initrd, cmdline);
+    } else if (initrd) {
+        vm_errorf(vm, "%s: --initrd needs a Linux bzImage kernel", path);
+        rc = -1;
+    } else {
+        rc = vm_load_multiboot(vm, path, img, len, cmdline);
+    }
+    free(img);
+    return rc;
+}
+
+int vm_load_multiboot(struct vm *vm, const char *path, uint8_t *img, size_t len, const char *cmdline)
+{
     size_t hoff;
     const struct mb_header *h = find_header(img, len, &hoff);
     if (!h) {
-        vm_errorf(vm, "%s: no multiboot header in the first 8 KiB", path);
-        free(img);
+        vm_errorf(vm, "%s: neither a Linux bzImage nor a multiboot kernel (no header in the first 8 KiB)", path);
         return -1;
     }
     uint32_t flags;
     memcpy(&flags, &h->flags, 4);
     if (flags & 0xfff8u) {
         vm_errorf(vm, "%s: multiboot header requires unsupported features (flags %#x)", path, flags);
-        free(img);
         return -1;
     }
     uint32_t entry = 0;
     uint64_t hi = 0; /* end of the loaded image (segments start at or above 64 KiB, clear of our area) */
     int rc = (flags & MB_FLAG_AOUT) ? load_aout(vm, path, img, len, hoff, h, &entry, &hi)
                                     : load_elf(vm, path, img, len, &entry, &hi);
-    free(img);
     if (rc)
         return -1;
     if (entry >= vm->mem.ram_size) {

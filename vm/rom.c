@@ -1,7 +1,8 @@
 /*
  * Firmware images (--bios): a ROM mapped so that it ends at 4 GiB, with its
- * last 128 KiB also visible just below 1 MiB, as on a PC. The CPU starts
- * at the reset vector F000:FFF0 (linear FFFFFFF0).
+ * last 128 KiB also readable below 1 MiB through the chipset's PAM
+ * segments (vm/pc.c), as on a PC. The CPU starts at the reset vector
+ * F000:FFF0 (linear FFFFFFF0).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -23,8 +24,11 @@ int vm_load_bios(struct vm *vm, const char *path)
         free(img);
         return -1;
     }
-    /* Round up to whole pages, padding in front so the image still ends at 4 GiB. */
+    /* Round up to whole pages (and at least the 128 KiB below 1 MiB),
+     * padding in front so the image still ends at 4 GiB. */
     size_t size = (len + 0xfff) & ~(size_t)0xfff;
+    if (size < ROM_LOW_MAX)
+        size = ROM_LOW_MAX;
     uint8_t *rom = malloc(size);
     if (!rom) {
         free(img);
@@ -34,15 +38,14 @@ int vm_load_bios(struct vm *vm, const char *path)
     memset(rom, 0xff, size - len);
     memcpy(rom + (size - len), img, len);
     free(img);
-    size_t low = size < ROM_LOW_MAX ? size : ROM_LOW_MAX;
     int err = phys_add_rom(&vm->mem, 0x100000000ull - size, rom, size, "bios");
-    if (!err)
-        err = phys_add_rom(&vm->mem, 0x100000 - low, rom + (size - low), low, "bios-low");
     free(rom);
     if (err) {
         vm_errorf(vm, "%s: cannot map the firmware", path);
         return -1;
     }
-    cpu_reset(&vm->cpu);
+    const struct phys_region *r = &vm->mem.region[vm->mem.nregions - 1];
+    vm->bios_low = r->host + (size - ROM_LOW_MAX);
+    pc_reset(vm); /* PAM to ROM, CPU to the reset vector */
     return 0;
 }

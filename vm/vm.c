@@ -1,7 +1,7 @@
 /*
- * Board wiring for the Kestrel PC: RAM, the PIC pair, the PIT, COM1, the
- * debug-exit port, and the vCPU's hooks into them; and the run loop, which
- * interleaves CPU slices with the virtual clock's timers.
+ * One virtual machine: memory, clock, port bus, the vCPU's hooks into the
+ * board (vm/pc.c), and the run loop, which interleaves CPU slices with the
+ * virtual clock's timers and carries out resets and power-off.
  */
 #include "vm/vm.h"
 
@@ -98,25 +98,13 @@ int vm_init(struct vm *vm, const struct vm_config *cfg)
     vm->io.log_unclaimed = (cfg->log_mask & LOG_IO) != 0;
 
     vclock_init(&vm->clock, cfg->clock, &vm->cpu.icount, 1);
-    pic_init(&vm->pic, (struct irq){ pic_intr, vm, 0 });
-    pit_init(&vm->pit, &vm->clock, (struct irq){ pic_set_irq, &vm->pic, 0 });
     uart_init(&vm->com1, com1_tx, vm, (struct irq){ pic_set_irq, &vm->pic, 4 });
     vm->dbgexit = (struct debugexit){ debug_exit, vm };
-    const struct { uint16_t port; unsigned n; struct io_handler h; } ports[] = {
-        { 0x20, 2, { pic_io_read, pic_io_write, &vm->pic, "pic-master" } },
-        { 0xa0, 2, { pic_io_read, pic_io_write, &vm->pic, "pic-slave" } },
-        { 0x4d0, 2, { pic_io_read, pic_io_write, &vm->pic, "elcr" } },
-        { 0x40, 4, { pit_io_read, pit_io_write, &vm->pit, "pit" } },
-        { 0x61, 1, { pit_port61_read, pit_port61_write, &vm->pit, "port61" } },
-        { COM1_PORT, 8, { uart_read, uart_write, &vm->com1, "com1" } },
-        { DEBUGEXIT_PORT, 4, { NULL, debugexit_write, &vm->dbgexit, "debug-exit" } },
-    };
-    for (size_t k = 0; k < sizeof(ports) / sizeof(ports[0]); k++) {
-        if (iobus_register(&vm->io, ports[k].port, ports[k].n, &ports[k].h)) {
-            vm_errorf(vm, "board wiring failed at port %#x", ports[k].port);
-            phys_free(&vm->mem);
-            return -EINVAL;
-        }
+    err = pc_init(vm);
+    if (err) {
+        pc_free(vm);
+        phys_free(&vm->mem);
+        return err;
     }
 
     struct cpu_env env = {
@@ -126,9 +114,11 @@ int vm_init(struct vm *vm, const struct vm_config *cfg)
     err = cpu_init(&vm->cpu, &vm->mem, &env);
     if (err) {
         vm_errorf(vm, "cannot create the CPU: %s", strerror(-err));
+        pc_free(vm);
         phys_free(&vm->mem);
         return err;
     }
+    vm->pic.intr = (struct irq){ pic_intr, vm, 0 };
     vm->cpu.log_mask = cfg->log_mask;
     if (cfg->max_block_insns > 0)
         vm->cpu.max_block_insns = cfg->max_block_insns;
@@ -138,6 +128,7 @@ int vm_init(struct vm *vm, const struct vm_config *cfg)
 void vm_free(struct vm *vm)
 {
     cpu_free(&vm->cpu);
+    pc_free(vm);
     phys_free(&vm->mem);
 }
 
@@ -184,8 +175,19 @@ enum vm_stop vm_run(struct vm *vm, uint64_t max_insns)
         enum cpu_exit r = cpu_exec(&vm->cpu, budget);
         if (vm->exit_requested)
             return VM_STOP_EXIT;
-        if (r == CPU_EXIT_SHUTDOWN)
-            return VM_STOP_SHUTDOWN;
+        if (vm->poweroff_requested)
+            return VM_STOP_POWEROFF;
+        if (r == CPU_EXIT_SHUTDOWN || vm->reset_requested) {
+            /* A triple fault resets a PC, as does a guest reset request;
+             * without firmware there is nothing to restart. */
+            bool triple = r == CPU_EXIT_SHUTDOWN;
+            vm->reset_requested = false;
+            vm->shutdown = false;
+            if (vm->cfg.no_reboot || !vm->bios_low)
+                return triple ? VM_STOP_SHUTDOWN : VM_STOP_RESET;
+            pc_reset(vm);
+            continue;
+        }
         if (r == CPU_EXIT_HALT) {
             uint64_t next = vclock_next_deadline(&vm->clock);
             /* Halted with no timer armed (or interrupts off): nothing can

@@ -11,13 +11,19 @@
 #define KESTREL_VM_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "cpu/cpu.h"
 #include "devices/clock.h"
 #include "devices/debugexit.h"
+#include "devices/fw_cfg.h"
+#include "devices/i8042.h"
 #include "devices/i8254.h"
 #include "devices/i8259.h"
+#include "devices/mc146818.h"
+#include "devices/pci.h"
+#include "devices/piix.h"
 #include "devices/iobus.h"
 #include "devices/uart16550.h"
 #include "mmu/phys.h"
@@ -25,18 +31,25 @@
 #define DEBUGEXIT_PORT 0xf4
 #define COM1_PORT 0x3f8
 
+#define PAM_SEGMENTS 13 /* 0xC0000-0xEFFFF in 16 KiB pieces, 0xF0000-0xFFFFF as one */
+
 struct vm_config {
     uint64_t mem_size;   /* bytes of guest RAM */
+    bool no_reboot;      /* a guest reset ends the run instead */
+    int64_t rtc_base;    /* RTC time at start (Unix seconds); 0: the host's time */
     enum clock_source clock; /* CLOCK_HOST (default) or CLOCK_ICOUNT (reproducible) */
     unsigned log_mask;   /* LOG_* */
     int max_block_insns; /* 0: default */
     void (*serial_out)(void *ctx, uint8_t byte);
+    void (*debugcon_out)(void *ctx, uint8_t byte); /* port 0x402 (SeaBIOS's debug log), optional */
     void (*log)(void *ctx, const char *msg);
     void *ctx;
 };
 
 enum vm_stop {
     VM_STOP_EXIT,     /* guest wrote the debug-exit port: exit_status holds the code */
+    VM_STOP_POWEROFF, /* ACPI S5 */
+    VM_STOP_RESET,    /* guest reset with no_reboot set */
     VM_STOP_HALTED,   /* HLT with nothing left that could wake the CPU */
     VM_STOP_SHUTDOWN, /* triple fault */
     VM_STOP_LIMIT,    /* instruction limit reached */
@@ -49,12 +62,22 @@ struct vm {
     struct vclock clock;
     struct i8259 pic;
     struct i8254 pit;
+    struct rtc rtc;
+    struct i8042 kbc;
+    struct pci_bus pci;
+    struct piix piix;
+    struct fw_cfg fw_cfg;
     struct uart com1;
     struct debugexit dbgexit;
+    int pam_region[PAM_SEGMENTS]; /* phys region index of each PAM segment */
+    uint8_t *bios_low;            /* the firmware's last 128 KiB (read side of PAM at 0xE0000) */
     struct vm_config cfg;
     bool exit_requested;
     int exit_status;
-    bool shutdown;
+    bool shutdown;                /* triple fault */
+    bool reset_requested;
+    bool poweroff_requested;
+    uint64_t resets;
     char error[256];
 };
 
@@ -62,8 +85,20 @@ struct vm {
 int vm_init(struct vm *vm, const struct vm_config *cfg);
 void vm_free(struct vm *vm);
 
-/* Loaders (vm/multiboot.c, vm/rom.c). Return 0, or -1 with vm->error set. */
-int vm_load_multiboot(struct vm *vm, const char *path, const char *cmdline);
+/* The PC board (vm/pc.c): devices, chipset, firmware interface. */
+int pc_init(struct vm *vm);
+void pc_free(struct vm *vm);
+void pc_reset(struct vm *vm);
+/* Finish the firmware interface once everything is loaded (fw_cfg tables). */
+int pc_finalize(struct vm *vm);
+
+/* Loaders (vm/multiboot.c, vm/linuxboot.c, vm/rom.c). Return 0, or -1 with
+ * vm->error set. vm_load_kernel() tells a bzImage from a multiboot kernel. */
+int vm_load_kernel(struct vm *vm, const char *path, const char *initrd, const char *cmdline);
+int vm_load_multiboot(struct vm *vm, const char *path, uint8_t *img, size_t len, const char *cmdline);
+bool linux_is_bzimage(const uint8_t *img, size_t len);
+int vm_load_linux(struct vm *vm, const char *path, const uint8_t *img, size_t len, const char *initrd,
+                  const char *cmdline);
 int vm_load_bios(struct vm *vm, const char *path);
 
 /* Run until the guest stops; max_insns 0 means no limit. */

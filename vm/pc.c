@@ -1,0 +1,250 @@
+/*
+ * The Kestrel PC board: an i440FX/PIIX machine laid out like QEMU's "pc"
+ * so that unmodified SeaBIOS and Linux recognise every part of it.
+ *
+ *   ports   0x20/0xA0 PIC, 0x40 PIT, 0x60/0x64 8042, 0x61 speaker/PIT glue,
+ *           0x70 RTC/CMOS, 0x92 fast A20, 0xB2 APM/SMI, 0x3F8 COM1,
+ *           0x4D0 ELCR, 0x510 fw_cfg, 0x600 ACPI PM, 0xCF8 PCI, 0xCF9 reset,
+ *           0xF4 debug exit
+ *   memory  RAM from 0; 0xC0000-0xFFFFF shadowed per the i440FX PAM
+ *           registers (ROM/open bus or RAM for reads and writes
+ *           independently); the firmware ROM ending at 4 GiB
+ *   IRQs    ISA IRQ n -> PIC input n; PCI INTx -> PIIX3 PIRQ -> ISA IRQ
+ *
+ * Resets and power-off requested by devices in the middle of an
+ * instruction are recorded here and carried out by vm_run() between CPU
+ * slices.
+ */
+#include <errno.h>
+#include <string.h>
+#include <time.h>
+
+#include "devices/acpi.h"
+#include "vm/vm.h"
+
+static const struct {
+    uint32_t base, size;
+    uint8_t reg, shift; /* PAM register (0..6) and nibble */
+} pam_seg[PAM_SEGMENTS] = {
+    { 0xc0000, 0x4000, 1, 0 }, { 0xc4000, 0x4000, 1, 4 }, { 0xc8000, 0x4000, 2, 0 }, { 0xcc000, 0x4000, 2, 4 },
+    { 0xd0000, 0x4000, 3, 0 }, { 0xd4000, 0x4000, 3, 4 }, { 0xd8000, 0x4000, 4, 0 }, { 0xdc000, 0x4000, 4, 4 },
+    { 0xe0000, 0x4000, 5, 0 }, { 0xe4000, 0x4000, 5, 4 }, { 0xe8000, 0x4000, 6, 0 }, { 0xec000, 0x4000, 6, 4 },
+    { 0xf0000, 0x10000, 0, 4 },
+};
+
+static void set_isa_irq(void *ctx, int irq, int level)
+{
+    struct vm *vm = ctx;
+    pic_set_irq(&vm->pic, irq, level);
+}
+
+/* PAM nibble: bit 0 reads from RAM, bit 1 writes to RAM; otherwise reads
+ * see the ROM behind (firmware at 0xE0000 up, open bus below) and writes
+ * are dropped. */
+static void apply_pam(struct vm *vm, const uint8_t pam[7])
+{
+    for (int k = 0; k < PAM_SEGMENTS; k++) {
+        uint8_t mode = (pam[pam_seg[k].reg] >> pam_seg[k].shift) & 3;
+        uint8_t *ram = vm->mem.ram + pam_seg[k].base;
+        uint8_t *rom = NULL;
+        if (vm->bios_low && pam_seg[k].base >= 0xe0000)
+            rom = vm->bios_low + (pam_seg[k].base - 0xe0000);
+        phys_region_route(&vm->mem, vm->pam_region[k], (mode & 1) ? ram : rom, (mode & 2) ? ram : NULL);
+    }
+}
+
+static void pam_changed(void *ctx, const uint8_t pam[7])
+{
+    apply_pam(ctx, pam);
+}
+
+static void request_reset(void *ctx)
+{
+    struct vm *vm = ctx;
+    vm->reset_requested = true;
+    cpu_request_exit(&vm->cpu);
+}
+
+static void request_poweroff(void *ctx)
+{
+    struct vm *vm = ctx;
+    vm->poweroff_requested = true;
+    cpu_request_exit(&vm->cpu);
+}
+
+/* QEMU's isa-debugcon at 0x402: firmware writes its log here, one byte at
+ * a time; reads return 0xE9 so firmware can detect the port. */
+static uint32_t debugcon_read(void *ctx, uint16_t port, int size)
+{
+    (void)ctx, (void)port, (void)size;
+    return 0xe9;
+}
+
+static void debugcon_write(void *ctx, uint16_t port, int size, uint32_t val)
+{
+    struct vm *vm = ctx;
+    (void)port, (void)size;
+    if (vm->cfg.debugcon_out)
+        vm->cfg.debugcon_out(vm->cfg.ctx, (uint8_t)val);
+}
+
+static void set_a20(void *ctx, bool on)
+{
+    struct vm *vm = ctx;
+    phys_set_a20(&vm->mem, on); /* bumps the map generation: the CPU flushes at the next block */
+}
+
+static void setup_cmos(struct vm *vm)
+{
+    struct rtc *r = &vm->rtc;
+    uint64_t ram = vm->mem.ram_size;
+    rtc_cmos_set(r, 0x0f, 0x00);     /* shutdown status: normal POST */
+    rtc_cmos_set(r, 0x10, 0x00);     /* no floppy drives */
+    rtc_cmos_set(r, 0x12, 0x00);     /* no legacy hard disk types */
+    rtc_cmos_set(r, 0x14, 0x06);     /* equipment: FPU, PS/2 mouse, VGA */
+    rtc_cmos_set(r, 0x15, 640 & 0xff);
+    rtc_cmos_set(r, 0x16, 640 >> 8); /* base memory in KiB */
+    uint64_t ext = ram > 0x100000 ? (ram - 0x100000) / 1024 : 0;
+    if (ext > 0xffff)
+        ext = 0xffff;
+    rtc_cmos_set(r, 0x17, (uint8_t)ext);
+    rtc_cmos_set(r, 0x18, (uint8_t)(ext >> 8));
+    rtc_cmos_set(r, 0x30, (uint8_t)ext);
+    rtc_cmos_set(r, 0x31, (uint8_t)(ext >> 8));
+    uint64_t above16 = ram > 0x1000000 ? (ram - 0x1000000) / 65536 : 0;
+    if (above16 > 0xffff)
+        above16 = 0xffff;
+    rtc_cmos_set(r, 0x34, (uint8_t)above16);
+    rtc_cmos_set(r, 0x35, (uint8_t)(above16 >> 8));
+    rtc_cmos_set(r, 0x5b, 0);
+    rtc_cmos_set(r, 0x5c, 0);
+    rtc_cmos_set(r, 0x5d, 0);        /* nothing above 4 GiB */
+    rtc_cmos_set(r, 0x5f, 0);        /* CPUs - 1 */
+    /* Boot order (SeaBIOS reads it when fw_cfg has no "bootorder"):
+     * 1 floppy, 2 hard disk, 3 CD-ROM; hard disk first, then CD-ROM. */
+    rtc_cmos_set(r, 0x3d, 0x32);
+    rtc_cmos_set(r, 0x38, 0x01);     /* no third device; skip the floppy signature check */
+    rtc_checksum(r);
+}
+
+static int setup_fw_cfg(struct vm *vm)
+{
+    struct fw_cfg *f = &vm->fw_cfg;
+    uint64_t ram = vm->mem.ram_size;
+    int err = fw_cfg_add_u64(f, FW_CFG_RAM_SIZE, ram);
+    err = err ? err : fw_cfg_add_u16(f, FW_CFG_NB_CPUS, 1);
+    err = err ? err : fw_cfg_add_u16(f, FW_CFG_MAX_CPUS, 1);
+    err = err ? err : fw_cfg_add_u16(f, FW_CFG_NOGRAPHIC, 0);
+    err = err ? err : fw_cfg_add_u16(f, FW_CFG_BOOT_MENU, 0);
+    err = err ? err : fw_cfg_add_u32(f, FW_CFG_IRQ0_OVERRIDE, 1);
+    uint8_t uuid[16] = { 0x4b, 0x45, 0x53, 0x54, 0x52, 0x45, 0x4c, 0x00 };
+    err = err ? err : fw_cfg_add_bytes(f, FW_CFG_UUID, uuid, sizeof(uuid));
+    /* The RAM map; firmware adds its own reservations below 1 MiB. */
+    uint8_t e820[20] = { 0 };
+    for (int k = 0; k < 8; k++)
+        e820[8 + k] = (uint8_t)(ram >> (8 * k));
+    e820[16] = 1; /* E820_RAM */
+    err = err ? err : fw_cfg_add_file(f, "etc/e820", e820, sizeof(e820));
+    /* SeaBIOS mirrors its screen to COM1 ("sercon"): the serial console sees the BIOS. */
+    uint8_t sercon[2] = { 0xf8, 0x03 };
+    err = err ? err : fw_cfg_add_file(f, "etc/sercon-port", sercon, sizeof(sercon));
+    return err;
+}
+
+int pc_init(struct vm *vm)
+{
+    pic_init(&vm->pic, (struct irq){ NULL, NULL, 0 });
+    pit_init(&vm->pit, &vm->clock, (struct irq){ pic_set_irq, &vm->pic, 0 });
+    int64_t base = vm->cfg.rtc_base ? vm->cfg.rtc_base : (int64_t)time(NULL);
+    rtc_init(&vm->rtc, &vm->clock, (struct irq){ pic_set_irq, &vm->pic, 8 }, base);
+    i8042_init(&vm->kbc, (struct irq){ pic_set_irq, &vm->pic, 1 }, (struct irq){ pic_set_irq, &vm->pic, 12 }, set_a20,
+               request_reset, vm);
+    fw_cfg_init(&vm->fw_cfg, &vm->mem);
+    pci_bus_init(&vm->pci, piix_route_pirq, &vm->piix);
+
+    /* PAM segments start as ROM/open bus; the firmware image fills the ROM side later. */
+    if (vm->mem.ram_size < 0x100000) {
+        vm_errorf(vm, "the PC needs at least 1 MiB of RAM");
+        return -EINVAL;
+    }
+    for (int k = 0; k < PAM_SEGMENTS; k++) {
+        int idx = phys_add_routed(&vm->mem, pam_seg[k].base, pam_seg[k].size, NULL, NULL, "pam");
+        if (idx < 0) {
+            vm_errorf(vm, "cannot map the shadow RAM segments");
+            return idx;
+        }
+        vm->pam_region[k] = idx;
+    }
+    struct piix_hooks hooks = {
+        .pam_changed = pam_changed, .reset = request_reset, .poweroff = request_poweroff,
+        .set_a20 = set_a20, .set_isa_irq = set_isa_irq, .ctx = vm,
+    };
+    int err = piix_init(&vm->piix, &vm->pci, &vm->clock, &hooks);
+    if (err) {
+        vm_errorf(vm, "cannot create the chipset");
+        return err;
+    }
+
+    const struct { uint16_t port; unsigned n; struct io_handler h; } ports[] = {
+        { 0x20, 2, { pic_io_read, pic_io_write, &vm->pic, "pic-master" } },
+        { 0xa0, 2, { pic_io_read, pic_io_write, &vm->pic, "pic-slave" } },
+        { 0x4d0, 2, { pic_io_read, pic_io_write, &vm->pic, "elcr" } },
+        { 0x40, 4, { pit_io_read, pit_io_write, &vm->pit, "pit" } },
+        { 0x61, 1, { pit_port61_read, pit_port61_write, &vm->pit, "port61" } },
+        { 0x60, 1, { i8042_io_read, i8042_io_write, &vm->kbc, "kbc-data" } },
+        { 0x64, 1, { i8042_io_read, i8042_io_write, &vm->kbc, "kbc-cmd" } },
+        { 0x70, 2, { rtc_io_read, rtc_io_write, &vm->rtc, "rtc" } },
+        { 0x92, 1, { piix_io_read, piix_io_write, &vm->piix, "port92" } },
+        { 0xb2, 2, { piix_io_read, piix_io_write, &vm->piix, "apm" } },
+        { 0xcf8, 1, { pci_io_read, pci_io_write, &vm->pci, "pci-addr" } },
+        { 0xcf9, 1, { piix_io_read, piix_io_write, &vm->piix, "reset-control" } },
+        { 0xcfc, 4, { pci_io_read, pci_io_write, &vm->pci, "pci-data" } },
+        { 0x510, 12, { fw_cfg_io_read, fw_cfg_io_write, &vm->fw_cfg, "fw_cfg" } },
+        { PIIX_PM_BASE, 64, { piix_pm_read, piix_pm_write, &vm->piix, "acpi-pm" } },
+        { COM1_PORT, 8, { uart_read, uart_write, &vm->com1, "com1" } },
+        { DEBUGEXIT_PORT, 4, { NULL, debugexit_write, &vm->dbgexit, "debug-exit" } },
+        { 0x402, 1, { debugcon_read, debugcon_write, vm, "debugcon" } },
+    };
+    for (size_t k = 0; k < sizeof(ports) / sizeof(ports[0]); k++) {
+        if (iobus_register(&vm->io, ports[k].port, ports[k].n, &ports[k].h)) {
+            vm_errorf(vm, "board wiring failed at port %#x", ports[k].port);
+            return -EINVAL;
+        }
+    }
+    setup_cmos(vm);
+    err = setup_fw_cfg(vm);
+    if (err) {
+        vm_errorf(vm, "cannot fill the firmware configuration: %s", strerror(-err));
+        return err;
+    }
+    return 0;
+}
+
+int pc_finalize(struct vm *vm)
+{
+    struct acpi_config acpi = { .pm_base = PIIX_PM_BASE, .sci_irq = 9, .apic = false, .ncpus = 1 };
+    int err = acpi_build(&vm->fw_cfg, &acpi);
+    if (err)
+        vm_errorf(vm, "cannot build the ACPI tables: %s", strerror(-err));
+    return err;
+}
+
+void pc_free(struct vm *vm)
+{
+    fw_cfg_free(&vm->fw_cfg);
+}
+
+void pc_reset(struct vm *vm)
+{
+    vm->resets++;
+    phys_set_a20(&vm->mem, true);
+    pic_reset(&vm->pic);
+    pit_reset(&vm->pit);
+    rtc_reset(&vm->rtc);
+    i8042_reset(&vm->kbc);
+    uart_reset(&vm->com1);
+    piix_reset(&vm->piix); /* PAM back to ROM: the firmware runs from its image again */
+    vm->fw_cfg.selected = 0;
+    vm->fw_cfg.offset = 0;
+    cpu_reset(&vm->cpu);
+}
