@@ -97,8 +97,15 @@ static struct xf xf_add(struct xf a, struct xf b)
         a = b;
         b = t;
     }
+    /* The smaller operand is shifted with a sticky bit, so that a term
+     * too small to matter still makes the sum inexact in the right
+     * direction (tiny arguments: sin x = x - tiny rounds like the x87). */
     int32_t d = a.exp - b.exp + 1;
-    u128 x = a.m >> 1, y = d >= 128 ? 0 : b.m >> d;
+    u128 x = a.m >> 1, y;
+    if (d >= 128)
+        y = 1;
+    else
+        y = (b.m >> d) | ((b.m & (((u128)1 << d) - 1)) != 0);
     return xf_make(a.sign, a.exp + 1, a.sign == b.sign ? x + y : x - y);
 }
 
@@ -154,8 +161,10 @@ static struct xf xf_divi(struct xf a, uint32_t n)
     return x;
 }
 
-/* Is the term negligible against the sum (below its 130th bit)? */
-static bool xf_tiny(struct xf term, struct xf sum) { return !term.m || (sum.m && term.exp < sum.exp - 130); }
+/* Is the term negligible against the sum (below its 125th bit)? Series
+ * add the first negligible term (as a sticky bit, see xf_add) and stop:
+ * it alone decides on which side of the sum the true value lies. */
+static bool xf_tiny(struct xf term, struct xf sum) { return !term.m || (sum.m && term.exp < sum.exp - 125); }
 
 static struct f80 xf_round(struct sf_env *e, struct xf a)
 {
@@ -171,17 +180,18 @@ static struct xf xf_atanh2(struct xf s)
     for (uint32_t k = 3; k < 400; k += 2) {
         p = xf_mul(p, s2);
         struct xf t = xf_divi(p, k);
+        sum = xf_add(sum, t);
         if (xf_tiny(t, sum))
             break;
-        sum = xf_add(sum, t);
     }
     sum.exp++;
     return sum;
 }
 
-/* log2 of a positive xf. */
-static struct xf xf_log2(struct xf x)
+/* log2 of a positive xf; *exact when x is a power of two. */
+static struct xf xf_log2(struct xf x, bool *exact)
 {
+    *exact = x.m == (u128)1 << 127;
     int32_t k = x.exp;
     struct xf m = { x.m, 0, 0 };
     if ((uint64_t)(x.m >> 64) > SQRT2_SIG) {
@@ -192,15 +202,31 @@ static struct xf xf_log2(struct xf x)
     return xf_add(xf_from_int(k), xf_mul(xf_atanh2(s), XF_LOG2E));
 }
 
+/* y * log2(x) from the logarithm l. The logarithm of a power of two is
+ * an exact integer, but the x87 reports such products inexact, as if its
+ * logarithm came out a little above the integer (larger in magnitude
+ * above 1, smaller below): C1 and directed roundings follow from that. */
+static struct f80 y_log(struct sf_env *e, struct fx y, struct xf l, bool exact)
+{
+    struct xf r = xf_mul(xf_from_fx(y), l);
+    if (exact && r.m) {
+        if (l.sign)
+            r = xf_make(r.sign, r.exp, r.m - 1);
+        else
+            r.m |= 1;
+    }
+    return xf_round(e, r);
+}
+
 /* e^t - 1. */
 static struct xf xf_expm1(struct xf t)
 {
     struct xf sum = t, term = t;
     for (uint32_t n = 2; n < 400; n++) {
         term = xf_divi(xf_mul(term, t), n);
+        sum = xf_add(sum, term);
         if (xf_tiny(term, sum))
             break;
-        sum = xf_add(sum, term);
     }
     return sum;
 }
@@ -212,9 +238,9 @@ static struct xf xf_atan_series(struct xf u)
     for (uint32_t k = 3; k < 400; k += 2) {
         p = xf_neg(xf_mul(p, u2));
         struct xf t = xf_divi(p, k);
+        sum = xf_add(sum, t);
         if (xf_tiny(t, sum))
             break;
-        sum = xf_add(sum, t);
     }
     return sum;
 }
@@ -242,18 +268,18 @@ static void xf_sincos(struct xf r, struct xf *s, struct xf *c)
     struct xf sum = r, term = r;
     for (uint32_t n = 1; n < 60; n++) {
         term = xf_neg(xf_divi(xf_mul(term, r2), (2 * n) * (2 * n + 1)));
+        sum = xf_add(sum, term);
         if (xf_tiny(term, sum))
             break;
-        sum = xf_add(sum, term);
     }
     *s = sum;
     sum = XF_ONE;
     term = XF_ONE;
     for (uint32_t n = 1; n < 60; n++) {
         term = xf_neg(xf_divi(xf_mul(term, r2), (2 * n - 1) * (2 * n)));
+        sum = xf_add(sum, term);
         if (xf_tiny(term, sum))
             break;
-        sum = xf_add(sum, term);
     }
     *c = sum;
 }
@@ -302,13 +328,17 @@ struct f80 tr_f2xm1(struct sf_env *e, struct fx x)
         return x.sign ? f80_make(1, F80_BIAS, 1ull << 63) : f80_inf(0);
     if (sf_denormal(e, x, x))
         return f80_indefinite();
-    if (x.exp == 0 && x.sig == 1ull << 63)
-        return x.sign ? f80_make(1, F80_BIAS - 1, 1ull << 63) : f80_make(0, F80_BIAS, 1ull << 63);
-    if (x.exp >= 6) {
-        /* Far outside the documented domain [-1, 1]: overflow or -1. */
-        if (!x.sign)
-            return sf_round80(e, 0, 1 << 20, (u128)1 << 127, 64, true);
-        return sf_round80(e, 1, 0, ((u128)1 << 127) - 1, 64, true);
+    if (x.exp == 0 && x.sig == 1ull << 63) {
+        /* 2^1 - 1 = 1 and 2^-1 - 1 = -0.5 are exact, yet the x87 reports
+         * them inexact as if computed a little too large in magnitude. */
+        struct xf r = xf_make(x.sign, x.sign ? -1 : 0, ((u128)1 << 127) | 1);
+        return xf_round(e, r);
+    }
+    if (x.exp >= 0) {
+        /* Outside the domain [-1, 1] the x87 leaves the operand alone
+         * and reports it inexact. */
+        e->flags |= FSW_PE;
+        return fx_to_f80(x);
     }
     return xf_round(e, xf_expm1(xf_mul(xf_from_fx(x), XF_LN2)));
 }
@@ -349,7 +379,9 @@ struct f80 tr_yl2x(struct sf_env *e, struct fx x, struct fx y)
         return f80_indefinite();
     if (y.cls == FX_ZERO || one)
         return f80_zero(y.sign ^ below1);
-    return xf_round(e, xf_mul(xf_from_fx(y), xf_log2(xf_from_fx(x))));
+    bool exact;
+    struct xf l = xf_log2(xf_from_fx(x), &exact);
+    return y_log(e, y, l, exact);
 }
 
 struct f80 tr_yl2xp1(struct sf_env *e, struct fx x, struct fx y)
@@ -369,17 +401,18 @@ struct f80 tr_yl2xp1(struct sf_env *e, struct fx x, struct fx y)
         sf_denormal(e, y, y);
         return f80_inf(y.sign);
     }
-    /* Finite x: the documented domain is |x| < 1 - sqrt(2)/2; below -1
-     * there is no logarithm. */
-    if (x.sign && (x.exp > 0 || (x.exp == 0 && x.sig > 1ull << 63)))
-        return sf_invalid(e);
-    bool minus1 = x.sign && x.exp == 0 && x.sig == 1ull << 63;
-    if (minus1) {
-        if (y.cls == FX_ZERO)
-            return sf_invalid(e);
-        if (y.cls != FX_INF)
-            e->flags |= FSW_ZE;
-        return f80_inf(!y.sign);
+    if (y.cls == FX_ZERO) {
+        sf_denormal(e, x, x);
+        return f80_zero(x.sign ^ y.sign);
+    }
+    /* Finite x: the documented domain is |x| < 1 - sqrt(2)/2. The x87
+     * computes the logarithm for any x > -1, and for x <= -1 delivers x
+     * itself, inexact. */
+    if (x.sign && x.exp >= 0) {
+        if (sf_denormal(e, y, y))
+            return f80_indefinite();
+        e->flags |= FSW_PE;
+        return fx_to_f80(x);
     }
     if (y.cls == FX_INF) {
         sf_denormal(e, x, x);
@@ -390,13 +423,14 @@ struct f80 tr_yl2xp1(struct sf_env *e, struct fx x, struct fx y)
     if (y.cls == FX_ZERO)
         return f80_zero(x.sign ^ y.sign);
     struct xf X = xf_from_fx(x), l;
+    bool exact = false;
     if (x.exp < -1) {
         struct xf two = xf_make(0, 1, (u128)1 << 127);
         l = xf_mul(xf_atanh2(xf_div(X, xf_add(two, X))), XF_LOG2E);
     } else {
-        l = xf_log2(xf_add(XF_ONE, X));
+        l = xf_log2(xf_add(XF_ONE, X), &exact);
     }
-    return xf_round(e, xf_mul(xf_from_fx(y), l));
+    return y_log(e, y, l, exact);
 }
 
 struct f80 tr_patan(struct sf_env *e, struct fx x, struct fx y)
@@ -433,6 +467,25 @@ struct f80 tr_patan(struct sf_env *e, struct fx x, struct fx y)
     }
     a.sign = y.sign;
     return xf_round(e, a);
+}
+
+/* sin x and tan x of a denormal x: the x87 returns x itself (a
+ * pseudo-denormal normalized), reporting it inexact, and tiny when it is,
+ * but not rounded up. */
+static struct f80 tiny_denormal(struct sf_env *e, struct fx x)
+{
+    if (x.exp == 1 - F80_BIAS && x.sig == 1ull << 63) {
+        /* The smallest normal stays itself in every rounding mode. */
+        e->flags |= FSW_PE;
+        e->up = 0;
+        return fx_to_f80(x);
+    }
+    struct f80 r = sf_round80(e, x.sign, x.exp, (u128)x.sig << 64, 64, true);
+    e->flags |= FSW_PE;
+    if (x.exp < 1 - F80_BIAS)
+        e->flags |= FSW_UE;
+    e->up = 0;
+    return r;
 }
 
 /* Shared front of the trigonometric instructions: special operands.
@@ -479,6 +532,13 @@ bool tr_sincos(struct sf_env *e, struct fx x, struct f80 *sin, struct f80 *cos)
     unsigned q;
     struct xf s, c, r = reduce(x, &q);
     xf_sincos(r, &s, &c);
+    if (x.denorm || (x.exp == 1 - F80_BIAS && x.sig == 1ull << 63)) {
+        if (cos)
+            *cos = xf_round(e, c);
+        if (sin)
+            *sin = tiny_denormal(e, x);
+        return true;
+    }
     /* sin and cos of |x| by quadrant; sin is odd, cos even. */
     struct xf vs = (q & 1) ? c : s, vc = (q & 1) ? s : c;
     if (q & 2)
@@ -501,6 +561,17 @@ bool tr_tan(struct sf_env *e, struct fx x, struct f80 *tan)
         return k > 0;
     if (x.cls == FX_ZERO) {
         *tan = f80_zero(x.sign);
+        return true;
+    }
+    if (x.denorm || (x.exp == 1 - F80_BIAS && x.sig == 1ull << 63)) {
+        *tan = tiny_denormal(e, x);
+        return true;
+    }
+    if (x.exp <= -34) {
+        /* Tiny: the x87 returns x as if tan x were just below it in
+         * magnitude (like sin x), not just above. */
+        struct xf t = xf_from_fx(x);
+        *tan = xf_round(e, xf_make(t.sign, t.exp, t.m - 1));
         return true;
     }
     unsigned q;
