@@ -3,7 +3,8 @@
  * order and print one line per phase,
  *
  *   checksum NAME XXXXXXXX
- *   time NAME NANOSECONDS      (only where the platform has a clock)
+ *   time NAME NANOSECONDS      (wall clock; only where the platform has clocks)
+ *   cputime NAME NANOSECONDS   (CPU time of the process, likewise)
  *
  * then "done". The harness (bench/run) compares the checksum lines of the
  * guest and native runs and reads the time lines of the native one.
@@ -127,9 +128,9 @@ int bench_main(const char *args)
         put_str("phase ");
         put_str(phases[k].name);
         plat_putc('\n');
-        uint64_t t0 = plat_time_ns();
+        uint64_t t0 = plat_time_ns(), c0 = plat_cputime_ns();
         uint32_t sum = phases[k].run(scale);
-        uint64_t t1 = plat_time_ns();
+        uint64_t t1 = plat_time_ns(), c1 = plat_cputime_ns();
         put_str("checksum ");
         put_str(phases[k].name);
         plat_putc(' ');
@@ -140,6 +141,10 @@ int bench_main(const char *args)
             put_str(phases[k].name);
             plat_putc(' ');
             put_dec(t1 - t0);
+            put_str("\ncputime ");
+            put_str(phases[k].name);
+            plat_putc(' ');
+            put_dec(c1 - c0);
             plat_putc('\n');
         }
     }

@@ -35,7 +35,8 @@ int bench_main(const char *args);
 
 /* Platform glue (guest/platform.c or native/platform.c). */
 void plat_putc(char c);
-uint64_t plat_time_ns(void); /* monotonic nanoseconds; 0 where there is no clock */
+uint64_t plat_time_ns(void);    /* monotonic nanoseconds; 0 where there is no clock */
+uint64_t plat_cputime_ns(void); /* CPU time of the process in nanoseconds, likewise */
 
 /* Checksum mixing shared by the phases: order-sensitive, cheap. */
 static inline uint32_t mix32(uint32_t h, uint32_t v)
