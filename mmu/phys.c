@@ -98,6 +98,24 @@ void phys_region_route(struct phys *p, int idx, uint8_t *host_r, uint8_t *host_w
     p->gen++; /* TLBs and decoded blocks made under the old routing are stale */
 }
 
+int phys_add_devram(struct phys *p, uint64_t base, uint64_t size, uint8_t *host, uint8_t *dirty, const char *name)
+{
+    struct phys_region r = { .base = base, .size = size, .kind = PHYS_DEVRAM, .host_r = host, .host_w = host,
+                             .dirty = dirty, .name = name };
+    int err = add_region(p, &r);
+    return err ? err : p->nregions - 1;
+}
+
+int phys_region_move(struct phys *p, int idx, uint64_t base, bool enabled)
+{
+    if (idx <= 0 || idx >= p->nregions || (base & 0xfff) || base + p->region[idx].size < base)
+        return -EINVAL;
+    p->region[idx].base = base;
+    p->region[idx].disabled = !enabled;
+    p->gen++;
+    return 0;
+}
+
 int phys_add_hook(struct phys *p, const struct code_hook *h)
 {
     if (p->nhooks == PHYS_MAX_HOOKS)
@@ -111,7 +129,7 @@ const struct phys_region *phys_find(const struct phys *p, uint64_t addr)
     /* Later regions shadow earlier ones (ROM/MMIO over RAM). */
     for (int i = p->nregions - 1; i >= 0; i--) {
         const struct phys_region *r = &p->region[i];
-        if (addr - r->base < r->size)
+        if (addr - r->base < r->size && !r->disabled)
             return r;
     }
     return NULL;
@@ -130,7 +148,11 @@ uint8_t *phys_page_ptr(struct phys *p, uint64_t addr, bool *writable)
     if (!r || r->kind == PHYS_MMIO || !r->host_r)
         return NULL;
     uint64_t off = (addr - r->base) & ~0xfffull;
-    if (r->host_w == r->host_r) {
+    if (r->kind == PHYS_DEVRAM) {
+        /* Direct writes only once the page is known dirty: the first one
+         * takes the slow path and sets the bit. */
+        *writable = (r->dirty[off >> 15] >> ((off >> 12) & 7)) & 1;
+    } else if (r->host_w == r->host_r) {
         int64_t ra = ram_offset(p, r->host_w + off);
         *writable = ra >= 0 && !(p->page_flags[ra >> 12] & PG_CODE);
     }
@@ -191,6 +213,9 @@ static void write_one(struct phys *p, uint64_t addr, int size, uint64_t val)
             r->ops->write(r->opaque, addr - r->base, size, (uint32_t)val);
         } else if (r->host_w) { /* no write backing (ROM): writes are ignored */
             uint8_t *dst = r->host_w + (addr - r->base);
+            if (r->kind == PHYS_DEVRAM) /* the pages of the first and last byte */
+                for (uint64_t off = addr - r->base; off <= addr - r->base + size - 1; off = (off | 0xfff) + 1)
+                    r->dirty[off >> 15] |= (uint8_t)(1u << ((off >> 12) & 7));
             int64_t ra = ram_offset(p, dst);
             if (ra >= 0 && (p->page_flags[ra >> 12] & PG_CODE))
                 phys_notify_write(p, (uint64_t)ra, size);

@@ -17,7 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-enum phys_kind { PHYS_RAM = 1, PHYS_ROM, PHYS_MMIO };
+enum phys_kind { PHYS_RAM = 1, PHYS_ROM, PHYS_MMIO, PHYS_DEVRAM };
 
 struct mmio_ops {
     uint32_t (*read)(void *opaque, uint64_t offset, int size);
@@ -33,6 +33,8 @@ struct phys_region {
     const struct mmio_ops *ops;  /* MMIO callbacks */
     void *opaque;
     const char *name;
+    uint8_t *dirty;              /* DEVRAM: one bit per 4 KiB page written (see phys_add_devram) */
+    bool disabled;               /* not decoded (a PCI BAR switched off): phys_find skips it */
 };
 
 /* Page flag bits (phys.page_flags[], one byte per RAM page). */
@@ -76,6 +78,16 @@ int phys_add_hook(struct phys *p, const struct code_hook *h);
  * (>= 0) or -errno; phys_region_route() changes the backings later. */
 int phys_add_routed(struct phys *p, uint64_t base, uint64_t size, uint8_t *host_r, uint8_t *host_w, const char *name);
 void phys_region_route(struct phys *p, int idx, uint8_t *host_r, uint8_t *host_w);
+/* Device memory (a framebuffer): a host buffer the device owns, which the
+ * guest reads and writes like RAM. Writes set the page's bit in `dirty`;
+ * a write entry is cached in the TLB only once the page's bit is set, so
+ * after the device clears bits it must drop the vCPUs' TLB write entries
+ * (cpu_tlb_flush, or gen++) to hear of the next write. Returns the region
+ * index (>= 0) or -errno. */
+int phys_add_devram(struct phys *p, uint64_t base, uint64_t size, uint8_t *host, uint8_t *dirty, const char *name);
+/* Move a region to `base` (keeping its precedence), or stop decoding it
+ * with enabled = false (PCI BAR reprogramming). Returns 0 or -EINVAL. */
+int phys_region_move(struct phys *p, int idx, uint64_t base, bool enabled);
 
 /* The region an address falls in (NULL: open bus); RAM is region 0. */
 const struct phys_region *phys_find(const struct phys *p, uint64_t addr);
