@@ -336,9 +336,10 @@ int dis_format(const struct insn *i, char *buf, unsigned len)
                     PUT("*%d", 1 << m->scale);
                 plus = 1;
             }
-            if (m->dispsize || !plus) {
-                uint32_t d = m->disp;
-                int neg = plus && m->dispsize == 1 && (d & 0x80000000u || (!m->addr32 && (d & 0x8000)));
+            if (m->disp || !plus) {
+                /* relative to a register a displacement reads as signed; alone, as an address */
+                uint32_t d = m->disp, sign = m->addr32 ? 0x80000000u : 0x8000u;
+                int neg = plus && (d & sign);
                 if (neg)
                     d = (m->addr32 ? 0u : 0x10000u) - d, d &= m->addr32 ? 0xffffffffu : 0xffffu;
                 PUT("%s0x%x", plus ? (neg ? "-" : "+") : "", d);

@@ -734,7 +734,7 @@ static unsigned env_uint(const char *name, unsigned dflt)
 START_TEST(kestrel_agrees_with_capstone)
 {
     uint64_t seed = env_uint("KESTREL_SEED", 20240601u);
-    unsigned rounds = env_uint("KESTREL_ROUNDS", 300);
+    unsigned rounds = env_uint("KESTREL_ROUNDS", 1000);
     struct stats st;
     memset(&st, 0, sizeof(st));
     memcpy(st.rules, rules_init, sizeof(rules_init));
