@@ -25,6 +25,7 @@
 #include "cpu/cpu.h"
 #include "cpu/except.h"
 #include "cpu/mem.h"
+#include "cpu/sysregs.h"
 #include "cpu/trace.h"
 
 static void op_ud(struct cpu *c, const struct insn *i)
@@ -257,15 +258,20 @@ enum cpu_exit cpu_exec(struct cpu *c, uint64_t budget)
             serve_interrupts(c);
         if (c->halted)
             return CPU_EXIT_HALT;
-        if (c->inhibit_irq || (c->eflags & EFL_TF)) {
-            /* One instruction alone: the interrupt shadow ends after it, and
-             * TF set before it traps after it (unless it delivered an event). */
+        if (c->inhibit_irq || (c->eflags & EFL_TF) || c->dbg_armed) {
+            /* One instruction alone: the interrupt shadow ends after it,
+             * TF set before it traps after it (unless it delivered an event),
+             * and enabled DR7 breakpoints are checked around it. */
             bool tf = c->eflags & EFL_TF;
             c->intr_taken = 0;
+            if (c->dbg_armed && dbg_before_insn(c))
+                continue; /* instruction breakpoint: #DB delivered */
             step(c, 1);
             c->inhibit_irq = 0;
-            if (tf && !c->intr_taken) {
-                c->dr[6] |= 1u << 14; /* BS */
+            uint32_t hits = c->dbg_armed ? dbg_after_insn(c) : 0;
+            if ((tf && !c->intr_taken) || hits) {
+                if (tf && !c->intr_taken)
+                    c->dr[6] |= 1u << 14; /* BS */
                 intr_deliver(c, EXC_DB, INTR_EXCEPTION, NO_ERRCODE);
             }
             continue;
