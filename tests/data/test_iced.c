@@ -546,16 +546,23 @@ struct counts {
     unsigned checked, checked_invalid, checked_foreign, skipped_unsupported, skipped_option, mismatches;
 };
 
-/* Decoder options that change nothing for a P6 decoder: ForceReservedNop
- * makes iced decode 0F 18..0F 1F as the reserved NOPs a P6 has there. */
+/* Decoder options that make iced decode as a P6 does, so their lines are
+ * checked too: ForceReservedNop (0F 18..0F 1F are the hint NOPs),
+ * NoMPFX_0FBC/0FBD (F3 0F BC/BD are BSF/BSR with an ignored prefix, no
+ * TZCNT/LZCNT), NoWbnoinvd (F3 0F 09 is WBINVD). */
 static int option_implemented(const char *opts)
 {
+    static const char *const p6[] = { "ForceReservedNop", "NoMPFX_0FBC", "NoMPFX_0FBD", "NoWbnoinvd" };
     char buf[256], *f[16];
     snprintf(buf, sizeof(buf), "%s", opts);
     unsigned n = split(buf, ';', f, 16);
-    for (unsigned k = 0; k < n; k++)
-        if (strcmp(f[k], "ForceReservedNop"))
+    for (unsigned k = 0; k < n; k++) {
+        int known = 0;
+        for (unsigned j = 0; j < sizeof(p6) / sizeof(p6[0]); j++)
+            known |= !strcmp(f[k], p6[j]);
+        if (!known)
             return 0;
+    }
     return 1;
 }
 
