@@ -3,10 +3,11 @@
  * and saturation, multiplies, compares, logic, shifts, pack/unpack, EMMS).
  *
  * The eight MMX registers alias the 64-bit significands of the physical
- * x87 registers R0..R7 (not stack-relative). Every MMX instruction except
- * EMMS sets TOP to 0 and all tags to valid; a written register also gets
- * sign and exponent all ones, so the x87 sees a NaN-like "special" value
- * there. EMMS empties every tag. CR0.EM raises #UD, CR0.TS #NM, and a
+ * x87 registers R0..R7 (not stack-relative). Every MMX instruction sets
+ * TOP to 0 (EMMS too: SDM vol. 3A 12.2, and the host CPU agrees), and all
+ * but EMMS set all tags to valid; a written register also gets sign and
+ * exponent all ones, so the x87 sees a NaN-like "special" value there.
+ * EMMS empties every tag. CR0.EM raises #UD, CR0.TS #NM, and a
  * pending unmasked x87 exception is delivered first (#MF), as for a
  * waiting x87 instruction.
  *
@@ -321,5 +322,6 @@ HANDLER(mmx_movq_QqPq_m)
 HANDLER(mmx_emms)
 {
     mmx_enter(c);
+    c->fpu.top = 0;
     c->fpu.tw = 0xffff;
 }

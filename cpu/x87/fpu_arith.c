@@ -146,18 +146,23 @@ HANDLER(fpu_scale)
 
 static void prem(struct cpu *c, const struct insn *i, bool round)
 {
+    /* Without a quotient (empty, NaN or invalid operand) the host x87
+     * clears C2 and C1 and leaves C0 and C3 alone. */
     if (!two_present(c)) {
         if (fpu_stack_underflow(c))
             fpu_write(&c->fpu, 0, f80_indefinite());
+        fpu_raise(c, 0, FSW_C2, 0);
     } else {
         struct sf_env e = fpu_env(c);
         uint16_t cc;
-        struct f80 r = sf_rem(&e, fpu_fx(c, 0), fpu_fx(c, 1), round, &cc);
+        struct fx a = fpu_fx(c, 0), b = fpu_fx(c, 1);
+        struct f80 r = sf_rem(&e, a, b, round, &cc);
+        bool noq = a.cls == FX_NAN || b.cls == FX_NAN || (e.flags & FSW_IE);
         if (!sf_blocked(&e)) {
             fpu_write(&c->fpu, 0, r);
-            fpu_raise(c, e.flags, FSW_CC, cc);
+            fpu_raise(c, e.flags, noq ? FSW_C2 | FSW_C1 : FSW_CC, cc);
         } else {
-            fpu_raise(c, e.flags, 0, 0);
+            fpu_raise(c, e.flags, FSW_C2 | FSW_C1, 0);
         }
     }
     fpu_note(c, i);

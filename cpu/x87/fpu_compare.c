@@ -80,7 +80,7 @@ static void comi(struct cpu *c, const struct insn *i, bool quiet, bool pop)
         lf_set(c, fl_of[r]);
         if (!sf_blocked(&e) && pop)
             fpu_pop(f);
-        fpu_raise(c, e.flags, FSW_C1, 0);
+        fpu_raise(c, e.flags, 0, 0); /* C1 unchanged, as on the host x87 */
     }
     fpu_note(c, i);
 }
@@ -112,8 +112,7 @@ static void cmov(struct cpu *c, const struct insn *i, bool cond)
             fpu_write(f, 0, f80_indefinite()); /* whatever the condition */
     } else {
         if (cond)
-            fpu_write(f, 0, fpu_st(f, i->rm));
-        fpu_raise(c, 0, FSW_C1, 0);
+            fpu_write(f, 0, fpu_st(f, i->rm)); /* C1 unchanged, as on the host x87 */
     }
     fpu_note(c, i);
 }

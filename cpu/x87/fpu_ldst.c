@@ -72,12 +72,10 @@ HANDLER(fpu_ld_sti)
     fpu_enter(c);
     struct fpu *f = &c->fpu;
     if (fpu_empty(f, i->rm)) {
-        if (!fpu_empty(f, -1)) {
-            if (fpu_stack_overflow(c))
-                fpu_push(f, f80_indefinite());
-        } else if (fpu_stack_underflow(c)) {
+        /* An empty source is an underflow (C1 = 0) even when the push
+         * would also overflow: so the host x87 reports it. */
+        if (fpu_stack_underflow(c))
             fpu_push(f, f80_indefinite());
-        }
         fpu_note(c, i);
         return;
     }
@@ -240,15 +238,15 @@ HANDLER(fpu_st_sti) { fpu_enter(c); store_reg(c, i, false); }
 HANDLER(fpu_stp_sti) { fpu_enter(c); store_reg(c, i, true); }
 
 /* D9 D8+i, the undocumented FSTP alias ("no check for empty"): an empty
- * ST(0) raises nothing; its contents and empty tag move to ST(i). */
+ * ST(0) raises nothing and stores nothing, it is only popped (ST(i) keeps
+ * its contents and tag on the host x87). */
 HANDLER(fpu_stpnce)
 {
     fpu_enter(c);
     struct fpu *f = &c->fpu;
     if (fpu_empty(f, 0)) {
-        f->st[fpu_phys(f, i->rm)] = fpu_st(f, 0);
-        fpu_set_tag(f, fpu_phys(f, i->rm), 3);
         fpu_pop(f);
+        fpu_raise(c, 0, FSW_C1, 0);
         fpu_note(c, i);
         return;
     }
@@ -279,10 +277,12 @@ HANDLER(fpu_xch)
     fpu_note(c, i);
 }
 
+/* FFREE and FFREEP clear C1, as the host x87 does. */
 HANDLER(fpu_free)
 {
     fpu_enter(c);
     fpu_set_tag(&c->fpu, fpu_phys(&c->fpu, i->rm), 3);
+    fpu_raise(c, 0, FSW_C1, 0);
     fpu_note(c, i);
 }
 
@@ -291,6 +291,7 @@ HANDLER(fpu_freep)
     fpu_enter(c);
     fpu_set_tag(&c->fpu, fpu_phys(&c->fpu, i->rm), 3);
     fpu_pop(&c->fpu);
+    fpu_raise(c, 0, FSW_C1, 0);
     fpu_note(c, i);
 }
 

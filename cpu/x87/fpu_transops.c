@@ -46,10 +46,9 @@ HANDLER(fpu_patan) { fpu_enter(c); binary_pop(c, i, tr_patan); }
 static void sin_or_cos(struct cpu *c, const struct insn *i, bool want_sin)
 {
     if (fpu_empty(&c->fpu, 0)) {
-        if (fpu_stack_underflow(c)) {
+        if (fpu_stack_underflow(c))
             fpu_write(&c->fpu, 0, f80_indefinite());
-            fpu_raise(c, 0, FSW_C2, 0);
-        }
+        fpu_raise(c, 0, FSW_C2, 0);
     } else {
         struct sf_env e = fpu_env(c);
         struct f80 r;
@@ -74,14 +73,14 @@ static void two_results(struct cpu *c, const struct insn *i, bool tan)
         if (fpu_stack_underflow(c)) {
             fpu_write(f, 0, f80_indefinite());
             fpu_push(f, f80_indefinite());
-            fpu_raise(c, 0, FSW_C2, 0);
         }
+        fpu_raise(c, 0, FSW_C2, 0);
     } else if (!fpu_empty(f, -1)) {
         if (fpu_stack_overflow(c)) {
             fpu_write(f, 0, f80_indefinite());
             fpu_push(f, f80_indefinite());
-            fpu_raise(c, 0, FSW_C2, 0);
         }
+        fpu_raise(c, 0, FSW_C2, 0);
     } else {
         struct sf_env e = fpu_env(c);
         struct f80 first, second;

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include "cpu/block.h"
 #include "mmu/phys.h"
 
 int fpu_quick;
@@ -36,8 +37,8 @@ void prog_bytes(struct prog *p, const uint8_t *b, int n)
 void prog_prologue(struct prog *p, int nload, bool sahf)
 {
     p->n = 0;
-    PB(p, 0xdb, 0xe3);             /* fninit */
-    PB(p, 0xd9, 0x6b, D_CW);       /* fldcw [ebx+D_CW] */
+    PB(p, 0xdb, 0xe3);                         /* fninit */
+    PB(p, 0xd9, 0xa3, D_INIT & 0xff, D_INIT >> 8, 0, 0); /* fldenv [ebx+D_INIT] */
     PB(p, 0xb0, 0x7f, 0x04, 0x01); /* mov al,0x7f; add al,1: OF SF AF set, ZF PF CF clear */
     if (sahf)
         PB(p, 0x8a, 0x63, D_AHIN, 0x9e); /* mov ah,[ebx+D_AHIN]; sahf */
@@ -46,6 +47,16 @@ void prog_prologue(struct prog *p, int nload, bool sahf)
         /* fld tword [ebx+disp]: disp32 form for offsets past 127 */
         PB(p, 0xdb, 0xab, (uint8_t)off, (uint8_t)(off >> 8), 0, 0);
     }
+}
+
+void prog_init_env(uint8_t *data, struct rng *r)
+{
+    uint8_t *e = data + D_INIT;
+    memset(e, 0, 28);
+    memcpy(e, data + D_CW, 2);
+    uint16_t sw = (uint16_t)(rng_next(r) & (0x4000 | 0x0700)), tw = 0xffff;
+    memcpy(e + 4, &sw, 2);
+    memcpy(e + 8, &tw, 2);
 }
 
 void prog_epilogue(struct prog *p)
@@ -106,7 +117,7 @@ void run_native(const struct prog *p, uint8_t *data)
 #define K_RAM (4u << 20)
 #define K_DATA 0x8000u
 #define K_CODE 0x10000u
-#define K_SLOT 0xc0u
+#define K_SLOT 0x180u
 #define K_SLOTS ((K_RAM - K_CODE) / K_SLOT)
 
 static struct phys kmem;
@@ -115,7 +126,7 @@ static struct cpu *kcpu;
 struct slot {
     uint32_t hash;
     int n;
-    uint8_t b[160];
+    uint8_t b[320];
 };
 static struct slot *slots;
 static unsigned nslots;
@@ -152,14 +163,16 @@ static uint32_t place(const struct prog *p)
         if (slots[k].hash == h && slots[k].n == p->n && !memcmp(slots[k].b, p->b, (size_t)p->n))
             return K_CODE + k * K_SLOT;
     if (nslots == K_SLOTS) {
-        fprintf(stderr, "fpu harness: out of code slots\n");
-        abort();
+        /* Start over: the old code is overwritten, so drop its blocks. */
+        nslots = 0;
+        blkcache_flush(kcpu->cache);
+        cpu_tlb_flush(kcpu);
     }
     struct slot *s = &slots[nslots];
     s->hash = h;
     s->n = p->n;
     memcpy(s->b, p->b, (size_t)p->n);
-    uint8_t code[161];
+    uint8_t code[321];
     memcpy(code, p->b, (size_t)p->n);
     code[p->n] = 0xf4; /* hlt */
     uint32_t addr = K_CODE + nslots * K_SLOT;

@@ -39,19 +39,26 @@ enum {
     D_OF = 0x09,    /* SETO after the instruction */
     D_OPS = 0x100,  /* operands pushed: ST(k) = D_OPS + 16k, k < 8 */
     D_SAVE = 0x180, /* FNSAVE image (MMX tests), 108 bytes */
-    D_SIZE = 0x200,
+    D_INIT = 0x200, /* FLDENV image the prologue starts from (28 bytes) */
+    D_SIZE = 0x240,
 };
 
+struct rng;
+
 struct prog {
-    uint8_t b[160];
+    uint8_t b[320];
     int n;
 };
 
 void prog_bytes(struct prog *p, const uint8_t *b, int n);
 #define PB(p, ...) prog_bytes((p), (const uint8_t[]){ __VA_ARGS__ }, sizeof((const uint8_t[]){ __VA_ARGS__ }))
 
-/* FNINIT; FLDCW [D_CW]; preset flags; push nload operands (ST(0) = D_OPS). */
+/* FNINIT; FLDENV [D_INIT] (control word D_CW, random condition codes);
+ * preset flags; push nload operands (ST(0) = D_OPS). */
 void prog_prologue(struct prog *p, int nload, bool sahf);
+/* Fill D_INIT from D_CW with condition codes C0..C3 chosen by r, so that
+ * what an instruction does to bits it leaves "undefined" is compared too. */
+void prog_init_env(uint8_t *data, struct rng *r);
 /* Capture and store: see the header comment. */
 void prog_epilogue(struct prog *p);
 

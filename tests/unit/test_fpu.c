@@ -188,6 +188,7 @@ static void gen_case(struct rng *r, const struct optest *t, uint8_t *d, int *nlo
     uint16_t cw = gen_cw(r), cwm = 0x037f;
     memcpy(d + D_CW, &cw, 2);
     memcpy(d + D_CWM, &cwm, 2);
+    prog_init_env(d, r);
     d[D_AHIN] = (uint8_t)(rng_next(r) & 0xd5);
     for (int k = 0; k < 16; k++)
         d[D_MEM + k] = (uint8_t)rng_next(r);

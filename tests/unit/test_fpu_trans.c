@@ -117,6 +117,7 @@ START_TEST(trans_op)
         uint16_t cw = gen_cw(&r), cwm = 0x037f;
         memcpy(in + D_CW, &cw, 2);
         memcpy(in + D_CWM, &cwm, 2);
+        prog_init_env(in, &r);
         for (int j = 0; j < 8; j++)
             put_f80(in + D_OPS + 16 * j, gen_f80(&r));
         put_f80(in + D_OPS, gen_dom(&r, t->dom, 0));

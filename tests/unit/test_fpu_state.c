@@ -1,0 +1,226 @@
+/*
+ * x87 state handling against the host CPU: FRSTOR/FNSAVE and
+ * FLDENV/FNSTENV images in the 32- and 16-bit protected-mode layouts
+ * (random control/status/tag words and register contents, including
+ * encodings the x87 rejects), the tag word as stored (computed from the
+ * contents), ES/B recomputed against the masks, and random sequences of
+ * x87 (and some MMX) instructions where TOP, tags, condition codes and
+ * sticky flags carry from one instruction to the next.
+ *
+ * The host runs in 64-bit mode, where these images have the protected-
+ * mode layout; the instruction/operand pointer fields differ between the
+ * two sides and are excluded. The real-mode layouts are checked by the
+ * guest test (tests/guest/fpu.c) against the SDM's figures.
+ * Oracle: the host CPU (tests/unit/fpu_harness.h); skipped off x86-64.
+ */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tests/unit/fpu_harness.h"
+
+/* Step status words of the sequence test. */
+enum { D_STEPSW = 0x10, D_SCRATCH = 0x50, NSTEPS = 8 };
+
+static void emit_disp32(struct prog *p, uint8_t op, uint8_t modrm_reg, int off, bool p66)
+{
+    if (p66)
+        PB(p, 0x66);
+    PB(p, op, (uint8_t)(0x83 | modrm_reg << 3), (uint8_t)off, (uint8_t)(off >> 8), 0, 0);
+}
+
+/* A random FRSTOR/FLDENV image in the 32-bit (or 16-bit) layout. */
+static void gen_image(struct rng *r, uint8_t *img, bool op16, bool full)
+{
+    uint16_t cw = gen_cw(r);
+    if (rng_below(r, 2))
+        cw = (uint16_t)((cw & ~0x3f) | (rng_next(r) & 0x3f));
+    uint16_t sw = (uint16_t)rng_next(r);
+    uint16_t tw = (uint16_t)rng_next(r);
+    if (rng_below(r, 3) == 0)
+        tw = rng_below(r, 2) ? 0xffff : 0;
+    int w = op16 ? 2 : 4;
+    memset(img, 0xee, 108);
+    memcpy(img + 0 * w, &cw, 2);
+    memcpy(img + 1 * w, &sw, 2);
+    memcpy(img + 2 * w, &tw, 2);
+    if (full) {
+        int base = op16 ? 14 : 28;
+        for (int k = 0; k < 8; k++)
+            put_f80(img + base + 10 * k, gen_f80(r));
+    }
+}
+
+START_TEST(images)
+{
+    struct rng r = { fpu_seed ^ 0x7f4a7c159e3779b9ull };
+    int iters = fpu_quick ? 400 : 20000;
+    int bad = 0;
+    for (int it = 0; it < iters; it++) {
+        uint64_t seed = r.s;
+        uint8_t in[D_SIZE], h[D_SIZE], k[D_SIZE];
+        memset(in, 0, sizeof(in));
+        uint16_t cwm = 0x037f;
+        memcpy(in + D_CWM, &cwm, 2);
+        for (int j = 0; j < 8; j++)
+            put_f80(in + D_OPS + 16 * j, gen_f80(&r));
+        bool op16 = rng_below(&r, 3) == 0;
+        bool rstor = rng_below(&r, 2);
+        gen_image(&r, in + D_SAVE, op16, rstor);
+        /* Start from a random stack so FLDENV's tags meet real contents. */
+        int nload = (int)rng_below(&r, 9);
+        struct prog p;
+        p.n = 0;
+        PB(&p, 0xdb, 0xe3);
+        for (int j = nload - 1; j >= 0; j--)
+            emit_disp32(&p, 0xdb, 5, D_OPS + 16 * j, false);
+        emit_disp32(&p, 0xdd - (rstor ? 0 : 4), 4, D_SAVE, op16); /* frstor / fldenv */
+        PB(&p, 0xdd, 0x7b, D_SW);                                  /* fnstsw */
+        if (op16)
+            PB(&p, 0x66);
+        PB(&p, 0xd9, 0x73, D_ENV); /* fnstenv */
+        PB(&p, 0xdb, 0xe2, 0xd9, 0x6b, D_CWM);
+        for (int j = 0; j < 3; j++)
+            PB(&p, 0xdb, 0x7b, (uint8_t)(D_R + 10 * j));
+        PB(&p, 0xdd, 0x7b, D_SW2, 0xdb, 0xe3);
+        memcpy(h, in, D_SIZE);
+        memcpy(k, in, D_SIZE);
+        run_native(&p, h);
+        run_kestrel(&p, k);
+        if (op16) {
+            /* 16-bit image: only CW, SW, TW (bytes 0..5) are comparable. */
+            memset(h + D_ENV + 6, 0, 22);
+            memset(k + D_ENV + 6, 0, 22);
+        }
+        /* The loaded image itself (pointer fields) is not compared. */
+        memset(h + D_SAVE, 0, 108);
+        memset(k + D_SAVE, 0, 108);
+        if (data_diff(h, k) >= 0) {
+            if (bad < 5) {
+                printf("MISMATCH %s%s seed=%#llx iter=%d at +%#x\n", rstor ? "frstor" : "fldenv", op16 ? "16" : "32",
+                       (unsigned long long)seed, it, data_diff(h, k));
+                dump_case("image", seed, it, in, h, k, nload);
+            }
+            bad++;
+        }
+    }
+    printf("frstor/fldenv images: %d cases, %d mismatches\n", iters, bad);
+    ck_assert_int_eq(bad, 0);
+}
+END_TEST
+
+/* ---- Random sequences ---- */
+
+/* Emit one random instruction. */
+static void emit_random(struct rng *r, struct prog *p)
+{
+    unsigned i = rng_below(r, 8);
+    uint8_t sti = (uint8_t)(1 + rng_below(r, 7));
+    switch (rng_below(r, 24)) {
+    case 0: emit_disp32(p, 0xdb, 5, D_OPS + 16 * (int)rng_below(r, 8), false); break; /* fld m80 */
+    case 1: PB(p, 0xd9, (uint8_t)(0xe8 + rng_below(r, 7))); break;                   /* constants */
+    case 2: PB(p, (uint8_t)(0xd8 + 4 * rng_below(r, 2)), (uint8_t)(0xc0 | rng_below(r, 8) << 3 | i)); break;
+    case 3: PB(p, 0xde, (uint8_t)(0xc0 | (uint8_t[]){ 0, 1, 4, 5, 6, 7 }[rng_below(r, 6)] << 3 | sti)); break;
+    case 4: PB(p, 0xd9, (uint8_t)(0xc8 | i)); break;  /* fxch */
+    case 5: PB(p, 0xdd, (uint8_t)(0xc0 | i)); break;  /* ffree */
+    case 6: PB(p, 0xd9, (uint8_t)(0xf6 + rng_below(r, 2))); break; /* fdecstp / fincstp */
+    case 7: PB(p, 0xdd, (uint8_t)(0xd0 | rng_below(r, 2) << 3 | i)); break; /* fst/fstp st(i) */
+    case 8: PB(p, 0xd8, (uint8_t)(0xd0 | rng_below(r, 2) << 3 | i)); break; /* fcom/fcomp */
+    case 9: PB(p, (uint8_t)(0xdb + 4 * rng_below(r, 2)), (uint8_t)(0xe8 | rng_below(r, 2) << 3 | i)); break; /* fucomi/fcomi(p) */
+    case 10: PB(p, (uint8_t)(0xda + rng_below(r, 2)), (uint8_t)(0xc0 | rng_below(r, 4) << 3 | i)); break; /* fcmovcc */
+    case 11: PB(p, 0xd9, (uint8_t)(0xe0 + (uint8_t[]){ 0, 1, 4, 5 }[rng_below(r, 4)])); break; /* fchs fabs ftst fxam */
+    case 12: /* the exact members of D9 F0..FF (transcendentals may differ by an ulp) */
+        PB(p, 0xd9, (uint8_t[]){ 0xf4, 0xf5, 0xf6, 0xf7, 0xf8, 0xfa, 0xfc, 0xfd }[rng_below(r, 8)]);
+        break;
+    case 13: PB(p, 0xdf, 0x53 + (uint8_t)(rng_below(r, 2) << 3), D_SCRATCH); break; /* fist/fistp m16 */
+    case 14: PB(p, 0xd9, 0x53 + (uint8_t)(rng_below(r, 2) << 3), D_SCRATCH); break; /* fst/fstp m32 */
+    case 15: PB(p, 0xdf, 0x43, D_SCRATCH); break;  /* fild m16 */
+    case 16: PB(p, 0xd9, 0x6b, D_CW); break;       /* fldcw (the test's control word again) */
+    case 17: PB(p, 0xde, 0xd9); break;             /* fcompp */
+    case 18: PB(p, 0xda, 0xe9); break;             /* fucompp */
+    case 19: PB(p, 0x0f, (uint8_t)(0xfc + rng_below(r, 3)), (uint8_t)(0xc0 | i << 3 | rng_below(r, 8))); break; /* padd */
+    case 20: PB(p, 0x0f, 0x77); break;             /* emms */
+    case 21: PB(p, 0xdd, 0xe0 | (uint8_t)(rng_below(r, 2) << 3) | i); break; /* fucom/fucomp */
+    case 22: PB(p, 0xd9, 0xd0); break;             /* fnop */
+    default: PB(p, 0xdf, (uint8_t)(0xc0 | i)); break; /* ffreep */
+    }
+}
+
+START_TEST(sequences)
+{
+    struct rng r = { fpu_seed ^ 0x3c6ef372fe94f82bull };
+    int iters = fpu_quick ? 300 : 15000;
+    int bad = 0;
+    for (int it = 0; it < iters; it++) {
+        uint64_t seed = r.s;
+        uint8_t in[D_SIZE], h[D_SIZE], k[D_SIZE];
+        memset(in, 0, sizeof(in));
+        uint16_t cw = gen_cw(&r), cwm = 0x037f;
+        bool unmasked = (cw & 0x3f) != 0x3f;
+        memcpy(in + D_CW, &cw, 2);
+        memcpy(in + D_CWM, &cwm, 2);
+        prog_init_env(in, &r);
+        for (int j = 0; j < 8; j++)
+            put_f80(in + D_OPS + 16 * j, rng_below(&r, 3) ? gen_f80_range(&r, 0x3fff - 20, 0x3fff + 20, true)
+                                                           : gen_f80(&r));
+        for (int j = 0; j < 16; j++)
+            in[D_SCRATCH + j] = (uint8_t)rng_next(&r);
+        struct prog p;
+        int nload = (int)rng_below(&r, 9);
+        prog_prologue(&p, nload, rng_below(&r, 2));
+        for (int s = 0; s < NSTEPS; s++) {
+            emit_random(&r, &p);
+            PB(&p, 0xdd, 0x7b, (uint8_t)(D_STEPSW + 2 * s)); /* fnstsw [step] */
+            if (unmasked)
+                PB(&p, 0xdb, 0xe2); /* fnclex: keep the host from trapping */
+        }
+        prog_epilogue(&p);
+        memcpy(h, in, D_SIZE);
+        memcpy(k, in, D_SIZE);
+        run_native(&p, h);
+        run_kestrel(&p, k);
+        if (data_diff(h, k) >= 0) {
+            if (bad < 5) {
+                printf("MISMATCH sequence seed=%#llx iter=%d at +%#x; code:", (unsigned long long)seed, it,
+                       data_diff(h, k));
+                for (int j = 0; j < p.n; j++)
+                    printf(" %02x", p.b[j]);
+                printf("\n  step sw host:");
+                for (int s = 0; s < NSTEPS; s++)
+                    printf(" %02x%02x", h[D_STEPSW + 2 * s + 1], h[D_STEPSW + 2 * s]);
+                printf("\n  step sw kest:");
+                for (int s = 0; s < NSTEPS; s++)
+                    printf(" %02x%02x", k[D_STEPSW + 2 * s + 1], k[D_STEPSW + 2 * s]);
+                printf("\n");
+                dump_case("sequence", seed, it, in, h, k, nload);
+            }
+            bad++;
+        }
+    }
+    printf("sequences: %d cases of %d instructions, %d mismatches\n", iters, NSTEPS, bad);
+    ck_assert_int_eq(bad, 0);
+}
+END_TEST
+
+int main(int argc, char **argv)
+{
+    harness_args(argc, argv);
+    if (!fpu_host_is_x86()) {
+        printf("test_fpu_state: skipped, the oracle is the host's x87 and this host is not x86-64\n");
+        return 77;
+    }
+    harness_init();
+    Suite *s = suite_create("fpu_state");
+    TCase *tc = tcase_create("state");
+    tcase_set_timeout(tc, 600);
+    tcase_add_test(tc, images);
+    tcase_add_test(tc, sequences);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_set_fork_status(sr, CK_NOFORK);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
