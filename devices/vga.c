@@ -41,6 +41,7 @@ int vga_init(struct vga *v)
     }
     v->lfb_base = VGA_LFB_UNMAPPED;
     v->lfb_region = -1;
+    v->picture_seq = 1;
     vga_reset(v);
     return 0;
 }

@@ -106,6 +106,7 @@ struct vga {
     void *flush_ctx;
 
     /* Renderer state (vga_render.c). */
+    uint64_t picture_seq;    /* bumped whenever the picture may have changed */
     unsigned last_w, last_h; /* size of the last picture rendered */
     int last_phase;          /* blink phases drawn in it (bit 0 cursor, bit 1 characters) */
     bool last_blank;
@@ -175,14 +176,16 @@ struct vga_frame {
     uint32_t *pixels;  /* 0x00RRGGBB, row-major, width * height */
     unsigned width, height;
     size_t capacity;   /* pixels allocated */
+    uint64_t seq;      /* picture_seq of the content (0: none yet) */
 };
 /*
  * Draw the current picture into `f` (grown as needed) at the mode's own
  * resolution: 720x400 for 80x25 text with 9-dot characters, 640x480 for mode
  * 12h, 320x200 for mode 13h, the VBE resolution for VBE modes. `now_ns`
  * drives the cursor and character blink. Returns 1 when `f` was redrawn, 0
- * when nothing changed since the last render (and `force` is false), or
- * -ENOMEM.
+ * when it already holds the current picture (and `force` is false), or
+ * -ENOMEM. Several frames (a window, a screenshot) may be kept up to date
+ * independently: each remembers which picture it holds.
  */
 int vga_render(struct vga *v, uint64_t now_ns, struct vga_frame *f, bool force);
 void vga_frame_free(struct vga_frame *f);

@@ -391,17 +391,23 @@ int vga_render(struct vga *v, uint64_t now_ns, struct vga_frame *f, bool force)
     bool blink_on = (now_ns / BLINK_HALF_PERIOD_NS) % 2 == 0;
     int phase = text ? (cursor_on ? 1 : 0) | (blink_on ? 2 : 0) : 0;
 
-    bool changed = take_dirty(v) || v->regs_changed || force || w != v->last_w || h != v->last_h ||
-                   phase != v->last_phase || blank != v->last_blank || f->width != w || f->height != h;
-    if (!changed)
+    /* Anything that may have changed the picture starts a new picture
+     * sequence number; a frame already holding the current one is kept. */
+    bool dirty = take_dirty(v);
+    if (dirty || v->regs_changed || w != v->last_w || h != v->last_h || phase != v->last_phase ||
+        blank != v->last_blank) {
+        v->picture_seq++;
+        v->regs_changed = false;
+        v->last_w = w;
+        v->last_h = h;
+        v->last_phase = phase;
+        v->last_blank = blank;
+    }
+    if (!force && f->seq == v->picture_seq && f->width == w && f->height == h)
         return 0;
     if (frame_size(f, w, h))
         return -ENOMEM;
-    v->regs_changed = false;
-    v->last_w = w;
-    v->last_h = h;
-    v->last_phase = phase;
-    v->last_blank = blank;
+    f->seq = v->picture_seq;
     if (text)
         draw_text(v, &tg, f->pixels, w, cursor_on, blink_on);
     else if (gfx)

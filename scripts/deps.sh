@@ -3,7 +3,7 @@
 # Idempotent: does nothing when everything is already installed.
 set -e
 PKGS="build-essential cmake pkg-config gcc-multilib nasm \
-      libcapstone-dev libelf-dev libxxhash-dev check libsubunit-dev zlib1g-dev \
+      libcapstone-dev libelf-dev libxxhash-dev check libsubunit-dev zlib1g-dev libsdl2-dev \
       acpica-tools python3"
 missing=""
 for p in $PKGS; do
