@@ -146,8 +146,8 @@ HANDLER(fpu_scale)
 
 static void prem(struct cpu *c, const struct insn *i, bool round)
 {
-    /* Without a quotient (empty, NaN or invalid operand) the host x87
-     * clears C2 and C1 and leaves C0 and C3 alone. */
+    /* Without a quotient (empty, NaN or invalid operand, or an unmasked
+     * exception) the host x87 clears C2 and C1 and leaves C0 and C3 alone. */
     if (!two_present(c)) {
         if (fpu_stack_underflow(c))
             fpu_write(&c->fpu, 0, f80_indefinite());

@@ -139,6 +139,8 @@ static void setup(struct emu *e, const struct diff_state *init)
 
     cpu_reset(c);
     cpu_set_flat32(c);
+    /* As Linux runs user code: x87 errors as #MF, WAIT honours TS (clear). */
+    c->cr0 |= CR0_MP | CR0_NE;
     c->gdtr = (struct dtr){ sys + GDT_OFF, GDT_ENTRIES * 8 - 1 };
     c->idtr = (struct dtr){ sys + IDT_OFF, NVEC * 8 - 1 };
     seg_set_cache(c, SEG_TR, e->tss, sys + TSS_OFF, 0x67, attr_of(0x8b, 0));

@@ -12,14 +12,16 @@
 const char *const gen_family_names[FAM_COUNT] = {
     "alu", "test", "unary", "muldiv", "shift", "bcd", "bitops", "mov",
     "lea", "xchg", "cmovset", "atomic", "string", "stack", "flags", "branch", "misc",
+    "x87", "x87trans", "mmx",
 };
 
 static bool (*const fam_fn[FAM_COUNT])(struct gen *) = {
     fam_alu, fam_test, fam_unary, fam_muldiv, fam_shift, fam_bcd, fam_bitops, fam_mov,
     fam_lea, fam_xchg, fam_cmovset, fam_atomic, fam_string, fam_stack, fam_flags, fam_branch, fam_misc,
+    fam_x87, fam_x87trans, fam_mmx,
 };
 static const int fam_weight[FAM_COUNT] = {
-    18, 3, 6, 7, 12, 4, 7, 8, 4, 3, 5, 4, 6, 6, 4, 9, 4,
+    18, 3, 6, 7, 12, 4, 7, 8, 4, 3, 5, 4, 6, 6, 4, 9, 4, 30, 5, 20,
 };
 
 /* ---- Random values ---- */
@@ -771,6 +773,7 @@ static void init_data(struct gen *g, uint8_t *d)
 void gen_sequence(struct seq *s, uint64_t seed, const struct gen_opts *o)
 {
     memset(s, 0, sizeof(*s));
+    s->fpu_off = -1;
     struct gen g = { .s = s, .rng = seed, .o = o };
     rnd(&g);
     for (int r = 0; r < 8; r++)
@@ -801,10 +804,17 @@ void gen_sequence(struct seq *s, uint64_t seed, const struct gen_opts *o)
         gap->b[0] = (uint8_t)size;
         gap->b[1] = (uint8_t)(size >> 8);
     }
+    const uint32_t fpu_fams = 1u << FAM_X87 | 1u << FAM_X87TRANS | 1u << FAM_MMX;
+    if ((o->families & fpu_fams) && ((o->families & ~fpu_fams) == 0 || chance(&g, 40))) {
+        g.group = ++g.next_group;
+        fpu_prologue(&g);
+    }
     int groups = o->min_groups + (int)below(&g, (uint32_t)(o->max_groups - o->min_groups + 1));
     for (int k = 0, tries = 0; k < groups && !g.full && tries < 4 * groups; tries++)
         if (gen_group(&g))
             k++;
+    if (s->fpu_off >= 0)
+        fpu_epilogue(&g);
     if (o->faults && chance(&g, 30))
         gen_fault_tail(&g);
 }

@@ -42,7 +42,9 @@ enum { EAX, ECX, EDX, EBX, ESP, EBP, ESI, EDI };
 
 /* Stack area: ESP stays within [STACK_LO, STACK_HI) of the data area. */
 #define STACK_LO 0x3000
-#define STACK_HI 0x3ff0
+#define STACK_HI 0x3f80
+/* The FRSTOR/FNSAVE image of an FPU sequence (108 bytes, above the stack). */
+#define FPU_OFF (DATA_SIZE - 0x70)
 
 struct gen {
     struct seq *s;
@@ -160,6 +162,12 @@ bool fam_stack(struct gen *g);
 bool fam_flags(struct gen *g);
 bool fam_branch(struct gen *g); /* gen.c: constructs */
 bool fam_misc(struct gen *g);
+bool fam_x87(struct gen *g);       /* gen_fpu.c */
+bool fam_x87trans(struct gen *g);
+bool fam_mmx(struct gen *g);
+/* FRSTOR of a generated image / FNSAVE over it (gen_fpu.c). */
+void fpu_prologue(struct gen *g);
+void fpu_epilogue(struct gen *g);
 /* A last group that faults (--faults): limit violations, #BR, #OF, #UD. */
 void gen_fault_tail(struct gen *g);
 

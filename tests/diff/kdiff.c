@@ -201,7 +201,7 @@ static void shrink(struct ctx *x, const struct seq *orig, uint32_t native_vec, s
         changed = false;
         /* Whole groups, last first (later groups depend on earlier ones less often). */
         for (int k = best->n - 1; k >= 0; k--) {
-            if (k >= best->n)
+            if (k >= best->n || best->it[k].pinned)
                 continue;
             *cand = *best;
             seq_remove_group(cand, best->it[k].group);
@@ -212,7 +212,7 @@ static void shrink(struct ctx *x, const struct seq *orig, uint32_t native_vec, s
         }
         /* Single items. */
         for (int k = best->n - 1; k >= 0; k--) {
-            if (k >= best->n)
+            if (k >= best->n || best->it[k].pinned)
                 continue;
             *cand = *best;
             seq_remove(cand, k, 1);
@@ -264,8 +264,8 @@ static void usage(void)
            "  --time S          stop after S seconds\n"
            "  --native PATH     the 32-bit native runner (default: diff_native next to kdiff)\n"
            "  --groups MIN:MAX  instructions under test per sequence (default 8:40)\n"
-           "  --only A,B        only these families; --exclude A,B: all but these\n"
-           "                    families:");
+           "  --only A,B        only these families; --exclude A,B: the default set but these\n"
+           "                    families (x87trans is not in the default set):");
     for (int f = 0; f < FAM_COUNT; f++)
         printf(" %s", gen_family_names[f]);
     printf("\n"
@@ -307,7 +307,7 @@ static void parse_opts(struct opts *o, int argc, char **argv)
              sizeof(native_default) - (size_t)(slash ? slash + 1 - native_default : 0), "diff_native");
     *o = (struct opts){
         .seed = 1, .count = 1000, .native = native_default, .shrink = true, .max_fail = 3,
-        .gen = { .min_groups = 8, .max_groups = 40, .families = (1u << FAM_COUNT) - 1 },
+        .gen = { .min_groups = 8, .max_groups = 40, .families = GEN_DEFAULT_FAMILIES },
     };
     for (int k = 1; k < argc; k++) {
         const char *a = argv[k], *v = k + 1 < argc ? argv[k + 1] : NULL;

@@ -53,6 +53,7 @@ struct item {
     uint8_t depth;   /* nesting of the construct it sits in (for display) */
     int8_t tofs;     /* IK_ABS32: byte offset added to the target's address */
     uint8_t invalid; /* a deliberately invalid encoding (#UD): not checked with Capstone */
+    uint8_t pinned;  /* part of the frame (FPU prologue/epilogue): the shrinker keeps it */
     int16_t target;  /* item index (n: the end marker); -1 when unused */
     uint16_t group;
     uint16_t op;     /* enum op_id, 0 when none */
@@ -61,6 +62,7 @@ struct item {
 
 struct seq {
     int n;
+    int fpu_off; /* data offset of the FRSTOR/FNSAVE area, -1 when the sequence has no x87/MMX */
     struct diff_state init;
     uint8_t data[DATA_SIZE];
     struct item it[SEQ_MAX_ITEMS];
