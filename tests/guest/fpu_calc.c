@@ -1,0 +1,263 @@
+/*
+ * x87 and MMX computations for the fpu guest test whose every output line
+ * the host CPU checks: this file also builds as a 32-bit Linux program
+ * (see tests/guest/fpu.c for the command), and its output there is what
+ * the "calc" part of fpu.expected holds. Kestrel must print the same bits.
+ *
+ * Covered: division in the four rounding modes and three precisions,
+ * square root, conversions to float64/int/BCD, FPREM iterated to
+ * completion, FXTRACT/FSCALE, masked exception responses with their
+ * status words, FCOMI flags, FXAM classes, a few transcendentals (inputs
+ * where Kestrel and the host agree to the bit), and MMX arithmetic with
+ * the tag word before and after EMMS.
+ */
+#ifdef HOST_ORACLE
+#include <stdint.h>
+#include <stdio.h>
+#define rt_printf printf
+#else
+#include "rt.h"
+#endif
+
+void fpu_calc(void);
+
+struct ext {
+    uint64_t m;
+    uint16_t se;
+} __attribute__((packed));
+
+static void p80(const char *what, const struct ext *v, uint16_t sw)
+{
+    rt_printf("%s: %04x %08x%08x sw=%04x\n", what, v->se, (unsigned)(v->m >> 32), (unsigned)v->m, sw);
+}
+
+static uint16_t mkcw(int rc, int pc) { return (uint16_t)(0x007f | pc << 8 | rc << 10); }
+
+static void division(void)
+{
+    static const int pcs[3] = { 0, 2, 3 };
+    for (int rc = 0; rc < 4; rc++) {
+        for (int k = 0; k < 3; k++) {
+            uint16_t cw = mkcw(rc, pcs[k]), sw;
+            int32_t num = -2, den = 3;
+            struct ext r;
+            __asm__ volatile("fninit; fldcw %3; fildl %4; fidivl %5; fnstsw %1; fstpt %0"
+                             : "=m"(r), "=m"(sw)
+                             : "m"(r), "m"(cw), "m"(num), "m"(den));
+            rt_printf("-2/3 rc=%d pc=%d: %04x %08x%08x sw=%04x\n", rc, pcs[k], r.se, (unsigned)(r.m >> 32),
+                      (unsigned)r.m, sw);
+        }
+    }
+    for (int rc = 0; rc < 4; rc++) {
+        uint16_t cw = mkcw(rc, 3), sw;
+        int32_t two = 2;
+        struct ext r;
+        __asm__ volatile("fninit; fldcw %2; fildl %3; fsqrt; fnstsw %1; fstpt %0"
+                         : "=m"(r), "=m"(sw)
+                         : "m"(cw), "m"(two));
+        rt_printf("sqrt 2 rc=%d: %04x %08x%08x sw=%04x\n", rc, r.se, (unsigned)(r.m >> 32), (unsigned)r.m, sw);
+    }
+}
+
+static void conversions(void)
+{
+    for (int rc = 0; rc < 4; rc++) {
+        uint16_t cw = mkcw(rc, 3), sw;
+        int32_t one = 1, ten = 10;
+        uint64_t d;
+        __asm__ volatile("fninit; fldcw %2; fildl %3; fidivl %4; fstpl %0; fnstsw %1"
+                         : "=m"(d), "=m"(sw)
+                         : "m"(cw), "m"(one), "m"(ten));
+        rt_printf("0.1 as double rc=%d: %08x%08x sw=%04x\n", rc, (unsigned)(d >> 32), (unsigned)d, sw);
+        static const uint32_t halves[4] = { 0x40200000u, 0xc0200000u, 0x3f000000u, 0x4f000001u }; /* 2.5 -2.5 0.5 big */
+        for (int k = 0; k < 4; k++) {
+            int32_t i32 = 0;
+            int16_t i16 = 0;
+            __asm__ volatile("fninit; fldcw %3; flds %4; fistl %0; fistps %1; fnstsw %2"
+                             : "=m"(i32), "=m"(i16), "=m"(sw)
+                             : "m"(cw), "m"(halves[k]));
+            rt_printf("fist %08x rc=%d: %d %d sw=%04x\n", halves[k], rc, i32, i16, sw);
+        }
+    }
+    static const uint64_t big = 0xc2718c0e6b2a7c00ull; /* -1234567890123.5 as a double */
+    uint8_t bcd[10];
+    uint16_t sw;
+    __asm__ volatile("fninit; fldl %2; fbstp %0; fnstsw %1" : "=m"(bcd), "=m"(sw) : "m"(big));
+    rt_printf("fbstp:");
+    for (int k = 9; k >= 0; k--)
+        rt_printf(" %02x", bcd[k]);
+    rt_printf(" sw=%04x\n", sw);
+    struct ext r;
+    __asm__ volatile("fninit; fbld %2; fnstsw %1; fstpt %0" : "=m"(r), "=m"(sw) : "m"(bcd));
+    p80("fbld", &r, sw);
+}
+
+static void partial_remainder(void)
+{
+    static const uint32_t x = 0x501502f9u; /* 1e10 as a float */
+    struct ext r;
+    uint16_t sw;
+    int rounds = 0;
+    __asm__ volatile("fninit; fldpi; flds %0" : : "m"(x));
+    do {
+        __asm__ volatile("fprem; fnstsw %0" : "=m"(sw));
+        rounds++;
+    } while (sw & 0x400);
+    __asm__ volatile("fstpt %0; fstp %%st(0)" : "=m"(r));
+    rt_printf("fprem 1e10 mod pi: %d rounds, %04x %08x%08x Q=%d%d%d\n", rounds, r.se, (unsigned)(r.m >> 32),
+              (unsigned)r.m, sw >> 8 & 1, sw >> 14 & 1, sw >> 9 & 1);
+    static const uint32_t big = 0x7f000000u; /* 2^127 */
+    rounds = 0;
+    __asm__ volatile("fninit; fldl2t; flds %0" : : "m"(big));
+    do {
+        __asm__ volatile("fprem1; fnstsw %0" : "=m"(sw));
+        rounds++;
+    } while (sw & 0x400);
+    __asm__ volatile("fstpt %0; fninit" : "=m"(r));
+    rt_printf("fprem1 2^127 mod l2t: %d rounds, %04x %08x%08x Q=%d%d%d\n", rounds, r.se, (unsigned)(r.m >> 32),
+              (unsigned)r.m, sw >> 8 & 1, sw >> 14 & 1, sw >> 9 & 1);
+    struct ext e, s;
+    static const int32_t n = -1000;
+    __asm__ volatile("fninit; fildl %3; fxtract; fnstsw %2; fstpt %1; fstpt %0" : "=m"(e), "=m"(s), "=m"(sw) : "m"(n));
+    p80("fxtract -1000 exponent", &e, sw);
+    p80("fxtract -1000 significand", &s, sw);
+    static const int32_t k = 16000;
+    __asm__ volatile("fninit; fildl %2; fld1; fscale; fnstsw %1; fstpt %0" : "=m"(r), "=m"(sw) : "m"(k));
+    p80("fscale 1 by 16000", &r, sw);
+}
+
+/* Masked responses: the result and the flags. */
+static void masked(void)
+{
+    struct ext r;
+    uint16_t sw;
+    static const struct ext big = { 0xffffffffffffffffull, 0x7ffe }, tiny = { 0x8000000000000000ull, 0x0001 };
+    __asm__ volatile("fninit; fld1; fldz; fdivrp; fnstsw %1; fstpt %0" : "=m"(r), "=m"(sw));
+    p80("1/0", &r, sw);
+    __asm__ volatile("fninit; fldz; fldz; fdivrp; fnstsw %1; fstpt %0" : "=m"(r), "=m"(sw));
+    p80("0/0", &r, sw);
+    __asm__ volatile("fninit; fldt %2; fadd %%st(0), %%st(0); fnstsw %1; fstpt %0" : "=m"(r), "=m"(sw) : "m"(big));
+    p80("max+max", &r, sw);
+    static const int32_t three = 3;
+    __asm__ volatile("fninit; fldt %2; fidivl %3; fnstsw %1; fstpt %0" : "=m"(r), "=m"(sw) : "m"(tiny), "m"(three));
+    p80("min/3", &r, sw);
+    __asm__ volatile("fninit; fld1; fchs; fsqrt; fnstsw %1; fstpt %0" : "=m"(r), "=m"(sw));
+    p80("sqrt -1", &r, sw);
+    __asm__ volatile("fninit; fld1; fstp %%st(0); fadd %%st(0), %%st(0); fnstsw %1; fstpt %0" : "=m"(r), "=m"(sw));
+    p80("empty+empty", &r, sw);
+    uint32_t f;
+    __asm__ volatile("fninit; fldt %2; fsts %0; fnstsw %1" : "=m"(f), "=m"(sw) : "m"(tiny));
+    rt_printf("min as float: %08x sw=%04x\n", f, sw);
+}
+
+static void compares(void)
+{
+    static const struct {
+        const char *name;
+        uint32_t a, b;
+    } c[] = {
+        { "1 vs 2", 0x3f800000u, 0x40000000u }, { "2 vs 1", 0x40000000u, 0x3f800000u },
+        { "-0 vs 0", 0x80000000u, 0x00000000u }, { "nan vs 1", 0x7fc00000u, 0x3f800000u },
+    };
+    for (unsigned k = 0; k < sizeof(c) / sizeof(c[0]); k++) {
+        uint32_t fl;
+        uint16_t sw, sw2;
+        __asm__ volatile("fninit; flds %4; flds %3; fcomi %%st(1), %%st; pushfl; popl %0; fnstsw %1;"
+                         "fucom %%st(1); fnstsw %2"
+                         : "=r"(fl), "=m"(sw), "=m"(sw2)
+                         : "m"(c[k].a), "m"(c[k].b)
+                         : "cc");
+        rt_printf("fcomi %s: eflags&8d5=%03x sw=%04x fucom sw=%04x\n", c[k].name, fl & 0x8d5, sw, sw2);
+    }
+    static const struct ext v[] = {
+        { 0, 0 }, { 0x8000000000000000ull, 0xffff }, { 0xc000000000000000ull, 0x7fff }, { 1, 0 },
+        { 0x8000000000000000ull, 0x3fff }, { 0x4000000000000000ull, 0x3fff },
+    };
+    for (unsigned k = 0; k < sizeof(v) / sizeof(v[0]); k++) {
+        uint16_t sw;
+        __asm__ volatile("fninit; fldt %1; fxam; fnstsw %0" : "=m"(sw) : "m"(v[k]));
+        rt_printf("fxam %04x %08x%08x: sw=%04x\n", v[k].se, (unsigned)(v[k].m >> 32), (unsigned)v[k].m, sw);
+    }
+    uint16_t sw;
+    __asm__ volatile("fninit; fxam; fnstsw %0" : "=m"(sw));
+    rt_printf("fxam empty: sw=%04x\n", sw);
+}
+
+static void transcendental(void)
+{
+    struct ext r, r2;
+    uint16_t sw;
+    static const uint32_t half = 0x3f000000u, quarter = 0x3e800000u, ten = 0x41200000u;
+    __asm__ volatile("fninit; flds %2; fsin; fnstsw %1; fstpt %0" : "=m"(r), "=m"(sw) : "m"(half));
+    p80("fsin 0.5", &r, sw);
+    __asm__ volatile("fninit; flds %2; fcos; fnstsw %1; fstpt %0" : "=m"(r), "=m"(sw) : "m"(half));
+    p80("fcos 0.5", &r, sw);
+    __asm__ volatile("fninit; fldpi; fsin; fnstsw %1; fstpt %0" : "=m"(r), "=m"(sw));
+    p80("fsin pi", &r, sw);
+    __asm__ volatile("fninit; flds %3; fptan; fnstsw %2; fstpt %0; fstpt %1" : "=m"(r), "=m"(r2), "=m"(sw)
+                     : "m"(quarter));
+    p80("fptan 0.25 (1.0)", &r, sw);
+    p80("fptan 0.25", &r2, sw);
+    __asm__ volatile("fninit; fld1; flds %2; fyl2x; fnstsw %1; fstpt %0" : "=m"(r), "=m"(sw) : "m"(ten));
+    p80("fyl2x 10", &r, sw);
+    __asm__ volatile("fninit; fld1; flds %2; fyl2xp1; fnstsw %1; fstpt %0" : "=m"(r), "=m"(sw) : "m"(quarter));
+    p80("fyl2xp1 0.25", &r, sw);
+    __asm__ volatile("fninit; flds %2; f2xm1; fnstsw %1; fstpt %0" : "=m"(r), "=m"(sw) : "m"(half));
+    p80("f2xm1 0.5", &r, sw);
+    __asm__ volatile("fninit; fld1; fld1; fchs; fpatan; fnstsw %1; fstpt %0" : "=m"(r), "=m"(sw));
+    p80("fpatan 1,-1", &r, sw);
+    for (int rc = 0; rc < 4; rc++) {
+        uint16_t cw = mkcw(rc, 3);
+        __asm__ volatile("fninit; fldcw %2; fldl2e; fnstsw %1; fstpt %0" : "=m"(r), "=m"(sw) : "m"(cw));
+        rt_printf("fldl2e rc=%d: %04x %08x%08x\n", rc, r.se, (unsigned)(r.m >> 32), (unsigned)r.m);
+    }
+}
+
+static void mmx(void)
+{
+    static const uint64_t a = 0x7ff0800100ff8000ull, b = 0x0020fffe7f010080ull;
+    uint64_t r[10];
+    __asm__ volatile("movq %10, %%mm0; movq %11, %%mm1;"
+                     "movq %%mm0, %%mm2; paddsw %%mm1, %%mm2; movq %%mm2, %0;"
+                     "movq %%mm0, %%mm2; psubusb %%mm1, %%mm2; movq %%mm2, %1;"
+                     "movq %%mm0, %%mm2; pmulhw %%mm1, %%mm2; movq %%mm2, %2;"
+                     "movq %%mm0, %%mm2; pmaddwd %%mm1, %%mm2; movq %%mm2, %3;"
+                     "movq %%mm0, %%mm2; packsswb %%mm1, %%mm2; movq %%mm2, %4;"
+                     "movq %%mm0, %%mm2; packuswb %%mm1, %%mm2; movq %%mm2, %5;"
+                     "movq %%mm0, %%mm2; punpcklbw %%mm1, %%mm2; movq %%mm2, %6;"
+                     "movq %%mm0, %%mm2; psraw $3, %%mm2; movq %%mm2, %7;"
+                     "movq %%mm0, %%mm2; psllq $60, %%mm2; movq %%mm2, %8;"
+                     "movq %%mm0, %%mm2; pcmpgtw %%mm1, %%mm2; movq %%mm2, %9"
+                     : "=m"(r[0]), "=m"(r[1]), "=m"(r[2]), "=m"(r[3]), "=m"(r[4]), "=m"(r[5]), "=m"(r[6]), "=m"(r[7]),
+                       "=m"(r[8]), "=m"(r[9])
+                     : "m"(a), "m"(b));
+    static const char *const names[10] = { "paddsw",   "psubusb",   "pmulhw", "pmaddwd", "packsswb",
+                                           "packuswb", "punpcklbw", "psraw",  "psllq",   "pcmpgtw" };
+    for (int k = 0; k < 10; k++)
+        rt_printf("%s: %08x%08x\n", names[k], (unsigned)(r[k] >> 32), (unsigned)r[k]);
+    uint16_t env[14], env2[14];
+    __asm__ volatile("fninit; fld1; fldz; movd %%mm0, %%eax; fnstenv %0; emms; fnstenv %1; fninit"
+                     : "=m"(env), "=m"(env2)
+                     :
+                     : "eax");
+    rt_printf("after mmx: sw=%04x tw=%04x; after emms: sw=%04x tw=%04x\n", env[2], env[4], env2[2], env2[4]);
+}
+
+void fpu_calc(void)
+{
+    division();
+    conversions();
+    partial_remainder();
+    masked();
+    compares();
+    transcendental();
+    mmx();
+}
+
+#ifdef HOST_ORACLE
+int main(void)
+{
+    fpu_calc();
+    return 0;
+}
+#endif
