@@ -213,6 +213,37 @@ START_TEST(bios_vbe_banked)
 }
 END_TEST
 
+START_TEST(bios_cga_ega)
+{
+    struct vga_frame f = { 0 };
+    run(6);
+    ck_assert_int_eq(vga_render(&V, 0, &f, false), 1);
+    ck_assert_uint_eq(f.width, 640);
+    ck_assert_uint_eq(f.height, 200);
+    ck_assert_uint_eq(px(&f, 639, 199), 0xffffff);
+    ck_assert_uint_eq(px(&f, 638, 199), 0);
+    ck_assert_uint_eq(px(&f, 639, 198), 0);
+    run(7);
+    ck_assert_int_eq(vga_render(&V, 0, &f, false), 1);
+    ck_assert_uint_eq(f.width, 320);
+    ck_assert_uint_eq(f.height, 200);
+    ck_assert_uint_eq(px(&f, 319, 199), 0xff5555); /* colour 12: light red */
+    ck_assert_uint_eq(px(&f, 318, 199), 0);
+    run(8);
+    unsigned cols, rows;
+    ck_assert(vga_text_geometry(&V, &cols, &rows));
+    ck_assert_uint_eq(cols, 40);
+    ck_assert_uint_eq(rows, 25);
+    char buf[2048];
+    vga_text_dump(&V, buf, sizeof(buf));
+    ck_assert_mem_eq(buf, "Hi\n\n", 4);
+    ck_assert_int_eq(vga_render(&V, 0, &f, false), 1);
+    ck_assert_uint_eq(f.width, 720); /* 40 cells of 9 dots, each dot doubled */
+    ck_assert_uint_eq(f.height, 400);
+    vga_frame_free(&f);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("vga_bios");
@@ -224,6 +255,7 @@ int main(void)
     tcase_add_test(tc, bios_mode12);
     tcase_add_test(tc, bios_vbe_lfb);
     tcase_add_test(tc, bios_vbe_banked);
+    tcase_add_test(tc, bios_cga_ega);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

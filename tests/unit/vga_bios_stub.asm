@@ -11,6 +11,9 @@ org 0x1000
         jmp     near gfx12           ; 0x1009
         jmp     near vbe_lfb         ; 0x100c
         jmp     near vbe_banked      ; 0x100f
+        jmp     near cga06           ; 0x1012
+        jmp     near ega0d           ; 0x1015
+        jmp     near text40          ; 0x1018
 
 ; Option ROM initialisation: far call to C000:0003 (AX = PCI bus/dev/fn).
 post:
@@ -111,6 +114,39 @@ vbe_banked:
         mov     es, ax
         mov     byte [es:0xafff], 0x20
         pop     es
+        hlt
+
+; Mode 06h (CGA 640x200, 2 colours), pixel (639, 199) in colour 1.
+cga06:
+        mov     ax, 0x0006
+        int     0x10
+        mov     ax, 0x0c01
+        xor     bh, bh
+        mov     cx, 639
+        mov     dx, 199
+        int     0x10
+        hlt
+
+; Mode 0Dh (EGA 320x200, 16 colours), pixel (319, 199) in colour 12.
+ega0d:
+        mov     ax, 0x000d
+        int     0x10
+        mov     ax, 0x0c0c
+        xor     bh, bh
+        mov     cx, 319
+        mov     dx, 199
+        int     0x10
+        hlt
+
+; Mode 01h (40x25 text), "Hi" by teletype.
+text40:
+        mov     ax, 0x0001
+        int     0x10
+        mov     ax, 0x0e48
+        mov     bx, 0x0007
+        int     0x10
+        mov     ax, 0x0e69
+        int     0x10
         hlt
 
 msg:    db      "Kestrel VGA", 13, 10, "second line ", 0x82, 0
