@@ -158,13 +158,15 @@ int vga_lfb_map(struct vga *v, uint64_t base);
 /*
  * The VGA BIOS option ROM (Debian: /usr/share/seabios/vgabios-stdvga.bin).
  * The board reads the file (at most VGA_BIOS_MAX bytes) and checks it with
- * vga_bios_check() (0x55AA signature, length byte within the image). It
- * then either exposes it through the PCI expansion ROM BAR (SeaBIOS copies
- * it to 0xC0000), or places it at VGA_BIOS_BASE, where SeaBIOS finds it
- * when no PCI VGA has a ROM. The VGA BIOS writes into its own segment
- * during POST (it records that DISPI exists there), so that area must be
- * writable then: with PAM shadowing SeaBIOS arranges it; without,
- * vga_bios_install() copies the image into guest RAM at 0xC0000.
+ * vga_bios_check() (0x55AA signature, length byte within the image), then
+ * hands it to SeaBIOS the way QEMU does: as the fw_cfg file
+ * "vgaroms/vgabios-stdvga.bin", or as the expansion ROM BAR of a PCI VGA
+ * function 1234:1111. SeaBIOS built for QEMU (bios-256k.bin) clears
+ * 0xC0000 and deploys the ROM there itself, in shadow RAM, because the VGA
+ * BIOS writes into its own segment during POST (it records there that
+ * DISPI exists). Without a PCI function it falls back to the LFB at
+ * VGA_LFB_DEFAULT. vga_bios_install() copies the image into guest RAM at
+ * 0xC0000 for boards or tests that run the ROM without SeaBIOS.
  * Return 0, or -1 with a message in err / -errno.
  */
 #define VGA_BIOS_MAX (128u << 10)
