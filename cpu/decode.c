@@ -15,9 +15,11 @@
  * prefixes in any order up to the 15-byte limit; the last segment override
  * wins; of F2/F3 the last one wins; 66/67 toggle from the default size
  * (repeating them changes nothing). A LOCK prefix on an instruction or
- * operand form that does not allow it is #UD. Running out of bytes
- * (DEC_MORE) is reported before any #UD, so a caller that fetches more
- * and decodes again sees the same answer as with all bytes present.
+ * operand form that does not allow it is #UD. Once the opcode (and ModRM
+ * group member) is known to exist, running out of bytes (DEC_MORE) is
+ * reported before any #UD, as a CPU's code-fetch fault comes before its
+ * decode fault; and a caller that fetches more and decodes again sees the
+ * same answer as with all bytes present.
  *
  * Structured disassembly of the result lives in disasm.c, off this path.
  */
@@ -139,14 +141,12 @@ int decode(const uint8_t *b, int avail, int mode32, uint32_t eip, struct insn *o
     o->id = (uint16_t)id;
 
     /* Memory operand: ModRM addressing (not for MOV CRn/DRn, which ignore mod). */
+    /* Forms the row forbids are #UD, reported once the length is known (below). */
     int is_mem = mod != 3 && !(flags & DR_RMANY);
-    if (is_mem ? (flags & DR_REGONLY) : (flags & DR_MEMONLY))
-        return DEC_INVALID;
+    int bad = is_mem ? (flags & DR_REGONLY) : (flags & DR_MEMONLY);
     if (flags & (DR_SREG | DR_CREG)) {
-        if ((flags & DR_SREG) && (mreg > 5 || ((flags & DR_SREGDST) && mreg == SEG_CS)))
-            return DEC_INVALID;
-        if ((flags & DR_CREG) && (mreg == 1 || mreg > 4))
-            return DEC_INVALID;
+        bad |= (flags & DR_SREG) && (mreg > 5 || ((flags & DR_SREGDST) && mreg == SEG_CS));
+        bad |= (flags & DR_CREG) && (mreg == 1 || mreg > 4);
     }
     int dseg = SEG_DS;
     o->rm = GPR_ZERO;
@@ -278,7 +278,7 @@ int decode(const uint8_t *b, int avail, int mode32, uint32_t eip, struct insn *o
         o->imm = osz ? target : (target & 0xffff);
     }
 
-    if ((pfx & P_LOCK) && (!(flags & DR_LOCK) || !is_mem))
+    if (bad || ((pfx & P_LOCK) && (!(flags & DR_LOCK) || !is_mem)))
         return DEC_INVALID;
 
     if (osz)

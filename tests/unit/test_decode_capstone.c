@@ -764,6 +764,46 @@ START_TEST(kestrel_agrees_with_capstone)
 }
 END_TEST
 
+/* With fewer bytes than the instruction needs the decoder must ask for more
+ * (DEC_MORE) rather than answer differently: the interpreter decodes at a
+ * page end with what it has and fetches the next page only on DEC_MORE,
+ * and a CPU raises the code fetch's fault before any decode fault. With
+ * exactly the instruction's bytes it must give the same result. */
+START_TEST(truncated_input_asks_for_more)
+{
+    uint64_t seed = env_uint("KESTREL_SEED", 20240601u) ^ 0x5eedull, s = seed;
+    unsigned checked = 0, bad = 0;
+    for (int mode32 = 0; mode32 < 2; mode32++) {
+        for (int op = 0; op < 512; op++) {
+            int map = op >> 8, opc = op & 0xff;
+            if (!map && (opc == 0x0f || is_prefix((uint8_t)opc)))
+                continue;
+            for (unsigned k = 0; k < 100; k++) {
+                uint8_t buf[BUFLEN];
+                struct insn full, part;
+                generate(&s, map, opc, buf);
+                int len = decode(buf, BUFLEN, mode32, 0x1000, &full);
+                int upto = len > 0 ? len : 15;
+                for (int avail = 0; avail <= upto; avail++) {
+                    int r = decode(buf, avail, mode32, 0x1000, &part);
+                    int ok = avail < upto ? (r == DEC_MORE || (len < 0 && r == len))
+                                          : (r == len && (len < 0 || !memcmp(&part, &full, sizeof(full))));
+                    checked++;
+                    if (!ok && bad++ < 20) {
+                        printf("seed %llu mode%d: %d bytes of", (unsigned long long)seed, mode32 ? 32 : 16, avail);
+                        for (int j = 0; j < upto; j++)
+                            printf(" %02x", buf[j]);
+                        printf(" give %d, all of them %d\n", r, len);
+                    }
+                }
+            }
+        }
+    }
+    printf("truncated decodes: %u checked, %u wrong\n", checked, bad);
+    ck_assert_uint_eq(bad, 0);
+}
+END_TEST
+
 int main(void)
 {
     setvbuf(stdout, NULL, _IOLBF, 0); /* keep the counts when a forked test fails */
@@ -771,6 +811,7 @@ int main(void)
     TCase *tc = tcase_create("random");
     tcase_set_timeout(tc, 600);
     tcase_add_test(tc, kestrel_agrees_with_capstone);
+    tcase_add_test(tc, truncated_input_asks_for_more);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
