@@ -514,8 +514,16 @@ static bool gen_group(struct gen *g)
         g->group = ++g->next_group;
         bool ok = fam_fn[f](g) && !g->full;
         if (ok) {
-            struct seq_flow fl;
-            seq_flow(g->s, &fl, NULL);
+            /* Only a new flag reader or a new backward branch can make a
+             * read of an undefined flag: skip the dataflow otherwise. */
+            bool check = false;
+            for (int k = n0; k < g->s->n && !check; k++) {
+                const struct item *it = &g->s->it[k];
+                check = (it->fread & F_OSZAPC) || (it->flow != FL_NEXT && it->target >= 0 && it->target <= k);
+            }
+            struct seq_flow fl = { .bad_read = -1 };
+            if (check)
+                seq_flow(g->s, &fl, NULL);
             if (fl.bad_read < 0)
                 return true;
         }

@@ -465,7 +465,7 @@ bool fam_bitops(struct gen *g)
                     du = hi < 2047 ? hi : 2047;
             }
             uint32_t ea = acc - (uint32_t)(du * sz);
-            if (wr && !off_ok(g, acc, sz))
+            if (!off_ok(g, acc, sz))
                 return false;
             gen_mem_at(g, &rm, ea, RB(bo), wr ? MF_WRITE : 0);
             uint32_t bits = (uint32_t)(du * osz) + below(g, (uint32_t)osz);
@@ -523,7 +523,7 @@ static bool gen_moffs(struct gen *g)
     if (!have(g, ops[w], osz, false))
         return false;
     uint32_t off = below(g, DATA_SIZE - (uint32_t)osz / 8 + 1);
-    if (w >= 2 && !off_ok(g, off, osz / 8))
+    if (!off_ok(g, off, osz / 8))
         return false;
     uint8_t p[3];
     int n = 0;
@@ -850,6 +850,8 @@ bool fam_string(struct gen *g)
         else if (chance(g, 40))
             seg = (uint8_t)(chance(g, 34) ? PFX_DS : chance(g, 50) ? PFX_SS : PFX_CS);
         uint32_t off = lo + below(g, hi - lo + 1);
+        if (!off_ok(g, g->df ? off + (uint32_t)sz - span : off, (int)span))
+            return false;
         uint32_t v = based ? off : DATA_ADDR + off;
         emit_mov_imm(g, ESI, a16 ? ((uint32_t)rnd(g) & 0xffff0000u) | off : v);
     }
@@ -900,7 +902,7 @@ static bool gen_enter(struct gen *g)
     if (l || osz == 16) {
         /* Nested levels copy frame pointers from [eBP - k]; a 16-bit ENTER
          * may set only BP, so the upper half must already be right. */
-        uint32_t off = 8 * l + below(g, DATA_SIZE - 8 * l - 4);
+        uint32_t off = 8 * l + below(g, STACK_LO - 8 * l);
         emit_mov_imm(g, EBP, DATA_ADDR + off);
     }
     struct enc e = { .n = 0 };
@@ -1148,6 +1150,8 @@ static bool gen_xlat(struct gen *g)
         return false;
     bool a16 = chance(g, 25), based = a16 || chance(g, 40);
     uint32_t off = below(g, DATA_SIZE - 256 + 1);
+    if (!off_ok(g, off, 256))
+        return false;
     uint8_t p[2];
     int n = 0;
     if (based)

@@ -55,7 +55,7 @@ struct gen {
     bool in_loop;   /* inside a backward LOOP body */
     bool in_call;   /* inside a called body */
     uint32_t keep;  /* registers no group may write */
-    int prot_lo[4], prot_hi[4]; /* live return addresses: no memory operand may write there */
+    int prot_lo[4], prot_hi[4]; /* live return addresses, the FPU area: no memory operand goes there */
     int nprot;
     int df;         /* DF as known at this point: 0, 1, or -1 unknown */
     uint16_t group;      /* group of the items being emitted */
@@ -90,8 +90,9 @@ struct enc {
 #define MF_NOESP 0x4  /* no ESP-relative form (POP m computes it after the pop) */
 #define MF_NO16 0x8   /* no 16-bit addressing */
 
-/* May an access of `span` bytes at data offset `off` go there? (Not over
- * a live return address.) */
+/* May an access of `span` bytes at data offset `off` go there? Not over a
+ * live return address (a store would send RET astray) nor over the FPU
+ * area (FNSAVE/FNSTENV leave model-specific bytes there). */
 bool off_ok(const struct gen *g, uint32_t off, int span);
 
 /* Random numbers. */

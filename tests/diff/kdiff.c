@@ -134,13 +134,20 @@ static bool native_start(struct native *n, const char *path)
     return true;
 }
 
-static bool native_run(struct ctx *x, const uint8_t *code, uint32_t len, const struct seq *s, struct run *out)
+/* The native run is split in two so that the emulator runs in between,
+ * while the native runner works on the other core. */
+static bool native_send(struct ctx *x, const uint8_t *code, uint32_t len, const struct seq *s)
 {
     struct diff_req req = { .magic = DIFF_MAGIC_REQ, .code_len = len, .init = s->init };
+    return write_all(x->nat.to, &req, sizeof(req)) && write_all(x->nat.to, code, len) &&
+           write_all(x->nat.to, s->data, DATA_SIZE);
+}
+
+static bool native_receive(struct ctx *x, bool sent, struct run *out)
+{
     struct diff_resp resp;
-    if (write_all(x->nat.to, &req, sizeof(req)) && write_all(x->nat.to, code, len) &&
-        write_all(x->nat.to, s->data, DATA_SIZE) && read_all(x->nat.from, &resp, sizeof(resp)) &&
-        resp.magic == DIFF_MAGIC_RESP && read_all(x->nat.from, out->data, DATA_SIZE)) {
+    if (sent && read_all(x->nat.from, &resp, sizeof(resp)) && resp.magic == DIFF_MAGIC_RESP &&
+        read_all(x->nat.from, out->data, DATA_SIZE)) {
         out->fin = resp.fin;
         return true;
     }
@@ -170,10 +177,11 @@ static enum outcome try_seq(struct ctx *x, const struct seq *s, struct trial *t)
     t->len = seq_assemble(s, t->code, sizeof(t->code), t->addr);
     if (t->len < 0)
         return BROKEN;
-    if (!native_run(x, t->code, (uint32_t)t->len, s, &t->nat))
-        return BROKEN;
+    bool sent = native_send(x, t->code, (uint32_t)t->len, s);
     memcpy(t->emu.data, s->data, DATA_SIZE);
     emu_run(x->emu, t->code, (uint32_t)t->len, &s->init, t->emu.data, &t->emu.fin, x->o.max_block);
+    if (!native_receive(x, sent, &t->nat))
+        return BROKEN;
     return cmp_runs(s, t->addr, &t->nat, &t->emu, &t->cmp) ? SAME : DIVERGE;
 }
 

@@ -65,9 +65,10 @@ bool cmp_runs(const struct seq *s, const uint32_t *addr, const struct run *nat, 
     c->vec_diff = a->vector != b->vector;
     c->eip_diff = a->eip != b->eip;
     c->err_diff = !c->vec_diff && has_errcode(a->vector) && a->errcode != b->errcode;
-    for (uint32_t k = 0; k < DATA_SIZE; k++)
-        if (nat->data[k] != emu->data[k] && !masked_byte(s, k))
-            c->data_diffs++;
+    if (memcmp(nat->data, emu->data, DATA_SIZE) != 0)
+        for (uint32_t k = 0; k < DATA_SIZE; k++)
+            if (nat->data[k] != emu->data[k] && !masked_byte(s, k))
+                c->data_diffs++;
     return !c->gpr_diff && !c->sreg_diff && !c->eflags_diff && !c->vec_diff && !c->eip_diff && !c->err_diff &&
            !c->data_diffs;
 }
