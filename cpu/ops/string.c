@@ -16,6 +16,15 @@
  * INS maps its destination for writing before it reads the port, so a
  * faulting store does not swallow the port's data.
  *
+ * Fast path: REP MOVS and REP STOS move runs of elements that stay inside
+ * one page (of the source and of the destination), inside the segment
+ * limits and clear of a 16-bit offset wrap straight through the host
+ * pointers of the soft TLB, after checking every limit up front so the
+ * run cannot fault. Anything else -- a TLB miss, a code or MMIO page, a
+ * page or segment boundary -- goes through the per-element path, which
+ * also refills the TLB for the next run. Overlapping MOVS keeps its
+ * element-by-element meaning (a forward copy onto itself replicates).
+ *
  * F2 and F3 both mean REP for MOVS/STOS/LODS/INS/OUTS; for CMPS/SCAS F3 is
  * REPE (stop when ZF = 0) and F2 REPNE (stop when ZF = 1). The decoder
  * keeps only the last of the two.
@@ -23,7 +32,7 @@
 #include "cpu/ops/io.h"
 #include "cpu/ops/ops.h"
 
-#define REP_CHUNK 2048
+#define REP_CHUNK 4096 /* iterations per execution */
 
 /* Index and count registers by address size. */
 static inline uint32_t sreg_get(const struct cpu *c, int r, bool a32)
@@ -80,6 +89,84 @@ static inline void cmp_flags(struct cpu *c, uint32_t a, uint32_t b, int size)
 
 enum { S_MOVS, S_CMPS, S_STOS, S_LODS, S_SCAS, S_INS, S_OUTS };
 
+/* Is offset `off` (an element of `size` bytes) inside segment s for this
+ * kind of access? The same test as mem.h's seg_lin_r/w, without faulting. */
+static inline bool seg_ok(const struct cpu *c, int s, uint32_t off, int size, bool write)
+{
+    const struct seg *sg = &c->seg[s];
+    return (int64_t)(uint32_t)(off - sg->lo) + size - 1 <= (write ? sg->span_w : sg->span_r);
+}
+
+/*
+ * How many of the next n elements at s:off (stepping down when `down`)
+ * can be reached through one host pointer with no check left to fail;
+ * *host points at the first of them. 0 when the first one cannot.
+ */
+static uint32_t bulk_span(struct cpu *c, int s, uint32_t off, uint32_t n, int size, bool down, bool a32, bool write,
+                          uint8_t **host)
+{
+    if (!a32) { /* the offset must not wrap at 64 KiB within the run */
+        if (off + (uint32_t)size - 1 > 0xffff)
+            return 0;
+        uint32_t room = down ? off / (uint32_t)size + 1 : (0x10000 - off) / (uint32_t)size;
+        if (n > room)
+            n = room;
+    }
+    uint32_t lin = (uint32_t)c->seg[s].base + off, in_page = lin & 0xfff;
+    if (in_page + (uint32_t)size > 0x1000)
+        return 0;
+    uint32_t room = down ? in_page / (uint32_t)size + 1 : (0x1000 - in_page) / (uint32_t)size;
+    if (n > room)
+        n = room;
+    uint32_t last = down ? off - (n - 1) * (uint32_t)size : off + (n - 1) * (uint32_t)size;
+    if (!seg_ok(c, s, off, size, write) || !seg_ok(c, s, last, size, write))
+        return 0;
+    *host = write ? tlb_hit_w(c, lin, size) : tlb_hit_r(c, lin, size);
+    return *host ? n : 0;
+}
+
+/* Up to n iterations of REP MOVS/STOS through host pointers; returns how
+ * many were done (0: take the per-element path for the next one). */
+static uint32_t rep_bulk(struct cpu *c, const struct insn *i, int k, int size, uint32_t si, uint32_t di, uint32_t n)
+{
+    const bool a32 = asize32(i), down = c->eflags & EFL_DF;
+    uint8_t *d, *src = NULL;
+    n = bulk_span(c, SEG_ES, di, n, size, down, a32, true, &d);
+    if (n && k == S_MOVS)
+        n = bulk_span(c, i->seg, si, n, size, down, a32, false, &src);
+    if (!n)
+        return 0;
+    size_t bytes = (size_t)n * (size_t)size;
+    if (k == S_STOS) {
+        uint32_t v = acc_get(c, size);
+        uint8_t *lo = down ? d - bytes + (size_t)size : d;
+        if (size == 1)
+            memset(lo, (int)v, bytes);
+        else if (size == 2)
+            for (size_t o = 0; o < bytes; o += 2)
+                st16(lo + o, (uint16_t)v);
+        else
+            for (size_t o = 0; o < bytes; o += 4)
+                st32(lo + o, v);
+        return n;
+    }
+    /* MOVS: one block copy unless the destination overlaps the source
+     * ahead of it in the direction of the copy. */
+    if (!down && (d <= src || d >= src + bytes)) {
+        memmove(d, src, bytes);
+    } else if (down && (d >= src || d + (size_t)size <= src - bytes + (size_t)size)) {
+        memmove(d - bytes + (size_t)size, src - bytes + (size_t)size, bytes);
+    } else {
+        ptrdiff_t st = down ? -size : size;
+        for (uint32_t e = 0; e < n; e++) {
+            uint8_t tmp[4];
+            memcpy(tmp, src + st * (ptrdiff_t)e, (size_t)size);
+            memcpy(d + st * (ptrdiff_t)e, tmp, (size_t)size);
+        }
+    }
+    return n;
+}
+
 /*
  * One string instruction of kind `k` and element size `size`. Written as
  * a single routine so each kind shares the REP machinery; `k` and `size`
@@ -99,10 +186,26 @@ static inline void string_op(struct cpu *c, const struct insn *i, int k, int siz
     uint16_t port = (uint16_t)c->gpr[R_EDX];
 
     while (cx) {
-        if (budget-- == 0) {
+        if (budget == 0) {
             c->eip = insn_eip(c, i); /* more to do: run this instruction again */
             return;
         }
+        if (rep && (k == S_MOVS || k == S_STOS) && budget > 1) {
+            uint32_t n = rep_bulk(c, i, k, size, si, di, cx < budget ? cx : budget);
+            if (n) {
+                budget -= n;
+                if (k == S_MOVS) {
+                    si = (si + step * n) & amask;
+                    sreg_set(c, R_ESI, si, a32);
+                }
+                di = (di + step * n) & amask;
+                sreg_set(c, R_EDI, di, a32);
+                cx = (cx - n) & amask;
+                sreg_set(c, R_ECX, cx, a32);
+                continue;
+            }
+        }
+        budget--;
         bool stop = false;
         switch (k) {
         case S_MOVS:
