@@ -742,6 +742,120 @@ static bool br_call(struct gen *g)
     return true;
 }
 
+/* MOV dword [esp - 4], imm: a 32-bit push of a selector (or far CALL)
+ * may write only its 16 bits; clearing the slot's upper half first makes
+ * both behaviours give the same bytes. */
+static void clear_upper_slot(struct gen *g, int disp)
+{
+    struct enc e = { .n = 0 };
+    const uint8_t b[4] = { 0xc7, 0x44, 0x24, (uint8_t)disp };
+    for (int k = 0; k < 4; k++)
+        enc_byte(&e, b[k]);
+    enc_imm(&e, (uint32_t)rnd(g) & 0xffff, 4);
+    emit(g, &e, OP_MOV_EvIz, true);
+}
+
+/* Far transfers within the user code segment: CALLF f; JMP over; f: body;
+ * RETF [imm16]; over:  or  JMPF over a body that never runs. Direct
+ * (ptr16:32) or through a m16:32 pointer stored first. */
+static bool br_far(struct gen *g)
+{
+    uint16_t cs = g->o->sel_cs;
+    bool jump = chance(g, 30), via_mem = chance(g, 50);
+    int op = jump ? (via_mem ? OP_JMPF_Mp : OP_JMPF_Ap) : (via_mem ? OP_CALLF_Mp : OP_CALLF_Ap);
+    int nargs = !jump && chance(g, 30) ? 1 + (int)below(g, 2) : 0;
+    if (!cs || !have(g, op, 32, via_mem) || !have(g, OP_RETF, 32, false) || !have(g, OP_RETF_Iw, 32, false))
+        return false;
+    if (!jump && (g->esp - 4 * nargs - 8 - 64 < STACK_LO || g->nprot >= 4))
+        return false;
+    uint16_t grp = g->group;
+    for (int a = 0; a < nargs; a++) {
+        struct enc e = { .n = 0 };
+        enc_byte(&e, 0x68);
+        enc_imm(&e, (uint32_t)rnd(g), 4);
+        emit(g, &e, OP_PUSH_Iz, false);
+        g->esp -= 4;
+    }
+    int ptr_at = -1, xfer_at;
+    if (via_mem) {
+        struct rm rm;
+        gen_mem(g, &rm, 6, 6, 0, MF_WRITE);
+        struct enc e = { .n = 0 };
+        const uint8_t st[2] = { 0xc7, 0x05 }; /* MOV dword [DATA_ADDR + off], target */
+        enc_byte(&e, st[0]);
+        enc_byte(&e, st[1]);
+        enc_imm(&e, DATA_ADDR + rm.off, 4);
+        ptr_at = g->s->n;
+        struct item *m = emit(g, &e, OP_MOV_EvIz, true);
+        m->kind = IK_ABS32;
+        e.n = 0;
+        enc_byte(&e, 0x66);
+        enc_byte(&e, st[0]);
+        enc_byte(&e, st[1]);
+        enc_imm(&e, DATA_ADDR + rm.off + 4, 4);
+        enc_imm(&e, cs, 2);
+        emit(g, &e, OP_MOV_EvIz, true);
+        if (!jump)
+            clear_upper_slot(g, 0xfc);
+        e.n = 0;
+        uint8_t opc = 0xff;
+        enc_std(g, &e, 0, 32, &opc, 1, jump ? 5 : 3, &rm, 0, 0);
+        xfer_at = g->s->n;
+        emit(g, &e, op, false);
+    } else {
+        if (!jump)
+            clear_upper_slot(g, 0xfc);
+        struct enc e = { .n = 0 };
+        enc_byte(&e, jump ? 0xea : 0x9a);
+        xfer_at = g->s->n;
+        struct item *x = emit(g, &e, op, false);
+        x->kind = IK_FAR32;
+        x->farsel = cs;
+    }
+    g->s->it[xfer_at].flow = FL_JUMP;
+    if (jump) {
+        gen_body(g, 1 + (int)below(g, 2)); /* never runs */
+        g->group = grp;
+        g->s->it[xfer_at].target = (int16_t)g->s->n;
+        if (ptr_at >= 0)
+            g->s->it[ptr_at].target = (int16_t)g->s->n;
+        return true;
+    }
+    g->esp -= 8;
+    int jmp_at = g->s->n;
+    uint8_t jb = 0xeb;
+    emit_branch(g, &jb, 1, IK_REL8, FL_JUMP, OP_JMP_Jb);
+    int f = g->s->n;
+    g->s->it[xfer_at].target = (int16_t)f;
+    if (ptr_at >= 0)
+        g->s->it[ptr_at].target = (int16_t)f;
+    g->prot_lo[g->nprot] = g->esp;
+    g->prot_hi[g->nprot] = g->esp + 8;
+    g->nprot++;
+    gen_body(g, 1 + (int)below(g, 3));
+    g->nprot--;
+    g->group = grp;
+    struct enc e = { .n = 0 };
+    if (nargs) {
+        enc_byte(&e, 0xca);
+        enc_imm(&e, 4u * (uint32_t)nargs, 2);
+    } else {
+        enc_byte(&e, 0xcb);
+    }
+    struct item *ret = emit(g, &e, nargs ? OP_RETF_Iw : OP_RETF, false);
+    ret->flow = FL_JUMP;
+    ret->target = (int16_t)jmp_at;
+    g->esp += 8 + 4 * nargs;
+    struct item *j = &g->s->it[jmp_at];
+    j->target = (int16_t)g->s->n;
+    if (span_bytes(g->s, jmp_at + 1, g->s->n) > 127) {
+        j->b[0] = 0xe9;
+        j->kind = IK_REL32;
+        j->op = OP_JMP_Jz;
+    }
+    return true;
+}
+
 bool fam_branch(struct gen *g)
 {
     if (g->depth >= 3)
@@ -757,6 +871,8 @@ bool fam_branch(struct gen *g)
         return br_count_forward(g);
     if (r < 80)
         return br_loop(g);
+    if (r < 90)
+        return br_far(g);
     return br_call(g);
 }
 

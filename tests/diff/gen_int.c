@@ -1144,6 +1144,11 @@ bool fam_flags(struct gen *g)
 
 /* ---- Miscellany: XLAT, ARPL, BOUND, self-modifying code ---- */
 
+static bool sel_ok(const struct gen *g)
+{
+    return g->o->sel_cs && g->o->sel_ds && g->o->sel_ss && g->o->sel_gs;
+}
+
 static bool gen_xlat(struct gen *g)
 {
     if ((g->keep & (RB(EAX) | RB(EBX))) || !have(g, OP_XLAT, 32, false))
@@ -1269,12 +1274,39 @@ static bool gen_smc(struct gen *g)
     return true;
 }
 
+/* LDS/LES/LFS/LGS/LSS r, m16:16/32, reloading the selector the register
+ * already holds (a different base would move later operands). */
+static bool gen_lxs(struct gen *g)
+{
+    static const struct {
+        uint8_t opc[2];
+        int n, op;
+    } lx[5] = {
+        { { 0xc4 }, 1, OP_LES }, { { 0xc5 }, 1, OP_LDS }, { { 0x0f, 0xb2 }, 2, OP_LSS },
+        { { 0x0f, 0xb4 }, 2, OP_LFS }, { { 0x0f, 0xb5 }, 2, OP_LGS },
+    };
+    const uint16_t sel[5] = { LDT_SEL, g->o->sel_ds, g->o->sel_ss, LDT_SEL, g->o->sel_gs };
+    int k = (int)below(g, 5), osz = vsize(g), sz = osz / 8;
+    int dst = pick_reg(g, 0);
+    if (!sel[k] || dst < 0 || !have(g, lx[k].op, osz, true))
+        return false;
+    struct rm rm;
+    gen_mem(g, &rm, sz + 2, sz + 2, 0, MF_WRITE);
+    emit_store_abs(g, osz, rm.off, rval(g, osz));
+    emit_store_abs(g, 16, rm.off + (uint32_t)sz, sel[k]);
+    struct enc e = { .n = 0 };
+    enc_std(g, &e, 0, osz, lx[k].opc, lx[k].n, dst, &rm, 0, 0);
+    emit(g, &e, lx[k].op, false);
+    return true;
+}
+
 bool fam_misc(struct gen *g)
 {
-    switch (below(g, 4)) {
+    switch (below(g, 5)) {
     case 0: return gen_xlat(g);
     case 1: return gen_arpl(g);
     case 2: return gen_bound(g, false);
+    case 3: return gen_lxs(g);
     default: return gen_smc(g);
     }
 }
@@ -1347,12 +1379,72 @@ static void tail_rep(struct gen *g)
     emit(g, &e, movs ? (osz == 8 ? OP_MOVSB : OP_MOVSV) : (osz == 8 ? OP_STOSB : OP_STOSV), false);
 }
 
+/* Segment register loads that fault, or make the next access fault:
+ * an LDT selector past the LDT limit (#GP(selector)), a null or code
+ * selector in SS, a null selector in a data register then an access
+ * through it, the code selector in FS/GS then a write through it. */
+static void tail_sreg(struct gen *g)
+{
+    static const uint8_t ovr[6] = { PFX_ES, PFX_CS, PFX_SS, PFX_DS, PFX_FS, 0x65 };
+    static const int data_regs[4] = { 0, 3, 4, 5 }; /* ES DS FS GS */
+    int r = pick_reg(g, 0), s, access = 0;
+    uint16_t sel;
+    switch (below(g, 5)) {
+    case 0:
+        sel = (uint16_t)((1 + below(g, 100)) << 3 | 4 | below(g, 4));
+        s = chance(g, 20) ? 2 : data_regs[below(g, 4)];
+        break;
+    case 1:
+        sel = (uint16_t)below(g, 4);
+        s = 2;
+        break;
+    case 2:
+        sel = g->o->sel_cs;
+        s = 2;
+        break;
+    case 3:
+        sel = (uint16_t)below(g, 4);
+        s = data_regs[below(g, 4)];
+        access = 1;
+        break;
+    default:
+        sel = g->o->sel_cs;
+        s = chance(g, 50) ? 4 : 5;
+        access = 2;
+        break;
+    }
+    if (r < 0 || !sel_ok(g))
+        return;
+    emit_mov_imm(g, r, ((uint32_t)rnd(g) & 0xffff0000u) | sel);
+    struct rm rm;
+    rm_reg(&rm, r);
+    struct enc e = { .n = 0 };
+    uint8_t opc = 0x8e;
+    enc_std(g, &e, 0, 32, &opc, 1, s, &rm, 0, 0);
+    emit(g, &e, OP_MOV_SwEw, false);
+    if (!access)
+        return;
+    /* MOV [sreg:DATA_ADDR + x], r (or a load for a null selector) */
+    memset(&rm, 0, sizeof(rm));
+    rm.mem = true;
+    rm.rmf = 5;
+    rm.dsz = 4;
+    rm.disp = DATA_ADDR + below(g, 0x100);
+    rm.seg = ovr[s];
+    e.n = 0;
+    opc = access == 2 || chance(g, 50) ? 0x89 : 0x8b;
+    int v = pick_reg(g, 0);
+    enc_std(g, &e, 0, 32, &opc, 1, v < 0 ? EAX : v, &rm, 0, 0);
+    emit(g, &e, opc == 0x89 ? OP_MOV_EvGv : OP_MOV_GvEv, false);
+}
+
 void gen_fault_tail(struct gen *g)
 {
     g->group = ++g->next_group;
     g->keep = RB(ESP);
     struct enc e = { .n = 0 };
-    switch (below(g, 6)) {
+    switch (below(g, 7)) {
+    case 6: tail_sreg(g); break;
     case 0: tail_limit(g); break;
     case 1: tail_rep(g); break;
     case 2: gen_bound(g, true); break;

@@ -404,6 +404,10 @@ int main(int argc, char **argv)
         fprintf(stderr, "kdiff: cannot start the native runner %s\n", x->o.native);
         return 2;
     }
+    x->o.gen.sel_cs = x->nat.hello.cs;
+    x->o.gen.sel_ds = x->nat.hello.ds;
+    x->o.gen.sel_ss = x->nat.hello.ss;
+    x->o.gen.sel_gs = x->nat.hello.gs;
     x->emu = emu_new(&x->nat.hello);
     if (!x->emu || !report_open(&x->cs)) {
         fprintf(stderr, "kdiff: cannot set up the emulator or Capstone\n");

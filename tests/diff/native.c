@@ -34,6 +34,7 @@ void diff_enter(const struct diff_state *s) __attribute__((noreturn));
 
 static jmp_buf ret_jb;
 static volatile sig_atomic_t in_test;
+static uint16_t tls_gs; /* glibc's GS (TLS): a test may have loaded another */
 static struct diff_state result;
 static uint8_t altstack[64 * 1024];
 
@@ -46,6 +47,8 @@ static void die(const char *msg)
 static void on_signal(int sig, siginfo_t *si, void *ctx)
 {
     (void)si;
+    /* Before anything can touch TLS (longjmp mangles pointers with it). */
+    __asm__ volatile("mov %0, %%gs" : : "r"(tls_gs));
     if (!in_test) {
         /* A fault in the runner itself: die loudly rather than lie. */
         signal(sig, SIG_DFL);
@@ -140,6 +143,7 @@ int main(void)
     struct diff_hello h = { .magic = DIFF_MAGIC_HELLO };
     __asm__ volatile("mov %%cs, %0; mov %%ds, %1; mov %%ss, %2; mov %%gs, %3"
                      : "=r"(h.cs), "=r"(h.ds), "=r"(h.ss), "=r"(h.gs));
+    tls_gs = h.gs;
     write_full(&h, sizeof(h));
 
     uint8_t *code = (uint8_t *)CODE_ADDR;

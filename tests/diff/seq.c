@@ -13,6 +13,7 @@ int seq_item_size(const struct item *it)
     case IK_REL8: return it->len + 1;
     case IK_REL32:
     case IK_ABS32: return it->len + 4;
+    case IK_FAR32: return it->len + 6;
     case IK_GAP: return it->b[0] | it->b[1] << 8;
     default: return it->len;
     }
@@ -51,6 +52,10 @@ int seq_assemble(const struct seq *s, uint8_t *code, uint32_t cap, uint32_t *add
         case IK_ABS32:
             dest += (uint32_t)(int32_t)it->tofs;
             memcpy(p, &dest, 4);
+            break;
+        case IK_FAR32:
+            memcpy(p, &dest, 4);
+            memcpy(p + 4, &it->farsel, 2);
             break;
         default: break;
         }

@@ -35,6 +35,7 @@ enum item_kind {
     IK_REL32, /* b[] then a 32-bit displacement to the target item */
     IK_ABS32, /* b[] then the absolute address of the target item, plus tofs */
     IK_GAP,   /* no instruction: b[0] | b[1] << 8 bytes of INT3 (to place code across a page) */
+    IK_FAR32, /* b[] then the absolute address of the target item, then the selector farsel */
 };
 
 /* How control leaves an item. */
@@ -54,6 +55,7 @@ struct item {
     int8_t tofs;     /* IK_ABS32: byte offset added to the target's address */
     uint8_t invalid; /* a deliberately invalid encoding (#UD): not checked with Capstone */
     uint8_t pinned;  /* part of the frame (FPU prologue/epilogue): the shrinker keeps it */
+    uint16_t farsel; /* IK_FAR32: the selector after the address */
     int16_t target;  /* item index (n: the end marker); -1 when unused */
     uint16_t group;
     uint16_t op;     /* enum op_id, 0 when none */
