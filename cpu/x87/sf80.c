@@ -484,8 +484,8 @@ struct f80 sf_scale(struct sf_env *e, struct fx a, struct fx b)
     }
     if (sf_denormal(e, a, b))
         return f80_indefinite();
-    if (a.cls != FX_FIN)
-        return fx_to_f80(a);
+    if (a.cls != FX_FIN || b.cls == FX_ZERO)
+        return fx_to_f80(a); /* scaling by +-0 returns ST(0) as is, no #U (host x87) */
     int32_t n = 0;
     if (b.cls == FX_FIN && b.exp >= 0)
         n = b.exp >= 20 ? (1 << 20) : (int32_t)(b.sig >> (63 - b.exp));
