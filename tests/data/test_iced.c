@@ -477,7 +477,8 @@ static int operand_equal(const char *spec_in, const struct dis_operand *o, int i
             const char *name;
             int size, immsize;
         } it[] = {
-            { "i8", 1, 1 }, { "i16", 2, 2 }, { "i32", 4, 4 }, { "i8to16", 2, 1 }, { "i8to32", 4, 1 }, { "i8_2nd", 1, 1 },
+            { "i8", 1, 1 },     { "i16", 2, 2 },    { "i32", 4, 4 },
+            { "i8to16", 2, 1 }, { "i8to32", 4, 1 }, { "i8_2nd", 1, 1 },
         };
         uint32_t v = (uint32_t)strtoull(f[1], NULL, 0);
         for (unsigned j = 0; j < sizeof(it) / sizeof(it[0]); j++) {

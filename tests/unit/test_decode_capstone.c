@@ -443,7 +443,8 @@ static int operands_agree(const struct result *r, unsigned norm, char *why, size
 
     if (kn == 1 && ko[0].kind == DIS_OP_FAR) {
         /* Capstone lists a far pointer as two immediates, selector first */
-        if (cn != 2 || (uint16_t)cops[0].imm != ko[0].sel || mask_bytes((uint64_t)cops[1].imm, ko[0].size) != ko[0].value) {
+        if (cn != 2 || (uint16_t)cops[0].imm != ko[0].sel ||
+            mask_bytes((uint64_t)cops[1].imm, ko[0].size) != ko[0].value) {
             snprintf(why, n, "far pointer");
             return 0;
         }
@@ -553,7 +554,8 @@ static int operands_agree(const struct result *r, unsigned norm, char *why, size
 /* ---- the run ---- */
 
 struct stats {
-    unsigned total, agree_valid, agree_invalid, explained, unexplained, operand_diffs, operands_checked, operands_skipped;
+    unsigned total, agree_valid, agree_invalid, explained, unexplained;
+    unsigned operand_diffs, operands_checked, operands_skipped;
     unsigned conv_hits[NCONV];
     struct rule rules[sizeof(rules_init) / sizeof(rules_init[0])];
 };
