@@ -1,12 +1,10 @@
-# VGA + Bochs VBE device, renderer, text dump (devices/vga*.c) and the PNG
-# screenshot encoder (frontends/png.c).
+# VGA + Bochs VBE device, renderer and text dump (devices/vga*.c).
 kestrel_unit(test_vga ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_vga.c)
 # The frontends' share: PNG, screenshots, the SDL key map and the SDL window
-# on SDL's headless dummy video driver. Not run under the sanitizers: SDL's
-# own allocations would be reported as leaks.
+# on SDL's headless dummy video driver.
 kestrel_unit(test_vga_frontends ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_vga_frontends.c $<TARGET_OBJECTS:kfront>)
 target_link_libraries(test_vga_frontends PkgConfig::SDL2)
-set_tests_properties(test_vga_frontends PROPERTIES LABELS "unit" ENVIRONMENT "SDL_VIDEODRIVER=dummy")
+set_tests_properties(test_vga_frontends PROPERTIES ENVIRONMENT "SDL_VIDEODRIVER=dummy")
 # The VGA driven by Debian's SeaBIOS VGA BIOS running on the CPU, through a
 # small real-mode stub assembled here.
 set(VGA_STUB ${CMAKE_CURRENT_BINARY_DIR}/vga_bios_stub.bin)
