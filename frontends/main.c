@@ -11,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "frontends/console.h"
 #include "frontends/options.h"
 #include "vm/vm.h"
 
@@ -50,9 +51,15 @@ static void usage(FILE *f)
             "under --no-reboot.\n");
 }
 
+/* What the VM's callbacks need: options (sinks) and the console. */
+struct frontend {
+    struct options *o;
+    struct console con;
+};
+
 static void serial_out(void *ctx, uint8_t byte)
 {
-    FILE *f = ((struct options *)ctx)->serial_file;
+    FILE *f = ((struct frontend *)ctx)->o->serial_file;
     if (f) {
         fputc(byte, f);
         if (byte == '\n' || f != stdout)
@@ -62,7 +69,7 @@ static void serial_out(void *ctx, uint8_t byte)
 
 static void debugcon_out(void *ctx, uint8_t byte)
 {
-    FILE *f = ((struct options *)ctx)->debugcon_file;
+    FILE *f = ((struct frontend *)ctx)->o->debugcon_file;
     if (f)
         fputc(byte, f);
 }
@@ -71,6 +78,12 @@ static void log_msg(void *ctx, const char *msg)
 {
     (void)ctx;
     fprintf(stderr, "kestrel: %s\n", msg);
+}
+
+static void host_poll(void *ctx, int timeout_ms)
+{
+    struct frontend *fe = ctx;
+    console_poll(&fe->con, timeout_ms);
 }
 
 static void print_stats(const struct vm *vm, double secs)
@@ -103,6 +116,7 @@ int main(int argc, char **argv)
         return 2;
     }
 
+    struct frontend fe = { .o = &o };
     struct vm *vm = calloc(1, sizeof(*vm));
     if (!vm) {
         fprintf(stderr, "kestrel: out of memory\n");
@@ -117,7 +131,8 @@ int main(int argc, char **argv)
         .serial_out = serial_out,
         .debugcon_out = debugcon_out,
         .log = log_msg,
-        .ctx = &o,
+        .host_poll = host_poll,
+        .ctx = &fe,
     };
     if (vm_init(vm, &cfg)) {
         fprintf(stderr, "kestrel: %s\n", vm->error);
@@ -133,10 +148,13 @@ int main(int argc, char **argv)
         return 2;
     }
 
+    /* Guest input comes from stdin when COM1 goes to the terminal. */
+    console_open(&fe.con, vm, o.serial_file == stdout);
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     enum vm_stop stop = vm_run(vm, o.max_insns);
     clock_gettime(CLOCK_MONOTONIC, &t1);
+    console_close(&fe.con);
     double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
     if (o.serial_file && o.serial_file != stdout)
         fclose(o.serial_file);
@@ -152,6 +170,7 @@ int main(int argc, char **argv)
         break;
     case VM_STOP_POWEROFF:
     case VM_STOP_RESET:
+    case VM_STOP_USER:
         status = 0;
         break;
     case VM_STOP_HALTED:

@@ -135,9 +135,12 @@ int vm_load_linux(struct vm *vm, const char *path, const uint8_t *img, size_t le
 
     phys_write_buf(&vm->mem, KERNEL_ADDR, img + kernel_off, kernel_len);
 
-    /* No firmware: open the shadow segments as RAM, like a BIOS leaves them. */
+    /* No firmware: do what it would have done. Open the shadow segments as
+     * RAM, and enable the ACPI PM I/O block where the FADT says it is. */
     for (unsigned reg = 0x59; reg <= 0x5f; reg++)
         pci_config_write(&vm->pci, 0, reg, 1, reg == 0x59 ? 0x30 : 0x33);
+    pci_config_write(&vm->pci, vm->piix.pm.devfn, 0x40, 4, PIIX_PM_BASE | 1);
+    pci_config_write(&vm->pci, vm->piix.pm.devfn, 0x80, 1, 1);
     uint32_t acpi_len = 0;
     uint32_t rsdp = acpi_install(&vm->fw_cfg, &vm->mem, 0xf0000, (uint32_t)top, &acpi_len);
     if (!rsdp || acpi_len > ACPI_AREA) {

@@ -132,16 +132,57 @@ void vm_free(struct vm *vm)
     phys_free(&vm->mem);
 }
 
-/* Sleep (host clock) or jump (icount clock) to the next timer deadline. */
+size_t vm_serial_input(struct vm *vm, const uint8_t *buf, size_t len)
+{
+    size_t n = 0;
+    for (; n < len && vm->rx_count < SERIAL_RX_BUF; n++) {
+        vm->rx_buf[(vm->rx_head + vm->rx_count) % SERIAL_RX_BUF] = buf[n];
+        vm->rx_count++;
+    }
+    return n;
+}
+
+void vm_request_stop(struct vm *vm)
+{
+    vm->stop_requested = true;
+    cpu_request_exit(&vm->cpu);
+}
+
+/* Move queued host input into COM1 as its receive FIFO has room. */
+static void feed_serial(struct vm *vm)
+{
+    while (vm->rx_count && uart_can_receive(&vm->com1)) {
+        uart_receive(&vm->com1, vm->rx_buf[vm->rx_head]);
+        vm->rx_head = (vm->rx_head + 1) % SERIAL_RX_BUF;
+        vm->rx_count--;
+    }
+}
+
+static void poll_host(struct vm *vm, int timeout_ms)
+{
+    if (vm->cfg.host_poll)
+        vm->cfg.host_poll(vm->cfg.ctx, timeout_ms);
+    feed_serial(vm);
+}
+
+/* While halted: sleep until the next timer or host input (host clock), or
+ * jump straight to the timer (icount clock, after a look at host input). */
 static void wait_for_deadline(struct vm *vm, uint64_t deadline)
 {
     if (vm->clock.source == CLOCK_ICOUNT) {
-        vclock_warp(&vm->clock, deadline);
+        poll_host(vm, 0);
+        if (!vm->cpu.irq_line && deadline != UINT64_MAX)
+            vclock_warp(&vm->clock, deadline);
         return;
     }
     uint64_t now = vclock_now(&vm->clock);
-    if (deadline <= now)
+    if (deadline != UINT64_MAX && deadline <= now)
         return;
+    if (vm->cfg.host_poll) {
+        int ms = deadline == UINT64_MAX ? -1 : (int)((deadline - now + 999999) / 1000000);
+        poll_host(vm, ms);
+        return;
+    }
     uint64_t ns = deadline - now;
     struct timespec ts = { (time_t)(ns / NS_PER_SEC), (long)(ns % NS_PER_SEC) };
     nanosleep(&ts, NULL);
@@ -153,7 +194,16 @@ enum vm_stop vm_run(struct vm *vm, uint64_t max_insns)
      * 0.1-0.5 ms of guest time at the interpreter's speed. */
     const uint64_t slice = 1u << 16;
     uint64_t start = vm->cpu.icount;
+    unsigned slices = 0;
     for (;;) {
+        if ((++slices & 15) == 0)
+            poll_host(vm, 0);
+        else if (vm->rx_count)
+            feed_serial(vm);
+        if (vm->stop_requested) {
+            vm->stop_requested = false;
+            return VM_STOP_USER;
+        }
         vclock_run_timers(&vm->clock);
         uint64_t budget = slice;
         if (vm->clock.source == CLOCK_ICOUNT) {
@@ -175,6 +225,10 @@ enum vm_stop vm_run(struct vm *vm, uint64_t max_insns)
         enum cpu_exit r = cpu_exec(&vm->cpu, budget);
         if (vm->exit_requested)
             return VM_STOP_EXIT;
+        if (vm->stop_requested) {
+            vm->stop_requested = false;
+            return VM_STOP_USER;
+        }
         if (vm->poweroff_requested)
             return VM_STOP_POWEROFF;
         if (r == CPU_EXIT_SHUTDOWN || vm->reset_requested) {
@@ -190,9 +244,10 @@ enum vm_stop vm_run(struct vm *vm, uint64_t max_insns)
         }
         if (r == CPU_EXIT_HALT) {
             uint64_t next = vclock_next_deadline(&vm->clock);
-            /* Halted with no timer armed (or interrupts off): nothing can
-             * ever wake the CPU on this board. */
-            if (!vm->cpu.nmi_pending && (next == UINT64_MAX || !(vm->cpu.eflags & EFL_IF)))
+            /* Halted with interrupts off (and no NMI), or with nothing that
+             * could ever raise one: the guest has stopped for good. */
+            bool can_wake = (vm->cpu.eflags & EFL_IF) && (next != UINT64_MAX || vm->cfg.host_poll);
+            if (!vm->cpu.nmi_pending && !can_wake)
                 return VM_STOP_HALTED;
             wait_for_deadline(vm, next);
         }

@@ -43,6 +43,10 @@ struct vm_config {
     void (*serial_out)(void *ctx, uint8_t byte);
     void (*debugcon_out)(void *ctx, uint8_t byte); /* port 0x402 (SeaBIOS's debug log), optional */
     void (*log)(void *ctx, const char *msg);
+    /* Host events: called between CPU slices with timeout 0, and with the
+     * time to the next timer while the CPU is halted (-1: no timer). The
+     * frontend reads its input there (vm_serial_input) and returns. */
+    void (*host_poll)(void *ctx, int timeout_ms);
     void *ctx;
 };
 
@@ -53,7 +57,10 @@ enum vm_stop {
     VM_STOP_HALTED,   /* HLT with nothing left that could wake the CPU */
     VM_STOP_SHUTDOWN, /* triple fault */
     VM_STOP_LIMIT,    /* instruction limit reached */
+    VM_STOP_USER,     /* the frontend asked to stop (vm_request_stop) */
 };
+
+#define SERIAL_RX_BUF 4096
 
 struct vm {
     struct phys mem;
@@ -77,6 +84,9 @@ struct vm {
     bool shutdown;                /* triple fault */
     bool reset_requested;
     bool poweroff_requested;
+    bool stop_requested;
+    uint8_t rx_buf[SERIAL_RX_BUF]; /* host input waiting for room in COM1's receive FIFO */
+    int rx_head, rx_count;
     uint64_t resets;
     char error[256];
 };
@@ -103,6 +113,12 @@ int vm_load_bios(struct vm *vm, const char *path);
 
 /* Run until the guest stops; max_insns 0 means no limit. */
 enum vm_stop vm_run(struct vm *vm, uint64_t max_insns);
+
+/* Host input for COM1 (queued; fed to the UART as its FIFO drains).
+ * Returns the number of bytes accepted. */
+size_t vm_serial_input(struct vm *vm, const uint8_t *buf, size_t len);
+/* Ask vm_run() to return VM_STOP_USER at the next slice boundary. */
+void vm_request_stop(struct vm *vm);
 
 void vm_errorf(struct vm *vm, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
