@@ -520,7 +520,7 @@ static bool read_case(const struct json_doc *d, const struct json_node *tn, stru
 /* flags-mask of a form ("D2.4" -> opcodes["D2"].reg["4"]), 0xffff if none. */
 static uint16_t form_mask(const struct json_doc *meta, const char *form)
 {
-    char op[16];
+    char op[32];
     snprintf(op, sizeof(op), "%s", form);
     char *dot = strchr(op, '.');
     const char *reg = NULL;
