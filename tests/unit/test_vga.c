@@ -520,6 +520,59 @@ START_TEST(planar_write_modes)
 }
 END_TEST
 
+START_TEST(split_screen_and_panning)
+{
+    /* FreeVGA: after the scan line equal to the line compare register the
+     * display restarts at address 0; horizontal PEL panning shifts the
+     * picture left by up to 7 pixels in 16-colour modes. */
+    set_mode(&mode12);
+    outw(0x3ce, 0x0205); /* write mode 2 */
+    outw(0x3ce, 0xff08);
+    wr8(0xa0000 + 0, 0x0c);        /* line 0, pixels 0-7: colour 12 */
+    wr8(0xa0000 + 200 * 80, 0x09); /* line 200, pixels 0-7: colour 9 */
+    outw(0x3ce, 0x0005);
+    /* Start the picture at line 200 (address 200 * 80) and split after line 99. */
+    outw(0x3d4, (uint16_t)(((200 * 80) >> 8) << 8 | 0x0c));
+    outw(0x3d4, (uint16_t)(((200 * 80) & 0xff) << 8 | 0x0d));
+    outw(0x3d4, 0x6318); /* line compare 99 (bits 8 and 9 clear) */
+    outb(0x3d4, 0x07);
+    uint8_t ov = inb(0x3d5);
+    outb(0x3d5, ov & (uint8_t)~0x10);
+    outb(0x3d4, 0x09);
+    uint8_t ms = inb(0x3d5);
+    outb(0x3d5, ms & (uint8_t)~0x40);
+    struct vga_frame f = { 0 };
+    ck_assert_int_eq(vga_render(&V, 0, &f, false), 1);
+    ck_assert_uint_eq(px(&f, 0, 0), 0x5555ff);   /* line 200 of memory at the top */
+    ck_assert_uint_eq(px(&f, 0, 99), 0);
+    ck_assert_uint_eq(px(&f, 0, 100), 0xff5555); /* after the split: line 0 of memory */
+    ck_assert_uint_eq(px(&f, 0, 101), 0);
+    /* Panning by 3: pixel 0 shows what was pixel 3; the split part pans too
+     * unless AR10 bit 5 says otherwise. */
+    inb(0x3da);
+    outb(0x3c0, 0x13);
+    outb(0x3c0, 0x03);
+    outb(0x3c0, 0x20);
+    ck_assert_int_eq(vga_render(&V, 0, &f, false), 1);
+    ck_assert_uint_eq(px(&f, 4, 0), 0x5555ff);
+    ck_assert_uint_eq(px(&f, 5, 0), 0);
+    ck_assert_uint_eq(px(&f, 4, 100), 0xff5555);
+    inb(0x3da);
+    outb(0x3c0, 0x10);
+    outb(0x3c0, 0x21);
+    outb(0x3c0, 0x20);
+    ck_assert_int_eq(vga_render(&V, 0, &f, false), 1);
+    ck_assert_uint_eq(px(&f, 4, 0), 0x5555ff);
+    ck_assert_uint_eq(px(&f, 7, 100), 0xff5555); /* the split part is not panned */
+    ck_assert_uint_eq(px(&f, 8, 100), 0);
+    /* Screen off (sequencer clocking mode bit 5) blanks the picture. */
+    outw(0x3c4, 0x2101);
+    ck_assert_int_eq(vga_render(&V, 0, &f, false), 1);
+    ck_assert_uint_eq(px(&f, 4, 0), 0);
+    vga_frame_free(&f);
+}
+END_TEST
+
 START_TEST(mode13_chain4)
 {
     set_mode(&mode13);
@@ -881,6 +934,7 @@ int main(void)
     tcase_add_test(tc, text_dump);
     tcase_add_test(tc, cp437_matches_iconv);
     tcase_add_test(tc, planar_write_modes);
+    tcase_add_test(tc, split_screen_and_panning);
     tcase_add_test(tc, mode13_chain4);
     tcase_add_test(tc, cga_mode04);
     tcase_add_test(tc, dispi_registers);
