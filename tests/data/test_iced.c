@@ -118,6 +118,10 @@ static void parse_code(const char *code, const char *mnem, struct spec *sp)
     sp->osz = sp->asz = sp->map = sp->reg = -1;
     snprintf(buf, sizeof(buf), "%s", code);
     char *save = NULL, *t = strtok_r(buf, "_", &save);
+    if (!t) {
+        sp->bad = 1;
+        return;
+    }
     lower(first, t, sizeof(first));
     lower(mn, mnem, sizeof(mn));
     /* "Pushw", "Retnd", "Enterw": the operand size is part of the name. */
