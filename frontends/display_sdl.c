@@ -53,6 +53,8 @@ static void set_grab(struct display_sdl *d, bool on)
 
 struct display_sdl *display_sdl_open(struct vga *vga, const struct display_input *in, char *err, size_t errlen)
 {
+    /* SIGINT and SIGTERM stay kestrel's (the console frontend handles them). */
+    SDL_SetHint(SDL_HINT_NO_SIGNAL_HANDLERS, "1");
     if (SDL_InitSubSystem(SDL_INIT_VIDEO) != 0) {
         snprintf(err, errlen, "cannot start SDL video: %s", SDL_GetError());
         return NULL;
