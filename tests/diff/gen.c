@@ -156,7 +156,7 @@ void emit_mov_r8_imm(struct gen *g, int reg8, uint8_t v)
 void enc_insn(struct gen *g, struct enc *e, const uint8_t *pfx, int npfx, const uint8_t *opc, int nopc, int regf,
               const struct rm *rm, uint32_t imm, int immsz)
 {
-    uint8_t p[4];
+    uint8_t p[6];
     memcpy(p, pfx, (size_t)npfx);
     /* Prefix order is free; vary it now and then to keep the decoder honest. */
     if (npfx > 1 && chance(g, 25)) {
@@ -187,16 +187,20 @@ void enc_insn(struct gen *g, struct enc *e, const uint8_t *pfx, int npfx, const 
 void enc_std(struct gen *g, struct enc *e, uint8_t lead, int osz, const uint8_t *opc, int nopc, int regf,
              const struct rm *rm, uint32_t imm, int immsz)
 {
-    uint8_t p[4];
+    uint8_t p[6];
     int n = 0;
     if (lead)
         p[n++] = lead;
     if (rm && rm->mem && rm->seg)
         p[n++] = rm->seg;
+    else if (!(rm && rm->mem) && chance(g, 2))
+        p[n++] = (uint8_t)(0x26 + 8 * below(g, 4)); /* no memory operand: the override is ignored */
     if (osz == 16)
         p[n++] = 0x66;
     if (rm && rm->mem && rm->a16)
         p[n++] = 0x67;
+    if (n && n <= 2 && chance(g, 3))
+        p[n] = p[below(g, (uint32_t)n)], n++; /* a repeated prefix changes nothing */
     enc_insn(g, e, p, n, opc, nopc, regf, rm, imm, immsz);
 }
 
@@ -224,9 +228,12 @@ static uint32_t pick_off(struct gen *g, int span)
         uint32_t edge = below(g, 16), off;
         if (edge > hi)
             edge = hi;
-        switch (below(g, 8)) {
+        switch (below(g, 10)) {
         case 0: off = edge; break;
         case 1: off = hi - edge; break;
+        case 2: /* across a page boundary: split accesses, bounce buffers */
+            off = 0x1000 * (1 + below(g, DATA_SIZE / 0x1000 - 1)) - 1 - below(g, (uint32_t)span > 1 ? (uint32_t)span - 1 : 1);
+            break;
         default: off = below(g, hi + 1); break;
         }
         if (off_ok(g, off, span))
@@ -778,8 +785,10 @@ static bool br_far(struct gen *g)
     }
     int ptr_at = -1, xfer_at;
     if (via_mem) {
+        /* The pointer lies below the stack area: the slot cleared before
+         * the CALL must not overwrite it. */
         struct rm rm;
-        gen_mem(g, &rm, 6, 6, 0, MF_WRITE);
+        gen_mem_at(g, &rm, below(g, STACK_LO - 6), 0, MF_WRITE);
         struct enc e = { .n = 0 };
         const uint8_t st[2] = { 0xc7, 0x05 }; /* MOV dword [DATA_ADDR + off], target */
         enc_byte(&e, st[0]);

@@ -1360,23 +1360,60 @@ static void tail_limit(struct gen *g)
  * must show the iterations done when #GP is raised. */
 static void tail_rep(struct gen *g)
 {
-    bool movs = chance(g, 50), std = chance(g, 30);
+    /* 0: STOS, 1: MOVS into the limit, 2: MOVS from FS past it, 3: LODS from FS */
+    int k = (int)below(g, 4);
+    bool std = chance(g, 30), src_side = k >= 2;
     int osz = chance(g, 35) ? 8 : vsize(g), sz = osz / 8;
     uint32_t before = below(g, 6);
     struct enc e = { .n = 0 };
     enc_byte(&e, std ? 0xfd : 0xfc);
     emit(g, &e, std ? OP_STD : OP_CLD, true);
-    if (movs)
-        emit_mov_imm(g, ESI, DATA_ADDR + 0x100 + below(g, 0x100));
     /* Up: start `before` elements below the limit; down: wrap below 0. */
-    uint32_t edi = std ? (uint32_t)sz * before : DATA_SIZE - (uint32_t)sz * before;
-    emit_mov_imm(g, EDI, edi);
+    uint32_t edge = std ? (uint32_t)sz * before : DATA_SIZE - (uint32_t)sz * before;
+    uint32_t safe = 0x100 + below(g, 0x100);
+    if (k == 1)
+        emit_mov_imm(g, ESI, DATA_ADDR + safe);
+    if (src_side)
+        emit_mov_imm(g, ESI, edge);
+    if (k != 3)
+        emit_mov_imm(g, EDI, src_side ? 0x800 + safe : edge);
     emit_mov_imm(g, ECX, before + 1 + below(g, 4));
     e.n = 0;
-    uint8_t p[2] = { 0xf3, 0x66 };
-    uint8_t opc = (uint8_t)((movs ? 0xa4 : 0xaa) + (osz != 8));
-    enc_insn(g, &e, p, osz == 16 ? 2 : 1, &opc, 1, -1, NULL, 0, 0);
-    emit(g, &e, movs ? (osz == 8 ? OP_MOVSB : OP_MOVSV) : (osz == 8 ? OP_STOSB : OP_STOSV), false);
+    uint8_t p[3] = { 0xf3, 0x66, 0 };
+    int np = osz == 16 ? 2 : 1;
+    if (src_side)
+        p[np++] = PFX_FS;
+    static const uint8_t base[4] = { 0xaa, 0xa4, 0xa4, 0xac };
+    static const int ops[4][2] = {
+        { OP_STOSB, OP_STOSV }, { OP_MOVSB, OP_MOVSV }, { OP_MOVSB, OP_MOVSV }, { OP_LODSB, OP_LODSV },
+    };
+    uint8_t opc = (uint8_t)(base[k] + (osz != 8));
+    enc_insn(g, &e, p, np, &opc, 1, -1, NULL, 0, 0);
+    emit(g, &e, ops[k][osz != 8], false);
+}
+
+/* The trap flag set by POPF: #DB after the instruction that follows, or
+ * ICEBP (F1), a trap through vector 1 as well. */
+static void tail_trap(struct gen *g)
+{
+    struct enc e = { .n = 0 };
+    if (chance(g, 30)) {
+        enc_byte(&e, 0xf1);
+        emit(g, &e, OP_INT1, false);
+        return;
+    }
+    uint32_t v = 0x102 | ((uint32_t)rnd(g) & (F_OSZAPC | F_DF));
+    enc_byte(&e, 0x68);
+    enc_imm(&e, v, 4);
+    emit(g, &e, OP_PUSH_Iz, false);
+    e.n = 0;
+    enc_byte(&e, 0x9d);
+    emit(g, &e, OP_POPF, false);
+    g->df = (v & F_DF) ? 1 : 0;
+    /* One ordinary instruction runs, then the trap; the rest never does. */
+    for (int k = 0; k < 2; k++)
+        if (!fam_alu(g))
+            fam_mov(g);
 }
 
 /* Segment register loads that fault, or make the next access fault:
@@ -1443,7 +1480,8 @@ void gen_fault_tail(struct gen *g)
     g->group = ++g->next_group;
     g->keep = RB(ESP);
     struct enc e = { .n = 0 };
-    switch (below(g, 7)) {
+    switch (below(g, 8)) {
+    case 7: tail_trap(g); break;
     case 6: tail_sreg(g); break;
     case 0: tail_limit(g); break;
     case 1: tail_rep(g); break;
