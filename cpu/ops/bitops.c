@@ -98,18 +98,22 @@ BT_FORMS(btc, BT_COMP)
 
 /* ---- BSF / BSR ---- */
 
-/* Returns true and the index when src is nonzero. The lazy result is the
- * index with bit 32 set (ZF 0, SF 0, PF of the index), or 0 for a zero
- * source. */
+/* Returns true and the index when src is nonzero. Flags: ZF from the
+ * source, SF/CF/OF/AF 0, PF from the index (so an index of 0, which would
+ * read as ZF = 1 from a lazy result, is encoded explicitly). */
 static inline bool bs_scan(struct cpu *c, uint32_t src, bool rev, uint32_t *idx)
 {
-    c->lf_aux = 0;
     if (!src) {
-        c->lf_res = 0;
+        lf_set(c, EFL_ZF | EFL_PF);
         return false;
     }
     *idx = rev ? 31u - (uint32_t)__builtin_clz(src) : (uint32_t)__builtin_ctz(src);
-    c->lf_res = *idx | 1ull << 32;
+    if (*idx == 0) {
+        lf_set(c, EFL_PF);
+    } else {
+        c->lf_res = *idx;
+        c->lf_aux = 0;
+    }
     return true;
 }
 

@@ -21,12 +21,16 @@ static inline uint64_t sext(uint32_t v, int bits)
          : bits == 16 ? (uint64_t)(int64_t)(int16_t)v : (uint64_t)(int64_t)(int32_t)v;
 }
 
-/* Flags after a multiply whose low half is `lo`; `ovf` = CF = OF. Bit 32
- * of the lazy result is set so that ZF reads 0 without disturbing SF (bit
- * 63) or PF (low byte). */
+/* Flags after a multiply whose low half is `lo`; `ovf` = CF = OF. A zero
+ * low half would read as ZF = 1 from the lazy result, so that one case is
+ * encoded explicitly (SF 0, PF 1 for the zero byte). */
 static inline void mul_flags(struct cpu *c, uint32_t lo, int bits, bool ovf)
 {
-    c->lf_res = sext(lo, bits) | 1ull << 32;
+    if (lo == 0) {
+        lf_set(c, EFL_PF | (ovf ? EFL_CF | EFL_OF : 0));
+        return;
+    }
+    c->lf_res = sext(lo, bits);
     c->lf_aux = ovf ? LF_CF : 0; /* CF = OF = ovf: bit 63 set, bit 62 clear */
 }
 
