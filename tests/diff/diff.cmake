@@ -23,9 +23,9 @@ add_dependencies(kdiff diff_native)
 # CI: a fixed seed, so a red run is reproducible with the command it prints.
 add_test(NAME diff.int COMMAND kdiff --seed 1 --count 60000 --check-enc --native ${DIFF_NATIVE})
 set_tests_properties(diff.int PROPERTIES LABELS "diff" TIMEOUT 300)
-# Faulting operands (#DE from DIV/IDIV/AAM) and one-instruction blocks.
-add_test(NAME diff.faults COMMAND kdiff --seed 1000001 --count 20000 --faults --max-block 1 --native ${DIFF_NATIVE})
+# Faulting operands and faulting last groups; decoded blocks capped at 1..64 per sequence.
+add_test(NAME diff.faults COMMAND kdiff --seed 1000001 --count 20000 --faults --max-block -1 --native ${DIFF_NATIVE})
 set_tests_properties(diff.faults PROPERTIES LABELS "diff" TIMEOUT 300)
 # Small enough to run again under ASan/UBSan.
-add_test(NAME diff.sanitize COMMAND kdiff --seed 2000001 --count 400 --faults --native ${DIFF_NATIVE})
+add_test(NAME diff.sanitize COMMAND kdiff --seed 2000001 --count 5000 --faults --max-block -1 --native ${DIFF_NATIVE})
 set_tests_properties(diff.sanitize PROPERTIES LABELS "diff;sanitize" TIMEOUT 300)

@@ -47,6 +47,8 @@ bool chance(struct gen *g, unsigned pct)
 
 uint32_t rval(struct gen *g, int bits)
 {
+    if (bits <= 0)
+        return 0;
     uint32_t mask = bits >= 32 ? 0xffffffffu : (1u << bits) - 1;
     uint32_t top = 1u << (bits - 1);
     uint32_t v;
@@ -157,7 +159,8 @@ void enc_insn(struct gen *g, struct enc *e, const uint8_t *pfx, int npfx, const 
               const struct rm *rm, uint32_t imm, int immsz)
 {
     uint8_t p[6];
-    memcpy(p, pfx, (size_t)npfx);
+    if (npfx)
+        memcpy(p, pfx, (size_t)npfx);
     /* Prefix order is free; vary it now and then to keep the decoder honest. */
     if (npfx > 1 && chance(g, 25)) {
         for (int k = npfx - 1; k > 0; k--) {

@@ -55,6 +55,7 @@ struct ctx {
     long runs, insns, fails, gen_anomalies;
     long op_count[OP_COUNT];
     long vec_count[33];  /* how native runs ended: vector, or 32 for anything else */
+    int max_block;       /* block cap for the sequence being run (0: default) */
     /* Work areas (large: kept off the stack). */
     struct seq *s, *cand, *best;
     struct trial *t, *ct, *bt;
@@ -179,7 +180,7 @@ static enum outcome try_seq(struct ctx *x, const struct seq *s, struct trial *t)
         return BROKEN;
     bool sent = native_send(x, t->code, (uint32_t)t->len, s);
     memcpy(t->emu.data, s->data, DATA_SIZE);
-    emu_run(x->emu, t->code, (uint32_t)t->len, &s->init, t->emu.data, &t->emu.fin, x->o.max_block);
+    emu_run(x->emu, t->code, (uint32_t)t->len, &s->init, t->emu.data, &t->emu.fin, x->max_block);
     if (!native_receive(x, sent, &t->nat))
         return BROKEN;
     return cmp_runs(s, t->addr, &t->nat, &t->emu, &t->cmp) ? SAME : DIVERGE;
@@ -238,6 +239,8 @@ static void report(struct ctx *x, uint64_t seed, const struct seq *s, struct tri
     printf("replay: kdiff --seed %llu --count 1", (unsigned long long)seed);
     if (x->o.gen.faults)
         printf(" --faults");
+    if (x->o.max_block)
+        printf(" --max-block %d", x->o.max_block);
     if (x->o.gen.all_ops)
         printf(" --all-ops");
     printf("\n");
@@ -280,7 +283,7 @@ static void usage(void)
            "  --all-ops         also instructions whose handler is missing\n"
            "  --faults          allow operands that fault (#DE, AAM 0, ...)\n"
            "  --check-enc       check every encoding's length with Capstone\n"
-           "  --max-block N     cap decoded blocks at N instructions\n"
+           "  --max-block N     cap decoded blocks at N instructions (-1: 1..64 drawn per sequence)\n"
            "  --no-shrink       do not shrink divergences\n"
            "  --max-fail N      stop after N divergences (default 3)\n"
            "  --stats           print how often each instruction was generated\n"
@@ -421,6 +424,9 @@ int main(int argc, char **argv)
         if (x->o.time_limit > 0 && now() - t0 > x->o.time_limit)
             break;
         uint64_t seed = x->o.seed + (uint64_t)i;
+        /* --max-block -1: a cap from 1 to 64 drawn from the seed, so blocks
+         * end at varying places (and a replay draws the same). */
+        x->max_block = x->o.max_block >= 0 ? x->o.max_block : 1 + (int)((seed * 0x9e3779b97f4a7c15ull) >> 58);
         gen_sequence(s, seed, &x->o.gen);
         enum outcome r = try_seq(x, s, t);
         x->runs++;
