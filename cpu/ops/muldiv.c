@@ -186,7 +186,10 @@ static inline uint32_t imul_trunc(struct cpu *c, uint32_t a, uint32_t b, int bit
     return lo;
 }
 
-HANDLER(imul_GvEv_r16) { wr_reg16(c, i->reg, (uint16_t)imul_trunc(c, (uint16_t)c->gpr[i->reg], (uint16_t)c->gpr[i->rm], 16)); }
+HANDLER(imul_GvEv_r16)
+{
+    wr_reg16(c, i->reg, (uint16_t)imul_trunc(c, (uint16_t)c->gpr[i->reg], (uint16_t)c->gpr[i->rm], 16));
+}
 HANDLER(imul_GvEv_r32) { wr_reg32(c, i->reg, imul_trunc(c, (uint32_t)c->gpr[i->reg], (uint32_t)c->gpr[i->rm], 32)); }
 HANDLER(imul_GvEv_m16)
 {
@@ -199,7 +202,10 @@ HANDLER(imul_GvEv_m32)
     wr_reg32(c, i->reg, imul_trunc(c, (uint32_t)c->gpr[i->reg], b, 32));
 }
 /* Three-operand form; the imm8 of 6B is sign-extended by the decoder. */
-HANDLER(imul_GvEvIz_r16) { wr_reg16(c, i->reg, (uint16_t)imul_trunc(c, (uint16_t)c->gpr[i->rm], (uint16_t)i->imm, 16)); }
+HANDLER(imul_GvEvIz_r16)
+{
+    wr_reg16(c, i->reg, (uint16_t)imul_trunc(c, (uint16_t)c->gpr[i->rm], (uint16_t)i->imm, 16));
+}
 HANDLER(imul_GvEvIz_r32) { wr_reg32(c, i->reg, imul_trunc(c, (uint32_t)c->gpr[i->rm], i->imm, 32)); }
 HANDLER(imul_GvEvIz_m16)
 {

@@ -220,7 +220,7 @@ static inline uint32_t shrd_op(struct cpu *c, uint32_t d, uint32_t s, unsigned r
     return r;
 }
 
-#define SHXD_FORMS(name, fn, CNT)                                                                                          \
+#define SHXD_FORMS(name, fn, CNT)                                                                                      \
     HANDLER(name##_r16)                                                                                                \
     {                                                                                                                  \
         wr_reg16(c, i->rm, (uint16_t)fn(c, (uint16_t)c->gpr[i->rm], (uint16_t)c->gpr[i->reg], CNT, 16));              \
