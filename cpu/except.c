@@ -53,9 +53,8 @@ void frame_inner(struct cpu *c, struct frame *f, int dpl, int ext, uint16_t *ss_
     f->fault_code = sel_code(*ss_sel, ext);
 }
 
-void frame_commit(struct cpu *c, const struct frame *f, uint16_t ss_sel, struct desc *ssd)
+void frame_commit(struct cpu *c, const struct frame *f, uint16_t ss_sel, const struct desc *ssd)
 {
-    desc_set_accessed(c, ss_sel, ssd);
     seg_load_desc(c, SEG_SS, ss_sel, *ssd);
     if (f->b32)
         c->gpr[R_ESP] = f->sp;
@@ -158,9 +157,12 @@ static void deliver_protected(struct cpu *c, int vector, enum intr_kind kind, in
     if (target > desc_limit(cd))
         cpu_fault(c, EXC_GP, ext);
 
-    /* Commit. Accessed bits are set last: they are the only memory writes
-     * besides the frame, and a fault setting them is still precise. */
+    /* Commit. The accessed bits are written first: besides the frame they
+     * are the only memory writes, and a fault on them must still find the
+     * interrupted state intact. */
     desc_set_accessed(c, sel, &cd);
+    if (stack_switch)
+        desc_set_accessed(c, new_ss, &ssd);
     uint32_t clear = EFL_TF | EFL_NT | EFL_RF | EFL_VM | (type & 1 ? 0 : EFL_IF);
     cpu_set_eflags(c, 0, clear);
     c->cpl = new_cpl;

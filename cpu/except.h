@@ -40,9 +40,9 @@ static inline void cpu_commit_context(struct cpu *c)
 struct frame;
 struct desc;
 void frame_inner(struct cpu *c, struct frame *f, int dpl, int ext, uint16_t *ss_sel, struct desc *ssd);
-/* Make a built frame the current stack: load SS (setting its accessed
- * bit) and eSP. Call after the last possible fault. */
-void frame_commit(struct cpu *c, const struct frame *f, uint16_t ss_sel, struct desc *ssd);
+/* Make a built frame the current stack: load SS and eSP. Call after the
+ * last possible fault (set the SS descriptor's accessed bit before). */
+void frame_commit(struct cpu *c, const struct frame *f, uint16_t ss_sel, const struct desc *ssd);
 
 /* Does this exception vector push an error code? */
 static inline bool exc_has_errcode(int v)

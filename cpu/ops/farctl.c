@@ -24,10 +24,11 @@
 
 /* ---- helpers ---- */
 
-/* Commit a new CS at the current privilege (RPL := CPL). */
-static void load_cs(struct cpu *c, uint16_t sel, struct desc *d)
+/* Commit a new CS at the current privilege (RPL := CPL). Callers set the
+ * descriptor's accessed bit before committing anything: that write may
+ * fault (a read-only GDT page), and must do so with state unchanged. */
+static void load_cs(struct cpu *c, uint16_t sel, const struct desc *d)
 {
-    desc_set_accessed(c, sel, d);
     seg_load_desc(c, SEG_CS, (uint16_t)((sel & ~3) | c->cpl), *d);
 }
 
@@ -98,6 +99,7 @@ static void far_direct(struct cpu *c, const struct insn *i, uint16_t sel, struct
     }
     if (off > desc_limit(d))
         cpu_fault(c, EXC_GP, 0);
+    desc_set_accessed(c, sel, &d);
     if (call)
         sp_set(c, sp);
     load_cs(c, sel, &d);
@@ -136,6 +138,7 @@ static void far_gate(struct cpu *c, const struct insn *i, uint16_t sel, struct d
         }
         if (target > desc_limit(cd))
             cpu_fault(c, EXC_GP, 0);
+        desc_set_accessed(c, csel, &cd);
         if (call)
             sp_set(c, sp);
         load_cs(c, csel, &cd);
@@ -161,6 +164,8 @@ static void far_gate(struct cpu *c, const struct insn *i, uint16_t sel, struct d
     frame_push(c, &f, size, insn_next_eip(c, i));
     if (target > desc_limit(cd))
         cpu_fault(c, EXC_GP, 0);
+    desc_set_accessed(c, csel, &cd);
+    desc_set_accessed(c, new_ss, &ssd);
     c->cpl = dpl;
     frame_commit(c, &f, new_ss, &ssd);
     load_cs(c, csel, &cd);
@@ -252,6 +257,7 @@ static void retf_common(struct cpu *c, const struct insn *i, int size)
     if (rpl == c->cpl) {
         if (eip > desc_limit(cd))
             cpu_fault(c, EXC_GP, 0);
+        desc_set_accessed(c, sel, &cd);
         sp_set(c, sp_add(c, sp, imm));
         load_cs(c, sel, &cd);
         c->eip = eip;
@@ -264,9 +270,10 @@ static void retf_common(struct cpu *c, const struct insn *i, int size)
     struct desc ssd = seg_check_stack(c, new_ss, rpl, EXC_GP, 0, 0);
     if (eip > desc_limit(cd))
         cpu_fault(c, EXC_GP, 0);
+    desc_set_accessed(c, sel, &cd);
+    desc_set_accessed(c, new_ss, &ssd);
     c->cpl = rpl;
     load_cs(c, sel, &cd);
-    desc_set_accessed(c, new_ss, &ssd);
     seg_load_desc(c, SEG_SS, new_ss, ssd);
     /* The outer stack releases the same parameter bytes. */
     esp_set_for_ss(c, new_sp + imm);
@@ -372,6 +379,7 @@ static void iret_protected(struct cpu *c, const struct insn *i, int size)
     if (rpl == c->cpl) {
         if (eip > desc_limit(cd))
             cpu_fault(c, EXC_GP, 0);
+        desc_set_accessed(c, sel, &cd);
         sp_set(c, sp);
         load_cs(c, sel, &cd);
         cpu_set_eflags(c, fl, mask);
@@ -383,10 +391,11 @@ static void iret_protected(struct cpu *c, const struct insn *i, int size)
     struct desc ssd = seg_check_stack(c, new_ss, rpl, EXC_GP, 0, 0);
     if (eip > desc_limit(cd))
         cpu_fault(c, EXC_GP, 0);
+    desc_set_accessed(c, sel, &cd);
+    desc_set_accessed(c, new_ss, &ssd);
     cpu_set_eflags(c, fl, mask); /* mask was computed at the old CPL */
     c->cpl = rpl;
     load_cs(c, sel, &cd);
-    desc_set_accessed(c, new_ss, &ssd);
     seg_load_desc(c, SEG_SS, new_ss, ssd);
     esp_set_for_ss(c, new_sp);
     seg_drop_inaccessible(c);
