@@ -1,7 +1,9 @@
 # Protected-mode system tests (segmentation, privilege, exceptions, tasks,
 # v86, real/protected transitions): guest programs on the scaffolding in
-# tests/guest/pm/. Their .expected files were cross-checked against QEMU
-# (see each program's header for the lines where QEMU is inaccurate).
+# tests/guest/pm/. Their .expected files follow the Intel SDM and were
+# cross-checked against QEMU with tests/guest/pm/qemu-check.sh: each
+# program's header lists the lines where QEMU's TCG departs from the SDM,
+# and pm_limits covers checks TCG does not perform at all.
 set(PM_LIB pm/lib.c pm/stubs.S)
 kestrel_guest_c(pm_seg pm_seg.c ${PM_LIB})
 kestrel_guest_c(pm_priv pm_priv.c ${PM_LIB})
