@@ -213,7 +213,8 @@ static void restarts(void)
     pm_hook = hook_fix;
     fixes = 0;
     uint16_t es = 0;
-    PM_TRYX("mov es, not present -> handler sets P", "mov %w1, %%es", "mov %%es, %0", : "=r"(es) : "r"(G_NP << 3) : "memory");
+    PM_TRYX("mov es, not present -> handler sets P", "mov %w1, %%es", "mov %%es, %0", : "=r"(es) : "r"(G_NP << 3)
+            : "memory");
     rt_printf("  fixed %d times, es=%x\n", fixes, es);
     pm_flat_esfsgs();
     fixes = 0;

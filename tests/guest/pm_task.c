@@ -229,12 +229,12 @@ static void checks(void)
     PM_TRY("lcall gate to data", "lcall %0, $0", : : "i"(SEL(G_TGATE_DATA)) : "memory");
     PM_TRY("lcall gate to ldt sel", "lcall %0, $0", : : "i"(SEL(G_TGATE_LDT)) : "memory");
     /* IRET with NT and a back link naming an available TSS. */
+#define SET_NT "pushfl; orl $0x4000, (%%esp); popfl"
+#define CLEAR_NT "pushfl; andl $~0x4000, (%%esp); popfl"
     pm_tss.t.link = SEL(G_TSSB);
-    PM_TRYB("iret nt=1, link not busy", "pushfl; orl $0x4000, (%%esp); popfl", "iret", "pushfl; andl $~0x4000, (%%esp); popfl",
-            : : : "memory");
+    PM_TRYB("iret nt=1, link not busy", SET_NT, "iret", CLEAR_NT, : : : "memory");
     pm_tss.t.link = SEL(G_NP);
-    PM_TRYB("iret nt=1, link is data", "pushfl; orl $0x4000, (%%esp); popfl", "iret", "pushfl; andl $~0x4000, (%%esp); popfl",
-            : : : "memory");
+    PM_TRYB("iret nt=1, link is data", SET_NT, "iret", CLEAR_NT, : : : "memory");
     pm_tss.t.link = 0;
     rt_printf("after checks: tr=%x busy A=%u nt=%u\n", str(), busy(TSS_SEL), nt());
 }
