@@ -46,7 +46,7 @@ static inline void mm_set(struct cpu *c, int r, uint64_t v)
 
 /* ---- Lane helpers ---- */
 
-#define LANE(v, k, bits) ((v) >> ((k) * (bits)) & ((1ull << (bits)) - 1))
+#define LANE(v, k, bits) ((v) >> ((k) * (bits)) & (~0ull >> (64 - (bits))))
 
 static inline int64_t sext(uint64_t v, int bits) { return (int64_t)(v << (64 - bits)) >> (64 - bits); }
 static inline uint64_t sat_s(int64_t v, int bits)

@@ -60,4 +60,9 @@ static inline uint16_t fpu_status(const struct fpu *f)
 /* The tag word as FNSTENV/FNSAVE report it. */
 uint16_t fpu_full_tags(const struct fpu *f);
 
+/* Re-evaluate the FERR# output (status ES && !CR0.NE) and report a change
+ * through cpu_env.ferr. The x87 handlers call it whenever ES changes;
+ * whoever writes CR0 should call it too (NE may have changed). */
+void fpu_update_ferr(struct cpu *c);
+
 #endif

@@ -30,8 +30,6 @@ void fpu_note(struct cpu *c, const struct insn *i);
  * and B and updates FERR#. */
 void fpu_raise(struct cpu *c, unsigned flags, unsigned ccmask, unsigned cc);
 
-/* Re-evaluate FERR# after ES or CR0.NE may have changed. */
-void fpu_update_ferr(struct cpu *c);
 
 /* Stack faults: flag IE|SF with C1 = 0 (underflow) or 1 (overflow).
  * Return true when IE is masked, so the caller applies the masked

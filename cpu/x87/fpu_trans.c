@@ -123,7 +123,8 @@ static struct xf xf_mul(struct xf a, struct xf b)
     return xf_make(a.sign ^ b.sign, a.exp + b.exp + 1, hi);
 }
 
-/* a / b, b nonzero: restoring division, 128 quotient bits. */
+/* a / b, b nonzero: restoring division, 128 quotient bits, the last one
+ * sticky (a quotient that is not exact must not look exact). */
 static struct xf xf_div(struct xf a, struct xf b)
 {
     if (!a.m)
@@ -144,6 +145,7 @@ static struct xf xf_div(struct xf a, struct xf b)
         carry = r >> 127;
         r <<= 1;
     }
+    q |= r != 0 || carry;
     return xf_make(a.sign ^ b.sign, exp, q);
 }
 
@@ -353,12 +355,8 @@ struct f80 tr_yl2x(struct sf_env *e, struct fx x, struct fx y)
     if (x.cls == FX_ZERO) {
         if (y.cls == FX_ZERO)
             return sf_invalid(e);
-        if (y.cls != FX_INF) {
+        if (y.cls != FX_INF) /* zero divide, which outranks a denormal y */
             e->flags |= FSW_ZE;
-            if (!(e->masks & FSW_ZE))
-                return f80_indefinite();
-            sf_denormal(e, y, y);
-        }
         return f80_inf(!y.sign);
     }
     if (x.cls == FX_INF) {
@@ -405,6 +403,10 @@ struct f80 tr_yl2xp1(struct sf_env *e, struct fx x, struct fx y)
         sf_denormal(e, x, x);
         return f80_zero(x.sign ^ y.sign);
     }
+    if (y.cls == FX_INF) {
+        sf_denormal(e, x, x);
+        return f80_inf(y.sign ^ x.sign);
+    }
     /* Finite x: the documented domain is |x| < 1 - sqrt(2)/2. The x87
      * computes the logarithm for any x > -1, and for x <= -1 delivers x
      * itself, inexact. */
@@ -414,14 +416,8 @@ struct f80 tr_yl2xp1(struct sf_env *e, struct fx x, struct fx y)
         e->flags |= FSW_PE;
         return fx_to_f80(x);
     }
-    if (y.cls == FX_INF) {
-        sf_denormal(e, x, x);
-        return f80_inf(y.sign ^ x.sign);
-    }
     if (sf_denormal(e, x, y))
         return f80_indefinite();
-    if (y.cls == FX_ZERO)
-        return f80_zero(x.sign ^ y.sign);
     struct xf X = xf_from_fx(x), l;
     bool exact = false;
     if (x.exp < -1) {
@@ -575,9 +571,18 @@ bool tr_tan(struct sf_env *e, struct fx x, struct f80 *tan)
         return true;
     }
     unsigned q;
-    struct xf s, c, r = reduce(x, &q);
-    xf_sincos(r, &s, &c);
-    struct xf t = (q & 1) ? xf_neg(xf_div(c, s)) : xf_div(s, c);
+    struct xf s, c, t, r = reduce(x, &q);
+    if (r.exp < -60) {
+        /* Tiny reduced argument (x next to a multiple of pi/2): sin/cos
+         * would both carry the same sticky bit, which cancels in the
+         * quotient; tan r = r + r^3/3 and cot r = 1/r - r/3 keep the
+         * direction of the last bit. */
+        struct xf r3 = xf_divi(xf_mul(xf_mul(r, r), r), 3);
+        t = (q & 1) ? xf_neg(xf_sub(xf_div(XF_ONE, r), xf_divi(r, 3))) : xf_add(r, r3);
+    } else {
+        xf_sincos(r, &s, &c);
+        t = (q & 1) ? xf_neg(xf_div(c, s)) : xf_div(s, c);
+    }
     if (x.sign)
         t = xf_neg(t);
     *tan = xf_round(e, t);

@@ -67,7 +67,7 @@ struct f80 fx_to_f80(struct fx a)
     int32_t be = a.exp + F80_BIAS;
     if (be >= 1)
         return f80_make(a.sign, (unsigned)be, a.sig);
-    return f80_make(a.sign, 0, be > -64 ? a.sig >> (1 - be) : 0);
+    return f80_make(a.sign, 0, be > -63 ? a.sig >> (1 - be) : 0);
 }
 
 /* ---- Rounding ---- */

@@ -130,8 +130,19 @@ struct slot {
 };
 static struct slot *slots;
 static unsigned nslots;
+/* Open-addressed index by content hash: slot number + 1, 0 = free. */
+#define K_INDEX 32768u
+static uint32_t *slot_index;
 
 struct cpu *kestrel_cpu(void) { return kcpu; }
+void kestrel_write(uint32_t pa, const void *p, unsigned n) { phys_write_buf(&kmem, pa, p, n); }
+void kestrel_read(uint32_t pa, void *p, unsigned n) { phys_read_buf(&kmem, pa, p, n); }
+
+bool kestrel_run_to_hlt(void)
+{
+    kcpu->halted = 0;
+    return cpu_exec(kcpu, 100000) == CPU_EXIT_HALT;
+}
 
 void harness_init(void)
 {
@@ -141,8 +152,9 @@ void harness_init(void)
         abort();
     kcpu = calloc(1, sizeof(*kcpu));
     slots = calloc(K_SLOTS, sizeof(*slots));
+    slot_index = calloc(K_INDEX, sizeof(*slot_index));
     struct cpu_env env = { 0 };
-    if (!kcpu || !slots || cpu_init(kcpu, &kmem, &env) != 0)
+    if (!kcpu || !slots || !slot_index || cpu_init(kcpu, &kmem, &env) != 0)
         abort();
     cpu_set_flat32(kcpu);
 }
@@ -158,16 +170,22 @@ static uint32_t hash_prog(const struct prog *p)
 /* Guest address of the program, placing it on first use. */
 static uint32_t place(const struct prog *p)
 {
-    uint32_t h = hash_prog(p);
-    for (unsigned k = 0; k < nslots; k++)
-        if (slots[k].hash == h && slots[k].n == p->n && !memcmp(slots[k].b, p->b, (size_t)p->n))
-            return K_CODE + k * K_SLOT;
+    uint32_t h = hash_prog(p), j;
+    for (j = h & (K_INDEX - 1); slot_index[j]; j = (j + 1) & (K_INDEX - 1)) {
+        const struct slot *s = &slots[slot_index[j] - 1];
+        if (s->hash == h && s->n == p->n && !memcmp(s->b, p->b, (size_t)p->n))
+            return K_CODE + (slot_index[j] - 1) * K_SLOT;
+    }
     if (nslots == K_SLOTS) {
         /* Start over: the old code is overwritten, so drop its blocks. */
         nslots = 0;
+        memset(slot_index, 0, K_INDEX * sizeof(*slot_index));
         blkcache_flush(kcpu->cache);
         cpu_tlb_flush(kcpu);
+        for (j = h & (K_INDEX - 1); slot_index[j]; j = (j + 1) & (K_INDEX - 1))
+            ;
     }
+    slot_index[j] = nslots + 1;
     struct slot *s = &slots[nslots];
     s->hash = h;
     s->n = p->n;

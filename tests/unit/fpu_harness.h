@@ -66,8 +66,12 @@ void prog_epilogue(struct prog *p);
 bool fpu_host_is_x86(void);
 void run_native(const struct prog *p, uint8_t *data);
 void run_kestrel(const struct prog *p, uint8_t *data);
-/* The Kestrel CPU, for tests that look at state directly. */
+/* The Kestrel CPU, for tests that look at state directly: guest physical
+ * memory access, and running from CS:EIP (set by the caller) to a HLT. */
 struct cpu *kestrel_cpu(void);
+void kestrel_write(uint32_t pa, const void *p, unsigned n);
+void kestrel_read(uint32_t pa, void *p, unsigned n);
+bool kestrel_run_to_hlt(void);
 void harness_init(void);
 
 /* Random numbers: xorshift64*, seeded per test (seeds printed on failure). */

@@ -240,7 +240,7 @@ START_TEST(x87_op)
 {
     const struct optest *t = &ops[_i];
     struct rng r = { fpu_seed ^ (0x9e3779b97f4a7c15ull * (uint64_t)(_i + 1)) };
-    int iters = fpu_quick ? 300 : 12000;
+    int iters = fpu_quick ? 300 : 30000;
     int bad = 0;
     for (int it = 0; it < iters; it++) {
         uint64_t seed = r.s;

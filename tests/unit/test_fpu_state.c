@@ -150,7 +150,7 @@ static void emit_random(struct rng *r, struct prog *p)
 START_TEST(sequences)
 {
     struct rng r = { fpu_seed ^ 0x3c6ef372fe94f82bull };
-    int iters = fpu_quick ? 300 : 15000;
+    int iters = fpu_quick ? 300 : 40000;
     int bad = 0;
     for (int it = 0; it < iters; it++) {
         uint64_t seed = r.s;
@@ -203,6 +203,101 @@ START_TEST(sequences)
 }
 END_TEST
 
+/* ---- Real-mode images (Kestrel only; oracle: SDM Vol. 1 figures 8-10
+ * and 8-12) ---- */
+
+/* Real mode with CS = 0x9000, DS = 0x8800, 16-bit segments. */
+static void enter_real(struct cpu *c)
+{
+    c->cr0 &= ~CR0_PE;
+    for (int s = 0; s < SEG_LDTR; s++) {
+        uint16_t sel = s == SEG_CS ? 0x9000 : 0x8800;
+        uint16_t attr = SA_P | SA_S | SA_RW | SA_A | (s == SEG_CS ? SA_CODE : 0);
+        seg_set_cache(c, s, sel, (uint32_t)sel << 4, 0xffff, attr);
+    }
+    cpu_update_mode(c);
+    cpu_tlb_flush(c);
+}
+
+static uint16_t rd16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
+static uint32_t rd32(const uint8_t *p) { return (uint32_t)rd16(p) | (uint32_t)rd16(p + 2) << 16; }
+
+START_TEST(real_mode_images)
+{
+    struct cpu *c = kestrel_cpu();
+    enter_real(c);
+    /* fninit; fldcw [bx]; fld1; fadd dword [bx+0x30] (at IP 9); fnstenv [bx+0x40];
+     * o32 fnstenv [bx+0x60]; fldenv [bx+0x80] (a crafted 16-bit image);
+     * fnstenv [bx+0xa0]... as disp16; o32 fldenv/fnstenv likewise; hlt */
+    static const uint8_t code[] = {
+        0xdb, 0xe3, 0xd9, 0x2f, 0xd9, 0xe8, 0x90, 0x90, 0x90, /* IP 0..8 */
+        0xd8, 0x47, 0x30,                                     /* IP 9: fadd dword [bx+0x30] */
+        0xd9, 0x77, 0x40,                                     /* fnstenv [bx+0x40] (14 bytes) */
+        0x66, 0xd9, 0x77, 0x60,                               /* o32 fnstenv [bx+0x60] (28 bytes) */
+        0xd9, 0xa7, 0x80, 0x00,                               /* fldenv [bx+0x80] */
+        0xd9, 0xb7, 0xa0, 0x00,                               /* fnstenv [bx+0xa0] */
+        0x66, 0xd9, 0xa7, 0xc0, 0x00,                         /* o32 fldenv [bx+0xc0] */
+        0x66, 0xd9, 0xb7, 0xe0, 0x00,                         /* o32 fnstenv [bx+0xe0] */
+        0xf4,
+    };
+    uint8_t d[0x100];
+    memset(d, 0, sizeof(d));
+    d[0] = 0x7f, d[1] = 0x02;                          /* cw 0x027f */
+    uint32_t onef = 0x3fc00000u;                       /* 1.5f */
+    memcpy(d + 0x30, &onef, 4);
+    /* 16-bit real image: FIP 0xABCDE, FOP 0x5a5, FDP 0x7F123. */
+    static const uint16_t img16[7] = { 0x0363, 0x3800, 0x7fff, 0xbcde, 0xa5a5, 0xf123, 0x7000 };
+    memcpy(d + 0x80, img16, sizeof(img16));
+    /* 32-bit real image: FIP 0x0ABCDEF1 (bits 31..16 at 27..12), FOP 0x123, FDP 0x01234567. */
+    static const uint32_t img32[7] = { 0xffff0b7f, 0xffff0000, 0xffffffff, 0xffffdef1, 0x0abcd123, 0xffff4567,
+                                       0x00123000 };
+    memcpy(d + 0xc0, img32, sizeof(img32));
+    kestrel_write(0x88000, d, sizeof(d));
+    kestrel_write(0x90000, code, sizeof(code));
+    c->gpr[R_EBX] = 0;
+    c->eip = 0;
+    ck_assert_msg(kestrel_run_to_hlt(), "real-mode program did not reach its HLT");
+    kestrel_read(0x88000, d, sizeof(d));
+    cpu_set_flat32(c);
+    cpu_tlb_flush(c);
+
+    uint32_t fip = 0x90000 + 9, fdp = 0x88000 + 0x30;
+    uint16_t fop = (0xd8 & 7) << 8 | 0x47;
+    const uint8_t *e = d + 0x40; /* figure 8-12 */
+    ck_assert_uint_eq(rd16(e + 0), 0x027f);
+    ck_assert_uint_eq(rd16(e + 2), 0x3800);       /* TOP 7 */
+    ck_assert_uint_eq(rd16(e + 4), 0x3fff);       /* R7 valid */
+    ck_assert_uint_eq(rd16(e + 6), fip & 0xffff);
+    ck_assert_uint_eq(rd16(e + 8), ((fip >> 16) & 15) << 12 | fop);
+    ck_assert_uint_eq(rd16(e + 10), fdp & 0xffff);
+    ck_assert_uint_eq(rd16(e + 12), ((fdp >> 16) & 15) << 12);
+    e = d + 0x60; /* figure 8-10: reserved halves not checked */
+    ck_assert_uint_eq(rd32(e + 0) & 0xffff, 0x027f);
+    ck_assert_uint_eq(rd32(e + 4) & 0xffff, 0x3800);
+    ck_assert_uint_eq(rd32(e + 8) & 0xffff, 0x3fff);
+    ck_assert_uint_eq(rd32(e + 12) & 0xffff, fip & 0xffff);
+    ck_assert_uint_eq(rd32(e + 16) & 0x0ffff7ff, (fip >> 16) << 12 | fop);
+    ck_assert_uint_eq(rd32(e + 20) & 0xffff, fdp & 0xffff);
+    ck_assert_uint_eq(rd32(e + 24) & 0x0ffff000, (fdp >> 16) << 12);
+    /* Round trips: the loaded pointers come back; the tag word is
+     * recomputed from the (still valid) register contents. */
+    e = d + 0xa0;
+    ck_assert_uint_eq(rd16(e + 0), 0x0363);
+    ck_assert_uint_eq(rd16(e + 2), 0x3800);
+    ck_assert_uint_eq(rd16(e + 4), 0x3fff); /* R7 loaded as "zero", holds 2.5: stored as valid */
+    ck_assert_uint_eq(rd16(e + 6), 0xbcde);
+    ck_assert_uint_eq(rd16(e + 8), 0xa5a5);
+    ck_assert_uint_eq(rd16(e + 10), 0xf123);
+    ck_assert_uint_eq(rd16(e + 12), 0x7000);
+    e = d + 0xe0;
+    ck_assert_uint_eq(rd32(e + 0) & 0xffff, 0x0b7f);
+    ck_assert_uint_eq(rd32(e + 12) & 0xffff, 0xdef1);
+    ck_assert_uint_eq(rd32(e + 16) & 0x0ffff7ff, 0x0abcd123);
+    ck_assert_uint_eq(rd32(e + 20) & 0xffff, 0x4567);
+    ck_assert_uint_eq(rd32(e + 24) & 0x0ffff000, 0x00123000);
+}
+END_TEST
+
 int main(int argc, char **argv)
 {
     harness_args(argc, argv);
@@ -216,6 +311,7 @@ int main(int argc, char **argv)
     tcase_set_timeout(tc, 600);
     tcase_add_test(tc, images);
     tcase_add_test(tc, sequences);
+    tcase_add_test(tc, real_mode_images);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_set_fork_status(sr, CK_NOFORK);

@@ -125,7 +125,7 @@ START_TEST(mmx_op)
 {
     const struct mmxtest *t = &tests[_i];
     struct rng r = { fpu_seed ^ (0xd1b54a32d192ed03ull * (uint64_t)(_i + 1)) };
-    int iters = fpu_quick ? 300 : 5000;
+    int iters = fpu_quick ? 300 : 10000;
     int bad = 0;
     for (int it = 0; it < iters; it++) {
         uint64_t seed = r.s;
