@@ -298,6 +298,61 @@ START_TEST(real_mode_images)
 }
 END_TEST
 
+/* ---- FERR# (Kestrel only; oracle: SDM Vol. 3, "Assertion of the FERR#
+ * pin": on the P6 an unmasked exception asserts FERR# when the
+ * instruction that caused it completes; CR0.NE=1 reports through #MF
+ * instead, and FNCLEX/FNINIT clear the error) ---- */
+
+static int ferr_level, ferr_calls;
+static void on_ferr(void *ctx, int level)
+{
+    (void)ctx;
+    ferr_level = level;
+    ferr_calls++;
+}
+
+static void run_bytes(const uint8_t *b, int n)
+{
+    uint8_t d[D_SIZE];
+    memset(d, 0, sizeof(d));
+    uint16_t cw = 0x037b; /* zero divide unmasked */
+    memcpy(d + D_CW, &cw, 2);
+    struct prog p;
+    p.n = 0;
+    prog_bytes(&p, b, n);
+    run_kestrel(&p, d);
+}
+
+START_TEST(ferr_output)
+{
+    struct cpu *c = kestrel_cpu();
+    static const uint8_t divide[] = { 0xdb, 0xe3, 0xd9, 0x6b, D_CW, 0xd9, 0xe8, 0xd9, 0xee, 0xde, 0xf9 };
+    static const uint8_t clex[] = { 0xdb, 0xe2 }, init[] = { 0xdb, 0xe3 }, nstsw[] = { 0xdf, 0xe0 };
+    c->env.ferr = on_ferr;
+    c->cr0 &= ~CR0_NE;
+    ferr_calls = 0;
+    run_bytes(divide, sizeof(divide));
+    ck_assert_int_eq(ferr_calls, 1);
+    ck_assert_int_eq(ferr_level, 1);
+    run_bytes(nstsw, sizeof(nstsw)); /* still pending: no change */
+    ck_assert_int_eq(ferr_calls, 1);
+    run_bytes(clex, sizeof(clex));
+    ck_assert_int_eq(ferr_calls, 2);
+    ck_assert_int_eq(ferr_level, 0);
+    run_bytes(divide, sizeof(divide));
+    run_bytes(init, sizeof(init));
+    ck_assert_int_eq(ferr_calls, 4);
+    ck_assert_int_eq(ferr_level, 0);
+    /* Native error reporting: no FERR#. */
+    c->cr0 |= CR0_NE;
+    run_bytes(divide, sizeof(divide));
+    ck_assert_int_eq(ferr_calls, 4);
+    run_bytes(init, sizeof(init));
+    c->cr0 &= ~CR0_NE;
+    c->env.ferr = NULL;
+}
+END_TEST
+
 int main(int argc, char **argv)
 {
     harness_args(argc, argv);
@@ -312,6 +367,7 @@ int main(int argc, char **argv)
     tcase_add_test(tc, images);
     tcase_add_test(tc, sequences);
     tcase_add_test(tc, real_mode_images);
+    tcase_add_test(tc, ferr_output);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_set_fork_status(sr, CK_NOFORK);
