@@ -5,7 +5,8 @@
  *   - flat 32-bit protected mode (cpu_set_flat32), then CPL 3 with user
  *     code/data descriptors at the very selectors the native process has
  *     (so pushing or storing a segment register gives the same value);
- *   - LDT entry 0 with base DATA_ADDR, loaded in ES and FS;
+ *   - LDT entry 0 with base DATA_ADDR, loaded in ES and FS, and entry 1, the
+ *     16-bit code segment at CODE_ADDR that STATE_CODE16 sequences run in;
  *   - a GDT, LDT, IDT and TSS in a system area (SYS_ADDR) the tests never
  *     touch. Every IDT vector 0..31 is an interrupt gate (DPL 3, so INT3
  *     works from CPL 3) to a one-byte HLT stub at CPL 0, entered on the TSS
@@ -123,8 +124,9 @@ static void setup(struct emu *e, const struct diff_state *init)
     put64(e, sys + GDT_OFF + (e->sel.ss & ~7u), make_desc(0, 0xfffff, 0xf3, 0xc));
     put64(e, sys + GDT_OFF + (e->sel.gs & ~7u), make_desc(0, 0xfffff, 0xf3, 0xc));
     put64(e, sys + GDT_OFF + e->tss, make_desc(sys + TSS_OFF, 0x67, 0x8b, 0));
-    put64(e, sys + GDT_OFF + e->ldt, make_desc(sys + LDT_OFF, 7, 0x82, 0));
+    put64(e, sys + GDT_OFF + e->ldt, make_desc(sys + LDT_OFF, 15, 0x82, 0));
     put64(e, sys + LDT_OFF, make_desc(DATA_ADDR, DATA_SIZE - 1, 0xf3, 0x5));
+    put64(e, sys + LDT_OFF + 8, make_desc(CODE_ADDR, 0xffff, 0xfb, 0x1));
     for (uint32_t v = 0; v < NVEC; v++) {
         uint32_t off = sys + STUB_OFF + v;
         uint32_t lo = (uint32_t)e->kcs << 16 | (off & 0xffff);
@@ -144,7 +146,7 @@ static void setup(struct emu *e, const struct diff_state *init)
     c->gdtr = (struct dtr){ sys + GDT_OFF, GDT_ENTRIES * 8 - 1 };
     c->idtr = (struct dtr){ sys + IDT_OFF, NVEC * 8 - 1 };
     seg_set_cache(c, SEG_TR, e->tss, sys + TSS_OFF, 0x67, attr_of(0x8b, 0));
-    seg_set_cache(c, SEG_LDTR, e->ldt, sys + LDT_OFF, 7, attr_of(0x82, 0));
+    seg_set_cache(c, SEG_LDTR, e->ldt, sys + LDT_OFF, 15, attr_of(0x82, 0));
     c->cpl = 3;
     const uint16_t ucode = attr_of(0xfb, 0xc), udata = attr_of(0xf3, 0xc), ldata = attr_of(0xf3, 0x5);
     seg_set_cache(c, SEG_CS, e->sel.cs, 0, 0xffffffffu, ucode);
@@ -158,6 +160,10 @@ static void setup(struct emu *e, const struct diff_state *init)
         c->gpr[r] = init->gpr[r];
     cpu_set_eflags(c, init->eflags | EFL_IF | EFL_1, 0xffffffffu);
     c->eip = CODE_ADDR;
+    if (init->flags & STATE_CODE16) {
+        seg_set_cache(c, SEG_CS, CODE16_SEL, CODE_ADDR, 0xffff, attr_of(0xfb, 0x1));
+        c->eip = 0;
+    }
     cpu_tlb_flush(c);
 }
 

@@ -139,9 +139,21 @@ void enc_imm(struct enc *e, uint32_t v, int bytes)
         enc_byte(e, (uint8_t)(v >> (8 * k)));
 }
 
+int size_pfx(const struct gen *g, uint8_t *p, int osz, bool a16)
+{
+    int n = 0;
+    if ((osz == 16 && !g->code16) || (osz == 32 && g->code16))
+        p[n++] = 0x66;
+    if (a16 != g->code16)
+        p[n++] = 0x67;
+    return n;
+}
+
 void emit_mov_imm(struct gen *g, int reg, uint32_t v)
 {
     struct enc e = { .n = 0 };
+    if (g->code16)
+        enc_byte(&e, 0x66);
     enc_byte(&e, (uint8_t)(0xb8 + reg));
     enc_imm(&e, v, 4);
     emit(g, &e, OP_MOV_ZvIz, true);
@@ -198,10 +210,7 @@ void enc_std(struct gen *g, struct enc *e, uint8_t lead, int osz, const uint8_t 
         p[n++] = rm->seg;
     else if (!(rm && rm->mem) && chance(g, 2))
         p[n++] = (uint8_t)(0x26 + 8 * below(g, 4)); /* no memory operand: the override is ignored */
-    if (osz == 16)
-        p[n++] = 0x66;
-    if (rm && rm->mem && rm->a16)
-        p[n++] = 0x67;
+    n += size_pfx(g, p + n, osz, rm && rm->mem ? rm->a16 : g->code16);
     if (n && n <= 2 && chance(g, 3))
         p[n] = p[below(g, (uint32_t)n)], n++; /* a repeated prefix changes nothing */
     enc_insn(g, e, p, n, opc, nopc, regf, rm, imm, immsz);
@@ -326,8 +335,9 @@ void gen_mem_at(struct gen *g, struct rm *rm, uint32_t off, uint32_t avoid, unsi
         rm->seg = chance(g, 50) ? PFX_ES : PFX_FS;
     } else {
         based = false;
+        /* CS is flat too, but read-only (and not flat at all in 16-bit code). */
         static const uint8_t flat[] = { 0, 0, 0, PFX_DS, PFX_SS, PFX_CS };
-        rm->seg = flat[below(g, (flags & MF_WRITE) ? 5 : 6)];
+        rm->seg = flat[below(g, (flags & MF_WRITE) || g->code16 ? 5 : 6)];
     }
     uint32_t want = based ? rm->off : DATA_ADDR + rm->off;
     uint32_t busy = avoid | g->keep;
@@ -581,7 +591,8 @@ static bool br_forward(struct gen *g, bool uncond)
         b[n++] = (uint8_t)(0x80 + cc);
     } else
         b[n++] = (uint8_t)(0x70 + cc);
-    emit_branch(g, b, n, near ? IK_REL32 : IK_REL8, uncond ? FL_JUMP : FL_COND,
+    int near_kind = g->code16 ? IK_REL16 : IK_REL32;
+    emit_branch(g, b, n, near ? near_kind : IK_REL8, uncond ? FL_JUMP : FL_COND,
                 near ? (uncond ? OP_JMP_Jz : OP_JO_Jz + cc) : op);
     gen_body(g, 1 + (int)below(g, 4));
     g->group = grp;
@@ -599,7 +610,7 @@ static bool br_forward(struct gen *g, bool uncond)
             it->len++;
             it->op = (uint16_t)(OP_JO_Jz + cc);
         }
-        it->kind = IK_REL32;
+        it->kind = (uint8_t)near_kind;
     }
     return true;
 }
@@ -613,9 +624,7 @@ static bool br_count_forward(struct gen *g)
     if (!have(g, ops[k], 32, false) || (k > 0 && (g->keep & RB(ECX))))
         return false;
     uint8_t b[2];
-    int n = 0;
-    if (chance(g, 30))
-        b[n++] = 0x67; /* CX instead of ECX */
+    int n = size_pfx(g, b, 0, chance(g, 30)); /* 16-bit addressing: CX instead of ECX */
     b[n++] = opc[k];
     int at = g->s->n;
     uint16_t grp = g->group;
@@ -647,9 +656,7 @@ static bool br_loop(struct gen *g)
     g->keep = keep0;
     g->group = grp;
     uint8_t b[2];
-    int n = 0;
-    if (a16)
-        b[n++] = 0x67;
+    int n = size_pfx(g, b, 0, a16);
     b[n++] = opc[k];
     int at = g->s->n;
     struct item *it = emit_branch(g, b, n, IK_REL8, FL_COND, ops[k]);
@@ -658,74 +665,78 @@ static bool br_loop(struct gen *g)
 }
 
 /* CALL f; JMP over; f: body; RET; over:  (direct, through a register, or
- * through memory; RET imm16 pops arguments pushed before the call). */
+ * through memory; RET imm16 pops arguments pushed before the call). In
+ * 16-bit code the calls, returns and arguments are 16-bit. */
 static bool br_call(struct gen *g)
 {
+    int cw = call_width(g), osz = 8 * cw;
     int nargs = chance(g, 30) ? 1 + (int)below(g, 2) : 0;
-    if (g->esp - 4 * (nargs + 1) - 64 < STACK_LO)
+    if (g->esp - cw * (nargs + 1) - 64 < STACK_LO)
         return false;
-    if (!have(g, OP_CALL_Jz, 32, false) || !have(g, OP_RET, 32, false) || !have(g, OP_RET_Iw, 32, false))
+    if (!have(g, OP_CALL_Jz, osz, false) || !have(g, OP_RET, osz, false) || !have(g, OP_RET_Iw, osz, false))
         return false;
     uint16_t grp = g->group;
     for (int a = 0; a < nargs; a++) {
         struct enc e = { .n = 0 };
-        enc_byte(&e, 0x68);
-        enc_imm(&e, (uint32_t)rnd(g), 4);
+        uint8_t opc = 0x68;
+        enc_std(g, &e, 0, osz, &opc, 1, -1, NULL, (uint32_t)rnd(g), cw);
         emit(g, &e, OP_PUSH_Iz, false);
-        g->esp -= 4;
+        g->esp -= cw;
     }
     int how = (int)below(g, 3);
-    int call_at;
-    if (how == 0 || !have(g, OP_CALL_Ev, 32, how == 2)) {
+    int call_at, ptr_at = -1;
+    if (how == 0 || !have(g, OP_CALL_Ev, osz, how == 2)) {
         uint8_t b = 0xe8;
         call_at = g->s->n;
-        emit_branch(g, &b, 1, IK_REL32, FL_JUMP, OP_CALL_Jz);
+        emit_branch(g, &b, 1, g->code16 ? IK_REL16 : IK_REL32, FL_JUMP, OP_CALL_Jz);
     } else if (how == 1) {
         int r = pick_reg(g, 0);
         if (r < 0)
             return false;
-        uint8_t b = (uint8_t)(0xb8 + r);
-        int mov_at = g->s->n;
-        struct item *m = emit_branch(g, &b, 1, IK_ABS32, FL_NEXT, OP_MOV_ZvIz);
+        uint8_t b[2];
+        int n = size_pfx(g, b, 32, g->code16);
+        b[n++] = (uint8_t)(0xb8 + r);
+        ptr_at = g->s->n;
+        struct item *m = emit_branch(g, b, n, IK_ABS32, FL_NEXT, OP_MOV_ZvIz);
         m->setup = 1;
+        m->cs_rel = 1;
         struct enc e = { .n = 0 };
         struct rm rm;
         rm_reg(&rm, r);
         uint8_t opc = 0xff;
-        enc_insn(g, &e, NULL, 0, &opc, 1, 2, &rm, 0, 0);
+        enc_std(g, &e, 0, osz, &opc, 1, 2, &rm, 0, 0);
         call_at = g->s->n;
         struct item *c = emit(g, &e, OP_CALL_Ev, false);
         c->flow = FL_JUMP;
-        g->s->it[mov_at].target = -2; /* patched below */
     } else {
         struct rm rm;
         gen_mem(g, &rm, 4, 4, 0, MF_WRITE | MF_NO16);
         struct enc e = { .n = 0 };
         uint8_t opc = 0xc7;
         enc_std(g, &e, 0, 32, &opc, 1, 0, &rm, 0, 0);
+        ptr_at = g->s->n;
         struct item *m = emit(g, &e, OP_MOV_EvIz, true);
         m->kind = IK_ABS32;
-        m->target = -2;
+        m->cs_rel = 1;
         e.n = 0;
         opc = 0xff;
-        enc_std(g, &e, 0, 32, &opc, 1, 2, &rm, 0, 0);
+        enc_std(g, &e, 0, osz, &opc, 1, 2, &rm, 0, 0);
         call_at = g->s->n;
         struct item *c = emit(g, &e, OP_CALL_Ev, false);
         c->flow = FL_JUMP;
     }
-    g->esp -= 4;
+    g->esp -= cw;
     int jmp_at = g->s->n;
     uint8_t jb = 0xeb;
     emit_branch(g, &jb, 1, IK_REL8, FL_JUMP, OP_JMP_Jb);
     int f = g->s->n;
-    for (int k = call_at - 2; k < call_at; k++)
-        if (k >= 0 && g->s->it[k].target == -2)
-            g->s->it[k].target = (int16_t)f;
+    if (ptr_at >= 0)
+        g->s->it[ptr_at].target = (int16_t)f;
     g->s->it[call_at].target = (int16_t)f;
     bool in_call0 = g->in_call;
     g->in_call = true;
     g->prot_lo[g->nprot] = g->esp;
-    g->prot_hi[g->nprot] = g->esp + 4;
+    g->prot_hi[g->nprot] = g->esp + cw;
     g->nprot++;
     gen_body(g, 1 + (int)below(g, 4));
     g->nprot--;
@@ -734,94 +745,108 @@ static bool br_call(struct gen *g)
     struct enc e = { .n = 0 };
     if (nargs) {
         enc_byte(&e, 0xc2);
-        enc_imm(&e, 4u * (uint32_t)nargs, 2);
+        enc_imm(&e, (uint32_t)(cw * nargs), 2);
     } else {
         enc_byte(&e, 0xc3);
     }
     struct item *ret = emit(g, &e, nargs ? OP_RET_Iw : OP_RET, false);
     ret->flow = FL_JUMP;
     ret->target = (int16_t)jmp_at;
-    g->esp += 4 + 4 * nargs;
+    g->esp += cw + cw * nargs;
     struct item *j = &g->s->it[jmp_at];
     j->target = (int16_t)g->s->n;
     if (span_bytes(g->s, jmp_at + 1, g->s->n) > 127) {
         j->b[0] = 0xe9;
-        j->kind = IK_REL32;
+        j->kind = g->code16 ? IK_REL16 : IK_REL32;
         j->op = OP_JMP_Jz;
     }
     return true;
 }
 
-/* MOV dword [esp - 4], imm: a 32-bit push of a selector (or far CALL)
- * may write only its 16 bits; clearing the slot's upper half first makes
- * both behaviours give the same bytes. */
-static void clear_upper_slot(struct gen *g, int disp)
+void emit_clear_slot(struct gen *g, int disp)
 {
+    /* A 32-bit PUSH of a segment register (or far CALL) may write only the
+     * selector's 16 bits (SDM, PUSH: recent processors do); clearing the
+     * slot's upper half first makes both behaviours give the same bytes. */
+    struct rm rm;
+    memset(&rm, 0, sizeof(rm));
+    rm.mem = true;
+    rm.mod = 1;
+    rm.rmf = 4;
+    rm.has_sib = true;
+    rm.sib = 0x24; /* [esp] */
+    rm.dsz = 1;
+    rm.disp = (uint32_t)disp;
     struct enc e = { .n = 0 };
-    const uint8_t b[4] = { 0xc7, 0x44, 0x24, (uint8_t)disp };
-    for (int k = 0; k < 4; k++)
-        enc_byte(&e, b[k]);
-    enc_imm(&e, (uint32_t)rnd(g) & 0xffff, 4);
+    uint8_t p[2], opc = 0xc7;
+    int n = size_pfx(g, p, 32, false);
+    enc_insn(g, &e, p, n, &opc, 1, 0, &rm, (uint32_t)rnd(g) & 0xffff, 4);
     emit(g, &e, OP_MOV_EvIz, true);
 }
 
-/* Far transfers within the user code segment: CALLF f; JMP over; f: body;
- * RETF [imm16]; over:  or  JMPF over a body that never runs. Direct
- * (ptr16:32) or through a m16:32 pointer stored first. */
+/* Far transfers within the code segment the sequence runs in: CALLF f;
+ * JMP over; f: body; RETF [imm16]; over:  or  JMPF over a body that never
+ * runs. Direct (ptr16:32, ptr16:16 in 16-bit code) or through a pointer
+ * stored in memory first. */
 static bool br_far(struct gen *g)
 {
-    uint16_t cs = g->o->sel_cs;
+    uint16_t cs = g->code16 ? CODE16_SEL : g->o->sel_cs;
+    int cw = call_width(g), osz = 8 * cw;
     bool jump = chance(g, 30), via_mem = chance(g, 50);
     int op = jump ? (via_mem ? OP_JMPF_Mp : OP_JMPF_Ap) : (via_mem ? OP_CALLF_Mp : OP_CALLF_Ap);
     int nargs = !jump && chance(g, 30) ? 1 + (int)below(g, 2) : 0;
-    if (!cs || !have(g, op, 32, via_mem) || !have(g, OP_RETF, 32, false) || !have(g, OP_RETF_Iw, 32, false))
+    if (!g->o->sel_cs || !have(g, op, osz, via_mem) || !have(g, OP_RETF, osz, false) ||
+        !have(g, OP_RETF_Iw, osz, false))
         return false;
-    if (!jump && (g->esp - 4 * nargs - 8 - 64 < STACK_LO || g->nprot >= 4))
+    if (!jump && (g->esp - cw * nargs - 2 * cw - 64 < STACK_LO || g->nprot >= 4))
         return false;
     uint16_t grp = g->group;
     for (int a = 0; a < nargs; a++) {
         struct enc e = { .n = 0 };
-        enc_byte(&e, 0x68);
-        enc_imm(&e, (uint32_t)rnd(g), 4);
+        uint8_t opc = 0x68;
+        enc_std(g, &e, 0, osz, &opc, 1, -1, NULL, (uint32_t)rnd(g), cw);
         emit(g, &e, OP_PUSH_Iz, false);
-        g->esp -= 4;
+        g->esp -= cw;
     }
     int ptr_at = -1, xfer_at;
     if (via_mem) {
         /* The pointer lies below the stack area: the slot cleared before
-         * the CALL must not overwrite it. */
+         * the CALL must not overwrite it. Offset first (a 32-bit store
+         * whose upper half the selector then overwrites in 16-bit code). */
         struct rm rm;
         gen_mem_at(g, &rm, below(g, STACK_LO - 6), 0, MF_WRITE);
+        struct rm abs;
+        memset(&abs, 0, sizeof(abs));
+        abs.mem = true;
+        abs.rmf = 5;
+        abs.dsz = 4;
+        abs.disp = DATA_ADDR + rm.off;
         struct enc e = { .n = 0 };
-        const uint8_t st[2] = { 0xc7, 0x05 }; /* MOV dword [DATA_ADDR + off], target */
-        enc_byte(&e, st[0]);
-        enc_byte(&e, st[1]);
-        enc_imm(&e, DATA_ADDR + rm.off, 4);
+        uint8_t opc = 0xc7;
+        enc_std(g, &e, 0, 32, &opc, 1, 0, &abs, 0, 0);
         ptr_at = g->s->n;
         struct item *m = emit(g, &e, OP_MOV_EvIz, true);
         m->kind = IK_ABS32;
+        m->cs_rel = 1;
         e.n = 0;
-        enc_byte(&e, 0x66);
-        enc_byte(&e, st[0]);
-        enc_byte(&e, st[1]);
-        enc_imm(&e, DATA_ADDR + rm.off + 4, 4);
-        enc_imm(&e, cs, 2);
+        abs.disp += (uint32_t)cw;
+        enc_std(g, &e, 0, 16, &opc, 1, 0, &abs, cs, 2);
         emit(g, &e, OP_MOV_EvIz, true);
-        if (!jump)
-            clear_upper_slot(g, 0xfc);
+        if (!jump && cw == 4)
+            emit_clear_slot(g, -4);
         e.n = 0;
-        uint8_t opc = 0xff;
-        enc_std(g, &e, 0, 32, &opc, 1, jump ? 5 : 3, &rm, 0, 0);
+        opc = 0xff;
+        enc_std(g, &e, 0, osz, &opc, 1, jump ? 5 : 3, &rm, 0, 0);
         xfer_at = g->s->n;
         emit(g, &e, op, false);
     } else {
-        if (!jump)
-            clear_upper_slot(g, 0xfc);
+        if (!jump && cw == 4)
+            emit_clear_slot(g, -4);
         struct enc e = { .n = 0 };
         enc_byte(&e, jump ? 0xea : 0x9a);
         xfer_at = g->s->n;
         struct item *x = emit(g, &e, op, false);
-        x->kind = IK_FAR32;
+        x->kind = g->code16 ? IK_FAR16 : IK_FAR32;
         x->farsel = cs;
     }
     g->s->it[xfer_at].flow = FL_JUMP;
@@ -833,7 +858,7 @@ static bool br_far(struct gen *g)
             g->s->it[ptr_at].target = (int16_t)g->s->n;
         return true;
     }
-    g->esp -= 8;
+    g->esp -= 2 * cw;
     int jmp_at = g->s->n;
     uint8_t jb = 0xeb;
     emit_branch(g, &jb, 1, IK_REL8, FL_JUMP, OP_JMP_Jb);
@@ -842,7 +867,7 @@ static bool br_far(struct gen *g)
     if (ptr_at >= 0)
         g->s->it[ptr_at].target = (int16_t)f;
     g->prot_lo[g->nprot] = g->esp;
-    g->prot_hi[g->nprot] = g->esp + 8;
+    g->prot_hi[g->nprot] = g->esp + 2 * cw;
     g->nprot++;
     gen_body(g, 1 + (int)below(g, 3));
     g->nprot--;
@@ -850,19 +875,19 @@ static bool br_far(struct gen *g)
     struct enc e = { .n = 0 };
     if (nargs) {
         enc_byte(&e, 0xca);
-        enc_imm(&e, 4u * (uint32_t)nargs, 2);
+        enc_imm(&e, (uint32_t)(cw * nargs), 2);
     } else {
         enc_byte(&e, 0xcb);
     }
     struct item *ret = emit(g, &e, nargs ? OP_RETF_Iw : OP_RETF, false);
     ret->flow = FL_JUMP;
     ret->target = (int16_t)jmp_at;
-    g->esp += 8 + 4 * nargs;
+    g->esp += 2 * cw + cw * nargs;
     struct item *j = &g->s->it[jmp_at];
     j->target = (int16_t)g->s->n;
     if (span_bytes(g->s, jmp_at + 1, g->s->n) > 127) {
         j->b[0] = 0xe9;
-        j->kind = IK_REL32;
+        j->kind = g->code16 ? IK_REL16 : IK_REL32;
         j->op = OP_JMP_Jz;
     }
     return true;
@@ -923,6 +948,10 @@ void gen_sequence(struct seq *s, uint64_t seed, const struct gen_opts *o)
     g.keep = RB(ESP);
     init_data(&g, s->data);
 
+    if (o->code16_pct && chance(&g, (unsigned)o->code16_pct)) {
+        g.code16 = s->code16 = true;
+        s->init.flags |= STATE_CODE16;
+    }
     if (!o->no_page_cross && chance(&g, 15)) {
         /* JMP over a gap so the sequence runs across the end of a code page:
          * instructions and blocks that straddle pages. */
@@ -930,7 +959,7 @@ void gen_sequence(struct seq *s, uint64_t seed, const struct gen_opts *o)
         struct enc e = { .n = 0 };
         enc_byte(&e, 0xe9);
         struct item *j = emit(&g, &e, OP_JMP_Jz, true);
-        j->kind = IK_REL32;
+        j->kind = g.code16 ? IK_REL16 : IK_REL32;
         j->flow = FL_JUMP;
         j->target = 2;
         e.n = 0;

@@ -174,15 +174,25 @@ static void fpu_image(struct gen *g, uint8_t *p)
     }
 }
 
+/* An environment instruction on the FPU area: [disp32] addressing and
+ * the 32-bit image format (in 16-bit code both need their prefixes). */
+static void env_insn(struct gen *g, struct enc *e, uint8_t opc, int ext)
+{
+    uint8_t p[2];
+    int n = size_pfx(g, p, 32, false);
+    for (int k = 0; k < n; k++)
+        enc_byte(e, p[k]);
+    enc_byte(e, opc);
+    enc_byte(e, (uint8_t)(0x05 | ext << 3));
+    enc_imm(e, DATA_ADDR + FPU_OFF, 4);
+}
+
 void fpu_prologue(struct gen *g)
 {
     g->s->fpu_off = FPU_OFF;
     fpu_image(g, g->s->data + FPU_OFF);
     struct enc e = { .n = 0 };
-    const uint8_t b[2] = { 0xdd, 0x25 }; /* FRSTOR [disp32] */
-    enc_byte(&e, b[0]);
-    enc_byte(&e, b[1]);
-    enc_imm(&e, DATA_ADDR + FPU_OFF, 4);
+    env_insn(g, &e, 0xdd, 4); /* FRSTOR */
     emit(g, &e, OP_FRSTOR, true)->pinned = 1;
     g->prot_lo[g->nprot] = FPU_OFF;
     g->prot_hi[g->nprot] = FPU_OFF + 108;
@@ -193,10 +203,7 @@ void fpu_epilogue(struct gen *g)
 {
     g->group = ++g->next_group;
     struct enc e = { .n = 0 };
-    const uint8_t b[2] = { 0xdd, 0x35 }; /* FNSAVE [disp32] */
-    enc_byte(&e, b[0]);
-    enc_byte(&e, b[1]);
-    enc_imm(&e, DATA_ADDR + FPU_OFF, 4);
+    env_insn(g, &e, 0xdd, 6); /* FNSAVE */
     emit(g, &e, OP_FNSAVE, true)->pinned = 1;
 }
 
@@ -363,7 +370,7 @@ static bool emit_fop(struct gen *g, const struct fop *f)
         fpu_operand_value(g, f->form, rm.off);
     }
     /* x87 ignores the operand-size prefix except for the environment forms. */
-    enc_std(g, &e, 0, 32, &f->opc, 1, f->ext, &rm, 0, 0);
+    enc_std(g, &e, 0, 0, &f->opc, 1, f->ext, &rm, 0, 0);
     emit(g, &e, f->op, false);
     return true;
 }
@@ -381,9 +388,7 @@ static bool fpu_env(struct gen *g)
     if (!have(g, env[k].op, 32, true))
         return false;
     struct enc e = { .n = 0 };
-    enc_byte(&e, env[k].opc);
-    enc_byte(&e, (uint8_t)(0x05 | env[k].ext << 3));
-    enc_imm(&e, DATA_ADDR + FPU_OFF, 4);
+    env_insn(g, &e, env[k].opc, env[k].ext);
     emit(g, &e, env[k].op, false);
     return true;
 }
@@ -492,7 +497,7 @@ bool fam_mmx(struct gen *g)
     if (!have(g, m->op, 32, rm.mem))
         return false;
     uint8_t b[2] = { 0x0f, m->opc };
-    enc_std(g, &e, 0, 32, b, 2, regf, &rm, 0, 0);
+    enc_std(g, &e, 0, 0, b, 2, regf, &rm, 0, 0); /* never 66: that is SSE */
     emit(g, &e, m->op, false);
     return true;
 }

@@ -531,11 +531,8 @@ static bool gen_moffs(struct gen *g)
     if (based)
         p[n++] = chance(g, 50) ? PFX_ES : PFX_FS;
     else if (chance(g, 30))
-        p[n++] = w >= 2 ? PFX_DS : (chance(g, 50) ? PFX_CS : PFX_SS);
-    if (osz == 16)
-        p[n++] = 0x66;
-    if (a16)
-        p[n++] = 0x67;
+        p[n++] = w >= 2 ? PFX_DS : (chance(g, 50) && !g->code16 ? PFX_CS : PFX_SS);
+    n += size_pfx(g, p + n, osz, a16);
     uint8_t opc = (uint8_t)(0xa0 + w);
     struct enc e = { .n = 0 };
     enc_insn(g, &e, p, n, &opc, 1, -1, NULL, based ? off : DATA_ADDR + off, a16 ? 2 : 4);
@@ -726,7 +723,7 @@ bool fam_cmovset(struct gen *g)
     if (!have(g, OP_SETO + cc, 8, rm.mem))
         return false;
     uint8_t opc[2] = { 0x0f, (uint8_t)(0x90 + cc) };
-    enc_std(g, &e, 0, 32, opc, 2, chance(g, 20) ? (int)below(g, 8) : 0, &rm, 0, 0);
+    enc_std(g, &e, 0, 0, opc, 2, chance(g, 20) ? (int)below(g, 8) : 0, &rm, 0, 0);
     emit(g, &e, OP_SETO + cc, false);
     return true;
 }
@@ -848,7 +845,7 @@ bool fam_string(struct gen *g)
         if (based)
             seg = chance(g, 50) ? PFX_ES : PFX_FS;
         else if (chance(g, 40))
-            seg = (uint8_t)(chance(g, 34) ? PFX_DS : chance(g, 50) ? PFX_SS : PFX_CS);
+            seg = (uint8_t)(chance(g, 34) ? PFX_DS : chance(g, 50) || g->code16 ? PFX_SS : PFX_CS);
         uint32_t off = lo + below(g, hi - lo + 1);
         if (!off_ok(g, g->df ? off + (uint32_t)sz - span : off, (int)span))
             return false;
@@ -865,10 +862,7 @@ bool fam_string(struct gen *g)
         p[np++] = rep;
     if (seg)
         p[np++] = seg;
-    if (osz == 16)
-        p[np++] = 0x66;
-    if (a16)
-        p[np++] = 0x67;
+    np += size_pfx(g, p + np, osz, a16);
     uint8_t opc = (uint8_t)(str[k].opc + (osz != 8));
     struct enc e = { .n = 0 };
     enc_insn(g, &e, p, np, &opc, 1, -1, NULL, 0, 0);
@@ -936,19 +930,6 @@ static uint32_t popf_value(struct gen *g)
     return v;
 }
 
-/* A 32-bit PUSH of a segment register writes either the zero-extended
- * selector or only its 16 bits (SDM, PUSH: recent processors do the
- * latter). Clearing the slot's upper half first makes both the same. */
-static void clear_slot(struct gen *g)
-{
-    struct enc e = { .n = 0 };
-    const uint8_t b[4] = { 0xc7, 0x44, 0x24, 0xfc }; /* MOV dword [esp-4], imm32 */
-    for (int k = 0; k < 4; k++)
-        enc_byte(&e, b[k]);
-    enc_imm(&e, (uint32_t)rnd(g) & 0xffff, 4);
-    emit(g, &e, OP_MOV_EvIz, true);
-}
-
 static void emit_push_imm(struct gen *g, int osz, uint32_t v)
 {
     struct enc e = { .n = 0 };
@@ -1001,7 +982,7 @@ bool fam_stack(struct gen *g)
             return false;
         int np = s >= 4 ? 2 : 1;
         if (osz == 32)
-            clear_slot(g);
+            emit_clear_slot(g, -4);
         enc_std(g, &e, 0, osz, push_op[s], np, -1, NULL, 0, 0);
         emit(g, &e, push_id[s], false);
         e.n = 0;
@@ -1116,7 +1097,7 @@ bool fam_stack(struct gen *g)
     if (!stack_room(g, sz, 0) || !have(g, push1_id[s], osz, false))
         return false;
     if (osz == 32)
-        clear_slot(g);
+        emit_clear_slot(g, -4);
     enc_std(g, &e, 0, osz, &push1[s], 1, -1, NULL, 0, 0);
     emit(g, &e, push1_id[s], false);
     g->esp -= sz;
@@ -1162,9 +1143,8 @@ static bool gen_xlat(struct gen *g)
     if (based)
         p[n++] = chance(g, 50) ? PFX_ES : PFX_FS;
     else if (chance(g, 30))
-        p[n++] = chance(g, 50) ? PFX_CS : PFX_SS;
-    if (a16)
-        p[n++] = 0x67;
+        p[n++] = chance(g, 50) && !g->code16 ? PFX_CS : PFX_SS;
+    n += size_pfx(g, p + n, 0, a16);
     emit_mov_imm(g, EBX, a16 ? ((uint32_t)rnd(g) & 0xffff0000u) | off : based ? off : DATA_ADDR + off);
     uint8_t opc = 0xd7;
     struct enc e = { .n = 0 };
@@ -1245,11 +1225,15 @@ static bool gen_smc(struct gen *g)
         return false;
     uint16_t grp = g->group;
     struct enc e = { .n = 0 };
+    uint8_t p[2];
+    int np = size_pfx(g, p, 32, g->code16);
+    for (int k = 0; k < np; k++)
+        enc_byte(&e, p[k]);
     enc_byte(&e, (uint8_t)(0xb8 + r));
     int mov_at = g->s->n;
     struct item *m = emit(g, &e, OP_MOV_ZvIz, true);
-    m->kind = IK_ABS32;
-    m->tofs = (int8_t)(1 + below(g, 4));
+    m->kind = IK_ABS32; /* the linear address: DS is flat */
+    m->tofs = (int8_t)(np + 1 + (int)below(g, 4));
     struct rm rm;
     memset(&rm, 0, sizeof(rm));
     rm.mem = true;
@@ -1267,6 +1251,8 @@ static bool gen_smc(struct gen *g)
     g->keep = keep0;
     g->group = grp;
     e.n = 0;
+    for (int k = 0; k < np; k++)
+        enc_byte(&e, p[k]);
     enc_byte(&e, (uint8_t)(0xb8 + r2));
     enc_imm(&e, (uint32_t)rnd(g), 4);
     g->s->it[mov_at].target = (int16_t)g->s->n;
@@ -1379,8 +1365,9 @@ static void tail_rep(struct gen *g)
         emit_mov_imm(g, EDI, src_side ? 0x800 + safe : edge);
     emit_mov_imm(g, ECX, before + 1 + below(g, 4));
     e.n = 0;
-    uint8_t p[3] = { 0xf3, 0x66, 0 };
-    int np = osz == 16 ? 2 : 1;
+    uint8_t p[4] = { 0xf3 };
+    int np = 1;
+    np += size_pfx(g, p + np, osz, false);
     if (src_side)
         p[np++] = PFX_FS;
     static const uint8_t base[4] = { 0xaa, 0xa4, 0xa4, 0xac };
@@ -1403,11 +1390,12 @@ static void tail_trap(struct gen *g)
         return;
     }
     uint32_t v = 0x102 | ((uint32_t)rnd(g) & (F_OSZAPC | F_DF));
-    enc_byte(&e, 0x68);
-    enc_imm(&e, v, 4);
+    uint8_t opc = 0x68;
+    enc_std(g, &e, 0, 32, &opc, 1, -1, NULL, v, 4);
     emit(g, &e, OP_PUSH_Iz, false);
     e.n = 0;
-    enc_byte(&e, 0x9d);
+    opc = 0x9d;
+    enc_std(g, &e, 0, 32, &opc, 1, -1, NULL, 0, 0);
     emit(g, &e, OP_POPF, false);
     g->df = (v & F_DF) ? 1 : 0;
     /* One ordinary instruction runs, then the trap; the rest never does. */
@@ -1509,8 +1497,7 @@ void gen_fault_tail(struct gen *g)
         uint8_t opc = opcs[below(g, 4)];
         if (opc >= 0x39 && chance(g, 50))
             gen_mem(g, &rm, 4, 4, 0, 0);
-        uint8_t lock = 0xf0;
-        enc_insn(g, &e, &lock, 1, &opc, 1, (int)below(g, 8), &rm, 0, 0);
+        enc_std(g, &e, 0xf0, 32, &opc, 1, (int)below(g, 8), &rm, 0, 0);
         emit(g, &e, OP_ADD_EvGv, false)->invalid = 1;
         break;
     }

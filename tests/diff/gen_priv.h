@@ -58,6 +58,7 @@ struct gen {
     int prot_lo[4], prot_hi[4]; /* live return addresses, the FPU area: no memory operand goes there */
     int nprot;
     int df;         /* DF as known at this point: 0, 1, or -1 unknown */
+    bool code16;         /* the sequence runs in the 16-bit code segment */
     uint16_t group;      /* group of the items being emitted */
     uint16_t next_group; /* last group id handed out */
     bool full;           /* out of item slots */
@@ -115,9 +116,14 @@ static inline uint32_t reg8_bit(int enc) { return RB(enc & 3); }
  * flags of op_info[op]; the returned item may be refined. */
 struct item *emit(struct gen *g, const struct enc *e, int op, bool setup);
 void emit_mov_imm(struct gen *g, int reg, uint32_t v); /* setup: MOV r32, imm32 */
+void emit_clear_slot(struct gen *g, int disp); /* setup: MOV dword [esp + disp], imm16 */
+/* Stack slot of near CALL/RET and far CALL halves: 2 in 16-bit code, else 4. */
+static inline int call_width(const struct gen *g) { return g->code16 ? 2 : 4; }
 void emit_mov_r8_imm(struct gen *g, int reg8, uint8_t v); /* setup: MOV r8, imm8 */
 
-/* Encoding. */
+/* Encoding. Sizes are effective sizes; the prefixes that select them
+ * depend on the code's defaults (g->code16). osz 0 or 8: no 0x66. */
+int size_pfx(const struct gen *g, uint8_t *p, int osz, bool a16);
 void enc_byte(struct enc *e, uint8_t b);
 void enc_imm(struct enc *e, uint32_t v, int bytes);
 /* prefixes (pfx[0..npfx), shuffled sometimes), opcode bytes, then ModRM
@@ -125,7 +131,7 @@ void enc_imm(struct enc *e, uint32_t v, int bytes);
 void enc_insn(struct gen *g, struct enc *e, const uint8_t *pfx, int npfx, const uint8_t *opc, int nopc, int regf,
               const struct rm *rm, uint32_t imm, int immsz);
 /* Same with the usual prefixes derived from the operand: LOCK/REP byte
- * `lead` (0 none), segment override, 0x66 when osz == 16, 0x67 when a16. */
+ * `lead` (0 none), segment override, 0x66 and 0x67 as size_pfx() says. */
 void enc_std(struct gen *g, struct enc *e, uint8_t lead, int osz, const uint8_t *opc, int nopc, int regf,
              const struct rm *rm, uint32_t imm, int immsz);
 

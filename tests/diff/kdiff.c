@@ -51,7 +51,7 @@ struct ctx {
     struct opts o;
     struct native nat;
     struct emu *emu;
-    csh cs;
+    csh cs32, cs16;
     long runs, insns, fails, gen_anomalies;
     long op_count[OP_COUNT];
     long vec_count[33];  /* how native runs ended: vector, or 32 for anything else */
@@ -241,10 +241,12 @@ static void report(struct ctx *x, uint64_t seed, const struct seq *s, struct tri
         printf(" --faults");
     if (x->o.max_block)
         printf(" --max-block %d", x->o.max_block);
+    if (x->o.gen.code16_pct != 20)
+        printf(" --code16 %d", x->o.gen.code16_pct);
     if (x->o.gen.all_ops)
         printf(" --all-ops");
     printf("\n");
-    print_seq(stdout, x->cs, s, t->code, t->addr, t->cmp.fault_item);
+    print_seq(stdout, (s->code16 ? x->cs16 : x->cs32), s, t->code, t->addr, t->cmp.fault_item);
     print_states(stdout, s, &t->nat, &t->emu, &t->cmp);
     if (!x->o.shrink)
         return;
@@ -256,7 +258,7 @@ static void report(struct ctx *x, uint64_t seed, const struct seq *s, struct tri
         return;
     }
     printf("--- shrunk to %d items ---\n", best->n);
-    print_seq(stdout, x->cs, best, bt->code, bt->addr, bt->cmp.fault_item);
+    print_seq(stdout, (best->code16 ? x->cs16 : x->cs32), best, bt->code, bt->addr, bt->cmp.fault_item);
     print_states(stdout, best, &bt->nat, &bt->emu, &bt->cmp);
     printf("bytes:");
     for (int k = 0; k < bt->len; k++)
@@ -280,6 +282,7 @@ static void usage(void)
     for (int f = 0; f < FAM_COUNT; f++)
         printf(" %s", gen_family_names[f]);
     printf("\n"
+           "  --code16 PCT      run PCT percent of the sequences in a 16-bit code segment (default 20)\n"
            "  --all-ops         also instructions whose handler is missing\n"
            "  --faults          allow operands that fault (#DE, AAM 0, ...)\n"
            "  --check-enc       check every encoding's length with Capstone\n"
@@ -318,7 +321,7 @@ static void parse_opts(struct opts *o, int argc, char **argv)
              sizeof(native_default) - (size_t)(slash ? slash + 1 - native_default : 0), "diff_native");
     *o = (struct opts){
         .seed = 1, .count = 1000, .native = native_default, .shrink = true, .max_fail = 3,
-        .gen = { .min_groups = 8, .max_groups = 40, .families = GEN_DEFAULT_FAMILIES },
+        .gen = { .min_groups = 8, .max_groups = 40, .families = GEN_DEFAULT_FAMILIES, .code16_pct = 20 },
     };
     for (int k = 1; k < argc; k++) {
         const char *a = argv[k], *v = k + 1 < argc ? argv[k + 1] : NULL;
@@ -359,6 +362,9 @@ static void parse_opts(struct opts *o, int argc, char **argv)
         } else if (!strcmp(a, "--max-fail")) {
             NEEDV;
             o->max_fail = atoi(v);
+        } else if (!strcmp(a, "--code16")) {
+            NEEDV;
+            o->gen.code16_pct = atoi(v);
         } else if (!strcmp(a, "--all-ops")) {
             o->gen.all_ops = true;
         } else if (!strcmp(a, "--faults")) {
@@ -412,7 +418,7 @@ int main(int argc, char **argv)
     x->o.gen.sel_ss = x->nat.hello.ss;
     x->o.gen.sel_gs = x->nat.hello.gs;
     x->emu = emu_new(&x->nat.hello);
-    if (!x->emu || !report_open(&x->cs)) {
+    if (!x->emu || !report_open(&x->cs32, 0) || !report_open(&x->cs16, 1)) {
         fprintf(stderr, "kdiff: cannot set up the emulator or Capstone\n");
         return 2;
     }
@@ -436,17 +442,17 @@ int main(int argc, char **argv)
                 x->op_count[s->it[k].op]++;
         }
         if (x->o.check_enc && t->len > 0) {
-            int bad = check_encoding(x->cs, s, t->code, t->addr);
+            int bad = check_encoding((s->code16 ? x->cs16 : x->cs32), s, t->code, t->addr);
             if (bad >= 0) {
                 printf("\n=== ENCODING: seed %llu item %d does not decode to its own length ===\n",
                        (unsigned long long)seed, bad);
-                print_seq(stdout, x->cs, s, t->code, t->addr, bad);
+                print_seq(stdout, (s->code16 ? x->cs16 : x->cs32), s, t->code, t->addr, bad);
                 x->gen_anomalies++;
             }
         }
         if (x->o.verbose) {
             printf("--- seed %llu: %s ---\n", (unsigned long long)seed, r == SAME ? "same" : "differs");
-            print_seq(stdout, x->cs, s, t->code, t->addr, t->cmp.fault_item);
+            print_seq(stdout, (s->code16 ? x->cs16 : x->cs32), s, t->code, t->addr, t->cmp.fault_item);
         }
         x->vec_count[t->nat.fin.vector < 32 ? t->nat.fin.vector : 32]++;
         if (r == BROKEN) {
@@ -459,7 +465,7 @@ int main(int argc, char **argv)
             /* The generator promised a sequence that cannot fault. */
             printf("\n=== GENERATOR: seed %llu faulted natively (%s at %08x) ===\n", (unsigned long long)seed,
                    vec_name(t->nat.fin.vector), t->nat.fin.eip);
-            print_seq(stdout, x->cs, s, t->code, t->addr, t->cmp.fault_item);
+            print_seq(stdout, (s->code16 ? x->cs16 : x->cs32), s, t->code, t->addr, t->cmp.fault_item);
             print_states(stdout, s, &t->nat, &t->emu, &t->cmp);
             x->gen_anomalies++;
             if (x->gen_anomalies >= x->o.max_fail)
@@ -489,7 +495,8 @@ int main(int argc, char **argv)
     }
     native_stop(&x->nat);
     emu_free(x->emu);
-    cs_close(&x->cs);
+    cs_close(&x->cs32);
+    cs_close(&x->cs16);
     int rc = x->fails || x->gen_anomalies ? 1 : 0;
     free(x->s);
     free(x->cand);

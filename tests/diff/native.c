@@ -31,6 +31,7 @@
 #include "proto.h"
 
 void diff_enter(const struct diff_state *s) __attribute__((noreturn));
+void diff_enter16(const struct diff_state *s) __attribute__((noreturn));
 
 static jmp_buf ret_jb;
 static volatile sig_atomic_t in_test;
@@ -123,6 +124,15 @@ static void setup(void)
     d.useable = 1;
     if (syscall(SYS_modify_ldt, 1, &d, sizeof(d)) != 0)
         die("modify_ldt failed (kernel without CONFIG_MODIFY_LDT_SYSCALL?)");
+    struct user_desc c16 = { 0 };
+    c16.entry_number = CODE16_SEL >> 3;
+    c16.base_addr = CODE_ADDR;
+    c16.limit = 0xffff;
+    c16.seg_32bit = 0;
+    c16.contents = 2; /* code */
+    c16.useable = 1;
+    if (syscall(SYS_modify_ldt, 1, &c16, sizeof(c16)) != 0)
+        die("modify_ldt failed for the 16-bit code segment");
 
     stack_t ss = { .ss_sp = altstack, .ss_size = sizeof(altstack) };
     if (sigaltstack(&ss, NULL) != 0)
@@ -162,6 +172,8 @@ int main(void)
         if (!setjmp(ret_jb)) {
             alarm(2);
             in_test = 1;
+            if (req.init.flags & STATE_CODE16)
+                diff_enter16(&req.init);
             diff_enter(&req.init);
         }
         alarm(0);

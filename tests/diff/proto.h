@@ -13,7 +13,8 @@
  *              DATA_SIZE - 1, so that 16-bit addressing (which only reaches
  *              offsets below 64 KiB) can reach the data area, and so that
  *              string destinations and overrides see a non-zero base
- * at CPL 3. A sequence ends by an exception: INT3 at the end (vector 3),
+ * at CPL 3 (or, with STATE_CODE16, in a 16-bit code segment at the same
+ * place: EIP values are then offsets from CODE_ADDR). A sequence ends by an exception: INT3 at the end (vector 3),
  * or a fault on the way. The native runner sees it as a signal and reads
  * the state from the signal context; the emulator delivers it through an
  * IDT whose handlers are HLT at CPL 0 on a TSS stack, so the user stack in
@@ -31,6 +32,10 @@
 #define DATA_SIZE 0x00004000
 /* The LDT selector loaded into ES and FS (LDT entry 0, RPL 3). */
 #define LDT_SEL 0x0007
+/* LDT entry 1: a 16-bit code segment based at CODE_ADDR (limit 0xffff).
+ * A sequence with STATE_CODE16 runs there, from offset 0, so that its
+ * default operand and address sizes are 16 bits. */
+#define CODE16_SEL 0x000f
 
 #ifndef __ASSEMBLER__
 #include <stdint.h>
@@ -53,8 +58,9 @@ struct diff_state {
     uint32_t vector;   /* end: exception vector (3 for the end marker) or VEC_* */
     uint32_t errcode;  /* end: error code of the exception, 0 if none */
     uint16_t sreg[6];  /* ES CS SS DS FS GS selectors */
-    uint32_t reserved;
+    uint32_t flags;    /* init: STATE_* */
 };
+#define STATE_CODE16 1u /* run in the 16-bit code segment CODE16_SEL */
 _Static_assert(sizeof(struct diff_state) == 64, "diff_state layout must match on 32 and 64 bits");
 
 /* Native runner -> driver, once at start: the user selectors it runs with. */

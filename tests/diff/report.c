@@ -48,6 +48,8 @@ bool cmp_runs(const struct seq *s, const uint32_t *addr, const struct run *nat, 
     c->fault_item = -1;
     for (int k = 0; k <= s->n; k++) {
         uint32_t at = k == s->n && a->vector == 3 ? addr[k] + 1 : addr[k];
+        if (s->code16)
+            at -= CODE_ADDR; /* EIP is an offset in the 16-bit code segment */
         if (at == a->eip) {
             c->fault_item = k;
             break;
@@ -73,11 +75,9 @@ bool cmp_runs(const struct seq *s, const uint32_t *addr, const struct run *nat, 
            !c->data_diffs;
 }
 
-bool report_open(csh *cs)
+bool report_open(csh *cs, int mode16)
 {
-    if (cs_open(CS_ARCH_X86, CS_MODE_32, cs) != CS_ERR_OK)
-        return false;
-    return true;
+    return cs_open(CS_ARCH_X86, mode16 ? CS_MODE_16 : CS_MODE_32, cs) == CS_ERR_OK;
 }
 
 void print_seq(FILE *f, csh cs, const struct seq *s, const uint8_t *code, const uint32_t *addr, int mark)
@@ -93,7 +93,7 @@ void print_seq(FILE *f, csh cs, const struct seq *s, const uint8_t *code, const 
         for (uint32_t j = 0; j < len && j < 15; j++)
             snprintf(hex + 3 * j, sizeof(hex) - 3 * j, "%02x ", p[j]);
         cs_insn *insn = NULL;
-        size_t n = cs_disasm(cs, p, len, a, 1, &insn);
+        size_t n = cs_disasm(cs, p, len, s->code16 ? a - CODE_ADDR : a, 1, &insn);
         char text[224];
         if (n == 1)
             snprintf(text, sizeof(text), "%s %s", insn->mnemonic, insn->op_str);

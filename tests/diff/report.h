@@ -37,7 +37,7 @@ bool cmp_runs(const struct seq *s, const uint32_t *addr, const struct run *nat, 
               struct cmp *c);
 
 /* Disassemble the sequence (one line per item, '.' marks setup items,
- * '>' the item the native run stopped at). */
+ * '>' the item the native run stopped at). cs must match s->code16. */
 void print_seq(FILE *f, csh cs, const struct seq *s, const uint8_t *code, const uint32_t *addr, int mark);
 
 /* The initial state, both end states and what differs. */
@@ -46,8 +46,8 @@ void print_states(FILE *f, const struct seq *s, const struct run *nat, const str
 /* Name of an exception vector ("#DE", "#BP", "timeout", ...). */
 const char *vec_name(uint32_t v);
 
-/* A Capstone handle for 32-bit x86 (false when Capstone fails). */
-bool report_open(csh *cs);
+/* A Capstone handle for 32-bit (or 16-bit) x86 code (false when Capstone fails). */
+bool report_open(csh *cs, int mode16);
 
 /* Capstone check of the encoding: every item decodes to exactly its own
  * length. Returns the first item that does not, or -1. */

@@ -14,6 +14,8 @@ int seq_item_size(const struct item *it)
     case IK_REL32:
     case IK_ABS32: return it->len + 4;
     case IK_FAR32: return it->len + 6;
+    case IK_REL16: return it->len + 2;
+    case IK_FAR16: return it->len + 4;
     case IK_GAP: return it->b[0] | it->b[1] << 8;
     default: return it->len;
     }
@@ -51,12 +53,25 @@ int seq_assemble(const struct seq *s, uint8_t *code, uint32_t cap, uint32_t *add
         case IK_REL32: memcpy(p, &rel, 4); break;
         case IK_ABS32:
             dest += (uint32_t)(int32_t)it->tofs;
+            if (it->cs_rel && s->code16)
+                dest -= CODE_ADDR;
             memcpy(p, &dest, 4);
             break;
         case IK_FAR32:
             memcpy(p, &dest, 4);
             memcpy(p + 4, &it->farsel, 2);
             break;
+        case IK_REL16:
+            if (rel < -32768 || rel > 32767)
+                return -1;
+            memcpy(p, &rel, 2);
+            break;
+        case IK_FAR16: {
+            uint16_t o16 = (uint16_t)(dest - CODE_ADDR);
+            memcpy(p, &o16, 2);
+            memcpy(p + 2, &it->farsel, 2);
+            break;
+        }
         default: break;
         }
     }

@@ -36,6 +36,8 @@ enum item_kind {
     IK_ABS32, /* b[] then the absolute address of the target item, plus tofs */
     IK_GAP,   /* no instruction: b[0] | b[1] << 8 bytes of INT3 (to place code across a page) */
     IK_FAR32, /* b[] then the absolute address of the target item, then the selector farsel */
+    IK_REL16, /* b[] then a 16-bit displacement (16-bit code) */
+    IK_FAR16, /* b[] then the target's 16-bit offset, then farsel (16-bit code) */
 };
 
 /* How control leaves an item. */
@@ -55,7 +57,8 @@ struct item {
     int8_t tofs;     /* IK_ABS32: byte offset added to the target's address */
     uint8_t invalid; /* a deliberately invalid encoding (#UD): not checked with Capstone */
     uint8_t pinned;  /* part of the frame (FPU prologue/epilogue): the shrinker keeps it */
-    uint16_t farsel; /* IK_FAR32: the selector after the address */
+    uint16_t farsel; /* IK_FAR32/IK_FAR16: the selector after the address */
+    uint8_t cs_rel;  /* IK_ABS32: the target's offset in CS, not its linear address */
     int16_t target;  /* item index (n: the end marker); -1 when unused */
     uint16_t group;
     uint16_t op;     /* enum op_id, 0 when none */
@@ -65,6 +68,7 @@ struct item {
 struct seq {
     int n;
     int fpu_off; /* data offset of the FRSTOR/FNSAVE area, -1 when the sequence has no x87/MMX */
+    bool code16; /* runs in the 16-bit code segment (init.flags has STATE_CODE16) */
     struct diff_state init;
     uint8_t data[DATA_SIZE];
     struct item it[SEQ_MAX_ITEMS];
