@@ -57,6 +57,10 @@ static uint16_t attr_of(uint8_t access, uint8_t flags)
     return (uint16_t)(access | (uint16_t)(flags & 0xf) << 12);
 }
 
+/* Access byte and flags nibble of a descriptor from the native LAR value. */
+static uint8_t lar_access(uint32_t lar) { return (uint8_t)(lar >> 8); }
+static uint8_t lar_flags(uint32_t lar) { return (uint8_t)((lar >> 20) & 0xf); }
+
 static void put64(struct emu *e, uint32_t addr, uint64_t v)
 {
     memcpy(e->mem.ram + addr, &v, 8);
@@ -119,14 +123,17 @@ static void setup(struct emu *e, const struct diff_state *init)
     memset(e->mem.ram + sys, 0, 0x1000);
     put64(e, sys + GDT_OFF + e->kcs, make_desc(0, 0xfffff, 0x9b, 0xc));
     put64(e, sys + GDT_OFF + e->kds, make_desc(0, 0xfffff, 0x93, 0xc));
-    put64(e, sys + GDT_OFF + (e->sel.cs & ~7u), make_desc(0, 0xfffff, 0xfb, 0xc));
-    put64(e, sys + GDT_OFF + (e->sel.ds & ~7u), make_desc(0, 0xfffff, 0xf3, 0xc));
-    put64(e, sys + GDT_OFF + (e->sel.ss & ~7u), make_desc(0, 0xfffff, 0xf3, 0xc));
-    put64(e, sys + GDT_OFF + (e->sel.gs & ~7u), make_desc(0, 0xfffff, 0xf3, 0xc));
+    const uint32_t *lar = e->sel.lar;
+    put64(e, sys + GDT_OFF + (e->sel.cs & ~7u), make_desc(0, 0xfffff, lar_access(lar[LAR_CS]), lar_flags(lar[LAR_CS])));
+    put64(e, sys + GDT_OFF + (e->sel.ds & ~7u), make_desc(0, 0xfffff, lar_access(lar[LAR_DS]), lar_flags(lar[LAR_DS])));
+    put64(e, sys + GDT_OFF + (e->sel.ss & ~7u), make_desc(0, 0xfffff, lar_access(lar[LAR_DS]), lar_flags(lar[LAR_DS])));
+    put64(e, sys + GDT_OFF + (e->sel.gs & ~7u), make_desc(0, 0xfffff, lar_access(lar[LAR_GS]), lar_flags(lar[LAR_GS])));
     put64(e, sys + GDT_OFF + e->tss, make_desc(sys + TSS_OFF, 0x67, 0x8b, 0));
     put64(e, sys + GDT_OFF + e->ldt, make_desc(sys + LDT_OFF, 15, 0x82, 0));
-    put64(e, sys + LDT_OFF, make_desc(DATA_ADDR, DATA_SIZE - 1, 0xf3, 0x5));
-    put64(e, sys + LDT_OFF + 8, make_desc(CODE_ADDR, 0xffff, 0xfb, 0x1));
+    put64(e, sys + LDT_OFF,
+          make_desc(DATA_ADDR, DATA_SIZE - 1, lar_access(lar[LAR_LDT_DATA]), lar_flags(lar[LAR_LDT_DATA])));
+    put64(e, sys + LDT_OFF + 8,
+          make_desc(CODE_ADDR, 0xffff, lar_access(lar[LAR_LDT_CODE16]), lar_flags(lar[LAR_LDT_CODE16])));
     for (uint32_t v = 0; v < NVEC; v++) {
         uint32_t off = sys + STUB_OFF + v;
         uint32_t lo = (uint32_t)e->kcs << 16 | (off & 0xffff);
@@ -148,11 +155,14 @@ static void setup(struct emu *e, const struct diff_state *init)
     seg_set_cache(c, SEG_TR, e->tss, sys + TSS_OFF, 0x67, attr_of(0x8b, 0));
     seg_set_cache(c, SEG_LDTR, e->ldt, sys + LDT_OFF, 15, attr_of(0x82, 0));
     c->cpl = 3;
-    const uint16_t ucode = attr_of(0xfb, 0xc), udata = attr_of(0xf3, 0xc), ldata = attr_of(0xf3, 0x5);
+    const uint16_t ucode = attr_of(lar_access(lar[LAR_CS]), lar_flags(lar[LAR_CS]));
+    const uint16_t udata = attr_of(lar_access(lar[LAR_DS]), lar_flags(lar[LAR_DS]));
+    const uint16_t ugs = attr_of(lar_access(lar[LAR_GS]), lar_flags(lar[LAR_GS]));
+    const uint16_t ldata = attr_of(lar_access(lar[LAR_LDT_DATA]), lar_flags(lar[LAR_LDT_DATA]));
     seg_set_cache(c, SEG_CS, e->sel.cs, 0, 0xffffffffu, ucode);
     seg_set_cache(c, SEG_SS, e->sel.ss, 0, 0xffffffffu, udata);
     seg_set_cache(c, SEG_DS, e->sel.ds, 0, 0xffffffffu, udata);
-    seg_set_cache(c, SEG_GS, e->sel.gs, 0, 0xffffffffu, udata);
+    seg_set_cache(c, SEG_GS, e->sel.gs, 0, 0xffffffffu, ugs);
     seg_set_cache(c, SEG_ES, LDT_SEL, DATA_ADDR, DATA_SIZE - 1, ldata);
     seg_set_cache(c, SEG_FS, LDT_SEL, DATA_ADDR, DATA_SIZE - 1, ldata);
     cpu_update_mode(c);
@@ -161,7 +171,8 @@ static void setup(struct emu *e, const struct diff_state *init)
     cpu_set_eflags(c, init->eflags | EFL_IF | EFL_1, 0xffffffffu);
     c->eip = CODE_ADDR;
     if (init->flags & STATE_CODE16) {
-        seg_set_cache(c, SEG_CS, CODE16_SEL, CODE_ADDR, 0xffff, attr_of(0xfb, 0x1));
+        seg_set_cache(c, SEG_CS, CODE16_SEL, CODE_ADDR, 0xffff,
+                      attr_of(lar_access(lar[LAR_LDT_CODE16]), lar_flags(lar[LAR_LDT_CODE16])));
         c->eip = 0;
     }
     cpu_tlb_flush(c);

@@ -1286,13 +1286,59 @@ static bool gen_lxs(struct gen *g)
     return true;
 }
 
+/* LAR, LSL, VERR, VERW on selectors whose descriptors both sides share:
+ * the user code/data selectors, glibc's TLS selector, the two LDT entries,
+ * null, LDT and GDT selectors past the tables' limits, with any RPL. The
+ * rest of Linux's GDT (kernel, 64-bit code, the per-CPU segment) differs
+ * from the emulator's, so it is left alone; so is everything unless the
+ * layout is the x86-64 kernel's (user code selector 0x23). */
+static bool gen_lar(struct gen *g)
+{
+    if (g->o->sel_cs != 0x23 || !sel_ok(g))
+        return false;
+    uint16_t sel;
+    switch (below(g, 7)) {
+    case 0: sel = (uint16_t)below(g, 4); break;
+    case 1: sel = (uint16_t)((g->o->sel_cs & ~3) | below(g, 4)); break;
+    case 2: sel = (uint16_t)((g->o->sel_ds & ~3) | below(g, 4)); break;
+    case 3: sel = (uint16_t)((g->o->sel_gs & ~3) | below(g, 4)); break;
+    case 4: sel = (uint16_t)(chance(g, 50) ? (LDT_SEL & ~3) : (CODE16_SEL & ~3)) | (uint16_t)below(g, 4); break;
+    case 5: sel = (uint16_t)((2 + below(g, 50)) << 3 | 4 | below(g, 4)); break; /* LDT, past its limit */
+    default: sel = (uint16_t)((16 + below(g, 1000)) << 3 | below(g, 4)); break; /* GDT, past its limit */
+    }
+    static const int ops[4] = { OP_LAR, OP_LSL, OP_VERR, OP_VERW };
+    int k = (int)below(g, 4), osz = vsize(g);
+    int dst = k < 2 ? pick_reg(g, 0) : 0;
+    if (dst < 0)
+        return false;
+    struct rm rm;
+    if (chance(g, 40)) {
+        gen_mem(g, &rm, 2, 2, 0, MF_WRITE);
+        emit_store_abs(g, 16, rm.off, sel);
+    } else {
+        int r = pick_reg(g, 0);
+        if (r < 0)
+            return false;
+        emit_mov_imm(g, r, ((uint32_t)rnd(g) & 0xffff0000u) | sel);
+        rm_reg(&rm, r);
+    }
+    if (!have(g, ops[k], osz, rm.mem))
+        return false;
+    struct enc e = { .n = 0 };
+    uint8_t opc[2] = { 0x0f, (uint8_t)(k == 0 ? 0x02 : k == 1 ? 0x03 : 0x00) };
+    enc_std(g, &e, 0, k < 2 ? osz : 0, opc, 2, k < 2 ? dst : 2 + k, &rm, 0, 0);
+    emit(g, &e, ops[k], false);
+    return true;
+}
+
 bool fam_misc(struct gen *g)
 {
-    switch (below(g, 5)) {
+    switch (below(g, 6)) {
     case 0: return gen_xlat(g);
     case 1: return gen_arpl(g);
     case 2: return gen_bound(g, false);
     case 3: return gen_lxs(g);
+    case 4: return gen_lar(g);
     default: return gen_smc(g);
     }
 }

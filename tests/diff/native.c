@@ -154,6 +154,9 @@ int main(void)
     __asm__ volatile("mov %%cs, %0; mov %%ds, %1; mov %%ss, %2; mov %%gs, %3"
                      : "=r"(h.cs), "=r"(h.ds), "=r"(h.ss), "=r"(h.gs));
     tls_gs = h.gs;
+    const uint32_t sels[LAR_COUNT] = { h.cs, h.ds, h.gs, LDT_SEL, CODE16_SEL };
+    for (int k = 0; k < LAR_COUNT; k++)
+        __asm__ volatile("lar %1, %0" : "=r"(h.lar[k]) : "r"(sels[k]) : "cc");
     write_full(&h, sizeof(h));
 
     uint8_t *code = (uint8_t *)CODE_ADDR;

@@ -63,10 +63,14 @@ struct diff_state {
 #define STATE_CODE16 1u /* run in the 16-bit code segment CODE16_SEL */
 _Static_assert(sizeof(struct diff_state) == 64, "diff_state layout must match on 32 and 64 bits");
 
-/* Native runner -> driver, once at start: the user selectors it runs with. */
+/* Native runner -> driver, once at start: the user selectors it runs with,
+ * and their access rights as LAR reports them (type, DPL, P, AVL, D/B, G),
+ * so the emulator's descriptors match bit for bit. */
+enum { LAR_CS, LAR_DS, LAR_GS, LAR_LDT_DATA, LAR_LDT_CODE16, LAR_COUNT };
 struct diff_hello {
     uint32_t magic;
     uint16_t cs, ds, ss, gs;
+    uint32_t lar[LAR_COUNT];
 };
 
 /* Driver -> native runner: header, then code_len bytes of code, then
