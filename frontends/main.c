@@ -12,6 +12,8 @@
 #include <time.h>
 
 #include "frontends/console.h"
+#include "frontends/display_sdl.h"
+#include "frontends/screenshot.h"
 #include "frontends/options.h"
 #include "vm/vm.h"
 
@@ -32,11 +34,17 @@ static void usage(FILE *f)
             "  --append STR           kernel command line\n"
             "  --bios FILE            raw firmware image, mapped below 4 GiB and 1 MiB; starts at F000:FFF0\n"
             "                         (default: " DEFAULT_BIOS ")\n"
+            "Display:\n"
+            "  --display none|sdl     no window (serial console on the terminal; default) or an\n"
+            "                         SDL2 window showing the VGA (Ctrl+Alt+G releases the mouse)\n"
+            "  --screenshot FILE.png  save the screen as PNG when kestrel exits\n"
+            "  --vga-dump FILE        save the VGA text screen as UTF-8 when kestrel exits\n"
+            "  --vga-bios FILE        VGA option ROM for firmware boots (default: " DEFAULT_VGA_BIOS ")\n"
             "Devices:\n"
             "  --serial stdio|file:PATH|none   where COM1 output goes (default stdio)\n"
             "  --no-reboot            exit when the guest resets instead of restarting it\n"
-            "  --clock host|icount    guest time from the host clock (default) or from the\n"
-            "                         instruction count (1 ns each: reproducible runs)\n"
+            "  --clock host|icount[:NS]  guest time from the host clock (default) or from the\n"
+            "                         instruction count, NS ns each (default 1): reproducible runs\n"
             "Debugging:\n"
             "  --debugcon stderr|file:PATH    port 0x402 output (SeaBIOS's debug log)\n"
             "  --log LIST             comma-separated: in_asm,exec,int,io,unimpl,mmu\n"
@@ -51,10 +59,13 @@ static void usage(FILE *f)
             "under --no-reboot.\n");
 }
 
-/* What the VM's callbacks need: options (sinks) and the console. */
+/* What the VM's callbacks need: options (sinks), the console, the window. */
 struct frontend {
     struct options *o;
     struct console con;
+    struct vm *vm;
+    struct display_sdl *sdl;
+    uint64_t last_frame_ns; /* host time of the last window refresh */
 };
 
 static void serial_out(void *ctx, uint8_t byte)
@@ -80,10 +91,66 @@ static void log_msg(void *ctx, const char *msg)
     fprintf(stderr, "kestrel: %s\n", msg);
 }
 
+static uint64_t host_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
 static void host_poll(void *ctx, int timeout_ms)
 {
     struct frontend *fe = ctx;
+    if (fe->sdl && (timeout_ms < 0 || timeout_ms > 16))
+        timeout_ms = 16; /* the window needs events and refreshes while the guest idles */
     console_poll(&fe->con, timeout_ms);
+    if (fe->sdl) {
+        uint64_t now = host_ns();
+        if (now - fe->last_frame_ns >= 16000000ull) {
+            fe->last_frame_ns = now;
+            if (!display_sdl_update(fe->sdl, vclock_now(&fe->vm->clock)))
+                vm_request_stop(fe->vm);
+        }
+    }
+}
+
+static void key_in(void *ctx, bool extended, uint8_t code, bool down)
+{
+    struct frontend *fe = ctx;
+    i8042_key(&fe->vm->kbc, extended, code, down);
+}
+
+static void mouse_in(void *ctx, int dx, int dy, int dz, uint8_t buttons)
+{
+    struct frontend *fe = ctx;
+    i8042_mouse(&fe->vm->kbc, dx, dy, dz, buttons);
+}
+
+static void dump_screen(void *ctx)
+{
+    struct frontend *fe = ctx;
+    char buf[16384];
+    size_t n = vga_text_dump(&fe->vm->vga, buf, sizeof(buf));
+    fprintf(stderr, "\r\n--- VGA text screen ---\r\n");
+    for (size_t k = 0; k < n; k++) {
+        if (buf[k] == '\n')
+            fputc('\r', stderr);
+        fputc(buf[k], stderr);
+    }
+    fprintf(stderr, "--- end ---\r\n");
+}
+
+static int save_vga_dump(struct vm *vm, const char *path)
+{
+    char buf[16384];
+    size_t n = vga_text_dump(&vm->vga, buf, sizeof(buf));
+    FILE *f = fopen(path, "w");
+    if (!f || fwrite(buf, 1, n, f) != n) {
+        if (f)
+            fclose(f);
+        return -1;
+    }
+    return fclose(f);
 }
 
 static void print_stats(const struct vm *vm, double secs)
@@ -125,9 +192,11 @@ int main(int argc, char **argv)
     struct vm_config cfg = {
         .mem_size = o.mem_size,
         .clock = o.clock_icount ? CLOCK_ICOUNT : CLOCK_HOST,
+        .ns_per_insn = (unsigned)o.clock_icount,
         .no_reboot = o.no_reboot,
         .log_mask = o.log_mask,
         .max_block_insns = o.max_block,
+        .vga_bios = o.vga_bios,
         .serial_out = serial_out,
         .debugcon_out = debugcon_out,
         .log = log_msg,
@@ -148,13 +217,35 @@ int main(int argc, char **argv)
         return 2;
     }
 
+    fe.vm = vm;
+    if (o.display_sdl) {
+        char err[256];
+        struct display_input in = { key_in, mouse_in, &fe };
+        fe.sdl = display_sdl_open(&vm->vga, &in, err, sizeof(err));
+        if (!fe.sdl) {
+            fprintf(stderr, "kestrel: --display sdl: %s\n", err);
+            vm_free(vm);
+            return 2;
+        }
+    }
     /* Guest input comes from stdin when COM1 goes to the terminal. */
     console_open(&fe.con, vm, o.serial_file == stdout);
+    fe.con.dump_screen = dump_screen;
+    fe.con.ctx = &fe;
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     enum vm_stop stop = vm_run(vm, o.max_insns);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     console_close(&fe.con);
+    if (fe.sdl)
+        display_sdl_close(fe.sdl);
+    if (o.vga_dump && save_vga_dump(vm, o.vga_dump))
+        fprintf(stderr, "kestrel: --vga-dump %s: cannot write\n", o.vga_dump);
+    if (o.screenshot) {
+        char err[256];
+        if (screenshot_png(&vm->vga, vclock_now(&vm->clock), o.screenshot, err, sizeof(err)))
+            fprintf(stderr, "kestrel: --screenshot: %s\n", err);
+    }
     double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
     if (o.serial_file && o.serial_file != stdout)
         fclose(o.serial_file);

@@ -54,7 +54,8 @@ static bool parse_log(const char *s, unsigned *mask, char *err, size_t errlen)
 
 int options_parse(struct options *o, int argc, char **argv)
 {
-    enum { O_ACCEL = 256, O_MEM, O_KERNEL, O_APPEND, O_BIOS, O_SERIAL, O_LOG, O_STATS, O_MAXI, O_MAXB, O_CLOCK, O_NOREBOOT, O_INITRD, O_DEBUGCON, O_HELP, O_VER };
+    enum { O_ACCEL = 256, O_MEM, O_KERNEL, O_APPEND, O_BIOS, O_SERIAL, O_LOG, O_STATS, O_MAXI, O_MAXB, O_CLOCK, O_NOREBOOT, O_INITRD, O_DEBUGCON, O_DISPLAY, O_SCREENSHOT, O_VGADUMP, O_VGABIOS,
+           O_HELP, O_VER };
     static const struct option longopts[] = {
         { "accel", required_argument, 0, O_ACCEL }, { "mem", required_argument, 0, O_MEM },
         { "kernel", required_argument, 0, O_KERNEL }, { "append", required_argument, 0, O_APPEND },
@@ -63,6 +64,8 @@ int options_parse(struct options *o, int argc, char **argv)
         { "max-insns", required_argument, 0, O_MAXI }, { "max-block", required_argument, 0, O_MAXB },
         { "clock", required_argument, 0, O_CLOCK }, { "no-reboot", no_argument, 0, O_NOREBOOT },
         { "initrd", required_argument, 0, O_INITRD }, { "debugcon", required_argument, 0, O_DEBUGCON },
+        { "display", required_argument, 0, O_DISPLAY }, { "screenshot", required_argument, 0, O_SCREENSHOT },
+        { "vga-dump", required_argument, 0, O_VGADUMP }, { "vga-bios", required_argument, 0, O_VGABIOS },
         { "help", no_argument, 0, O_HELP }, { "version", no_argument, 0, O_VER }, { 0, 0, 0, 0 },
     };
     memset(o, 0, sizeof(*o));
@@ -129,8 +132,11 @@ int options_parse(struct options *o, int argc, char **argv)
                 o->clock_icount = 0;
             } else if (!strcmp(optarg, "icount")) {
                 o->clock_icount = 1;
+            } else if (!strncmp(optarg, "icount:", 7) && (o->clock_icount = (int)strtol(optarg + 7, &end, 10)) > 0 &&
+                       !*end && o->clock_icount <= 1000) {
+                /* ns per instruction */
             } else {
-                snprintf(o->error, sizeof(o->error), "--clock %s: expected host or icount", optarg);
+                snprintf(o->error, sizeof(o->error), "--clock %s: expected host, icount or icount:NS", optarg);
                 return OPT_ERROR;
             }
             break;
@@ -150,6 +156,19 @@ int options_parse(struct options *o, int argc, char **argv)
                 return OPT_ERROR;
             }
             break;
+        case O_DISPLAY:
+            if (!strcmp(optarg, "sdl")) {
+                o->display_sdl = true;
+            } else if (!strcmp(optarg, "none")) {
+                o->display_sdl = false;
+            } else {
+                snprintf(o->error, sizeof(o->error), "--display %s: expected none or sdl", optarg);
+                return OPT_ERROR;
+            }
+            break;
+        case O_SCREENSHOT: o->screenshot = optarg; break;
+        case O_VGADUMP: o->vga_dump = optarg; break;
+        case O_VGABIOS: o->vga_bios = optarg; break;
         case O_HELP: return OPT_HELP;
         case O_VER: return OPT_VERSION;
         default:
@@ -167,6 +186,8 @@ int options_parse(struct options *o, int argc, char **argv)
     }
     if (!o->kernel && !o->bios)
         o->bios = DEFAULT_BIOS;
+    if (o->bios && !o->vga_bios)
+        o->vga_bios = DEFAULT_VGA_BIOS;
     if ((o->append || o->initrd) && !o->kernel) {
         snprintf(o->error, sizeof(o->error), "--append and --initrd need --kernel");
         return OPT_ERROR;

@@ -3,9 +3,10 @@
  * so that unmodified SeaBIOS and Linux recognise every part of it.
  *
  *   ports   0x20/0xA0 PIC, 0x40 PIT, 0x60/0x64 8042, 0x61 speaker/PIT glue,
- *           0x70 RTC/CMOS, 0x92 fast A20, 0xB2 APM/SMI, 0x3F8 COM1,
- *           0x4D0 ELCR, 0x510 fw_cfg, 0x600 ACPI PM, 0xCF8 PCI, 0xCF9 reset,
- *           0xF4 debug exit
+ *           0x70 RTC/CMOS, 0x92 fast A20, 0xB2 APM/SMI, 0x1CE VBE, 0x3B0-0x3DF
+ *           VGA, 0x3F8 COM1, 0x402 debug console, 0x4D0 ELCR, 0x510 fw_cfg,
+ *           0x600 ACPI PM, 0xCF8 PCI, 0xCF9 reset, 0xF4 debug exit
+ *   PCI     00.0 i440FX, 01.0 PIIX3 ISA, 01.3 PIIX4 PM, 02.0 VGA (1234:1111)
  *   memory  RAM from 0; 0xC0000-0xFFFFF shadowed per the i440FX PAM
  *           registers (ROM/open bus or RAM for reads and writes
  *           independently); the firmware ROM ending at 4 GiB
@@ -19,7 +20,10 @@
 #include <string.h>
 #include <time.h>
 
+#include <stdlib.h>
+
 #include "devices/acpi.h"
+#include "vm/loadfile.h"
 #include "vm/vm.h"
 
 static const struct {
@@ -92,6 +96,62 @@ static void set_a20(void *ctx, bool on)
 {
     struct vm *vm = ctx;
     phys_set_a20(&vm->mem, on); /* bumps the map generation: the CPU flushes at the next block */
+}
+
+static void vga_flush_tlb(void *ctx)
+{
+    struct vm *vm = ctx;
+    cpu_tlb_flush(&vm->cpu);
+}
+
+/* The stdvga PCI function: BAR 0 is the linear framebuffer, BAR 2 the
+ * MMIO view of the VGA/DISPI registers that Linux's bochs-drm uses. */
+static void vga_pci_map(struct pci_dev *d, int bar, uint32_t addr)
+{
+    struct vm *vm = d->opaque;
+    if (bar == 0) {
+        vga_lfb_map(&vm->vga, addr == PCI_BAR_UNMAPPED ? VGA_LFB_UNMAPPED : addr);
+    } else if (bar == 2) {
+        if (vm->vga_bar2_region < 0 && addr != PCI_BAR_UNMAPPED)
+            vm->vga_bar2_region = phys_add_mmio(&vm->mem, addr, VGA_MMIO_BAR_SIZE, &vga_bar2_ops, &vm->vga, "vga-mmio") < 0
+                                      ? -1
+                                      : vm->mem.nregions - 1;
+        else if (vm->vga_bar2_region >= 0)
+            phys_region_move(&vm->mem, vm->vga_bar2_region, addr, addr != PCI_BAR_UNMAPPED);
+    }
+}
+
+static int setup_vga(struct vm *vm)
+{
+    int err = vga_init(&vm->vga);
+    if (!err)
+        err = vga_attach(&vm->vga, &vm->mem, VGA_LFB_DEFAULT, vga_flush_tlb, vm);
+    if (err) {
+        vm_errorf(vm, "cannot create the VGA adapter");
+        return err;
+    }
+    vm->vga_bar2_region = -1;
+    vm->vga_pci.opaque = vm;
+    vm->vga_pci.map = vga_pci_map;
+    err = pci_register(&vm->pci, &vm->vga_pci, 2 << 3, VGA_PCI_VENDOR, VGA_PCI_DEVICE, 0x03000002, 0);
+    if (err)
+        return err;
+    pci_set_word(vm->vga_pci.config + PCI_SUBSYS_VENDOR, 0x1af4);
+    pci_set_word(vm->vga_pci.config + PCI_SUBSYS_ID, 0x1100);
+    pci_declare_bar(&vm->vga_pci, 0, VGA_VRAM_SIZE, PCI_BAR_MEM, true);
+    pci_declare_bar(&vm->vga_pci, 2, VGA_MMIO_BAR_SIZE, PCI_BAR_MEM, false);
+    if (!vm->cfg.vga_bios)
+        return 0;
+    /* SeaBIOS finds the ROM of PCI device vvvv:dddd as fw_cfg "pcivvvv,dddd.rom". */
+    uint8_t *rom;
+    size_t len;
+    if (load_file(vm->cfg.vga_bios, VGA_BIOS_MAX, &rom, &len, vm->error, sizeof(vm->error)) ||
+        vga_bios_check(rom, len, vm->error, sizeof(vm->error))) {
+        return -EINVAL;
+    }
+    err = fw_cfg_add_file(&vm->fw_cfg, "pci1234,1111.rom", rom, len);
+    free(rom);
+    return err;
 }
 
 static void setup_cmos(struct vm *vm)
@@ -204,6 +264,8 @@ int pc_init(struct vm *vm)
         { COM1_PORT, 8, { uart_read, uart_write, &vm->com1, "com1" } },
         { DEBUGEXIT_PORT, 4, { NULL, debugexit_write, &vm->dbgexit, "debug-exit" } },
         { 0x402, 1, { debugcon_read, debugcon_write, vm, "debugcon" } },
+        { 0x3b0, 48, { vga_io_read, vga_io_write, &vm->vga, "vga" } },
+        { 0x1ce, 3, { vga_dispi_read, vga_dispi_write, &vm->vga, "vbe" } },
     };
     for (size_t k = 0; k < sizeof(ports) / sizeof(ports[0]); k++) {
         if (iobus_register(&vm->io, ports[k].port, ports[k].n, &ports[k].h)) {
@@ -212,6 +274,9 @@ int pc_init(struct vm *vm)
         }
     }
     setup_cmos(vm);
+    err = setup_vga(vm);
+    if (err)
+        return err;
     err = setup_fw_cfg(vm);
     if (err) {
         vm_errorf(vm, "cannot fill the firmware configuration: %s", strerror(-err));
@@ -231,6 +296,7 @@ int pc_finalize(struct vm *vm)
 
 void pc_free(struct vm *vm)
 {
+    vga_free(&vm->vga);
     fw_cfg_free(&vm->fw_cfg);
 }
 
@@ -243,6 +309,7 @@ void pc_reset(struct vm *vm)
     rtc_reset(&vm->rtc);
     i8042_reset(&vm->kbc);
     uart_reset(&vm->com1);
+    vga_reset(&vm->vga);
     piix_reset(&vm->piix); /* PAM back to ROM: the firmware runs from its image again */
     vm->fw_cfg.selected = 0;
     vm->fw_cfg.offset = 0;

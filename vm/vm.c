@@ -97,7 +97,7 @@ int vm_init(struct vm *vm, const struct vm_config *cfg)
     vm->io.log_ctx = vm;
     vm->io.log_unclaimed = (cfg->log_mask & LOG_IO) != 0;
 
-    vclock_init(&vm->clock, cfg->clock, &vm->cpu.icount, 1);
+    vclock_init(&vm->clock, cfg->clock, &vm->cpu.icount, cfg->ns_per_insn ? cfg->ns_per_insn : 1);
     uart_init(&vm->com1, com1_tx, vm, (struct irq){ pic_set_irq, &vm->pic, 4 });
     vm->dbgexit = (struct debugexit){ debug_exit, vm };
     err = pc_init(vm);

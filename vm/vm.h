@@ -24,6 +24,7 @@
 #include "devices/mc146818.h"
 #include "devices/pci.h"
 #include "devices/piix.h"
+#include "devices/vga.h"
 #include "devices/iobus.h"
 #include "devices/uart16550.h"
 #include "mmu/phys.h"
@@ -37,7 +38,9 @@ struct vm_config {
     uint64_t mem_size;   /* bytes of guest RAM */
     bool no_reboot;      /* a guest reset ends the run instead */
     int64_t rtc_base;    /* RTC time at start (Unix seconds); 0: the host's time */
+    const char *vga_bios; /* VGA option ROM; NULL: none (direct kernel boot needs none) */
     enum clock_source clock; /* CLOCK_HOST (default) or CLOCK_ICOUNT (reproducible) */
+    unsigned ns_per_insn;    /* CLOCK_ICOUNT: guest ns per instruction */
     unsigned log_mask;   /* LOG_* */
     int max_block_insns; /* 0: default */
     void (*serial_out)(void *ctx, uint8_t byte);
@@ -74,6 +77,9 @@ struct vm {
     struct pci_bus pci;
     struct piix piix;
     struct fw_cfg fw_cfg;
+    struct vga vga;
+    struct pci_dev vga_pci;       /* 00:02.0, QEMU's stdvga IDs (1234:1111) */
+    int vga_bar2_region;          /* phys region of the VGA's MMIO BAR, -1 until mapped */
     struct uart com1;
     struct debugexit dbgexit;
     int pam_region[PAM_SEGMENTS]; /* phys region index of each PAM segment */
