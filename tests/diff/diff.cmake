@@ -14,7 +14,7 @@ add_custom_command(OUTPUT ${DIFF_NATIVE}
   COMMENT "Building the 32-bit native runner diff_native")
 add_custom_target(diff_native ALL DEPENDS ${DIFF_NATIVE})
 
-add_executable(kdiff ${DIFF_DIR}/kdiff.c ${DIFF_DIR}/gen.c ${DIFF_DIR}/gen_int.c ${DIFF_DIR}/gen_fpu.c
+add_executable(kdiff ${DIFF_DIR}/kdiff.c ${DIFF_DIR}/gen.c ${DIFF_DIR}/gen_int.c ${DIFF_DIR}/gen_misc.c ${DIFF_DIR}/gen_fpu.c
                ${DIFF_DIR}/seq.c
                ${DIFF_DIR}/emu.c ${DIFF_DIR}/report.c $<TARGET_OBJECTS:kcore>)
 target_link_libraries(kdiff PkgConfig::LIBELF PkgConfig::XXHASH PkgConfig::CAPSTONE m)

@@ -102,6 +102,14 @@ uint32_t below(struct gen *g, uint32_t n);
 bool chance(struct gen *g, unsigned pct);
 uint32_t rval(struct gen *g, int bits); /* an interesting value of `bits` bits */
 
+/* A random operand size for Ev forms: 16 or 32. */
+static inline int vsize(struct gen *g) { return chance(g, 30) ? 16 : 32; }
+static inline uint32_t mask_of(int bits) { return bits >= 32 ? 0xffffffffu : (1u << bits) - 1; }
+static inline int32_t sext(uint32_t v, int bits)
+{
+    return bits >= 32 ? (int32_t)v : (int32_t)(v << (32 - bits)) >> (32 - bits);
+}
+
 /* Handler present for this op at this operand size (8, 16, 32) and form? */
 bool have(const struct gen *g, int op, int osz, bool mem);
 
@@ -151,7 +159,7 @@ void gen_body(struct gen *g, int n);
 /* Bytes of code from item `from` up to (not including) item `to`. */
 int span_bytes(const struct seq *s, int from, int to);
 
-/* Family generators (gen_int.c); false when nothing could be generated. */
+/* Family generators (gen_int.c, gen_misc.c); false when nothing could be generated. */
 bool fam_alu(struct gen *g);
 bool fam_test(struct gen *g);
 bool fam_unary(struct gen *g);
