@@ -56,11 +56,6 @@ void blkcache_flush_jmp(struct blkcache *bc)
     memset(bc->jmp, 0, sizeof(bc->jmp));
 }
 
-void blkcache_flush_jmp_page(struct blkcache *bc, uint32_t lin)
-{
-    memset(&bc->jmp[((lin >> 12) & 63) << 6], 0, 64 * sizeof(bc->jmp[0]));
-}
-
 void blkcache_flush(struct blkcache *bc)
 {
     for (uint64_t p = 0; p < bc->npages; p++) {
@@ -76,18 +71,20 @@ void blkcache_flush(struct blkcache *bc)
     bc->flushes++;
 }
 
-static unsigned key_hash(const struct blkcache *bc, uint64_t paddr, uint32_t eip, uint32_t cs_base, uint32_t mode)
+static unsigned key_hash(const struct blkcache *bc, uint64_t paddr, uint32_t eip, uint32_t cs_base, uint32_t cs_limit,
+                         uint32_t mode)
 {
-    uint64_t key[3] = { paddr, (uint64_t)eip << 32 | cs_base, mode };
+    uint64_t key[3] = { paddr, (uint64_t)eip << 32 | cs_base, (uint64_t)cs_limit << 32 | mode };
     return (unsigned)XXH3_64bits(key, sizeof(key)) & bc->hash_mask;
 }
 
-struct block *blkcache_lookup(struct blkcache *bc, uint64_t paddr, uint32_t eip, uint32_t cs_base, uint32_t mode)
+struct block *blkcache_lookup(struct blkcache *bc, uint64_t paddr, uint32_t eip, uint32_t cs_base, uint32_t cs_limit,
+                              uint32_t mode)
 {
     if (bc->phys_gen != bc->mem->gen)
         blkcache_flush(bc);
-    for (struct block *b = bc->hash[key_hash(bc, paddr, eip, cs_base, mode)]; b; b = b->hnext)
-        if (b->paddr == paddr && b->eip == eip && b->cs_base == cs_base && b->mode == mode)
+    for (struct block *b = bc->hash[key_hash(bc, paddr, eip, cs_base, cs_limit, mode)]; b; b = b->hnext)
+        if (b->paddr == paddr && b->eip == eip && b->cs_base == cs_base && b->cs_limit == cs_limit && b->mode == mode)
             return b;
     return NULL;
 }
@@ -105,7 +102,7 @@ struct block *blkcache_alloc(struct blkcache *bc, unsigned n)
 void blkcache_insert(struct blkcache *bc, struct block *b)
 {
     bc->used += (sizeof(struct block) + (size_t)b->n * sizeof(struct insn) + 15) & ~(size_t)15;
-    unsigned h = key_hash(bc, b->paddr, b->eip, b->cs_base, b->mode);
+    unsigned h = key_hash(bc, b->paddr, b->eip, b->cs_base, b->cs_limit, b->mode);
     b->hnext = bc->hash[h];
     bc->hash[h] = b;
     uint64_t pg = b->paddr >> 12;
@@ -117,12 +114,13 @@ void blkcache_insert(struct blkcache *bc, struct block *b)
         b->pnext = bc->page[pg];
         bc->page[pg] = b;
     }
+    b->jmp_gen = bc->cpu->jmp_gen;
     bc->jmp[jmp_hash(b->lin)] = b;
 }
 
 static void unlink_hash(struct blkcache *bc, struct block *b)
 {
-    struct block **pp = &bc->hash[key_hash(bc, b->paddr, b->eip, b->cs_base, b->mode)];
+    struct block **pp = &bc->hash[key_hash(bc, b->paddr, b->eip, b->cs_base, b->cs_limit, b->mode)];
     while (*pp && *pp != b)
         pp = &(*pp)->hnext;
     if (*pp)
@@ -150,7 +148,7 @@ static void code_write_hook(void *opaque, uint64_t paddr, unsigned len)
                 bc->invalidations++;
                 bc->cpu->stats.smc_invalidations++;
                 /* The running block may be the one rewritten: leave it after this insn. */
-                bc->cpu->stop = 1;
+                cpu_stop(bc->cpu);
             } else {
                 pp = &b->pnext;
             }

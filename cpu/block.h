@@ -7,8 +7,9 @@
  *   page is never cached (interp.c runs it on its own).
  * - It ends after an A_END instruction (control transfer, mode change,
  *   string instruction), at the page end, or at max_block_insns.
- * - Keyed by (physical address, EIP, CS base, mode word): EIP is part of the
- *   key so decoded branch targets can be absolute.
+ * - Keyed by (physical address, EIP, CS base, CS limit, mode word): EIP is
+ *   part of the key so decoded branch targets can be absolute, and the CS
+ *   limit because instructions beyond it were decoded as #GP.
  * - Blocks are bump-allocated from one arena and freed only when the whole
  *   arena is flushed, which happens between blocks, never during one.
  * - An invalidated block is unlinked from the hash chain, its page list and
@@ -30,6 +31,7 @@ struct block {
     uint32_t eip;        /* EIP of the first instruction */
     uint32_t next_eip;   /* EIP after the last instruction */
     uint32_t cs_base;    /* CS base it was decoded under */
+    uint32_t cs_limit;   /* CS limit it was decoded under */
     uint32_t mode;       /* mode word it was decoded under */
     uint64_t paddr;      /* physical address of the first byte */
     struct block *hnext; /* hash chain */
@@ -37,14 +39,15 @@ struct block {
     uint16_t n;          /* instructions */
     uint16_t bytes;      /* guest code bytes covered */
     uint32_t lin;        /* linear address of the first byte */
+    uint32_t jmp_gen;    /* cpu->jmp_gen when it entered the jump cache */
     struct insn insn[];  /* n decoded instructions */
 };
 
-#define JMP_CACHE_BITS 12
+#define JMP_CACHE_BITS 14
 #define JMP_CACHE_SIZE (1u << JMP_CACHE_BITS)
 
 struct blkcache {
-    struct block *jmp[JMP_CACHE_SIZE]; /* by linear PC, see jmp_hash() */
+    struct block *jmp[JMP_CACHE_SIZE]; /* by linear PC, see jmp_hash(); checked against the TLB on use */
     struct block **hash;               /* chains by xxHash of the key */
     unsigned hash_mask;
     struct block **page;               /* per RAM page: blocks decoded from it */
@@ -57,20 +60,20 @@ struct blkcache {
     uint64_t flushes, invalidations;
 };
 
-/* Jump-cache index: the page picks one of 64 groups of 64 so that flushing
- * one page's entries (INVLPG) clears a single group. */
+/* Jump-cache index: the low bits of the PC spread blocks within a page,
+ * the page number is folded in so hot pages land apart. */
 static inline unsigned jmp_hash(uint32_t lin)
 {
-    return ((lin >> 12) & 63) << 6 | ((lin ^ (lin >> 6)) & 63);
+    return (lin ^ (lin >> 10) ^ (lin >> 20)) & (JMP_CACHE_SIZE - 1);
 }
 
 struct blkcache *blkcache_new(struct cpu *cpu, struct phys *mem, size_t arena_size);
 void blkcache_free(struct blkcache *bc);
 void blkcache_flush(struct blkcache *bc);
 void blkcache_flush_jmp(struct blkcache *bc);
-void blkcache_flush_jmp_page(struct blkcache *bc, uint32_t lin);
 
-struct block *blkcache_lookup(struct blkcache *bc, uint64_t paddr, uint32_t eip, uint32_t cs_base, uint32_t mode);
+struct block *blkcache_lookup(struct blkcache *bc, uint64_t paddr, uint32_t eip, uint32_t cs_base, uint32_t cs_limit,
+                              uint32_t mode);
 /* Allocate a block of up to `n` instructions (may flush the whole cache first). */
 struct block *blkcache_alloc(struct blkcache *bc, unsigned n);
 /* Publish a block filled in by the caller (shrinks its allocation to b->n). */

@@ -151,19 +151,19 @@ void cpu_set_irq(struct cpu *c, int level)
 {
     c->irq_line = level != 0;
     if (level)
-        c->stop = 1;
+        cpu_stop(c);
 }
 
 void cpu_raise_nmi(struct cpu *c)
 {
     c->nmi_pending = 1;
-    c->stop = 1;
+    cpu_stop(c);
 }
 
 void cpu_request_exit(struct cpu *c)
 {
     c->exit_request = 1;
-    c->stop = 1;
+    cpu_stop(c);
 }
 
 void cpu_logf(struct cpu *c, const char *fmt, ...)

@@ -24,6 +24,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cpu/insn.h"
 #include "mmu/mmu.h"
 
 struct insn;
@@ -193,9 +194,10 @@ struct cpu {
     uint64_t lf_aux;         /* lazy flags: carry vector + deltas (flags.h) */
     uint32_t eflags;         /* all EFLAGS bits except the six arithmetic ones */
     uint32_t mode;           /* MODE_* word */
-    volatile int stop;       /* nonzero: leave the current block after this insn */
+    const struct insn *blk_end; /* the running block stops before this insn (cpu_stop() pulls it in) */
     int cpl;                 /* current privilege level */
     struct tlb_entry *tlb;   /* active TLB: mmu.tlb[cpl == 3] */
+    uint32_t jmp_gen;        /* bumped when translations are invalidated (interp.c) */
     const struct block *blk; /* block being executed, NULL between blocks */
     const struct insn *cur;  /* instruction being executed */
 
@@ -204,11 +206,20 @@ struct cpu {
     uint32_t cr0, cr2, cr3, cr4;
     uint64_t efer;
     uint32_t dr[8];
-    uint8_t halted;       /* HLT executed, waiting for an interrupt */
-    uint8_t inhibit_irq;  /* interrupts inhibited for one instruction (STI, MOV SS) */
-    uint8_t irq_line;     /* INTR asserted by the interrupt controller */
-    uint8_t nmi_pending;
-    uint8_t dbg_armed;    /* a DR7 breakpoint is enabled: run one instruction at a time (cpu/sysregs.h) */
+    /* Conditions cpu_exec() must look at between blocks, packed so that
+     * one load of `events` tells whether any is set. */
+    union {
+        struct {
+            uint8_t halted;       /* HLT executed, waiting for an interrupt */
+            uint8_t inhibit_irq;  /* interrupts inhibited for one instruction (STI, MOV SS) */
+            uint8_t irq_line;     /* INTR asserted by the interrupt controller */
+            uint8_t nmi_pending;
+            uint8_t dbg_armed;    /* a DR7 breakpoint is enabled: run one instruction at a time (cpu/sysregs.h) */
+            uint8_t exit_request; /* ask cpu_exec() to return at the next block boundary */
+            uint8_t events_pad[2];
+        };
+        uint64_t events;
+    };
     uint8_t dbg_data;     /* an enabled data breakpoint: the memory slow path checks accesses */
     uint32_t dbg_hits;    /* DR6 B0-B3 of data breakpoints hit by the current instruction */
 
@@ -244,7 +255,6 @@ struct cpu {
     int bounce_size;
 
     uint64_t icount;     /* guest instructions retired */
-    int exit_request;    /* ask cpu_exec() to return at the next block boundary */
     unsigned log_mask;   /* LOG_* bits */
     int max_block_insns; /* cap on decoded block length (1 for bisecting) */
     struct cpu_stats stats;
@@ -280,6 +290,14 @@ void cpu_tlb_flush_page(struct cpu *cpu, uint32_t lin);
 uint32_t cpu_get_eflags(const struct cpu *cpu);
 /* Write EFLAGS bits selected by mask (no privilege checks). */
 void cpu_set_eflags(struct cpu *cpu, uint32_t val, uint32_t mask);
+
+/* Leave the running block after the current instruction (something the
+ * rest of the block was decoded under changed, or an event wants service).
+ * Harmless outside a block: the next block resets blk_end. */
+static inline void cpu_stop(struct cpu *cpu)
+{
+    cpu->blk_end = cpu->cur + 1;
+}
 
 /* Raise a guest exception: unwinds to cpu_exec(). */
 _Noreturn void cpu_fault(struct cpu *cpu, int vector, int errcode);

@@ -108,11 +108,11 @@ int decode(const uint8_t *b, int avail, int mode32, uint32_t eip, struct insn *o
 
     /* Mandatory-prefix forms first (F3/F2 by whichever came last, else 66). */
     if (pfx & P_REP)
-        mand = PF3;
+        mand = MPFX_F3;
     else if (pfx & P_REPNE)
-        mand = PF2;
+        mand = MPFX_F2;
     else if (pfx & P_OP66)
-        mand = P66;
+        mand = MPFX_66;
     unsigned e = mand ? dec_map[mand][map][opc] : 0;
     if (!e)
         e = dec_map[0][map][opc];

@@ -188,7 +188,7 @@ void intr_deliver(struct cpu *c, int vector, enum intr_kind kind, int errcode)
         cpu_logf(c, "int: vector %#x kind %d err %#x at %04x:%08x", vector, kind, errcode, c->seg[SEG_CS].sel,
                  (uint32_t)c->eip);
     c->intr_taken = 1;
-    c->stop = 1;
+    cpu_stop(c);
     if (!(c->cr0 & CR0_PE)) {
         deliver_real(c, vector);
         return;

@@ -24,6 +24,7 @@
 
 #include "cpu/decode_tables.h"
 #include "cpu/opcode.h"
+#include "cpu/opcode_rows.h"
 
 struct row {
     const char *name;

@@ -9,15 +9,24 @@
  *
  *   - On entry to a block, EIP is set to the address after the block, the
  *     fall-through. A branch (always the last instruction) overwrites it.
- *   - cpu->stop asks to leave after the current instruction (self-modifying
- *     code, mode changes, interrupt requests); EIP is then the next
+ *   - cpu_stop() asks to leave after the current instruction (self-modifying
+ *     code, mode changes, interrupt requests) by pulling in blk_end, the
+ *     pointer the loop compares against; EIP is then the next
  *     instruction's, block->eip + next->off.
  *   - A fault longjmps back here; EIP is recovered as block->eip + cur->off,
  *     so handlers must not commit architectural state before they can no
  *     longer fault.
  *
- * Single-instruction steps serve the one-instruction interrupt shadow
- * (STI, MOV SS) and the trap flag.
+ * Between blocks one load of cpu->events (plus TF, the physical map's
+ * generation and the budget) decides whether anything needs attention;
+ * only then does the slow path look at interrupts, halts, the interrupt
+ * shadow (STI, MOV SS), single-stepping and breakpoints.
+ *
+ * The jump cache maps a linear PC to a block. Invalidating translations
+ * (TLB flush, INVLPG, CR3 load, a CS limit change) bumps cpu->jmp_gen, and
+ * a hit counts only for a block stamped with the current generation: the
+ * whole jump cache is invalidated in O(1). Keeping an entry until software
+ * invalidates its translation is what a hardware TLB does too.
  */
 #include <limits.h>
 
@@ -75,30 +84,24 @@ static int decode_one(struct cpu *c, const uint8_t *bytes, int avail, uint32_t e
     return len;
 }
 
-static void run_block(struct cpu *c, const struct block *b, unsigned limit)
+static inline __attribute__((always_inline)) void run_block(struct cpu *c, const struct block *b, unsigned limit)
 {
     const struct insn *i = b->insn, *last = b->insn + b->n;
-    const struct insn *end = b->n < limit ? last : b->insn + limit;
     if (c->log_mask & LOG_EXEC)
         trace_block_exec(c, b);
     c->blk = b;
+    c->blk_end = b->n < limit ? last : b->insn + limit;
     c->eip = b->next_eip;
-    c->stop = 0;
     do {
         c->cur = i;
         i->fn(c, i);
-        i++;
-    } while (i != end && !c->stop);
+    } while (++i < c->blk_end);
     if (i != last)
         c->eip = b->eip + i->off;
     c->icount += (uint64_t)(i - b->insn);
-    c->stats.block_runs++;
     c->blk = NULL;
 }
 
-/* Execute one instruction that cannot be cached: it crosses a page, or
- * lives in MMIO. The first page is fetched already (page may be NULL for
- * MMIO, then paddr is its physical page). */
 static void run_uncached(struct cpu *c, uint32_t eip, uint32_t lin, const uint8_t *page, uint64_t paddr)
 {
     uint8_t buf[16];
@@ -153,6 +156,7 @@ static struct block *build_block(struct cpu *c, uint32_t eip, uint32_t lin, cons
     b->eip = eip;
     b->next_eip = mode32 ? eip + pos : ((eip + pos) & 0xffff);
     b->cs_base = (uint32_t)c->seg[SEG_CS].base;
+    b->cs_limit = c->seg[SEG_CS].limit;
     b->mode = c->mode;
     b->paddr = (paddr & ~0xfffull) + o;
     b->lin = lin;
@@ -167,16 +171,18 @@ static struct block *build_block(struct cpu *c, uint32_t eip, uint32_t lin, cons
 }
 
 /* Find or build the block at CS:EIP and run it (or run one uncached insn). */
-static void step(struct cpu *c, unsigned limit)
+/* A jump-cache hit is valid when the block was decoded at this EIP, CS base
+ * and mode, and no translation was invalidated since it entered the cache. */
+static inline bool jmp_hit(const struct cpu *c, const struct block *b, uint32_t eip, uint32_t lin)
 {
-    uint32_t eip = (uint32_t)c->eip;
+    return b && b->lin == lin && b->eip == eip && b->mode == c->mode && b->jmp_gen == c->jmp_gen;
+}
+
+/* Jump-cache miss: find or build the block at CS:EIP, or run one uncached
+ * instruction (then NULL is returned). */
+static __attribute__((noinline)) const struct block *find_block(struct cpu *c, uint32_t eip, uint32_t lin)
+{
     uint32_t base = (uint32_t)c->seg[SEG_CS].base;
-    uint32_t lin = base + eip;
-    struct block *b = c->cache->jmp[jmp_hash(lin)];
-    if (b && b->eip == eip && b->cs_base == base && b->mode == c->mode) {
-        run_block(c, b, limit);
-        return;
-    }
     c->stats.jmp_cache_miss++;
     if (eip > c->seg[SEG_CS].limit)
         cpu_fault(c, EXC_GP, 0);
@@ -184,18 +190,31 @@ static void step(struct cpu *c, unsigned limit)
     const uint8_t *page = mem_fetch_page(c, lin, &paddr);
     if (!page) {
         run_uncached(c, eip, lin, NULL, paddr);
-        return;
+        return NULL;
     }
     /* mem_fetch_page() gives the page's address; blocks are keyed by their first byte's. */
-    b = blkcache_lookup(c->cache, paddr + (lin & 0xfff), eip, base, c->mode);
-    if (b) {
-        c->cache->jmp[jmp_hash(lin)] = b;
-    } else {
+    struct block *b = blkcache_lookup(c->cache, paddr + (lin & 0xfff), eip, base, c->seg[SEG_CS].limit, c->mode);
+    if (!b) {
         b = build_block(c, eip, lin, page, paddr);
         if (!b) {
             run_uncached(c, eip, lin, page, paddr);
-            return;
+            return NULL;
         }
+    }
+    b->jmp_gen = c->jmp_gen;
+    c->cache->jmp[jmp_hash(lin)] = b;
+    return b;
+}
+
+static inline __attribute__((always_inline)) void step(struct cpu *c, unsigned limit)
+{
+    uint32_t eip = (uint32_t)c->eip;
+    uint32_t lin = (uint32_t)c->seg[SEG_CS].base + eip;
+    const struct block *b = c->cache->jmp[jmp_hash(lin)];
+    if (__builtin_expect(!jmp_hit(c, b, eip, lin), 0)) {
+        b = find_block(c, eip, lin);
+        if (!b)
+            return;
     }
     run_block(c, b, limit);
 }
@@ -227,12 +246,64 @@ static bool on_fault(struct cpu *c)
         c->icount += (uint64_t)(c->cur - c->blk->insn);
         c->blk = NULL;
     }
-    c->stop = 0;
     c->inhibit_irq = 0;
     if (c->log_mask & LOG_INT)
         cpu_logf(c, "fault: vector %d code %#x at %04x:%08x", c->exc_vector, c->exc_code, c->seg[SEG_CS].sel,
                  (uint32_t)c->eip);
     return except_dispatch(c);
+}
+
+/* Between blocks, when cpu->events (or TF, or a map change) says so.
+ * Returns -1 to go on with the next block, or the reason to return. */
+static __attribute__((noinline)) int attend(struct cpu *c)
+{
+    if (c->exit_request) {
+        c->exit_request = 0;
+        return CPU_EXIT_REQUEST;
+    }
+    if (c->mmu.phys_gen != c->mem->gen)
+        cpu_tlb_flush(c);
+    if ((c->nmi_pending && !c->nmi_blocked) || (c->irq_line && (c->eflags & EFL_IF) && !c->inhibit_irq))
+        serve_interrupts(c);
+    if (c->halted)
+        return CPU_EXIT_HALT;
+    if (c->inhibit_irq || (c->eflags & EFL_TF) || c->dbg_armed) {
+        /* One instruction alone: the interrupt shadow ends after it, TF set
+         * before it traps after it (unless it delivered an event), and
+         * enabled DR7 breakpoints are checked around it. */
+        bool tf = c->eflags & EFL_TF;
+        c->intr_taken = 0;
+        if (c->dbg_armed && dbg_before_insn(c))
+            return -1; /* instruction breakpoint: #DB delivered */
+        step(c, 1);
+        c->inhibit_irq = 0;
+        uint32_t hits = c->dbg_armed ? dbg_after_insn(c) : 0;
+        if ((tf && !c->intr_taken) || hits) {
+            if (tf && !c->intr_taken)
+                c->dr[6] |= 1u << 14; /* BS */
+            intr_deliver(c, EXC_DB, INTR_EXCEPTION, NO_ERRCODE);
+        }
+        return -1;
+    }
+    step(c, UINT_MAX);
+    return -1;
+}
+
+/* The hot loop. Kept out of cpu_exec() because a function that calls
+ * setjmp() has its variables kept in memory by the compiler. */
+static __attribute__((noinline)) enum cpu_exit run_loop(struct cpu *c)
+{
+    for (;;) {
+        if ((int64_t)(c->icount - c->exec_end) >= 0)
+            return c->exit_request ? (c->exit_request = 0, CPU_EXIT_REQUEST) : CPU_EXIT_BUDGET;
+        if (__builtin_expect(c->events | (c->eflags & EFL_TF) | (c->mmu.phys_gen != c->mem->gen), 0)) {
+            int r = attend(c);
+            if (r >= 0)
+                return (enum cpu_exit)r;
+            continue;
+        }
+        step(c, UINT_MAX);
+    }
 }
 
 enum cpu_exit cpu_exec(struct cpu *c, uint64_t budget)
@@ -245,51 +316,19 @@ enum cpu_exit cpu_exec(struct cpu *c, uint64_t budget)
             return CPU_EXIT_SHUTDOWN;
         }
     }
-    for (;;) {
-        if (c->exit_request) {
-            c->exit_request = 0;
-            return CPU_EXIT_REQUEST;
-        }
-        if ((int64_t)(c->icount - c->exec_end) >= 0)
-            return CPU_EXIT_BUDGET;
-        if (c->mmu.phys_gen != c->mem->gen)
-            cpu_tlb_flush(c);
-        if ((c->nmi_pending && !c->nmi_blocked) || (c->irq_line && (c->eflags & EFL_IF) && !c->inhibit_irq))
-            serve_interrupts(c);
-        if (c->halted)
-            return CPU_EXIT_HALT;
-        if (c->inhibit_irq || (c->eflags & EFL_TF) || c->dbg_armed) {
-            /* One instruction alone: the interrupt shadow ends after it,
-             * TF set before it traps after it (unless it delivered an event),
-             * and enabled DR7 breakpoints are checked around it. */
-            bool tf = c->eflags & EFL_TF;
-            c->intr_taken = 0;
-            if (c->dbg_armed && dbg_before_insn(c))
-                continue; /* instruction breakpoint: #DB delivered */
-            step(c, 1);
-            c->inhibit_irq = 0;
-            uint32_t hits = c->dbg_armed ? dbg_after_insn(c) : 0;
-            if ((tf && !c->intr_taken) || hits) {
-                if (tf && !c->intr_taken)
-                    c->dr[6] |= 1u << 14; /* BS */
-                intr_deliver(c, EXC_DB, INTR_EXCEPTION, NO_ERRCODE);
-            }
-            continue;
-        }
-        step(c, UINT_MAX);
-    }
+    return run_loop(c);
 }
 
 void cpu_tlb_flush(struct cpu *c)
 {
     mmu_flush(&c->mmu);
     c->mmu.phys_gen = c->mem->gen;
-    blkcache_flush_jmp(c->cache);
+    c->jmp_gen++;
     c->stats.tlb_flushes++;
 }
 
 void cpu_tlb_flush_page(struct cpu *c, uint32_t lin)
 {
     mmu_flush_page(&c->mmu, lin);
-    blkcache_flush_jmp_page(c->cache, lin);
+    c->jmp_gen++;
 }

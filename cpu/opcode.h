@@ -9,7 +9,7 @@
  * Row format:
  *   OP(NAME, MAP, OPCODE, EXT, PFX, "mnemonic", O1, O2, O3, ATTR, FREAD, FWRITE, FUNDEF, KIND, stem)
  *   MAP     0 one-byte, 1 0F xx
- *   EXT     NOEXT | R(n) ModRM.reg = n | M(n) same, memory only |
+ *   EXT     NOEXT | R(n) ModRM.reg = n | M(n) same, memory only |    (cpu/opcode_rows.h)
  *           X(n) same, register only | RM(n, m) mod 3 with reg n, r/m m
  *   PFX     NP, or a mandatory prefix P66/PF3/PF2
  *   "mnem"  "a|b" when the 16- and 32-bit operand sizes name it differently
@@ -97,17 +97,12 @@ extern const struct opk_info opk_info[OPK_COUNT];
 #define EXT_M 2
 #define EXT_X 3
 #define EXT_RM 4
-#define NOEXT 0
-#define R(n) ((EXT_R << 8) | (n))
-#define M(n) ((EXT_M << 8) | (n))
-#define X(n) ((EXT_X << 8) | (n))
-#define RM(n, m) ((EXT_RM << 8) | ((n) << 3) | (m))
 
-/* Mandatory prefixes. */
-#define NP 0
-#define P66 1
-#define PF3 2
-#define PF2 3
+/* Mandatory prefixes (op_info.pfx). The rows spell them NP/P66/PF3/PF2,
+ * and the extensions R(n)/M(n)/X(n)/RM(n, m): those short names live in
+ * cpu/opcode_rows.h, included only where rows are expanded with those
+ * columns, so they never leak into the rest of the program. */
+enum { MPFX_NONE, MPFX_66, MPFX_F3, MPFX_F2 };
 
 /* Handler kinds. */
 enum { KIND_H1, KIND_HS, KIND_HRM, KIND_HSRM };

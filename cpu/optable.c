@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "cpu/opcode.h"
+#include "cpu/opcode_rows.h"
 
 const struct opk_info opk_info[OPK_COUNT] = {
 #define OPK(name, src, size) { #name, src, size },

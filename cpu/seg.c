@@ -95,6 +95,10 @@ void seg_compute_checks(struct seg *s, int sreg, bool pm)
 void seg_set_cache(struct cpu *c, int sreg, uint16_t sel, uint64_t base, uint32_t limit, uint16_t attr)
 {
     struct seg *s = &c->seg[sreg];
+    /* Jump-cache hits do not compare the CS limit (blocks decoded under
+     * another limit fault differently): drop them when it changes. */
+    if (sreg == SEG_CS && limit != s->limit)
+        c->jmp_gen++;
     s->sel = sel;
     s->base = base;
     s->limit = limit;

@@ -218,7 +218,7 @@ void task_switch(struct cpu *c, uint16_t sel, enum task_reason reason, int errco
 
     /* Commit: from here on the new task owns every fault. */
     cpu_commit_context(c);
-    c->stop = 1;
+    cpu_stop(c);
     seg_load_desc(c, SEG_TR, sel, nd);
     c->cr0 |= CR0_TS;
     c->dr[7] &= ~0x55u; /* local breakpoint enables belong to the old task */

@@ -135,5 +135,5 @@ HANDLER(mov_DdRd)
     c->dr[n] = v;
     if (n != 6)
         dbg_update(c);
-    c->stop = 1;
+    cpu_stop(c);
 }

@@ -174,7 +174,7 @@ static void far_gate(struct cpu *c, const struct insn *i, uint16_t sel, struct d
 
 static void far_transfer(struct cpu *c, const struct insn *i, uint16_t sel, uint32_t off, bool call, int size)
 {
-    c->stop = 1;
+    cpu_stop(c);
     if (real_or_v86(c)) {
         far_real(c, i, sel, off, call, size);
         return;
@@ -242,7 +242,7 @@ static void retf_common(struct cpu *c, const struct insn *i, int size)
     uint32_t sp = sp_get(c);
     uint32_t eip = stk_pop(c, &sp, size);
     uint16_t sel = (uint16_t)stk_pop(c, &sp, size);
-    c->stop = 1;
+    cpu_stop(c);
     if (real_or_v86(c)) {
         uint32_t limit = (c->eflags & EFL_VM) ? 0xffff : c->seg[SEG_CS].limit;
         if (eip > limit)
@@ -404,7 +404,7 @@ static void iret_protected(struct cpu *c, const struct insn *i, int size)
 
 static void iret_common(struct cpu *c, const struct insn *i, int size)
 {
-    c->stop = 1;
+    cpu_stop(c);
     if (!(c->cr0 & CR0_PE))
         iret_real(c, size);
     else if (c->eflags & EFL_VM)

@@ -171,7 +171,7 @@ static void mov_sreg(struct cpu *c, int sreg, uint16_t sel)
     seg_load(c, sreg, sel);
     if (sreg == SEG_SS) {
         c->inhibit_irq = 1;
-        c->stop = 1; /* the shadow covers exactly the next instruction */
+        cpu_stop(c); /* the shadow covers exactly the next instruction */
     }
 }
 HANDLER(mov_SwEw_r) { mov_sreg(c, i->reg, (uint16_t)c->gpr[i->rm]); }

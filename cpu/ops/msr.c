@@ -220,7 +220,7 @@ HANDLER(wrmsr)
     uint64_t v = (uint32_t)c->gpr[R_EAX] | c->gpr[R_EDX] << 32;
     if (!msr_write(c, (uint32_t)c->gpr[R_ECX], v))
         cpu_fault(c, EXC_GP, 0);
-    c->stop = 1;
+    cpu_stop(c);
 }
 
 /* RDTSC: #GP at CPL > 0 with CR4.TSD (in v86 mode CPL is 3). */

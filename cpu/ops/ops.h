@@ -6,7 +6,7 @@
  * Handler contract (see cpu/interp.c): a handler receives the decoded
  * instruction, must not commit architectural state before its last
  * possible fault, leaves EIP alone unless it transfers control (then it
- * writes cpu->eip), and sets cpu->stop when it changes anything that the
+ * writes cpu->eip), and calls cpu_stop(cpu) when it changes anything that the
  * rest of the block was decoded under (mode, CS, paging).
  */
 #ifndef KESTREL_OPS_H

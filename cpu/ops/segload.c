@@ -30,5 +30,5 @@ HANDLER(lgs_16) { load_far(c, i, SEG_GS, 2); }
 HANDLER(lgs_32) { load_far(c, i, SEG_GS, 4); }
 /* LSS may change the stack size (SS.B) the block was decoded under. Unlike
  * MOV SS and POP SS it does not open an interrupt shadow. */
-HANDLER(lss_16) { load_far(c, i, SEG_SS, 2); c->stop = 1; }
-HANDLER(lss_32) { load_far(c, i, SEG_SS, 4); c->stop = 1; }
+HANDLER(lss_16) { load_far(c, i, SEG_SS, 2); cpu_stop(c); }
+HANDLER(lss_32) { load_far(c, i, SEG_SS, 4); cpu_stop(c); }

@@ -70,7 +70,7 @@ static void pop_sreg(struct cpu *c, const struct insn *i, int size)
     sp_set(c, sp_add(c, sp, size));
     if (s == SEG_SS) {
         c->inhibit_irq = 1;
-        c->stop = 1;
+        cpu_stop(c);
     }
 }
 HANDLER(pop_sreg_16) { pop_sreg(c, i, 2); }
@@ -155,7 +155,7 @@ static uint32_t popf_mask(struct cpu *c, bool op32)
 static void popf_common(struct cpu *c, uint32_t v, uint32_t m)
 {
     cpu_set_eflags(c, v & ~EFL_RF, m | EFL_RF); /* RF is cleared */
-    c->stop = 1; /* IF or TF may have changed: look at interrupts and traps */
+    cpu_stop(c); /* IF or TF may have changed: look at interrupts and traps */
 }
 HANDLER(popf_16)
 {

@@ -33,7 +33,7 @@ static void load_flat(struct cpu *c, uint16_t cs, int cpl)
     for (int s = 0; s < SEG_COUNT; s++)
         seg_recompute(c, s);
     cpu_update_mode(c);
-    c->stop = 1;
+    cpu_stop(c);
 }
 
 HANDLER(sysenter)

@@ -11,7 +11,7 @@
  * controls (CR0.PG/WP, CR4.PSE/PAE/PGE) reloads the MMU and drops every
  * cached translation including the jump cache; a CR3 load keeps global
  * pages while CR4.PGE is on. A change of CR0.PE or PG changes the mode
- * word, so it is recomputed; the handlers are A_END and set cpu->stop, so
+ * word, so it is recomputed; the handlers are A_END and call cpu_stop(), so
  * nothing decoded under the old state runs after them.
  *
  * The table marks most of these A_PRIV but the check is the handler's:
@@ -66,7 +66,7 @@ void cpu_write_cr0(struct cpu *c, uint32_t val)
             seg_recompute(c, s);
     if (diff & (CR0_PE | CR0_PG))
         cpu_update_mode(c);
-    c->stop = 1;
+    cpu_stop(c);
 }
 
 void cpu_write_cr4(struct cpu *c, uint32_t val)
@@ -83,7 +83,7 @@ void cpu_write_cr4(struct cpu *c, uint32_t val)
     c->cr4 = val;
     if (diff & CR4_DE)
         dbg_update(c);
-    c->stop = 1;
+    cpu_stop(c);
 }
 
 void cpu_write_cr3(struct cpu *c, uint32_t val)
@@ -91,9 +91,9 @@ void cpu_write_cr3(struct cpu *c, uint32_t val)
     if (!mmu_load_cr3(&c->mmu, c->mem, val))
         cpu_fault(c, EXC_GP, 0);
     c->cr3 = val;
-    blkcache_flush_jmp(c->cache); /* it is indexed by linear address */
+    c->jmp_gen++; /* translations changed: the jump cache is stale (interp.c) */
     c->stats.tlb_flushes++;
-    c->stop = 1;
+    cpu_stop(c);
 }
 
 HANDLER(mov_RdCd)
@@ -189,7 +189,7 @@ HANDLER(invlpg)
 {
     need_cpl0(c);
     cpu_tlb_flush_page(c, (uint32_t)(c->seg[i->seg].base + insn_ea(c, i)));
-    c->stop = 1;
+    cpu_stop(c);
 }
 
 /* INVD and WBINVD: there is no cache to write back or drop. */

@@ -55,7 +55,7 @@ void fpu_update_ferr(struct cpu *c)
     if (c->env.ferr)
         c->env.ferr(c->env.ctx, level);
     if (level)
-        c->stop = 1; /* let the interrupt in before the next instruction */
+        cpu_stop(c); /* let the interrupt in before the next instruction */
 }
 
 void fpu_enter_nowait(struct cpu *c)

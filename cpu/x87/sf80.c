@@ -13,21 +13,6 @@
 #include "cpu/x87/sf80.h"
 
 static inline int clz64(uint64_t x) { return __builtin_clzll(x); }
-static inline int clz128(u128 x)
-{
-    uint64_t hi = (uint64_t)(x >> 64);
-    return hi ? clz64(hi) : 64 + clz64((uint64_t)x);
-}
-
-/* Shift right, ORing every bit shifted out into bit 0 (sticky). */
-static inline u128 shr_jam(u128 x, int32_t n)
-{
-    if (n <= 0)
-        return x;
-    if (n >= 128)
-        return x != 0;
-    return (x >> n) | ((x & (((u128)1 << n) - 1)) != 0);
-}
 
 /* ---- Unpacking and repacking ---- */
 
@@ -383,23 +368,40 @@ struct f80 sf_div(struct sf_env *e, struct fx a, struct fx b)
         return f80_indefinite();
     if (a.cls == FX_ZERO)
         return f80_zero(s);
-    /* Quotient of two 64-bit significands to 128 bits plus a sticky bit,
-     * in two 128-by-64 steps. */
-    int32_t exp = a.exp - b.exp;
-    u128 num;
-    if (a.sig >= b.sig) {
-        num = (u128)a.sig << 63;
-    } else {
-        num = (u128)a.sig << 64;
-        exp--;
+    uint64_t lo;
+    int below;
+    uint64_t q = sf_div_sig(a.sig, b.sig, &lo, &below);
+    return sf_round80(e, s, a.exp - b.exp - below, ((u128)q << 64) | lo, e->prec, true);
+}
+
+/* Over-estimates of sqrt(m) for m in [k, k + 1) * 2^122, k = 16..63:
+ * entry k - 16 is ceil(sqrt((k + 1) * 2^32)), to be shifted left by 45.
+ * Within 2^-5 of the root, which four Newton steps take to 2^-95. */
+static const uint32_t isqrt_seed[48] = {
+    270212, 278046, 285665, 293086, 300324, 307392, 314300, 321060, 327680, 334170, 340536, 346784,
+    352923, 358956, 364890, 370728, 376476, 382138, 387717, 393216, 398640, 403992, 409273, 414487,
+    419636, 424722, 429749, 434717, 439629, 444487, 449293, 454047, 458752, 463410, 468021, 472587,
+    477110, 481590, 486028, 490427, 494786, 499108, 503392, 507640, 511853, 516031, 520176, 524288,
+};
+
+uint64_t sf_isqrt128(u128 m)
+{
+    /* Integer Newton steps x' = (x + m / x) / 2 from above never fall
+     * below floor(sqrt(m)), so every quotient fits 65 bits and clamping x
+     * to 64 bits keeps it an over-estimate. Four steps leave x within one
+     * of the root; the last comparison settles it exactly. */
+    u128 x = (u128)isqrt_seed[(unsigned)(m >> 122) - 16] << 45;
+    const u128 max = ~0ull;
+    for (int k = 0; k < 4; k++) {
+        if (x > max)
+            x = max;
+        x = (x + m / x) >> 1;
     }
-    uint64_t q1 = (uint64_t)(num / b.sig);
-    uint64_t r1 = (uint64_t)(num % b.sig);
-    u128 num2 = (u128)r1 << 64;
-    uint64_t q2 = (uint64_t)(num2 / b.sig);
-    bool sticky = (num2 % b.sig) != 0;
-    u128 q = ((u128)q1 << 64) | q2 | sticky;
-    return sf_round80(e, s, exp, q, e->prec, true);
+    if (x > max)
+        x = max;
+    while (x * x > m)
+        x--;
+    return (uint64_t)x;
 }
 
 struct f80 sf_sqrt(struct sf_env *e, struct fx a)
@@ -415,27 +417,9 @@ struct f80 sf_sqrt(struct sf_env *e, struct fx a)
         return f80_inf(0);
     if (sf_denormal(e, a, fx_none))
         return f80_indefinite();
-    /* value = sig * 2^(exp - 63). Make the power even: t = sig << odd,
-     * E = exp - 63 - odd. Digit-by-digit root of t * 2^128: 97 bits. */
-    int32_t E = a.exp - 63;
-    int odd = E & 1;
-    E -= odd;
-    u128 t = (u128)a.sig << odd;
-    u128 rem = 0, root = 0;
-    for (int k = 32; k >= -64; k--) {
-        unsigned pair = k >= 0 ? (unsigned)(t >> (2 * k)) & 3 : 0;
-        rem = (rem << 2) | pair;
-        u128 trial = (root << 2) | 1;
-        if (rem >= trial) {
-            rem -= trial;
-            root = (root << 1) | 1;
-        } else {
-            root <<= 1;
-        }
-    }
-    /* sqrt = root * 2^(E/2 - 64): bit 127 weighs 2^(63 + E/2). */
-    root |= rem != 0;
-    return sf_round80(e, 0, 63 + E / 2, root, e->prec, true);
+    int32_t rexp;
+    uint64_t lo, r = sf_sqrt_sig(a.sig, a.exp, &rexp, &lo);
+    return sf_round80(e, 0, rexp, ((u128)r << 64) | lo, e->prec, true);
 }
 
 struct f80 sf_rndint(struct sf_env *e, struct fx a)

@@ -88,6 +88,23 @@ static inline bool sf_blocked(const struct sf_env *e)
     return (e->flags & ~e->masks & (FSW_IE | FSW_DE | FSW_ZE)) != 0;
 }
 
+/* Leading zeros of a nonzero 128-bit value. */
+static inline int clz128(u128 x)
+{
+    uint64_t hi = (uint64_t)(x >> 64);
+    return hi ? __builtin_clzll(hi) : 64 + __builtin_clzll((uint64_t)x);
+}
+
+/* Shift right, ORing every bit shifted out into bit 0 (sticky). */
+static inline u128 shr_jam(u128 x, int32_t n)
+{
+    if (n <= 0)
+        return x;
+    if (n >= 128)
+        return x != 0;
+    return (x >> n) | ((x & (((u128)1 << n) - 1)) != 0);
+}
+
 /* Unpacked operand. */
 enum fx_class { FX_ZERO, FX_FIN, FX_INF, FX_NAN, FX_BAD };
 struct fx {
@@ -128,6 +145,46 @@ struct f80 fx_to_f80(struct fx a); /* exact repack (FX_FIN must be in range) */
  * overflow/underflow deliver the wrapped exponent.
  */
 struct f80 sf_round80(struct sf_env *e, int sign, int32_t exp, u128 sig, int prec, bool reg);
+
+/*
+ * Significand cores shared by the general operations below and the fast
+ * paths (sf80_fast.h), so both develop the same bits. Each returns a
+ * normalized 64-bit significand and a word `lo` standing for the bits
+ * below it: its top bit is the next bit of the exact result, and the rest
+ * is nonzero exactly when anything beyond is. That is all a rounding at
+ * 64 bits or fewer needs, and it costs one division (one square root)
+ * instead of developing 128 bits.
+ */
+/* a / b for normalized a, b; *below = 1 when a < b (then the quotient's
+ * top bit weighs 2^-1, else 2^0). */
+static inline uint64_t sf_div_sig(uint64_t a, uint64_t b, uint64_t *lo, int *below)
+{
+    *below = a < b;
+    u128 num = (u128)a << (63 + *below);
+    uint64_t q = (uint64_t)(num / b);
+    uint64_t r = (uint64_t)num - q * b; /* the remainder, < b */
+    uint64_t rest = b - r;             /* r against b / 2, without overflow */
+    *lo = !r ? 0 : r > rest ? (1ull << 63) | 1 : r == rest ? 1ull << 63 : 1;
+    return q;
+}
+/* floor(sqrt(m)) for m in [2^126, 2^128). */
+uint64_t sf_isqrt128(u128 m);
+/* Square root of sig * 2^(exp - 63), sig normalized: the root's top bit
+ * weighs 2^*rexp. */
+static inline uint64_t sf_sqrt_sig(uint64_t sig, int32_t exp, int32_t *rexp, uint64_t *lo)
+{
+    /* m = sig * 2^k with k = 63 or 64 so that exp - 63 - k is even: then
+     * sqrt(value) = sqrt(m) * 2^((exp - 63 - k) / 2), and the root of m has
+     * exactly 64 bits, its top bit weighing 2^floor(exp / 2). The remainder
+     * m - r^2 (at most 2r) tells the rest: above r means above half an ulp;
+     * exactly half is impossible for an integer m. */
+    u128 m = (u128)sig << (63 + (exp & 1));
+    uint64_t r = sf_isqrt128(m);
+    u128 rem = m - (u128)r * r;
+    *lo = !rem ? 0 : rem > r ? (1ull << 63) | 1 : 1;
+    *rexp = exp >> 1; /* arithmetic shift: floor */
+    return r;
+}
 
 /* Arithmetic (the precision-controlled ones use e->prec). */
 struct f80 sf_add(struct sf_env *e, struct fx a, struct fx b, bool sub);

@@ -729,7 +729,7 @@ static void check_line(struct counts *c, const char *file, unsigned lineno, int 
         }
     }
     /* Prefixes. F3/F2 that select the instruction (PAUSE) are not REP. */
-    int mandatory = op_info[in.id].pfx != NP;
+    int mandatory = op_info[in.id].pfx != MPFX_NONE;
     if (!!(in.pfx & P_LOCK) != lock || (!mandatory && (!!(in.pfx & P_REP) != rep || !!(in.pfx & P_REPNE) != repne))) {
         snprintf(why, sizeof(why), "prefix flags %#x, want lock %d rep %d repne %d", in.pfx, lock, rep, repne);
         report(c, file, lineno, orig, why);
