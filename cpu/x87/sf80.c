@@ -418,8 +418,8 @@ struct f80 sf_sqrt(struct sf_env *e, struct fx a)
     if (sf_denormal(e, a, fx_none))
         return f80_indefinite();
     int32_t rexp;
-    uint64_t lo, r = sf_sqrt_sig(a.sig, a.exp, &rexp, &lo);
-    return sf_round80(e, 0, rexp, ((u128)r << 64) | lo, e->prec, true);
+    uint64_t lo, root = sf_sqrt_sig(a.sig, a.exp, &rexp, &lo);
+    return sf_round80(e, 0, rexp, ((u128)root << 64) | lo, e->prec, true);
 }
 
 struct f80 sf_rndint(struct sf_env *e, struct fx a)
