@@ -58,6 +58,8 @@ void blkcache_flush_jmp(struct blkcache *bc)
 
 void blkcache_flush(struct blkcache *bc)
 {
+    if (bc->cpu->accel)
+        bc->cpu->accel->flush(bc->cpu->accel->ctx);
     for (uint64_t p = 0; p < bc->npages; p++) {
         if (bc->page[p]) {
             bc->page[p] = NULL;
@@ -145,6 +147,8 @@ static void code_write_hook(void *opaque, uint64_t paddr, unsigned len)
             if (b->paddr < end && paddr < b->paddr + b->bytes) {
                 *pp = b->pnext;
                 unlink_hash(bc, b);
+                if (bc->cpu->accel && b->native)
+                    bc->cpu->accel->invalidate(bc->cpu->accel->ctx, b);
                 bc->invalidations++;
                 bc->cpu->stats.smc_invalidations++;
                 /* The running block may be the one rewritten: leave it after this insn. */

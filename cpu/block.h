@@ -22,6 +22,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cpu/accel.h"
 #include "cpu/insn.h"
 
 struct cpu;
@@ -40,6 +41,9 @@ struct block {
     uint16_t bytes;      /* guest code bytes covered */
     uint32_t lin;        /* linear address of the first byte */
     uint32_t jmp_gen;    /* cpu->jmp_gen when it entered the jump cache */
+    uint32_t hits;       /* interpreted executions (accelerator hotness) */
+    native_fn *native;   /* accelerator code for this block, or NULL (cpu/accel.h) */
+    void *accel;         /* the accelerator's own data about this block */
     struct insn insn[];  /* n decoded instructions */
 };
 

@@ -249,6 +249,7 @@ struct cpu {
     struct blkcache *cache;     /* decoded-block cache */
     struct block *scratch;      /* one-instruction block for code that cannot be cached */
     struct cpu_env env;
+    const struct cpu_accel *accel; /* JIT hooks (cpu/accel.h), NULL: interpret everything */
     uint8_t bounce[16];         /* read-modify-write bounce buffer (mem.c) */
     uint64_t bounce_pa[2];      /* physical address of each part */
     int bounce_split;           /* bytes in the first part */

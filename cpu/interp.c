@@ -30,6 +30,7 @@
  */
 #include <limits.h>
 
+#include "cpu/accel.h"
 #include "cpu/block.h"
 #include "cpu/cpu.h"
 #include "cpu/except.h"
@@ -180,7 +181,7 @@ static inline bool jmp_hit(const struct cpu *c, const struct block *b, uint32_t 
 
 /* Jump-cache miss: find or build the block at CS:EIP, or run one uncached
  * instruction (then NULL is returned). */
-static __attribute__((noinline)) const struct block *find_block(struct cpu *c, uint32_t eip, uint32_t lin)
+static __attribute__((noinline)) struct block *find_block(struct cpu *c, uint32_t eip, uint32_t lin)
 {
     uint32_t base = (uint32_t)c->seg[SEG_CS].base;
     c->stats.jmp_cache_miss++;
@@ -200,23 +201,37 @@ static __attribute__((noinline)) const struct block *find_block(struct cpu *c, u
             run_uncached(c, eip, lin, page, paddr);
             return NULL;
         }
+        if (c->accel && c->accel->threshold == 0)
+            c->accel->hot(c->accel->ctx, b);
     }
     b->jmp_gen = c->jmp_gen;
     c->cache->jmp[jmp_hash(lin)] = b;
     return b;
 }
 
+/* Interpreted often enough: offer the block to the accelerator. */
+static __attribute__((noinline)) void block_hot(struct cpu *c, struct block *b)
+{
+    c->accel->hot(c->accel->ctx, b);
+}
+
 static inline __attribute__((always_inline)) void step(struct cpu *c, unsigned limit)
 {
     uint32_t eip = (uint32_t)c->eip;
     uint32_t lin = (uint32_t)c->seg[SEG_CS].base + eip;
-    const struct block *b = c->cache->jmp[jmp_hash(lin)];
+    struct block *b = c->cache->jmp[jmp_hash(lin)];
     if (__builtin_expect(!jmp_hit(c, b, eip, lin), 0)) {
         b = find_block(c, eip, lin);
         if (!b)
             return;
     }
+    if (b->native && limit == UINT_MAX) {
+        b->native(c);
+        return;
+    }
     run_block(c, b, limit);
+    if (__builtin_expect(c->accel != NULL, 0) && ++b->hits == c->accel->threshold)
+        block_hot(c, b);
 }
 
 static void serve_interrupts(struct cpu *c)
