@@ -58,7 +58,7 @@ void cpu_reset(struct cpu *c)
     c->dr[6] = 0xffff0ff0u;
     c->dr[7] = 0x400;
     c->cpl = 0;
-    c->halted = c->inhibit_irq = c->nmi_pending = 0;
+    c->halted = c->inhibit_irq = c->nmi_pending = c->init_pending = 0;
     c->gdtr = (struct dtr){ 0, 0xffff };
     c->idtr = (struct dtr){ 0, 0xffff };
     c->sysenter_cs = c->sysenter_esp = c->sysenter_eip = 0;
@@ -158,6 +158,43 @@ void cpu_raise_nmi(struct cpu *c)
 {
     c->nmi_pending = 1;
     cpu_stop(c);
+}
+
+void cpu_raise_init(struct cpu *c)
+{
+    c->init_pending = 1;
+    cpu_stop(c);
+}
+
+void cpu_init_signal(struct cpu *c)
+{
+    /* What INIT leaves alone: the MSRs (APIC base, SYSENTER, TSC, PAT,
+     * MTRRs, MISC_ENABLE, performance counters, EFER), x87 state, CD/NW. */
+    uint32_t cache_bits = c->cr0 & (CR0_CD | CR0_NW);
+    uint32_t sysenter[3] = { c->sysenter_cs, c->sysenter_esp, c->sysenter_eip };
+    uint64_t tsc_offset = c->tsc_offset, apic_base = c->apic_base, pat = c->pat, efer = c->efer;
+    uint64_t def_type = c->mtrr_def_type, misc = c->misc_enable, fixed[11], var[16], evtsel[2], ctr[2];
+    memcpy(fixed, c->mtrr_fixed, sizeof(fixed));
+    memcpy(var, c->mtrr_var, sizeof(var));
+    memcpy(evtsel, c->perfevtsel, sizeof(evtsel));
+    memcpy(ctr, c->perfctr, sizeof(ctr));
+    struct fpu fpu = c->fpu;
+
+    cpu_reset(c);
+    c->cr0 = (c->cr0 & ~(CR0_CD | CR0_NW)) | cache_bits;
+    c->sysenter_cs = sysenter[0], c->sysenter_esp = sysenter[1], c->sysenter_eip = sysenter[2];
+    c->tsc_offset = tsc_offset;
+    c->apic_base = apic_base;
+    c->pat = pat;
+    c->efer = efer;
+    c->mtrr_def_type = def_type;
+    c->misc_enable = misc;
+    memcpy(c->mtrr_fixed, fixed, sizeof(fixed));
+    memcpy(c->mtrr_var, var, sizeof(var));
+    memcpy(c->perfevtsel, evtsel, sizeof(evtsel));
+    memcpy(c->perfctr, ctr, sizeof(ctr));
+    c->fpu = fpu;
+    mmu_set_paging(&c->mmu, c->mem, c->cr0, c->cr3, c->cr4, c->efer);
 }
 
 void cpu_request_exit(struct cpu *c)

@@ -174,6 +174,12 @@ struct cpu_env {
     /* FERR# output (x87 error with CR0.NE=0; a PC routes it to IRQ13),
      * called when its level changes. May be NULL. */
     void (*ferr)(void *ctx, int level);
+    /* IA32_APIC_BASE was written (cpu->apic_base holds the new value): the
+     * board moves, disables or re-enables the local APIC. May be NULL. The
+     * local APIC itself drives irq_line and answers irq_ack (INTA moves the
+     * vector from IRR to ISR), raises NMI and INIT, and is reset by the
+     * board together with the CPU. */
+    void (*apic_base)(void *ctx, uint64_t val);
 };
 
 /* Why cpu_exec() returned. */
@@ -216,7 +222,8 @@ struct cpu {
             uint8_t nmi_pending;
             uint8_t dbg_armed;    /* a DR7 breakpoint is enabled: run one instruction at a time (cpu/sysregs.h) */
             uint8_t exit_request; /* ask cpu_exec() to return at the next block boundary */
-            uint8_t events_pad[2];
+            uint8_t init_pending; /* INIT signal (local APIC): cpu_init_signal() at the next boundary */
+            uint8_t events_pad[1];
         };
         uint64_t events;
     };
@@ -228,6 +235,7 @@ struct cpu {
     uint32_t sysenter_esp, sysenter_eip;
     uint64_t tsc_offset;
     uint64_t apic_base;
+    uint8_t apic_id;         /* initial APIC ID (CPUID.1:EBX[31:24]), set by the board */
     uint64_t pat;
     uint64_t mtrr_def_type, mtrr_fixed[11], mtrr_var[16];
     uint64_t misc_enable;
@@ -273,6 +281,9 @@ struct cpu {
 int cpu_init(struct cpu *cpu, struct phys *mem, const struct cpu_env *env);
 void cpu_free(struct cpu *cpu);
 void cpu_reset(struct cpu *cpu);
+/* INIT: like RESET, but the MSRs, MTRRs, x87 state and CR0.CD/NW are
+ * kept (SDM Vol. 3A 9.1). The local APIC resets itself. */
+void cpu_init_signal(struct cpu *cpu);
 
 /* Run up to about `budget` instructions. */
 enum cpu_exit cpu_exec(struct cpu *cpu, uint64_t budget);
@@ -280,6 +291,7 @@ enum cpu_exit cpu_exec(struct cpu *cpu, uint64_t budget);
 /* Interrupt inputs, called by the board. */
 void cpu_set_irq(struct cpu *cpu, int level);
 void cpu_raise_nmi(struct cpu *cpu);
+void cpu_raise_init(struct cpu *cpu);
 void cpu_request_exit(struct cpu *cpu);
 
 /* Drop cached translations: all of them (CR3/CR0/CR4 writes, A20), or

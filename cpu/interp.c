@@ -278,6 +278,8 @@ static __attribute__((noinline)) int attend(struct cpu *c)
     }
     if (c->mmu.phys_gen != c->mem->gen)
         cpu_tlb_flush(c);
+    if (c->init_pending)
+        cpu_init_signal(c); /* INIT outranks NMI and INTR, and ends a HLT */
     if ((c->nmi_pending && !c->nmi_blocked) || (c->irq_line && (c->eflags & EFL_IF) && !c->inhibit_irq))
         serve_interrupts(c);
     if (c->halted)

@@ -157,7 +157,10 @@ int acpi_build(struct fw_cfg *f, const struct acpi_config *cfg)
     tables[ntables++] = fadt;
 
     if (cfg->apic) {
-        uint32_t len = 44 + 8 * (uint32_t)cfg->ncpus + 12 + 10 + 10;
+        /* MADT (ACPI 1.0b 5.2.8): one Processor Local APIC per CPU, the
+         * IOAPIC with GSI base 0, the two ISA overrides, and LINT1 of
+         * every CPU as the NMI input (Local APIC NMI, processor 0xFF). */
+        uint32_t len = 44 + 8 * (uint32_t)cfg->ncpus + 12 + 10 + 10 + 6;
         uint32_t madt = blob_alloc(b, len, 4);
         p = b->data + madt;
         header(p, "APIC", len, 1);
@@ -168,7 +171,7 @@ int acpi_build(struct fw_cfg *f, const struct acpi_config *cfg)
             e[0] = 0, e[1] = 8, e[2] = (uint8_t)k, e[3] = (uint8_t)k;
             put32(e + 4, 1);
         }
-        e[0] = 1, e[1] = 12, e[2] = (uint8_t)cfg->ncpus; /* IOAPIC id after the CPUs */
+        e[0] = 1, e[1] = 12, e[2] = cfg->ioapic_id;
         put32(e + 4, cfg->ioapic_addr);
         put32(e + 8, 0);
         e += 12;
@@ -180,6 +183,10 @@ int acpi_build(struct fw_cfg *f, const struct acpi_config *cfg)
         e[0] = 2, e[1] = 10, e[2] = 0, e[3] = cfg->sci_irq;
         put32(e + 4, cfg->sci_irq);
         put16(e + 8, 0x000d);
+        e += 10;
+        e[0] = 4, e[1] = 6, e[2] = 0xff; /* all processors; flags 0: conforms to the bus */
+        put16(e + 3, 0);
+        e[5] = 1; /* LINT1 */
         loader_checksum(l, T, madt + 9, madt, len);
         tables[ntables++] = madt;
     }

@@ -19,7 +19,8 @@ struct acpi_config {
     uint8_t sci_irq;     /* ISA IRQ of the SCI */
     bool apic;           /* describe a local APIC and an IOAPIC (MADT) */
     uint32_t lapic_addr, ioapic_addr;
-    int ncpus;
+    uint8_t ioapic_id;   /* the IOAPIC's ID register after reset */
+    int ncpus;           /* local APIC IDs 0..ncpus-1 */
 };
 
 /* Build the tables and add them to fw_cfg. Returns 0 or -errno. */

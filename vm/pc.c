@@ -10,7 +10,11 @@
  *   memory  RAM from 0; 0xC0000-0xFFFFF shadowed per the i440FX PAM
  *           registers (ROM/open bus or RAM for reads and writes
  *           independently); the firmware ROM ending at 4 GiB
- *   IRQs    ISA IRQ n -> PIC input n; PCI INTx -> PIIX3 PIRQ -> ISA IRQ
+ *           0xFEC00000 IOAPIC, 0xFEE00000 local APIC (moves with IA32_APIC_BASE)
+ *   IRQs    ISA IRQ n -> PIC input n and IOAPIC pin n (IRQ0 -> pin 2, as the
+ *           MADT's override says); PIC INTR -> LAPIC LINT0 and IOAPIC pin 0;
+ *           PCI INTx -> PIIX3 PIRQ -> ISA IRQ, and PIRQ A-D -> IOAPIC pins
+ *           16-19 (active low); SCI -> ISA IRQ 9 (level, active high)
  *
  * Resets and power-off requested by devices in the middle of an
  * instruction are recorded here and carried out by vm_run() between CPU
@@ -36,10 +40,71 @@ static const struct {
     { 0xf0000, 0x10000, 0, 4 },
 };
 
-static void set_isa_irq(void *ctx, int irq, int level)
+void pc_set_isa_irq(void *ctx, int irq, int level)
 {
     struct vm *vm = ctx;
     pic_set_irq(&vm->pic, irq, level);
+    if (irq != 2) /* IRQ2 is the 8259 cascade; pin 2 belongs to IRQ0 */
+        ioapic_set_irq(&vm->ioapic, irq == 0 ? 2 : irq, level);
+}
+
+static void set_isa_irq(void *ctx, int irq, int level)
+{
+    pc_set_isa_irq(ctx, irq, level);
+}
+
+/* PCI INTx after the slot swizzle: the PIIX3 routes PIRQ n to an ISA IRQ,
+ * and the PIRQ# wire (active low) also reaches IOAPIC pin 16 + n. */
+static void route_pirq(void *ctx, int pirq, int level)
+{
+    struct vm *vm = ctx;
+    piix_route_pirq(&vm->piix, pirq, level);
+    ioapic_set_irq(&vm->ioapic, 16 + pirq, !level);
+}
+
+/* The local APIC's outputs into the CPU, and the 8259's INTA cycle. */
+static void lapic_intr(void *ctx, int line, int level)
+{
+    struct vm *vm = ctx;
+    (void)line;
+    cpu_set_irq(&vm->cpu, level);
+}
+
+static void lapic_nmi(void *ctx)
+{
+    struct vm *vm = ctx;
+    cpu_raise_nmi(&vm->cpu);
+}
+
+static void lapic_init_cpu(void *ctx)
+{
+    struct vm *vm = ctx;
+    cpu_raise_init(&vm->cpu);
+}
+
+static int lapic_extint_ack(void *ctx)
+{
+    struct vm *vm = ctx;
+    return pic_ack(&vm->pic);
+}
+
+static int setup_apics(struct vm *vm)
+{
+    apic_bus_init(&vm->apic_bus);
+    int err = ioapic_init(&vm->ioapic, &vm->apic_bus);
+    if (!err)
+        err = phys_add_mmio(&vm->mem, IOAPIC_DEFAULT_BASE, IOAPIC_SIZE, &ioapic_mmio_ops, &vm->ioapic, "ioapic");
+    for (int pin = 16; pin < 20; pin++)
+        ioapic_set_irq(&vm->ioapic, pin, 1); /* PIRQ# idle high */
+    struct lapic_hooks hooks = {
+        .ctx = vm, .nmi = lapic_nmi, .init = lapic_init_cpu, .extint_ack = lapic_extint_ack,
+    };
+    if (!err)
+        err = lapic_init(&vm->lapic, 0, true, &vm->clock, &vm->apic_bus, &vm->mem,
+                         (struct irq){ lapic_intr, vm, 0 }, &hooks);
+    if (err)
+        vm_errorf(vm, "cannot create the APICs: %s", strerror(-err));
+    return err;
 }
 
 /* PAM nibble: bit 0 reads from RAM, bit 1 writes to RAM; otherwise reads
@@ -213,14 +278,17 @@ static int setup_fw_cfg(struct vm *vm)
 
 int pc_init(struct vm *vm)
 {
+    int err = setup_apics(vm);
+    if (err)
+        return err;
     pic_init(&vm->pic, (struct irq){ NULL, NULL, 0 });
-    pit_init(&vm->pit, &vm->clock, (struct irq){ pic_set_irq, &vm->pic, 0 });
+    pit_init(&vm->pit, &vm->clock, (struct irq){ pc_set_isa_irq, vm, 0 });
     int64_t base = vm->cfg.rtc_base ? vm->cfg.rtc_base : (int64_t)time(NULL);
-    rtc_init(&vm->rtc, &vm->clock, (struct irq){ pic_set_irq, &vm->pic, 8 }, base);
-    i8042_init(&vm->kbc, (struct irq){ pic_set_irq, &vm->pic, 1 }, (struct irq){ pic_set_irq, &vm->pic, 12 }, set_a20,
+    rtc_init(&vm->rtc, &vm->clock, (struct irq){ pc_set_isa_irq, vm, 8 }, base);
+    i8042_init(&vm->kbc, (struct irq){ pc_set_isa_irq, vm, 1 }, (struct irq){ pc_set_isa_irq, vm, 12 }, set_a20,
                request_reset, vm);
     fw_cfg_init(&vm->fw_cfg, &vm->mem);
-    pci_bus_init(&vm->pci, piix_route_pirq, &vm->piix);
+    pci_bus_init(&vm->pci, route_pirq, vm);
 
     /* PAM segments start as ROM/open bus; the firmware image fills the ROM side later. */
     if (vm->mem.ram_size < 0x100000) {
@@ -239,7 +307,7 @@ int pc_init(struct vm *vm)
         .pam_changed = pam_changed, .reset = request_reset, .poweroff = request_poweroff,
         .set_a20 = set_a20, .set_isa_irq = set_isa_irq, .ctx = vm,
     };
-    int err = piix_init(&vm->piix, &vm->pci, &vm->clock, &hooks);
+    err = piix_init(&vm->piix, &vm->pci, &vm->clock, &hooks);
     if (err) {
         vm_errorf(vm, "cannot create the chipset");
         return err;
@@ -287,7 +355,9 @@ int pc_init(struct vm *vm)
 
 int pc_finalize(struct vm *vm)
 {
-    struct acpi_config acpi = { .pm_base = PIIX_PM_BASE, .sci_irq = 9, .apic = false, .ncpus = 1 };
+    struct acpi_config acpi = { .pm_base = PIIX_PM_BASE, .sci_irq = 9, .apic = true, .ncpus = 1,
+                                .lapic_addr = LAPIC_DEFAULT_BASE, .ioapic_addr = IOAPIC_DEFAULT_BASE,
+                                .ioapic_id = 0 };
     int err = acpi_build(&vm->fw_cfg, &acpi);
     if (err)
         vm_errorf(vm, "cannot build the ACPI tables: %s", strerror(-err));
@@ -305,6 +375,8 @@ void pc_reset(struct vm *vm)
     vm->resets++;
     phys_set_a20(&vm->mem, true);
     pic_reset(&vm->pic);
+    ioapic_reset(&vm->ioapic);
+    lapic_reset(&vm->lapic);
     pit_reset(&vm->pit);
     rtc_reset(&vm->rtc);
     i8042_reset(&vm->kbc);

@@ -37,17 +37,26 @@ static uint64_t env_clock(void *ctx)
     return vclock_now(&vm->clock);
 }
 
+/* INTA: the local APIC answers (and runs the 8259's cycle for ExtINT). */
 static int env_irq_ack(void *ctx)
 {
     struct vm *vm = ctx;
-    return pic_ack(&vm->pic);
+    return lapic_ack(&vm->lapic);
 }
 
+static void env_apic_base(void *ctx, uint64_t val)
+{
+    struct vm *vm = ctx;
+    lapic_set_base(&vm->lapic, val);
+}
+
+/* The 8259's INTR: the local APIC's LINT0 (virtual wire) and IOAPIC pin 0. */
 static void pic_intr(void *ctx, int line, int level)
 {
     struct vm *vm = ctx;
     (void)line;
-    cpu_set_irq(&vm->cpu, level);
+    lapic_set_lint(&vm->lapic, 0, level);
+    ioapic_set_irq(&vm->ioapic, 0, level);
 }
 
 static void env_shutdown(void *ctx)
@@ -98,7 +107,7 @@ int vm_init(struct vm *vm, const struct vm_config *cfg)
     vm->io.log_unclaimed = (cfg->log_mask & LOG_IO) != 0;
 
     vclock_init(&vm->clock, cfg->clock, &vm->cpu.icount, cfg->ns_per_insn ? cfg->ns_per_insn : 1);
-    uart_init(&vm->com1, com1_tx, vm, (struct irq){ pic_set_irq, &vm->pic, 4 });
+    uart_init(&vm->com1, com1_tx, vm, (struct irq){ pc_set_isa_irq, vm, 4 });
     vm->dbgexit = (struct debugexit){ debug_exit, vm };
     err = pc_init(vm);
     if (err) {
@@ -109,7 +118,7 @@ int vm_init(struct vm *vm, const struct vm_config *cfg)
 
     struct cpu_env env = {
         .ctx = vm, .in = env_in, .out = env_out, .irq_ack = env_irq_ack, .clock = env_clock,
-        .shutdown = env_shutdown, .log = env_log,
+        .shutdown = env_shutdown, .log = env_log, .apic_base = env_apic_base,
     };
     err = cpu_init(&vm->cpu, &vm->mem, &env);
     if (err) {
@@ -119,6 +128,7 @@ int vm_init(struct vm *vm, const struct vm_config *cfg)
         return err;
     }
     vm->pic.intr = (struct irq){ pic_intr, vm, 0 };
+    vm->cpu.apic_id = vm->lapic.initial_id;
     vm->cpu.log_mask = cfg->log_mask;
     if (cfg->max_block_insns > 0)
         vm->cpu.max_block_insns = cfg->max_block_insns;

@@ -15,12 +15,15 @@
 #include <stdint.h>
 
 #include "cpu/cpu.h"
+#include "devices/apicbus.h"
 #include "devices/clock.h"
 #include "devices/debugexit.h"
 #include "devices/fw_cfg.h"
 #include "devices/i8042.h"
 #include "devices/i8254.h"
 #include "devices/i8259.h"
+#include "devices/ioapic.h"
+#include "devices/lapic.h"
 #include "devices/mc146818.h"
 #include "devices/pci.h"
 #include "devices/piix.h"
@@ -71,6 +74,9 @@ struct vm {
     struct iobus io;
     struct vclock clock;
     struct i8259 pic;
+    struct apic_bus apic_bus;     /* messages between the IOAPIC and the local APIC(s) */
+    struct lapic lapic;           /* the CPU's local APIC */
+    struct ioapic ioapic;         /* 82093AA at 0xFEC00000 */
     struct i8254 pit;
     struct rtc rtc;
     struct i8042 kbc;
@@ -107,6 +113,10 @@ void pc_free(struct vm *vm);
 void pc_reset(struct vm *vm);
 /* Finish the firmware interface once everything is loaded (fw_cfg tables). */
 int pc_finalize(struct vm *vm);
+/* An ISA interrupt line (struct irq compatible, opaque = vm): IRQ n goes
+ * to 8259 input n and IOAPIC pin n (IRQ0 to pin 2). Devices on the ISA
+ * bus take (struct irq){ pc_set_isa_irq, vm, n }. */
+void pc_set_isa_irq(void *vm, int irq, int level);
 
 /* Loaders (vm/multiboot.c, vm/linuxboot.c, vm/rom.c). Return 0, or -1 with
  * vm->error set. vm_load_kernel() tells a bzImage from a multiboot kernel. */

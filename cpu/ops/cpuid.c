@@ -2,9 +2,11 @@
  * CPUID: Kestrel presents a P6-class GenuineIntel CPU (signature
  * CPU_SIGNATURE, a Pentium II) whose feature flags list exactly what the
  * emulator implements: FPU DE PSE TSC MSR PAE CX8 SEP MTRR PGE CMOV PAT
- * PSE36 MMX. Not VME (no virtual-8086 extensions), not MCE/MCA, not APIC
- * (no local APIC yet), not FXSR/SSE. CR4 refuses the bits of the features
- * left out (cpu/ops/sysreg.c).
+ * PSE36 MMX, and APIC while IA32_APIC_BASE keeps the local APIC globally
+ * enabled (SDM Vol. 3A 10.4.3: clearing the enable also clears the CPUID
+ * flag). Not VME (no virtual-8086 extensions), not MCE/MCA, not FXSR/SSE.
+ * CR4 refuses the bits of the features left out (cpu/ops/sysreg.c). Leaf
+ * 1 EBX[31:24] is the initial APIC ID the board gave this CPU.
  *
  * Leaves: 0 (maximum basic leaf 2 and the vendor), 1 (signature and
  * features), 2 (the Pentium II's cache and TLB descriptors), and the
@@ -23,7 +25,7 @@
 enum {
     F_FPU = 1u << 0, F_DE = 1u << 2, F_PSE = 1u << 3, F_TSC = 1u << 4, F_MSR = 1u << 5, F_PAE = 1u << 6,
     F_CX8 = 1u << 8, F_SEP = 1u << 11, F_MTRR = 1u << 12, F_PGE = 1u << 13, F_CMOV = 1u << 15,
-    F_PAT = 1u << 16, F_PSE36 = 1u << 17, F_MMX = 1u << 23,
+    F_PAT = 1u << 16, F_PSE36 = 1u << 17, F_MMX = 1u << 23, F_APIC = 1u << 9,
 };
 #define FEATURES_EDX                                                                                                   \
     (F_FPU | F_DE | F_PSE | F_TSC | F_MSR | F_PAE | F_CX8 | F_SEP | F_MTRR | F_PGE | F_CMOV | F_PAT | F_PSE36 | F_MMX)
@@ -49,8 +51,9 @@ static void cpuid_leaf(const struct cpu *c, uint32_t leaf, uint32_t r[4])
         r[1] = str4("Genu"), r[3] = str4("ineI"), r[2] = str4("ntel");
         break;
     case 1:
-        r[0] = CPU_SIGNATURE; /* EBX: brand index 0, no CLFLUSH, APIC ID 0 */
-        r[3] = FEATURES_EDX;
+        r[0] = CPU_SIGNATURE;
+        r[1] = (uint32_t)c->apic_id << 24; /* brand index 0, no CLFLUSH, one logical processor */
+        r[3] = FEATURES_EDX | (c->apic_base & (1u << 11) ? F_APIC : 0);
         break;
     case 2:
         /* One iteration: ITLB 4K 32 entries (01), ITLB 4M (02), DTLB 4K

@@ -146,6 +146,8 @@ static bool msr_write(struct cpu *c, uint32_t msr, uint64_t val)
         if (val & ~APIC_VALID)
             return false;
         c->apic_base = (val & ~APIC_BSP) | (c->apic_base & APIC_BSP); /* BSP is read-only */
+        if (c->env.apic_base)
+            c->env.apic_base(c->env.ctx, c->apic_base); /* the local APIC moves or turns off */
         return true;
     case MSR_BIOS_UPDT_TRIG:
     case MSR_BIOS_SIGN_ID:

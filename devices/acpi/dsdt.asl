@@ -1,11 +1,20 @@
 /*
  * Kestrel PC DSDT: the PCI root bridge and its resources, PCI interrupt
- * routing through the PIIX3 PIRQ link devices, the ISA devices an OS
+ * routing (through the PIIX3 PIRQ link devices in PIC mode, straight to
+ * IOAPIC inputs 16-19 in APIC mode, chosen by \_PIC), the ISA devices an OS
  * expects to find, and the sleep states (\_S5 is power off).
  * Compiled with iasl at build time (devices/acpi.cmake).
  */
 DefinitionBlock ("dsdt.aml", "DSDT", 1, "KSTREL", "KESTRELP", 0x1)
 {
+    /* The OS's interrupt model (ACPI 1.0b 5.8.1): 0 = 8259 PIC, 1 = APIC.
+     * It selects the PCI routing table below. */
+    Name (PICF, Zero)
+    Method (_PIC, 1, NotSerialized)
+    {
+        Store (Arg0, PICF)
+    }
+
     Scope (\_SB)
     {
         Device (PCI0)
@@ -38,8 +47,9 @@ DefinitionBlock ("dsdt.aml", "DSDT", 1, "KSTREL", "KESTRELP", 0x1)
                 }
             }
 
-            /* Slot n, pin p uses link (n + p) mod 4: the bus's standard swizzle. */
-            Name (_PRT, Package ()
+            /* Slot n, pin p uses PIRQ (n + p) mod 4: the bus's standard swizzle.
+             * PIC mode: through the PIRQ link devices to an ISA IRQ. */
+            Name (PRTP, Package ()
             {
                 Package () { 0x0001FFFF, 0, LNKB, 0 }, Package () { 0x0001FFFF, 1, LNKC, 0 },
                 Package () { 0x0001FFFF, 2, LNKD, 0 }, Package () { 0x0001FFFF, 3, LNKA, 0 },
@@ -54,6 +64,28 @@ DefinitionBlock ("dsdt.aml", "DSDT", 1, "KSTREL", "KESTRELP", 0x1)
                 Package () { 0x0006FFFF, 0, LNKC, 0 }, Package () { 0x0006FFFF, 1, LNKD, 0 },
                 Package () { 0x0006FFFF, 2, LNKA, 0 }, Package () { 0x0006FFFF, 3, LNKB, 0 },
             })
+            /* APIC mode: PIRQ A-D are wired to IOAPIC inputs 16-19 (GSIs,
+             * level triggered, active low: the default for PCI). */
+            Name (PRTA, Package ()
+            {
+                Package () { 0x0001FFFF, 0, 0, 17 }, Package () { 0x0001FFFF, 1, 0, 18 },
+                Package () { 0x0001FFFF, 2, 0, 19 }, Package () { 0x0001FFFF, 3, 0, 16 },
+                Package () { 0x0002FFFF, 0, 0, 18 }, Package () { 0x0002FFFF, 1, 0, 19 },
+                Package () { 0x0002FFFF, 2, 0, 16 }, Package () { 0x0002FFFF, 3, 0, 17 },
+                Package () { 0x0003FFFF, 0, 0, 19 }, Package () { 0x0003FFFF, 1, 0, 16 },
+                Package () { 0x0003FFFF, 2, 0, 17 }, Package () { 0x0003FFFF, 3, 0, 18 },
+                Package () { 0x0004FFFF, 0, 0, 16 }, Package () { 0x0004FFFF, 1, 0, 17 },
+                Package () { 0x0004FFFF, 2, 0, 18 }, Package () { 0x0004FFFF, 3, 0, 19 },
+                Package () { 0x0005FFFF, 0, 0, 17 }, Package () { 0x0005FFFF, 1, 0, 18 },
+                Package () { 0x0005FFFF, 2, 0, 19 }, Package () { 0x0005FFFF, 3, 0, 16 },
+                Package () { 0x0006FFFF, 0, 0, 18 }, Package () { 0x0006FFFF, 1, 0, 19 },
+                Package () { 0x0006FFFF, 2, 0, 16 }, Package () { 0x0006FFFF, 3, 0, 17 },
+            })
+            Method (_PRT, 0, NotSerialized)
+            {
+                If (\PICF) { Return (PRTA) }
+                Return (PRTP)
+            }
         }
 
         /* A PCI interrupt link: which ISA IRQ a PIRQ line is routed to. */
