@@ -1,0 +1,1 @@
+kestrel_unit(test_loaders ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_loaders.c)
