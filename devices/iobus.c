@@ -16,18 +16,31 @@ void iobus_init(struct iobus *b)
 
 int iobus_register(struct iobus *b, uint16_t base, unsigned count, const struct io_handler *h)
 {
-    if (b->n == IOBUS_MAX_HANDLERS)
-        return -ENOSPC;
     if (count == 0 || base + count > 65536)
         return -EINVAL;
     for (unsigned p = base; p < base + count; p++)
         if (b->index[p])
             return -EBUSY;
-    b->h[b->n] = *h;
-    b->n++;
+    /* A handler claimed again (a PCI I/O BAR that moved) keeps its slot. */
+    int slot = 0;
+    for (int k = 0; k < b->n && !slot; k++)
+        if (!memcmp(&b->h[k], h, sizeof(*h)))
+            slot = k + 1;
+    if (!slot) {
+        if (b->n == IOBUS_MAX_HANDLERS)
+            return -ENOSPC;
+        b->h[b->n] = *h;
+        slot = ++b->n;
+    }
     for (unsigned p = base; p < base + count; p++)
-        b->index[p] = (uint8_t)b->n;
+        b->index[p] = (uint8_t)slot;
     return 0;
+}
+
+void iobus_unregister(struct iobus *b, uint16_t base, unsigned count)
+{
+    for (unsigned p = base; p < base + count && p < 65536; p++)
+        b->index[p] = 0;
 }
 
 static void log_unclaimed(struct iobus *b, const char *dir, uint16_t port, int size, uint32_t val)

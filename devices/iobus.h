@@ -30,6 +30,9 @@ struct iobus {
 void iobus_init(struct iobus *b);
 /* Claim ports [base, base + count). Returns 0 or -errno. */
 int iobus_register(struct iobus *b, uint16_t base, unsigned count, const struct io_handler *h);
+/* Stop decoding [base, base + count) (a PCI I/O BAR moving or switched
+ * off); registering the same handler again reuses its slot. */
+void iobus_unregister(struct iobus *b, uint16_t base, unsigned count);
 uint32_t iobus_in(struct iobus *b, uint16_t port, int size);
 void iobus_out(struct iobus *b, uint16_t port, int size, uint32_t val);
 

@@ -34,6 +34,11 @@ static void usage(FILE *f)
             "  --append STR           kernel command line\n"
             "  --bios FILE            raw firmware image, mapped below 4 GiB and 1 MiB; starts at F000:FFF0\n"
             "                         (default: " DEFAULT_BIOS ")\n"
+            "Storage (PIIX3 IDE):\n"
+            "  --disk FILE[,ro]       raw disk image (repeatable: primary master, primary slave,\n"
+            "                         secondary master unless --cdrom, secondary slave)\n"
+            "  --cdrom FILE.iso       ISO 9660 image in an ATAPI CD-ROM drive (secondary master)\n"
+            "  --boot c|d             boot from the hard disk (default) or the CD-ROM first\n"
             "Display:\n"
             "  --display none|sdl     no window (serial console on the terminal; default) or an\n"
             "                         SDL2 window showing the VGA (Ctrl+Alt+G releases the mouse)\n"
@@ -202,7 +207,14 @@ int main(int argc, char **argv)
         .log = log_msg,
         .host_poll = host_poll,
         .ctx = &fe,
+        .ndisks = o.ndisks,
+        .cdrom = o.cdrom,
+        .boot = o.boot,
     };
+    for (int k = 0; k < o.ndisks; k++) {
+        cfg.disk[k] = o.disk[k];
+        cfg.disk_ro[k] = o.disk_ro[k];
+    }
     if (vm_init(vm, &cfg)) {
         fprintf(stderr, "kestrel: %s\n", vm->error);
         return 2;

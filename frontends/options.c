@@ -55,7 +55,7 @@ static bool parse_log(const char *s, unsigned *mask, char *err, size_t errlen)
 int options_parse(struct options *o, int argc, char **argv)
 {
     enum { O_ACCEL = 256, O_MEM, O_KERNEL, O_APPEND, O_BIOS, O_SERIAL, O_LOG, O_STATS, O_MAXI, O_MAXB, O_CLOCK, O_NOREBOOT, O_INITRD, O_DEBUGCON, O_DISPLAY, O_SCREENSHOT, O_VGADUMP, O_VGABIOS,
-           O_HELP, O_VER };
+           O_DISK, O_CDROM, O_BOOT, O_HELP, O_VER };
     static const struct option longopts[] = {
         { "accel", required_argument, 0, O_ACCEL }, { "mem", required_argument, 0, O_MEM },
         { "kernel", required_argument, 0, O_KERNEL }, { "append", required_argument, 0, O_APPEND },
@@ -66,11 +66,14 @@ int options_parse(struct options *o, int argc, char **argv)
         { "initrd", required_argument, 0, O_INITRD }, { "debugcon", required_argument, 0, O_DEBUGCON },
         { "display", required_argument, 0, O_DISPLAY }, { "screenshot", required_argument, 0, O_SCREENSHOT },
         { "vga-dump", required_argument, 0, O_VGADUMP }, { "vga-bios", required_argument, 0, O_VGABIOS },
+        { "disk", required_argument, 0, O_DISK }, { "cdrom", required_argument, 0, O_CDROM },
+        { "boot", required_argument, 0, O_BOOT },
         { "help", no_argument, 0, O_HELP }, { "version", no_argument, 0, O_VER }, { 0, 0, 0, 0 },
     };
     memset(o, 0, sizeof(*o));
     o->mem_size = 128ull << 20;
     o->serial_file = stdout;
+    o->boot = 'c';
     opterr = 0;
     optind = 1;
     int ch;
@@ -169,6 +172,29 @@ int options_parse(struct options *o, int argc, char **argv)
         case O_SCREENSHOT: o->screenshot = optarg; break;
         case O_VGADUMP: o->vga_dump = optarg; break;
         case O_VGABIOS: o->vga_bios = optarg; break;
+        case O_DISK: {
+            /* FILE or FILE,ro / FILE,rw (the suffix is cut off in place). */
+            size_t n = strlen(optarg);
+            bool ro = n > 3 && !strcmp(optarg + n - 3, ",ro");
+            if (ro || (n > 3 && !strcmp(optarg + n - 3, ",rw")))
+                optarg[n - 3] = 0;
+            if (!*optarg || o->ndisks == 4) {
+                snprintf(o->error, sizeof(o->error), "--disk %s: %s", optarg,
+                         *optarg ? "at most four disks (three with --cdrom)" : "expected FILE[,ro]");
+                return OPT_ERROR;
+            }
+            o->disk_ro[o->ndisks] = ro;
+            o->disk[o->ndisks++] = optarg;
+            break;
+        }
+        case O_CDROM: o->cdrom = optarg; break;
+        case O_BOOT:
+            if ((optarg[0] != 'c' && optarg[0] != 'd') || optarg[1]) {
+                snprintf(o->error, sizeof(o->error), "--boot %s: expected c (hard disk) or d (CD-ROM)", optarg);
+                return OPT_ERROR;
+            }
+            o->boot = optarg[0];
+            break;
         case O_HELP: return OPT_HELP;
         case O_VER: return OPT_VERSION;
         default:
@@ -188,6 +214,14 @@ int options_parse(struct options *o, int argc, char **argv)
         o->bios = DEFAULT_BIOS;
     if (o->bios && !o->vga_bios)
         o->vga_bios = DEFAULT_VGA_BIOS;
+    if (o->ndisks + (o->cdrom != NULL) > 4) {
+        snprintf(o->error, sizeof(o->error), "--disk: at most three disks with --cdrom (the IDE has four places)");
+        return OPT_ERROR;
+    }
+    if (o->boot == 'd' && !o->cdrom) {
+        snprintf(o->error, sizeof(o->error), "--boot d: no --cdrom to boot from");
+        return OPT_ERROR;
+    }
     if ((o->append || o->initrd) && !o->kernel) {
         snprintf(o->error, sizeof(o->error), "--append and --initrd need --kernel");
         return OPT_ERROR;

@@ -5,8 +5,10 @@
  *   ports   0x20/0xA0 PIC, 0x40 PIT, 0x60/0x64 8042, 0x61 speaker/PIT glue,
  *           0x70 RTC/CMOS, 0x92 fast A20, 0xB2 APM/SMI, 0x1CE VBE, 0x3B0-0x3DF
  *           VGA, 0x3F8 COM1, 0x402 debug console, 0x4D0 ELCR, 0x510 fw_cfg,
- *           0x600 ACPI PM, 0xCF8 PCI, 0xCF9 reset, 0xF4 debug exit
- *   PCI     00.0 i440FX, 01.0 PIIX3 ISA, 01.3 PIIX4 PM, 02.0 VGA (1234:1111)
+ *           0x600 ACPI PM, 0xCF8 PCI, 0xCF9 reset, 0xF4 debug exit,
+ *           0x1F0-0x1F7/0x3F6 and 0x170-0x177/0x376 IDE (IRQ 14, 15)
+ *   PCI     00.0 i440FX, 01.0 PIIX3 ISA, 01.1 PIIX3 IDE, 01.3 PIIX4 PM,
+ *           02.0 VGA (1234:1111)
  *   memory  RAM from 0; 0xC0000-0xFFFFF shadowed per the i440FX PAM
  *           registers (ROM/open bus or RAM for reads and writes
  *           independently); the firmware ROM ending at 4 GiB
@@ -21,6 +23,7 @@
  * slices.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -186,6 +189,73 @@ static void vga_pci_map(struct pci_dev *d, int bar, uint32_t addr)
     }
 }
 
+static void ide_log_msg(void *ctx, const char *msg)
+{
+    struct vm *vm = ctx;
+    if (vm->cfg.log)
+        vm->cfg.log(vm->cfg.ctx, msg);
+}
+
+/* The PIIX3 IDE function and the images of --disk/--cdrom. Disks take
+ * primary master, primary slave, secondary master unless the CD-ROM has
+ * it, then secondary slave (QEMU's -hda/-hdb/-cdrom/-hdd). SeaBIOS takes
+ * the boot order from fw_cfg "bootorder", device paths as its
+ * bootprio_find_ata_device() builds them; the closing HALT keeps it from
+ * trying the floppy and hard-disk fallbacks it adds on its own ("Booting
+ * from Floppy..." on a board without one). */
+static int setup_ide(struct vm *vm)
+{
+    int err = ide_init(&vm->ide, &vm->pci, &vm->io, &vm->mem, (struct irq){ set_isa_irq, vm, 14 },
+                       (struct irq){ set_isa_irq, vm, 15 });
+    if (err) {
+        vm_errorf(vm, "cannot create the IDE controller");
+        return err;
+    }
+    vm->ide.log = ide_log_msg;
+    vm->ide.log_ctx = vm;
+    char msg[sizeof(vm->error) - 16], warn[320];
+    int pos[VM_MAX_DISKS + 1], n = 0, next = 0, cd = -1;
+    for (int k = 0; k < vm->cfg.ndisks; k++, next++) {
+        if (next == 2 && vm->cfg.cdrom)
+            next++;
+        if (next > 3) {
+            vm_errorf(vm, "--disk %s: the IDE controller holds four devices", vm->cfg.disk[k]);
+            return -EINVAL;
+        }
+        err = ide_attach_disk(&vm->ide, next / 2, next % 2, vm->cfg.disk[k], vm->cfg.disk_ro[k], msg, sizeof(msg),
+                              warn, sizeof(warn));
+        if (err) {
+            vm_errorf(vm, "--disk %s", msg);
+            return err;
+        }
+        if (warn[0])
+            ide_log_msg(vm, warn);
+        pos[n++] = next;
+    }
+    if (vm->cfg.cdrom) {
+        err = ide_attach_cdrom(&vm->ide, 1, 0, vm->cfg.cdrom, msg, sizeof(msg), warn, sizeof(warn));
+        if (err) {
+            vm_errorf(vm, "--cdrom %s", msg);
+            return err;
+        }
+        if (warn[0])
+            ide_log_msg(vm, warn);
+        cd = 2;
+    }
+    char order[320] = "";
+    size_t len = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        bool cd_pass = (pass == 0) == (vm->cfg.boot == 'd');
+        for (int k = 0; k < (cd_pass ? (cd >= 0) : n); k++) {
+            int p = cd_pass ? cd : pos[k];
+            len += (size_t)snprintf(order + len, sizeof(order) - len, "/pci@i0cf8/ide@1,1/drive@%d/disk@%d\n", p / 2,
+                                    p % 2);
+        }
+    }
+    snprintf(order + len, sizeof(order) - len, "HALT");
+    return fw_cfg_add_file(&vm->fw_cfg, "bootorder", order, strlen(order) + 1);
+}
+
 static int setup_vga(struct vm *vm)
 {
     int err = vga_init(&vm->vga);
@@ -247,7 +317,7 @@ static void setup_cmos(struct vm *vm)
     rtc_cmos_set(r, 0x5f, 0);        /* CPUs - 1 */
     /* Boot order (SeaBIOS reads it when fw_cfg has no "bootorder"):
      * 1 floppy, 2 hard disk, 3 CD-ROM; hard disk first, then CD-ROM. */
-    rtc_cmos_set(r, 0x3d, 0x32);
+    rtc_cmos_set(r, 0x3d, vm->cfg.boot == 'd' ? 0x23 : 0x32); /* --boot d: CD-ROM, then hard disk */
     rtc_cmos_set(r, 0x38, 0x01);     /* no third device; skip the floppy signature check */
     rtc_checksum(r);
 }
@@ -312,6 +382,9 @@ int pc_init(struct vm *vm)
         vm_errorf(vm, "cannot create the chipset");
         return err;
     }
+    err = setup_ide(vm);
+    if (err)
+        return err;
 
     const struct { uint16_t port; unsigned n; struct io_handler h; } ports[] = {
         { 0x20, 2, { pic_io_read, pic_io_write, &vm->pic, "pic-master" } },
@@ -334,6 +407,10 @@ int pc_init(struct vm *vm)
         { 0x402, 1, { debugcon_read, debugcon_write, vm, "debugcon" } },
         { 0x3b0, 48, { vga_io_read, vga_io_write, &vm->vga, "vga" } },
         { 0x1ce, 3, { vga_dispi_read, vga_dispi_write, &vm->vga, "vbe" } },
+        { 0x1f0, 8, { ide_cmd_read, ide_cmd_write, &vm->ide.ch[0], "ide0" } },
+        { 0x3f6, 1, { ide_ctl_read, ide_ctl_write, &vm->ide.ch[0], "ide0-ctl" } },
+        { 0x170, 8, { ide_cmd_read, ide_cmd_write, &vm->ide.ch[1], "ide1" } },
+        { 0x376, 1, { ide_ctl_read, ide_ctl_write, &vm->ide.ch[1], "ide1-ctl" } },
     };
     for (size_t k = 0; k < sizeof(ports) / sizeof(ports[0]); k++) {
         if (iobus_register(&vm->io, ports[k].port, ports[k].n, &ports[k].h)) {
@@ -367,6 +444,7 @@ int pc_finalize(struct vm *vm)
 void pc_free(struct vm *vm)
 {
     vga_free(&vm->vga);
+    ide_free(&vm->ide);
     fw_cfg_free(&vm->fw_cfg);
 }
 
@@ -382,6 +460,7 @@ void pc_reset(struct vm *vm)
     i8042_reset(&vm->kbc);
     uart_reset(&vm->com1);
     vga_reset(&vm->vga);
+    ide_reset(&vm->ide);
     piix_reset(&vm->piix); /* PAM back to ROM: the firmware runs from its image again */
     vm->fw_cfg.selected = 0;
     vm->fw_cfg.offset = 0;

@@ -22,6 +22,7 @@
 #include "devices/i8042.h"
 #include "devices/i8254.h"
 #include "devices/i8259.h"
+#include "devices/ide.h"
 #include "devices/ioapic.h"
 #include "devices/lapic.h"
 #include "devices/mc146818.h"
@@ -35,6 +36,7 @@
 #define DEBUGEXIT_PORT 0xf4
 #define COM1_PORT 0x3f8
 
+#define VM_MAX_DISKS 4 /* the IDE function's four positions */
 #define PAM_SEGMENTS 13 /* 0xC0000-0xEFFFF in 16 KiB pieces, 0xF0000-0xFFFFF as one */
 
 struct vm_config {
@@ -54,6 +56,13 @@ struct vm_config {
      * frontend reads its input there (vm_serial_input) and returns. */
     void (*host_poll)(void *ctx, int timeout_ms);
     void *ctx;
+    /* Storage on the PIIX3 IDE (vm/pc.c setup_ide): raw disk images in
+     * order, and an ISO image for the CD-ROM drive. */
+    const char *disk[VM_MAX_DISKS];
+    bool disk_ro[VM_MAX_DISKS];
+    int ndisks;
+    const char *cdrom;
+    char boot;           /* 'c' (default): hard disk first; 'd': CD-ROM first */
 };
 
 enum vm_stop {
@@ -84,6 +93,7 @@ struct vm {
     struct piix piix;
     struct fw_cfg fw_cfg;
     struct vga vga;
+    struct ide ide;               /* 00:01.1 PIIX3 IDE: disks and CD-ROM */
     struct pci_dev vga_pci;       /* 00:02.0, QEMU's stdvga IDs (1234:1111) */
     int vga_bar2_region;          /* phys region of the VGA's MMIO BAR, -1 until mapped */
     struct uart com1;
