@@ -1,0 +1,24 @@
+# Local APIC / IOAPIC guest test (tests/guest/apic.c). It counts timer and
+# device interrupts over known virtual time, so it runs with --clock icount
+# (instruction-count time, idle waits skipped): built like kestrel_guest_c,
+# registered with that option for each accelerator configuration.
+set(_apic_elf ${GUEST_OUT}/apic.elf)
+set(_apic_srcs ${GUEST_DIR}/rt/boot.S ${GUEST_DIR}/rt/rt.c ${GUEST_DIR}/apic.c ${GUEST_DIR}/apic_isr.S)
+add_custom_command(OUTPUT ${_apic_elf}
+  COMMAND ${CMAKE_C_COMPILER} ${GUEST_CFLAGS} ${GUEST_LDFLAGS} -o ${_apic_elf} ${_apic_srcs} -lgcc
+  DEPENDS ${_apic_srcs} ${GUEST_DIR}/rt/rt.h ${GUEST_DIR}/rt/link.ld
+  COMMENT "Building guest apic")
+add_custom_target(guest_apic ALL DEPENDS ${_apic_elf})
+foreach(accel ${KESTREL_ACCELS})
+  if(accel STREQUAL "interp")
+    set(_opts --accel interp)
+  elseif(accel STREQUAL "interp-1")
+    set(_opts --accel interp --max-block 1)
+  else()
+    message(FATAL_ERROR "unknown accelerator configuration ${accel}")
+  endif()
+  add_test(NAME guest.apic.${accel}
+    COMMAND ${GUEST_DIR}/run-guest.sh $<TARGET_FILE:kestrel> ${_apic_elf} ${GUEST_DIR}/apic.expected ${_opts}
+            --clock icount)
+  set_tests_properties(guest.apic.${accel} PROPERTIES LABELS "guest;sanitize" TIMEOUT 300)
+endforeach()
