@@ -4,7 +4,7 @@
  * and the packet commands of SPC/MMC that firmware, ISOLINUX and Linux's
  * sr/libata issue (MMC-3, T10/1363-D, and SPC-2 for the primary ones).
  *
- * PACKET protocol (ATA/ATAPI-6 9.10/9.11): the host writes features (bit 0
+ * PACKET protocol (ATA/ATAPI-6 8.24 and 9.8): the host writes features (bit 0
  * DMA), the byte count limit in LBA mid/high, and A0h; the device asks for
  * the 12-byte packet with DRQ and interrupt reason C/D=1 I/O=0 (no
  * interrupt: IDENTIFY PACKET word 0 says "DRQ within 50 us"). A PIO data
@@ -41,7 +41,7 @@ enum { SK_NO_SENSE = 0, SK_NOT_READY = 2, SK_MEDIUM_ERROR = 3, SK_ILLEGAL_REQUES
 #define ASC_REMOVAL_PREVENTED 0x53
 #define ASC_ILLEGAL_MODE 0x64
 
-#define MEDIA_EVENT_NEW 2     /* GESN media event codes (MMC-3 table 116) */
+#define MEDIA_EVENT_NEW 2     /* GESN media event codes (MMC-3, GET EVENT STATUS NOTIFICATION, media class) */
 #define MEDIA_EVENT_REMOVAL 3
 
 #define PROFILE_CDROM 0x0008
@@ -106,7 +106,7 @@ static void atapi_ok(struct ide_dev *d)
 }
 
 /* CHECK CONDITION: the sense data for REQUEST SENSE, the key in the
- * error register (ATA/ATAPI-6 8.21.x PACKET error outputs). */
+ * error register (ATA/ATAPI-6 8.24, PACKET error outputs). */
 static void atapi_fail(struct ide_dev *d, uint8_t key, uint8_t asc, uint8_t ascq)
 {
     struct atapi_state *a = &d->atapi;
@@ -134,7 +134,7 @@ static void atapi_next(struct ide_dev *d)
     if (a->dma) {
         chunk = a->left < IDE_BUF_SIZE ? (uint32_t)a->left : IDE_BUF_SIZE;
     } else {
-        /* Byte count limit (ATA/ATAPI-6 9.11): 0 is taken as FFFEh; a
+        /* Byte count limit (ATA/ATAPI-6 8.24): 0 is taken as FFFEh; a
          * block that is not the last must be even. */
         uint32_t limit = a->bcl;
         if (a->left <= limit)
@@ -286,7 +286,7 @@ static void cmd_read(struct ide_dev *d, uint64_t lba, uint64_t blocks)
     read_medium(d, lba, blocks);
 }
 
-/* READ CD (MMC-3 6.1.22): user data of data sectors only. */
+/* READ CD (MMC-3): user data of data sectors only. */
 static void cmd_read_cd(struct ide_dev *d)
 {
     const uint8_t *c = d->atapi.cdb;
@@ -323,7 +323,7 @@ static uint8_t medium_type(const struct ide_dev *d)
     return d->atapi.medium ? 0x01 : d->atapi.tray_open ? 0x71 : 0x70;
 }
 
-/* Mode pages (MMC-3 clause 5.5). `changeable` gives the mask of fields the
+/* Mode pages (MMC-3, mode parameters). `changeable` gives the mask of fields the
  * host may change: none. Returns the page length written at p, 0 if the
  * page does not exist. */
 static uint32_t mode_page(struct ide_dev *d, uint8_t page, bool changeable, uint8_t *p)
@@ -398,7 +398,7 @@ static void cmd_read_toc(struct ide_dev *d)
     uint32_t len = 4;
     memset(b, 0, 64);
     switch (format) {
-    case 0: /* TOC: track 1 and the lead-out (MMC-3 6.1.34, format 0000b) */
+    case 0: /* TOC: track 1 and the lead-out (MMC-3 READ TOC/PMA/ATIP, format 0000b) */
         if (track > 1 && track != 0xaa) {
             fail_invalid_field(d);
             return;
@@ -442,7 +442,7 @@ static void cmd_read_toc(struct ide_dev *d)
     reply(d, len, alloc);
 }
 
-/* Feature descriptors of GET CONFIGURATION (MMC-3 5.3). */
+/* Feature descriptors of GET CONFIGURATION (MMC-3 features). */
 static uint32_t feature(struct ide_dev *d, uint16_t code, uint8_t *p, bool *current)
 {
     bool medium = d->atapi.medium;
@@ -518,7 +518,7 @@ static void cmd_get_configuration(struct ide_dev *d)
     reply(d, len, alloc);
 }
 
-/* GET EVENT STATUS NOTIFICATION (MMC-3 6.1.5), polled; media class only. */
+/* GET EVENT STATUS NOTIFICATION (MMC-3), polled; media class only. */
 static void cmd_get_event_status(struct ide_dev *d)
 {
     struct atapi_state *a = &d->atapi;
@@ -545,7 +545,7 @@ static void cmd_get_event_status(struct ide_dev *d)
     reply(d, len, alloc);
 }
 
-/* READ DISC INFORMATION (MMC-3 6.1.18): a finalized single-session disc. */
+/* READ DISC INFORMATION (MMC-3): a finalized single-session disc. */
 static void cmd_read_disc_info(struct ide_dev *d)
 {
     const uint8_t *c = d->atapi.cdb;
@@ -569,7 +569,7 @@ static void cmd_read_disc_info(struct ide_dev *d)
     reply(d, 34, be16(c + 7));
 }
 
-/* READ TRACK INFORMATION (MMC-3 6.1.36): track 1 is the whole disc. */
+/* READ TRACK INFORMATION (MMC-3): track 1 is the whole disc. */
 static void cmd_read_track_info(struct ide_dev *d)
 {
     const uint8_t *c = d->atapi.cdb;
@@ -597,7 +597,7 @@ static void cmd_read_track_info(struct ide_dev *d)
     reply(d, 36, be16(c + 7));
 }
 
-/* READ SUB-CHANNEL (MMC-3 6.1.29): no audio ever plays. */
+/* READ SUB-CHANNEL (MMC-3): no audio ever plays. */
 static void cmd_read_subchannel(struct ide_dev *d)
 {
     const uint8_t *c = d->atapi.cdb;
@@ -635,7 +635,7 @@ static void cmd_mechanism_status(struct ide_dev *d)
     reply(d, 8, be16(d->atapi.cdb + 8));
 }
 
-/* START STOP UNIT (SBC/MMC-3 6.1.41): LoEj with Start=0 opens the tray, with
+/* START STOP UNIT (MMC-3): LoEj with Start=0 opens the tray, with
  * Start=1 closes it (and the image is back in the drive). */
 static void cmd_start_stop(struct ide_dev *d)
 {
@@ -672,7 +672,8 @@ static void atapi_packet(struct ide_dev *d)
     const uint8_t *c = a->cdb;
     uint8_t op = c[0];
     /* Unit attention goes to the first command that is not exempt (SPC-2
-     * 5.6.5, MMC-3 4.1.6.1). */
+     * unit attention condition; MMC-3 exempts GET CONFIGURATION and GET
+     * EVENT STATUS NOTIFICATION as well). */
     if (a->ua && op != 0x12 && op != 0x03 && op != 0x46 && op != 0x4a) {
         a->ua = false;
         atapi_fail(d, SK_UNIT_ATTENTION, a->ua_asc, a->ua_ascq);
@@ -720,7 +721,7 @@ static void atapi_packet(struct ide_dev *d)
 
 /* ---- ATA commands of a packet device ---- */
 
-/* IDENTIFY PACKET DEVICE (ATA/ATAPI-6 8.17). */
+/* IDENTIFY PACKET DEVICE (ATA/ATAPI-6 8.16). */
 static void atapi_identify(struct ide_dev *d)
 {
     uint8_t *id = d->buf;
@@ -773,7 +774,7 @@ void atapi_command(struct ide_dev *d, uint8_t cmd)
         ide_data_phase(d, XFER_PIO_IN, 0, 512, pio_in_done);
         ide_raise_irq(d);
         break;
-    case 0x08: /* DEVICE RESET (8.10): signature, no interrupt */
+    case 0x08: /* DEVICE RESET (8.9, 9.11): signature, no interrupt */
         ide_set_signature(d);
         d->error = 0x01;
         d->status = 0;

@@ -132,8 +132,8 @@ static int open_image(struct disk *d, const char *path, bool read_only, char *er
         int e = errno;
         if (e == EWOULDBLOCK)
             set_msg(err, errlen, "%s: %s", path,
-                    read_only ? "is in use for writing by another process (locked)"
-                              : "is in use by another process (locked); attach it read-only with ',ro' to share it");
+                    read_only ? "is in use for writing (locked by another process, or attached twice)"
+                              : "is in use (locked by another process, or attached twice); ',ro' shares it read-only");
         else
             set_msg(err, errlen, "%s: cannot lock: %s", path, strerror(e));
         close(fd);

@@ -16,7 +16,7 @@
  * Linux are known to probe correctly), an absent device reads status and
  * error as 0 while the shared registers keep what was written. Each of
  * the LBA48 registers is a two-deep FIFO; HOB in device control reads the
- * older byte (7.2.x "Device Control register"), and any command-block
+ * older byte (clause 7, Device Control register), and any command-block
  * write clears HOB.
  *
  * Data phases are windows of the device's buffer that either the host
@@ -129,7 +129,7 @@ void ide_identify_common(struct ide_dev *d, uint8_t *id)
     ide_put_string(id, 10, 10, d->serial);
     ide_put_string(id, 23, 4, "0.1.0");
     ide_put_string(id, 27, 20, d->model);
-    /* Word 93, hardware reset result (8.15.50): bit 14 set, bit 13 CBLID-
+    /* Word 93, hardware reset result (8.15): bit 14 set, bit 13 CBLID-
      * above V_IH (an 80-conductor cable); device 0 in bits 7:0, device 1
      * in bits 12:8, each with "1", "determined by jumper" (01b) and
      * "passed diagnostics"; device 0 saw PDIAG-/DASP- if device 1 exists. */
@@ -151,7 +151,8 @@ static void abort_transfer(struct ide_dev *d)
 }
 
 /* The task file after a reset or diagnostics: signature, diagnostic code
- * 01h, and DRDY only for ATA (packet devices leave it clear, 9.12). */
+ * 01h, and DRDY only for ATA (packet devices leave it clear, 9.12
+ * "Signature and persistence"). */
 static void post_reset(struct ide_dev *d)
 {
     abort_transfer(d);
@@ -195,8 +196,8 @@ void ide_channel_reset(struct ide_channel *ch)
     ide_update_irq(ch);
 }
 
-/* Device control (7.9): SRST held high keeps both devices busy; its
- * falling edge completes the software reset (9.2). */
+/* Device control (clause 7): SRST held high keeps both devices busy; its
+ * falling edge completes the software reset (9.2, software reset protocol). */
 static void write_control(struct ide_channel *ch, uint8_t v)
 {
     uint8_t old = ch->dc;
@@ -238,7 +239,7 @@ static void write_command(struct ide_channel *ch, uint8_t cmd)
     if (d->kind == IDE_NONE)
         return;
     /* A new command ends whatever data phase was going on and clears the
-     * pending interrupt (7.15 "Status register" INTRQ rules). */
+     * pending interrupt (clause 5, INTRQ: cleared by a command write). */
     abort_transfer(d);
     d->intrq = false;
     ide_update_irq(ch);

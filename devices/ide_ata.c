@@ -59,7 +59,7 @@ void ata_power_on(struct ide_dev *d)
 }
 
 /* Software reset returns SET FEATURES settings to their defaults unless
- * the host disabled reverting (SET FEATURES 66h, 8.37.11). */
+ * the host disabled reverting (SET FEATURES 66h, 8.46). */
 void ata_soft_reset(struct ide_dev *d)
 {
     if (d->revert) {
@@ -255,7 +255,7 @@ static void ata_rw_next(struct ide_dev *d)
     }
     if (d->count == 0) {
         /* PIO data-in ends silently after the last block; PIO data-out and
-         * DMA end with the completion interrupt (9.5, 9.6, 9.8). */
+         * DMA end with the completion interrupt (9.5, 9.6, 9.7). */
         ide_cmd_done(d, write || d->dma);
         return;
     }
@@ -269,7 +269,7 @@ static void ata_rw(struct ide_dev *d, bool lba48, enum rw_mode mode, bool write)
     d->lba48 = lba48;
     d->dma = mode == RW_DMA;
     if (mode == RW_MULT && !d->mult) {
-        ide_cmd_error(d, ER_ABRT); /* multiple mode is disabled (8.29) */
+        ide_cmd_error(d, ER_ABRT); /* multiple mode is disabled (8.31) */
         return;
     }
     uint64_t lba;
@@ -346,7 +346,7 @@ static void ata_set_features(struct ide_dev *d)
     ide_cmd_done(d, true);
 }
 
-/* SET MULTIPLE MODE (8.39): a power of two up to the maximum, or 0 to
+/* SET MULTIPLE MODE (8.49): a power of two up to the maximum, or 0 to
  * disable; anything else is aborted and disables multiple mode. */
 static void ata_set_multiple(struct ide_dev *d)
 {
@@ -360,7 +360,7 @@ static void ata_set_multiple(struct ide_dev *d)
     ide_cmd_done(d, true);
 }
 
-/* INITIALIZE DEVICE PARAMETERS (8.16): sectors per track from the count
+/* INITIALIZE DEVICE PARAMETERS (8.19): sectors per track from the count
  * register, heads from the device register. */
 static void ata_init_params(struct ide_dev *d)
 {
@@ -420,7 +420,7 @@ void ata_command(struct ide_dev *d, uint8_t cmd)
         d->standby = false;
         ide_cmd_done(d, true);
         break;
-    case 0xe5: case 0x98: /* CHECK POWER MODE (8.6): FFh active/idle, 00h standby */
+    case 0xe5: case 0x98: /* CHECK POWER MODE (8.7): FFh active/idle, 00h standby */
         d->nsector = d->standby ? 0x00 : 0xff;
         ide_cmd_done(d, true);
         break;

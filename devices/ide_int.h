@@ -38,7 +38,7 @@ static inline void ide_put_word(uint8_t *id, int word, uint16_t v)
     id[2 * word + 1] = (uint8_t)(v >> 8);
 }
 /* Word 255: signature A5h and the checksum byte that makes the 512 bytes
- * sum to zero (ATA/ATAPI-6 8.15.62). */
+ * sum to zero (ATA/ATAPI-6 8.15, word 255). */
 void ide_identify_checksum(uint8_t *id);
 /* Word 93 (hardware reset result) and the words shared by both kinds. */
 void ide_identify_common(struct ide_dev *d, uint8_t *id);
