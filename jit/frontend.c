@@ -1,0 +1,464 @@
+/*
+ * Frontend driver: lowers the first n decoded instructions of a block to
+ * IR, one instruction at a time, through the per-family lowerings
+ * (fe_alu.c, fe_mov.c, fe_ctl.c); whatever they decline becomes a call to
+ * the instruction's interpreter handler. Also the shared operand, flag
+ * and exit helpers (frontend.h).
+ *
+ * Flag liveness comes from the opcode table: walking the block backwards,
+ * flags are live at the end (every exit), killed by an instruction's
+ * `fwrite` mask and revived by its `fread` mask, and all live before any
+ * instruction that may fault or calls the interpreter (the fault must
+ * find them in struct cpu). A lowering skips flag work nobody reads.
+ */
+#include "jit/frontend.h"
+
+#include "cpu/flags.h"
+
+/* ---- Operands ---- */
+
+int fe_opsize(const struct fe *f, int opnd)
+{
+    const struct opk_info *k = &opk_info[op_info[f->i->id].opnd[opnd]];
+    return k->size == SZ_B ? 8 : k->size == SZ_W ? 16 : k->size == SZ_D ? 32 : osize(f);
+}
+
+ir_temp fe_const(struct fe *f, uint32_t v)
+{
+    return ir_const(f->ir, IR_I32, (int32_t)v);
+}
+
+ir_temp fe_get_reg(struct fe *f, int reg, int bits)
+{
+    if (bits == 8)
+        return ir_extract(f->ir, ir_ldg(f->ir, (enum ir_global)(reg >> 3)), (reg & 1) * 8, 8, false);
+    ir_temp v = ir_ldg(f->ir, (enum ir_global)reg);
+    return bits == 16 ? ir_op1(f->ir, IR_EXT16U, IR_I32, v) : v;
+}
+
+void fe_set_reg(struct fe *f, int reg, int bits, ir_temp v)
+{
+    if (bits == 32) {
+        ir_stg(f->ir, (enum ir_global)reg, v);
+    } else if (bits == 16) {
+        ir_stg(f->ir, (enum ir_global)reg, ir_deposit(f->ir, ir_ldg(f->ir, (enum ir_global)reg), v, 0, 16));
+    } else {
+        enum ir_global g = (enum ir_global)(reg >> 3);
+        ir_stg(f->ir, g, ir_deposit(f->ir, ir_ldg(f->ir, g), v, (reg & 1) * 8, 8));
+    }
+}
+
+static ir_temp reg_or_zero(struct fe *f, int r)
+{
+    return r == GPR_ZERO ? fe_const(f, 0) : ir_ldg(f->ir, (enum ir_global)r);
+}
+
+ir_temp fe_ea(struct fe *f)
+{
+    const struct insn *i = f->i;
+    ir_temp r = ir_new(f->ir, IR_I32);
+    struct ir_op *op = ir_emit(f->ir, IR_ADDR, IR_I32, r, reg_or_zero(f, i->rm), reg_or_zero(f, i->index));
+    op->c[0] = (int32_t)i->disp;
+    op->c[1] = i->scale;
+    op->c[2] = (i->pfx & P_ASIZE32) ? 32 : 16;
+    return r;
+}
+
+ir_temp fe_load(struct fe *f, int seg, ir_temp ea, int bits, int flags)
+{
+    ir_temp r = ir_new(f->ir, IR_I32);
+    struct ir_op *op = ir_emit(f->ir, IR_QLD, IR_I32, r, ea, IR_NOTEMP);
+    op->c[0] = seg;
+    op->c[1] = bits / 8;
+    op->c[2] = flags;
+    return r;
+}
+
+void fe_store(struct fe *f, int seg, ir_temp ea, int bits, ir_temp v)
+{
+    struct ir_op *op = ir_emit(f->ir, IR_QST, IR_I32, IR_NOTEMP, ea, v);
+    op->c[0] = seg;
+    op->c[1] = bits / 8;
+    f->wrote_mem = true;
+}
+
+ir_temp fe_get_rm(struct fe *f, int bits, ir_temp *ea, int flags)
+{
+    if (f->i->pfx & P_MEM) {
+        *ea = fe_ea(f);
+        return fe_load(f, f->i->seg, *ea, bits, flags);
+    }
+    *ea = IR_NOTEMP;
+    return fe_get_reg(f, f->i->rm, bits);
+}
+
+void fe_set_rm(struct fe *f, int bits, ir_temp ea, ir_temp v)
+{
+    if (f->i->pfx & P_MEM)
+        fe_store(f, f->i->seg, ea, bits, v);
+    else
+        fe_set_reg(f, f->i->rm, bits, v);
+}
+
+/* ---- Stack ---- */
+
+ir_temp fe_get_sp(struct fe *f)
+{
+    ir_temp sp = ir_ldg(f->ir, G_ESP);
+    return f->ss32 ? sp : ir_op1(f->ir, IR_EXT16U, IR_I32, sp);
+}
+
+ir_temp fe_sp_add(struct fe *f, ir_temp sp, int32_t delta)
+{
+    ir_temp r = ir_op2(f->ir, IR_ADD, IR_I32, sp, fe_const(f, (uint32_t)delta));
+    return f->ss32 ? r : ir_op1(f->ir, IR_EXT16U, IR_I32, r);
+}
+
+void fe_set_sp(struct fe *f, ir_temp sp)
+{
+    fe_set_reg(f, R_ESP, f->ss32 ? 32 : 16, sp);
+}
+
+/* ---- Lazy flags ---- */
+
+bool fe_flags_live(const struct fe *f, uint32_t mask)
+{
+    return (f->live_after & mask) != 0;
+}
+
+static ir_temp sext_to64(struct fe *f, int bits, ir_temp v)
+{
+    struct ir_block *ir = f->ir;
+    if (bits == 32)
+        return ir_op1(ir, IR_EXT32S, IR_I32, v);
+    return ir_op1(ir, bits == 8 ? IR_EXT8S : IR_EXT16S, IR_I64, ir_op1(ir, IR_EXT32U, IR_I32, v));
+}
+
+/* a, b: i32 operands zero-extended from bits; r64: the i64 result of the
+ * operation on the zero-extended operands (carry-in included). The carry
+ * vector is a ^ b ^ r shifted right by one (bit i of a^b^r is the carry
+ * into bit i), which gives the aux word of cpu/flags.h directly. */
+void fe_flags_arith(struct fe *f, enum fl_kind kind, int bits, ir_temp a, ir_temp b, ir_temp r64)
+{
+    struct ir_block *ir = f->ir;
+    if (!fe_flags_live(f, F_OSZAPC)) {
+        f->fl.kind = FL_NONE;
+        return;
+    }
+    ir_temp r = ir_op1(ir, IR_TRUNC, IR_I64, r64);
+    ir_temp res = bits == 32 ? ir_op1(ir, IR_EXT32S, IR_I32, r) : ir_op1(ir, bits == 8 ? IR_EXT8S : IR_EXT16S, IR_I64, r64);
+    ir_temp aux;
+    if (fe_flags_live(f, F_OF | F_CF | F_AF)) {
+        ir_temp x = ir_op2(ir, IR_XOR, IR_I64, ir_op1(ir, IR_EXT32U, IR_I32, a), ir_op1(ir, IR_EXT32U, IR_I32, b));
+        x = ir_op2(ir, IR_XOR, IR_I64, x, r64);
+        ir_temp hi = ir_op2i(ir, IR_SHL, IR_I64, ir_op2i(ir, IR_SHR, IR_I64, x, bits - 1), 62);
+        ir_temp af = ir_op2i(ir, IR_AND, IR_I64, ir_op2i(ir, IR_SHR, IR_I64, x, 1), 8);
+        aux = ir_op2(ir, IR_OR, IR_I64, hi, af);
+        if (kind == FL_INCDEC && fe_flags_live(f, F_CF | F_OF)) {
+            /* INC/DEC keep CF: flip CF and its partner bit together when they differ (lf_force_cf). */
+            ir_temp d = ir_op2(ir, IR_XOR, IR_I64, aux, ir_ldg(ir, G_LFAUX));
+            d = ir_op2i(ir, IR_SHL, IR_I64, ir_op2i(ir, IR_SAR, IR_I64, d, 63), 62);
+            aux = ir_op2(ir, IR_XOR, IR_I64, aux, d);
+        }
+    } else {
+        aux = ir_const(ir, IR_I64, 0); /* only Z, S, P read: no deltas needed */
+    }
+    ir_stg(ir, G_LFRES, res);
+    ir_stg(ir, G_LFAUX, aux);
+    f->fl = (struct fe_flags){ (uint8_t)kind, (uint8_t)bits, a, b, r, res, aux };
+}
+
+void fe_flags_logic(struct fe *f, int bits, ir_temp r)
+{
+    if (!fe_flags_live(f, F_OSZAPC)) {
+        f->fl.kind = FL_NONE;
+        return;
+    }
+    ir_temp res = sext_to64(f, bits, r);
+    ir_temp aux = ir_const(f->ir, IR_I64, 0);
+    ir_stg(f->ir, G_LFRES, res);
+    ir_stg(f->ir, G_LFAUX, aux);
+    f->fl = (struct fe_flags){ FL_LOGIC, (uint8_t)bits, r, r, r, res, aux };
+}
+
+void fe_flags_set(struct fe *f, int bits, ir_temp r, ir_temp aux)
+{
+    if (!fe_flags_live(f, F_OSZAPC)) {
+        f->fl.kind = FL_NONE;
+        return;
+    }
+    ir_temp res = sext_to64(f, bits, r);
+    ir_stg(f->ir, G_LFRES, res);
+    ir_stg(f->ir, G_LFAUX, aux);
+    f->fl = (struct fe_flags){ FL_OTHER, (uint8_t)bits, r, r, r, res, aux };
+}
+
+/* A condition as one comparison: cc holds iff cond(a, b). */
+struct fe_cmp {
+    enum ir_cond cond;
+    enum ir_type type;
+    ir_temp a, b;
+};
+
+static ir_temp sext_bits(struct fe *f, ir_temp v, int bits)
+{
+    return bits == 32 ? v : ir_extract(f->ir, v, 0, bits, true);
+}
+
+static struct fe_cmp cmp_bool(struct fe *f, ir_temp t)
+{
+    return (struct fe_cmp){ IR_NE, IR_I32, t, fe_const(f, 0) };
+}
+
+static struct fe_cmp cond_cmp(struct fe *f, int cc)
+{
+    struct ir_block *ir = f->ir;
+    const struct fe_flags *fl = &f->fl;
+    int c = cc >> 1;
+    ir_temp zero64 = ir_const(ir, IR_I64, 0);
+    if (fl->kind == FL_SUB) {
+        switch (c) {
+        case 1: return (struct fe_cmp){ IR_LTU, IR_I32, fl->a, fl->b };
+        case 2: return (struct fe_cmp){ IR_EQ, IR_I32, fl->a, fl->b };
+        case 3: return (struct fe_cmp){ IR_LEU, IR_I32, fl->a, fl->b };
+        case 4: return (struct fe_cmp){ IR_LT, IR_I64, fl->res, zero64 };
+        case 6: return (struct fe_cmp){ IR_LT, IR_I32, sext_bits(f, fl->a, fl->size), sext_bits(f, fl->b, fl->size) };
+        case 7: return (struct fe_cmp){ IR_LE, IR_I32, sext_bits(f, fl->a, fl->size), sext_bits(f, fl->b, fl->size) };
+        default: break;
+        }
+    } else if (fl->kind == FL_LOGIC) {
+        switch (c) {
+        case 0:
+        case 1: return (struct fe_cmp){ IR_NE, IR_I32, fe_const(f, 0), fe_const(f, 0) }; /* OF, CF are 0 */
+        case 2:
+        case 3: return (struct fe_cmp){ IR_EQ, IR_I64, fl->res, zero64 };
+        case 4:
+        case 6: return (struct fe_cmp){ IR_LT, IR_I64, fl->res, zero64 };
+        case 7: return (struct fe_cmp){ IR_LE, IR_I64, fl->res, zero64 };
+        default: break;
+        }
+    } else if (fl->kind == FL_ADD || fl->kind == FL_INCDEC) {
+        switch (c) {
+        case 2: return (struct fe_cmp){ IR_EQ, IR_I64, fl->res, zero64 };
+        case 4: return (struct fe_cmp){ IR_LT, IR_I64, fl->res, zero64 };
+        default: break;
+        }
+    }
+    /* From the lazy-flag words (cpu/flags.h): CF is aux bit 63, OF is
+     * bit 63 ^ bit 62, SF is res bit 63 ^ aux bit 16, ZF is res == 0. */
+    ir_temp res = ir_ldg(ir, G_LFRES), aux = ir_ldg(ir, G_LFAUX);
+    ir_temp of = ir_op2(ir, IR_XOR, IR_I64, aux, ir_op2i(ir, IR_SHL, IR_I64, aux, 1));
+    ir_temp sf = ir_op2(ir, IR_XOR, IR_I64, res, ir_op2i(ir, IR_SHL, IR_I64, aux, 47));
+    switch (c) {
+    case 0: return (struct fe_cmp){ IR_LT, IR_I64, of, zero64 };
+    case 1: return (struct fe_cmp){ IR_LT, IR_I64, aux, zero64 };
+    case 2: return (struct fe_cmp){ IR_EQ, IR_I64, res, zero64 };
+    case 3:
+        return cmp_bool(f, ir_op2(ir, IR_OR, IR_I32, ir_setcond(ir, IR_I64, IR_LT, aux, zero64),
+                                  ir_setcond(ir, IR_I64, IR_EQ, res, zero64)));
+    case 4: return (struct fe_cmp){ IR_LT, IR_I64, sf, zero64 };
+    case 5: return cmp_bool(f, ir_op1(ir, IR_PARITY, IR_I64, ir_op2(ir, IR_XOR, IR_I64, res, ir_op2i(ir, IR_SHR, IR_I64, aux, 8))));
+    case 6: return (struct fe_cmp){ IR_LT, IR_I64, ir_op2(ir, IR_XOR, IR_I64, sf, of), zero64 };
+    default:
+        return cmp_bool(f, ir_op2(ir, IR_OR, IR_I32, ir_setcond(ir, IR_I64, IR_EQ, res, zero64),
+                                  ir_setcond(ir, IR_I64, IR_LT, ir_op2(ir, IR_XOR, IR_I64, sf, of), zero64)));
+    }
+}
+
+static struct fe_cmp cond_cc(struct fe *f, int cc)
+{
+    struct fe_cmp m = cond_cmp(f, cc);
+    if (cc & 1)
+        m.cond = ir_cond_invert(m.cond);
+    return m;
+}
+
+ir_temp fe_cond(struct fe *f, int cc)
+{
+    struct fe_cmp m = cond_cc(f, cc);
+    return ir_setcond(f->ir, m.type, m.cond, m.a, m.b);
+}
+
+ir_temp fe_cond_select(struct fe *f, int cc, ir_temp vt, ir_temp vf)
+{
+    struct fe_cmp m = cond_cc(f, cc);
+    return ir_movcond(f->ir, m.type, m.cond, m.a, m.b, vt, vf);
+}
+
+void fe_brcond_cc(struct fe *f, int cc, unsigned label)
+{
+    struct fe_cmp m = cond_cc(f, cc);
+    ir_brcond(f->ir, m.type, m.cond, m.a, m.b, label);
+}
+
+/* ---- Exits ---- */
+
+#define MAX_PENDING 8
+struct pending {
+    unsigned label;
+    uint8_t kind; /* 0 goto, 1 raise */
+    uint16_t insn;
+    uint32_t eip;
+    int slot, vector, errcode;
+};
+struct fe_ext {
+    struct pending p[MAX_PENDING];
+    unsigned n;
+};
+
+void fe_goto(struct fe *f, uint32_t eip, int slot)
+{
+    struct ir_op *op = ir_emit(f->ir, IR_GOTO, IR_I32, IR_NOTEMP, IR_NOTEMP, IR_NOTEMP);
+    op->c[0] = eip;
+    op->c[1] = slot;
+    op->c[2] = f->k + 1;
+    f->ended = true;
+}
+
+void fe_goto_ind(struct fe *f, ir_temp eip)
+{
+    ir_emit(f->ir, IR_GOTO_IND, IR_I32, IR_NOTEMP, eip, IR_NOTEMP)->c[2] = f->k + 1;
+    f->ended = true;
+}
+
+static struct fe_ext *ext_of(struct fe *f);
+
+/* Side exits are placed after the main path (IR shape rule): record them. */
+static void add_pending(struct fe *f, struct pending p)
+{
+    struct fe_ext *e = ext_of(f);
+    if (e->n < MAX_PENDING)
+        e->p[e->n++] = p;
+    else
+        f->ir->oom = true; /* cannot happen with the lowerings we have: fail safe */
+}
+
+void fe_raise(struct fe *f, int vector, int errcode, unsigned label)
+{
+    add_pending(f, (struct pending){ label, 1, (uint16_t)f->k, 0, 0, vector, errcode });
+}
+
+void fe_side_goto(struct fe *f, uint32_t eip, int slot, unsigned label)
+{
+    add_pending(f, (struct pending){ label, 0, (uint16_t)f->k, eip, slot, 0, 0 });
+}
+
+/* ---- Driver ---- */
+
+struct fe_full {
+    struct fe f;
+    struct fe_ext ext;
+};
+
+static struct fe_ext *ext_of(struct fe *f)
+{
+    return &((struct fe_full *)f)->ext;
+}
+
+static uint32_t eip_after(const struct fe *f, unsigned k)
+{
+    const struct insn *i = &f->b->insn[k];
+    uint32_t e = f->b->eip + i->off + i->len;
+    return f->cs32 ? e : (e & 0xffff);
+}
+
+/* Could this instruction fault or reach the interpreter? Then every flag
+ * is live before it. Register-only forms of the instructions the JIT
+ * lowers cannot; anything touching memory or the stack can. */
+static bool may_fault(const struct insn *i)
+{
+    switch (i->id) {
+    case OP_LEA:
+    case OP_NOP:
+        return false;
+    default:
+        break;
+    }
+    if (i->pfx & P_MEM)
+        return true;
+    return !fe_reg_form_lowered(i);
+}
+
+static void compute_liveness(struct fe *f, uint32_t *live_after)
+{
+    uint32_t live = F_OSZAPC;
+    for (int k = (int)f->n - 1; k >= 0; k--) {
+        const struct insn *i = &f->b->insn[k];
+        const struct op_info *oi = &op_info[i->id];
+        live_after[k] = live;
+        live = (live & ~oi->fwrite) | oi->fread;
+        if (may_fault(i))
+            live = F_OSZAPC;
+        live &= F_OSZAPC;
+    }
+}
+
+static void fallback(struct fe *f)
+{
+    const struct insn *i = f->i;
+    uint16_t attr = op_info[i->id].attr;
+    struct ir_block *ir = f->ir;
+    if (attr & (A_END | A_BRANCH))
+        ir_st(ir, fe_const(f, f->next), (int)offsetof(struct cpu, eip), 4); /* branch handlers find the fall-through */
+    ir_emit(ir, IR_FALLBACK, IR_I32, IR_NOTEMP, IR_NOTEMP, IR_NOTEMP)->c[0] = f->k;
+    f->fl.kind = FL_NONE;
+    f->j->stats.jit_fallback_insns++;
+    if (attr & A_END) {
+        struct ir_op *op = ir_emit(ir, IR_EXIT, IR_I32, IR_NOTEMP, IR_NOTEMP, IR_NOTEMP);
+        op->c[0] = -1;
+        op->c[2] = f->k + 1;
+        f->ended = true;
+    } else {
+        f->wrote_mem = true; /* the handler may have called cpu_stop() for any reason */
+    }
+}
+
+void fe_translate(struct jit *j, const struct block *b, unsigned n, struct ir_block *ir)
+{
+    struct fe_full full = { .f = { .j = j, .ir = ir, .b = b, .n = n } };
+    struct fe *f = &full.f;
+    uint32_t live_after[n];
+    f->cs32 = (b->mode & MODE_CS32) != 0;
+    f->ss32 = (b->mode & MODE_SS32) != 0;
+    compute_liveness(f, live_after);
+    for (unsigned k = 0; k < n && !f->ended; k++) {
+        const struct insn *i = &b->insn[k];
+        ir->cur_insn = (uint16_t)k;
+        ir_emit(ir, IR_INSN, IR_I32, IR_NOTEMP, IR_NOTEMP, IR_NOTEMP)->c[0] = k;
+        f->i = i;
+        f->k = k;
+        f->eip = b->eip + i->off;
+        f->next = eip_after(f, k);
+        f->live_after = live_after[k];
+        f->wrote_mem = false;
+        unsigned nops = ir->nops, ntemps = ir->ntemps;
+        if (!(fe_alu(f) || fe_mov(f) || fe_ctl(f))) {
+            ir->nops = nops; /* a lowering that gave up must leave nothing behind */
+            ir->ntemps = ntemps;
+            fallback(f);
+        }
+        if (f->wrote_mem && !f->ended) {
+            struct ir_op *op = ir_emit(ir, IR_CHKSTOP, IR_I32, IR_NOTEMP, IR_NOTEMP, IR_NOTEMP);
+            op->c[0] = k + 1;
+            op->c[1] = f->next;
+        }
+    }
+    if (!f->ended) {
+        f->k = n - 1;
+        fe_goto(f, eip_after(f, n - 1), 0);
+    }
+    for (unsigned p = 0; p < full.ext.n; p++) {
+        const struct pending *pd = &full.ext.p[p];
+        ir->cur_insn = pd->insn;
+        ir_label(ir, pd->label);
+        if (pd->kind == 1) {
+            struct ir_op *op = ir_emit(ir, IR_RAISE, IR_I32, IR_NOTEMP, IR_NOTEMP, IR_NOTEMP);
+            op->c[0] = pd->vector;
+            op->c[1] = pd->errcode;
+            op->c[2] = pd->insn;
+        } else {
+            f->k = pd->insn;
+            fe_goto(f, pd->eip, pd->slot);
+        }
+    }
+}

@@ -1,0 +1,99 @@
+/*
+ * Frontend internals: the state of lowering one decoded block to IR, and
+ * the helpers the per-family files (fe_*.c) share to read and write guest
+ * operands, compute effective addresses, record lazy flags and leave the
+ * block.
+ *
+ * Rules every lowering keeps (precise exceptions):
+ * - all memory accesses of an instruction come before its first guest
+ *   register or flag store (STG), so a fault finds struct cpu exactly as it
+ *   was before the instruction;
+ * - an instruction that stores to memory ends with a CHKSTOP (the store may
+ *   have hit code, possibly this block's own: cpu_stop() was called);
+ * - a lowering returns false without emitting anything when it does not
+ *   handle a form, and the instruction becomes an interpreter call.
+ */
+#ifndef KESTREL_JIT_FRONTEND_H
+#define KESTREL_JIT_FRONTEND_H
+
+#include "cpu/block.h"
+#include "cpu/cpu.h"
+#include "jit/jit_int.h"
+
+/* The last flag-setting operation, for Jcc/SETcc/CMOVcc fusion. */
+enum fl_kind { FL_NONE, FL_ADD, FL_SUB, FL_LOGIC, FL_INCDEC, FL_OTHER };
+
+struct fe_flags {
+    uint8_t kind;      /* enum fl_kind */
+    uint8_t size;      /* operand bits: 8, 16, 32 */
+    ir_temp a, b, r;   /* operands and result (i32, zero-extended to size) */
+    ir_temp res, aux;  /* the lf_res / lf_aux values stored (i64) */
+};
+
+struct fe {
+    struct jit *j;
+    struct ir_block *ir;
+    const struct block *b;
+    const struct insn *i;  /* instruction being lowered */
+    unsigned k, n;         /* its index; instructions to translate */
+    uint32_t eip, next;    /* its EIP and the next instruction's */
+    bool cs32, ss32;
+    uint32_t live_after;   /* arithmetic flags (F_*) read after it before being rewritten */
+    bool wrote_mem;        /* it stored to memory: CHKSTOP after it */
+    bool ended;            /* it ended the block (an exit was emitted) */
+    struct fe_flags fl;
+};
+
+/* Is the register form of this instruction lowered natively (so it
+ * cannot fault or reach the interpreter)? */
+bool fe_reg_form_lowered(const struct insn *i);
+
+/* Per-family lowerings (true: handled). */
+bool fe_alu(struct fe *f);
+bool fe_mov(struct fe *f);
+bool fe_ctl(struct fe *f);
+
+/* ---- Helpers (frontend.c) ---- */
+static inline int osize(const struct fe *f) { return (f->i->pfx & P_OSIZE32) ? 32 : 16; }
+/* Operand size in bits of the row's first operand kind: 8 for byte forms. */
+int fe_opsize(const struct fe *f, int opnd);
+
+ir_temp fe_const(struct fe *f, uint32_t v);
+/* A guest register as an i32 zero-extended from `bits` (byte registers by
+ * their decoded byte offset). */
+ir_temp fe_get_reg(struct fe *f, int reg, int bits);
+void fe_set_reg(struct fe *f, int reg, int bits, ir_temp v);
+/* Effective address of the memory operand. */
+ir_temp fe_ea(struct fe *f);
+ir_temp fe_load(struct fe *f, int seg, ir_temp ea, int bits, int flags);
+void fe_store(struct fe *f, int seg, ir_temp ea, int bits, ir_temp v);
+/* r/m operand (register or memory at ea) of `bits`. */
+ir_temp fe_get_rm(struct fe *f, int bits, ir_temp *ea, int flags);
+void fe_set_rm(struct fe *f, int bits, ir_temp ea, ir_temp v);
+
+/* Lazy flags. */
+void fe_flags_arith(struct fe *f, enum fl_kind kind, int bits, ir_temp a, ir_temp b, ir_temp r64);
+void fe_flags_logic(struct fe *f, int bits, ir_temp r);
+void fe_flags_set(struct fe *f, int bits, ir_temp r, ir_temp aux);
+bool fe_flags_live(const struct fe *f, uint32_t mask);
+/* The condition cc (0..15, Jcc order) as an i32 0/1, fused with the last
+ * flag producer when possible. */
+ir_temp fe_cond(struct fe *f, int cc);
+/* cc ? vt : vf */
+ir_temp fe_cond_select(struct fe *f, int cc, ir_temp vt, ir_temp vf);
+/* Branch to label when cc holds. */
+void fe_brcond_cc(struct fe *f, int cc, unsigned label);
+
+/* Exits. */
+void fe_goto(struct fe *f, uint32_t eip, int slot);
+void fe_goto_ind(struct fe *f, ir_temp eip);
+/* Code placed after the main path at `label`: raise an exception, or a
+ * direct exit (after the current instruction). */
+void fe_raise(struct fe *f, int vector, int errcode, unsigned label);
+void fe_side_goto(struct fe *f, uint32_t eip, int slot, unsigned label);
+/* Stack. */
+ir_temp fe_get_sp(struct fe *f);
+void fe_set_sp(struct fe *f, ir_temp sp);
+ir_temp fe_sp_add(struct fe *f, ir_temp sp, int32_t delta);
+
+#endif

@@ -1,0 +1,131 @@
+/*
+ * The JIT's intermediate representation: a list of typed operations on
+ * temporaries, modelled on QEMU's TCG ops (jit/ir_ops.def lists them, the
+ * semantics are in jit/README.md). Nothing here knows the host.
+ *
+ * Shape of a translated block
+ * - Ops form one straight main path. Control leaves it only through side
+ *   exits (BRCOND to a label) and ends with an exit op (IRF_EXIT). Every
+ *   label is placed after the main path's final exit and is followed only
+ *   by exit code (GOTO/EXIT/RAISE) that uses no temporaries. So the main
+ *   path is one extended basic block: the passes and the register allocator
+ *   are single forward/backward scans, with no merges.
+ * - Temporaries are single-assignment: each is written by at most one op.
+ *   Constants are temporaries too (is_const), so every operand is a temp.
+ * - Guest registers and the two lazy-flag words are "globals" that live in
+ *   struct cpu. The frontend reads them with LDG and writes them with STG
+ *   explicitly; the optimiser forwards values and removes stores that a
+ *   later store makes dead before anything could observe them.
+ */
+#ifndef KESTREL_JIT_IR_H
+#define KESTREL_JIT_IR_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+enum ir_type { IR_I32, IR_I64 };
+
+enum ir_opc {
+#define IROP(name, nout, nin, flags) IR_##name,
+#include "jit/ir_ops.def"
+#undef IROP
+    IR_NOPC
+};
+
+#define IRF_PURE 0x01
+#define IRF_SIDE 0x02
+#define IRF_SYNC 0x04
+#define IRF_CALL 0x08
+#define IRF_EXIT 0x10
+#define IRF_CLOBG 0x20
+
+struct ir_opdef {
+    const char *name;
+    uint8_t nout, nin;
+    uint8_t flags;
+};
+extern const struct ir_opdef ir_opdefs[IR_NOPC];
+
+/* Conditions (unsigned and signed orders, TCG's set). */
+enum ir_cond {
+    IR_EQ, IR_NE, IR_LT, IR_GE, IR_LE, IR_GT, IR_LTU, IR_GEU, IR_LEU, IR_GTU, IR_TSTEQ, IR_TSTNE, IR_NCOND
+};
+/* The condition that holds exactly when `c` does not. */
+enum ir_cond ir_cond_invert(enum ir_cond c);
+/* Evaluate a condition on two values of a type (for folding). */
+bool ir_cond_eval(enum ir_cond c, enum ir_type t, uint64_t a, uint64_t b);
+
+/* Globals: guest state the frontend names directly. */
+enum ir_global { G_EAX, G_ECX, G_EDX, G_EBX, G_ESP, G_EBP, G_ESI, G_EDI, G_LFRES, G_LFAUX, G_NGLOBALS };
+
+/* QLD/QST flags (c2). */
+#define IRM_SIGN 0x1  /* QLD: sign-extend the loaded value to 32 bits */
+#define IRM_WCHK 0x2  /* QLD: check for writing (the load of a read-modify-write) */
+
+typedef uint16_t ir_temp;
+#define IR_NOTEMP 0xffff
+
+struct ir_tempinfo {
+    uint8_t type;     /* enum ir_type */
+    uint8_t is_const;
+    int64_t val;      /* constant value (sign-extended from its type's width) */
+};
+
+struct ir_op {
+    uint8_t opc;      /* enum ir_opc */
+    uint8_t type;     /* enum ir_type: operation width */
+    uint8_t cond;     /* enum ir_cond for SETCOND/MOVCOND/BRCOND */
+    uint8_t pad;
+    uint16_t insn;    /* index of the guest instruction it belongs to */
+    ir_temp out;      /* output temp or IR_NOTEMP */
+    ir_temp in[4];    /* inputs */
+    int64_t c[3];     /* constant arguments (see ir_ops.def) */
+};
+
+struct ir_block {
+    struct ir_op *ops;
+    unsigned nops, ops_cap;
+    struct ir_tempinfo *temps;
+    unsigned ntemps, temps_cap;
+    unsigned nlabels;
+    uint16_t cur_insn; /* stamped on each op emitted (ir_op.insn) */
+    bool oom;         /* an allocation failed: the block is not translated */
+};
+
+void ir_init(struct ir_block *b);
+void ir_free(struct ir_block *b);
+void ir_reset(struct ir_block *b);
+
+/* New temps. */
+ir_temp ir_new(struct ir_block *b, enum ir_type t);
+ir_temp ir_const(struct ir_block *b, enum ir_type t, int64_t v);
+static inline bool ir_is_const(const struct ir_block *b, ir_temp t) { return b->temps[t].is_const; }
+static inline int64_t ir_val(const struct ir_block *b, ir_temp t) { return b->temps[t].val; }
+static inline enum ir_type ir_type_of(const struct ir_block *b, ir_temp t) { return (enum ir_type)b->temps[t].type; }
+
+/* Append an op (returns it for filling constant arguments). */
+struct ir_op *ir_emit(struct ir_block *b, enum ir_opc opc, enum ir_type t, ir_temp out, ir_temp in0, ir_temp in1);
+
+/* Builders returning the new output temp. */
+ir_temp ir_op1(struct ir_block *b, enum ir_opc opc, enum ir_type t, ir_temp a);
+ir_temp ir_op2(struct ir_block *b, enum ir_opc opc, enum ir_type t, ir_temp a, ir_temp x);
+ir_temp ir_op2i(struct ir_block *b, enum ir_opc opc, enum ir_type t, ir_temp a, int64_t imm);
+ir_temp ir_setcond(struct ir_block *b, enum ir_type t, enum ir_cond c, ir_temp a, ir_temp x);
+ir_temp ir_movcond(struct ir_block *b, enum ir_type t, enum ir_cond c, ir_temp a, ir_temp x, ir_temp vt, ir_temp vf);
+ir_temp ir_deposit(struct ir_block *b, ir_temp base, ir_temp v, int pos, int len);
+ir_temp ir_extract(struct ir_block *b, ir_temp v, int pos, int len, bool sign);
+ir_temp ir_ldg(struct ir_block *b, enum ir_global g);
+void ir_stg(struct ir_block *b, enum ir_global g, ir_temp v);
+ir_temp ir_ld(struct ir_block *b, enum ir_type t, int offset, int size, bool sign);
+void ir_st(struct ir_block *b, ir_temp v, int offset, int size);
+unsigned ir_new_label(struct ir_block *b);
+void ir_brcond(struct ir_block *b, enum ir_type t, enum ir_cond c, ir_temp a, ir_temp x, unsigned label);
+void ir_label(struct ir_block *b, unsigned label);
+
+/* Type of a global. */
+static inline enum ir_type ir_global_type(enum ir_global g) { return g >= G_LFRES ? IR_I64 : IR_I32; }
+
+/* Print the ops (for --log ir / ir_opt) through `out`, one line each. */
+void ir_print(const struct ir_block *b, void (*out)(void *ctx, const char *line), void *ctx);
+
+#endif

@@ -1,0 +1,328 @@
+/*
+ * The JIT driver: the accelerator hooks the interpreter calls (cpu/accel.h),
+ * translation of a block (frontend -> optimiser -> register allocation and
+ * backend -> code arena), chaining of direct exits, and the C functions
+ * translated code calls (memory slow paths, faults).
+ *
+ * The code arena is one mapping, bump-allocated. When it is full it is
+ * flushed whole: every block loses its native code (the decoded blocks
+ * stay and are retranslated when hot again). A flush only happens from
+ * hot(), which the run loop calls between blocks, never while translated
+ * code is on the stack. When the interpreter drops every block (its own
+ * flush), the arena is reset too.
+ */
+#include "jit/jit.h"
+
+#include <capstone/capstone.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "cpu/block.h"
+#include "cpu/cpu.h"
+#include "cpu/mem.h"
+#include "cpu/trace.h"
+#include "jit/cosim.h"
+#include "jit/jit_int.h"
+
+#define DEFAULT_CODE_SIZE (64u << 20)
+#define MAX_TBS (1u << 17)
+
+bool jit_available(void)
+{
+    return be_available();
+}
+
+const struct jit_stats *jit_get_stats(const struct jit *j)
+{
+    return &j->stats;
+}
+
+/* ---- Arena ---- */
+
+static void arena_reset(struct jit *j)
+{
+    j->used = j->common_size;
+    j->ntbs = 0;
+}
+
+/* Drop all native code (arena full): blocks go back to the interpreter. */
+void jit_flush_code(struct jit *j)
+{
+    for (unsigned k = 0; k < j->ntbs; k++) {
+        struct jit_tb *tb = &j->tbs[k];
+        if (tb->b && tb->b->accel == tb) {
+            tb->b->native = NULL;
+            tb->b->accel = NULL;
+        }
+    }
+    arena_reset(j);
+    j->stats.jit_flushes++;
+    if (j->cosim)
+        cosim_flush(j->cosim);
+}
+
+/* ---- Accelerator hooks ---- */
+
+static void log_line(void *ctx, const char *line)
+{
+    cpu_logf((struct cpu *)ctx, "%s", line);
+}
+
+static void log_host_code(struct jit *j, const struct jit_tb *tb)
+{
+    csh h;
+    if (cs_open((cs_arch)be_host.cs_arch, (cs_mode)be_host.cs_mode, &h) != CS_ERR_OK)
+        return;
+    cs_insn *ci;
+    size_t n = cs_disasm(h, tb->code, tb->size, (uint64_t)(uintptr_t)tb->code, 0, &ci);
+    cpu_logf(j->cpu, "out_asm: block %08x, %u guest insns, %u bytes", tb->b->eip, tb->ninsns, tb->size);
+    for (size_t k = 0; k < n; k++)
+        cpu_logf(j->cpu, "  %012" PRIx64 "  %s %s", ci[k].address, ci[k].mnemonic, ci[k].op_str);
+    if (n)
+        cs_free(ci, n);
+    cs_close(&h);
+}
+
+struct jit_tb *jit_translate(struct jit *j, struct block *b)
+{
+    struct cpu *c = j->cpu;
+    unsigned n = b->n;
+    if (j->cfg.max_insns && n > j->cfg.max_insns)
+        n = j->cfg.max_insns;
+    if (n == 0)
+        return NULL;
+    ir_reset(&j->ir);
+    fe_translate(j, b, n, &j->ir);
+    if (j->ir.oom)
+        return NULL;
+    if (c->log_mask & LOG_IR) {
+        cpu_logf(c, "ir: block %08x (%u insns)", b->eip, n);
+        ir_print(&j->ir, log_line, c);
+    }
+    opt_run(&j->ir);
+    if (c->log_mask & LOG_IR_OPT) {
+        cpu_logf(c, "ir_opt: block %08x", b->eip);
+        ir_print(&j->ir, log_line, c);
+    }
+    for (int attempt = 0; attempt < 2; attempt++) {
+        if (j->ntbs == j->tbs_cap)
+            jit_flush_code(j);
+        struct jit_tb *tb = &j->tbs[j->ntbs];
+        *tb = (struct jit_tb){ .b = b, .page = b->lin & ~0xfffu, .ninsns = n };
+        uint8_t *start = j->arena + j->used, *end = j->arena + j->arena_size;
+        struct be_ctx *x = be_begin(j, tb, start, end);
+        if (!x)
+            return NULL;
+        bool ok = ra_run(j->ra, &j->ir, x);
+        size_t size = be_end(x); /* also when allocation failed: tells a full arena apart */
+        if (size == BE_FULL) {
+            if (attempt == 0)
+                jit_flush_code(j); /* the arena is full: start over */
+            continue;
+        }
+        if (!ok || !size)
+            return NULL; /* cannot be translated (allocator or backend limit) */
+        tb->code = start;
+        tb->size = (uint32_t)size;
+        j->used = (j->used + size + 15) & ~(size_t)15;
+        j->ntbs++;
+        return tb;
+    }
+    return NULL;
+}
+
+static void hook_hot(void *ctx, struct block *b)
+{
+    struct jit *j = ctx;
+    if (b->native)
+        return;
+    struct jit_tb *tb = jit_translate(j, b);
+    if (!tb) {
+        j->stats.jit_failed++;
+        return;
+    }
+    b->native = (native_fn *)(void *)tb->code;
+    b->accel = tb;
+    j->stats.jit_blocks++;
+    j->stats.jit_block_insns += tb->ninsns;
+    j->stats.jit_code_bytes += tb->size;
+    if (j->cpu->log_mask & LOG_OUT_ASM)
+        log_host_code(j, tb);
+    if (j->cosim)
+        cosim_attach(j->cosim, b);
+}
+
+static void unchain(struct jit_tb *tb)
+{
+    for (struct jit_exit *e = tb->incoming; e; e = e->next_in) {
+        be_patch_jump(e->site, e->stub);
+        e->to = NULL;
+    }
+    tb->incoming = NULL;
+}
+
+static void hook_invalidate(void *ctx, struct block *b)
+{
+    struct jit *j = ctx;
+    struct jit_tb *tb = b->accel;
+    if (!tb || tb->b != b)
+        return;
+    unchain(tb);
+    j->stats.jit_invalidations++;
+    /* Keep b->native: the block may still be running (it is left at the
+     * next instruction boundary); nothing can enter it any more. */
+}
+
+static void hook_flush(void *ctx)
+{
+    struct jit *j = ctx;
+    /* Every block is being dropped: their native pointers go with them. If
+     * this happens under translated code (an interpreter handler reset the
+     * CPU), leave it at the next check. */
+    arena_reset(j);
+    j->stats.jit_flushes++;
+    cpu_stop(j->cpu);
+    if (j->cosim)
+        cosim_flush(j->cosim);
+}
+
+/* ---- Called from translated code ---- */
+
+const uint8_t *jit_chain_exit(struct cpu *c, struct jit_exit *e)
+{
+    struct jit *j = c->accel->ctx;
+    struct jit_tb *from = e->from;
+    uint32_t eip = (uint32_t)c->eip;
+    uint32_t lin = (uint32_t)c->seg[SEG_CS].base + eip;
+    j->stats.jit_unchained_exits++;
+    if (j->cosim)
+        return j->common.epilogue; /* every block returns to the loop to be compared */
+    struct block *t = c->cache->jmp[jmp_hash(lin)];
+    if (!t || t->lin != lin || t->eip != eip || t->mode != c->mode || t->jmp_gen != c->jmp_gen || !t->native)
+        return j->common.epilogue;
+    struct jit_tb *to = t->accel;
+    if (!to || to->b != t || (lin & ~0xfffu) != from->page || e->to)
+        return (const uint8_t *)(void *)t->native + be_chain_entry_offset;
+    be_patch_jump(e->site, to->code + be_chain_entry_offset);
+    e->to = to;
+    e->next_in = to->incoming;
+    to->incoming = e;
+    j->stats.jit_chained++;
+    return to->code + be_chain_entry_offset;
+}
+
+_Noreturn void jit_raise(struct cpu *c, int vector, int errcode)
+{
+    cpu_fault(c, vector, errcode);
+}
+
+_Noreturn void jit_seg_fault(struct cpu *c, int seg, int write)
+{
+    seg_fault(c, seg, 0, 0, write);
+}
+
+/* A slow access may have changed the physical map (MMIO): the TLB and the
+ * decoded blocks must be revalidated before the next block runs. */
+static inline void check_map(struct cpu *c)
+{
+    if (unlikely(c->mmu.phys_gen != c->mem->gen))
+        cpu_stop(c);
+}
+
+uint64_t jit_ld_slow(struct cpu *c, uint32_t lin, int size)
+{
+    uint64_t v = mem_read_slow(c, lin, size);
+    check_map(c);
+    return v;
+}
+
+uint64_t jit_ldw_slow(struct cpu *c, uint32_t lin, int size)
+{
+    uint8_t *p = mem_rmw_slow(c, lin, size);
+    uint64_t v = 0;
+    memcpy(&v, p, (size_t)size);
+    check_map(c);
+    return v;
+}
+
+void jit_st_slow(struct cpu *c, uint32_t lin, uint64_t val, int size)
+{
+    mem_write_slow(c, lin, size, val);
+    check_map(c);
+}
+
+void jit_trace_exec(struct cpu *c, const struct block *b)
+{
+    trace_block_exec(c, b);
+}
+
+/* ---- Lifecycle ---- */
+
+struct jit *jit_new(struct cpu *cpu, const struct jit_config *cfg, char *err, size_t errlen)
+{
+    if (!be_available()) {
+        snprintf(err, errlen, "no JIT backend for this host (%s needs features it lacks)", be_host.name);
+        return NULL;
+    }
+    struct jit *j = calloc(1, sizeof(*j));
+    if (!j) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    j->cpu = cpu;
+    j->cfg = *cfg;
+    j->arena_size = cfg->code_size ? cfg->code_size : DEFAULT_CODE_SIZE;
+    j->arena = mmap(NULL, j->arena_size, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (j->arena == MAP_FAILED) {
+        snprintf(err, errlen, "cannot map %zu bytes of code arena: %s", j->arena_size, strerror(errno));
+        free(j);
+        return NULL;
+    }
+    j->tbs_cap = MAX_TBS;
+    j->tbs = calloc(j->tbs_cap, sizeof(*j->tbs));
+    j->ra = ra_new();
+    ir_init(&j->ir);
+    j->common_size = be_gen_common(j, j->arena, j->arena + j->arena_size);
+    if (!j->tbs || !j->ra || !j->common_size) {
+        snprintf(err, errlen, "cannot set up the JIT");
+        jit_free(j);
+        return NULL;
+    }
+    if (cfg->cosim) {
+        j->cosim = cosim_new(j, err, errlen);
+        if (!j->cosim) {
+            jit_free(j);
+            return NULL;
+        }
+    }
+    arena_reset(j);
+    j->accel = (struct cpu_accel){ .hot = hook_hot, .invalidate = hook_invalidate, .flush = hook_flush, .ctx = j,
+                                   .threshold = cfg->threshold };
+    /* Blocks decoded before the JIT existed have no native code yet; the
+     * ones already hot are translated when they next get hot. */
+    cpu->accel = &j->accel;
+    return j;
+}
+
+void jit_free(struct jit *j)
+{
+    if (!j)
+        return;
+    if (j->cpu && j->cpu->accel == &j->accel) {
+        jit_flush_code(j);
+        j->cpu->accel = NULL;
+    }
+    if (j->cosim)
+        cosim_free(j->cosim);
+    if (j->arena && j->arena != MAP_FAILED)
+        munmap(j->arena, j->arena_size);
+    free(j->tbs);
+    ra_free(j->ra);
+    ir_free(&j->ir);
+    be_free(j->be);
+    free(j);
+}

@@ -1,0 +1,108 @@
+/*
+ * The JIT's internal state, shared by its host-independent files and the
+ * backend: the code arena with its translated blocks (struct jit_tb), the
+ * chaining records (struct jit_exit), and the reusable translation buffers.
+ *
+ * Invariants
+ * - A jit_tb exists for every block whose `native` points into the arena;
+ *   block->accel points back at it. Flushing the arena clears `native` and
+ *   `accel` of every block that has one, through the tb list.
+ * - A chained exit's jump goes straight to its target's chained entry, and
+ *   the exit is on the target's `incoming` list; invalidating the target
+ *   walks that list and points every such jump back at its own stub.
+ * - Direct exits are chained only to blocks on the same linear page as the
+ *   block they leave (and therefore the same physical page: the translation
+ *   was checked when the first block of the group was entered).
+ */
+#ifndef KESTREL_JIT_INT_H
+#define KESTREL_JIT_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cpu/accel.h"
+#include "jit/backend.h"
+#include "jit/ir.h"
+#include "jit/jit.h"
+
+struct block;
+struct cpu;
+
+struct jit_exit {
+    uint8_t *site;          /* the patchable jump (backend patch site) */
+    uint8_t *stub;          /* where the jump goes when unchained */
+    uint32_t eip;           /* target EIP */
+    struct jit_tb *from;
+    struct jit_tb *to;      /* chained target, or NULL */
+    struct jit_exit *next_in; /* next exit chained to the same target */
+};
+
+#define JIT_MAX_EXITS 2
+
+struct jit_tb {
+    struct block *b;
+    uint8_t *code;          /* entry point: block->native */
+    uint32_t size;          /* bytes of host code */
+    uint32_t page;          /* linear page of the block */
+    unsigned ninsns;        /* guest instructions translated (a prefix of b) */
+    unsigned nexits;
+    struct jit_exit exit[JIT_MAX_EXITS];
+    struct jit_exit *incoming; /* exits chained to this block */
+};
+
+/* Routines at the start of every arena (be_gen_common fills these). */
+struct jit_common {
+    uint8_t *prologue;      /* native entry: saves registers, pins the CPU, jumps to the body */
+    uint8_t *epilogue;      /* back to the run loop (cpu->blk cleared) */
+    uint8_t *chain;         /* unchained direct exit: try to chain, else epilogue */
+    uint8_t *indirect;      /* dispatch on cpu->eip through the jump cache */
+};
+
+/* Register-allocator working storage, sized by the block's temp count. */
+struct ra_state;
+
+struct jit {
+    struct cpu *cpu;
+    struct cpu_accel accel;
+    struct jit_config cfg;
+    uint8_t *arena;
+    size_t arena_size, used;
+    size_t common_size;      /* bytes of jit_common routines at the arena start */
+    struct jit_common common;
+    struct jit_tb *tbs;      /* pool: tbs[0..ntbs) are live */
+    unsigned ntbs, tbs_cap;
+    struct ir_block ir;
+    struct ra_state *ra;
+    struct be_ctx *be;       /* the backend's translation context, reused */
+    struct jit_stats stats;
+    struct cosim *cosim;     /* NULL unless cfg.cosim */
+};
+
+/* jit.c */
+struct jit_tb *jit_translate(struct jit *j, struct block *b);
+void jit_flush_code(struct jit *j);
+/* The C side of an unchained direct exit (called by jit_common.chain):
+ * chains it when the target is translated, and returns where to jump. */
+const uint8_t *jit_chain_exit(struct cpu *cpu, struct jit_exit *e);
+/* Exception raised from translated code (RAISE): does not return. */
+_Noreturn void jit_raise(struct cpu *cpu, int vector, int errcode);
+
+/* frontend.c: decoded block -> IR (the first n instructions). */
+void fe_translate(struct jit *j, const struct block *b, unsigned n, struct ir_block *ir);
+
+/* opt.c */
+void opt_run(struct ir_block *ir);
+
+/* regalloc.c: allocate registers and drive the backend over the IR. */
+struct ra_state *ra_new(void);
+void ra_free(struct ra_state *ra);
+bool ra_run(struct ra_state *ra, const struct ir_block *ir, struct be_ctx *x);
+
+/* Slow paths called by translated code (jit.c). */
+uint64_t jit_ld_slow(struct cpu *cpu, uint32_t lin, int size);
+uint64_t jit_ldw_slow(struct cpu *cpu, uint32_t lin, int size);
+void jit_st_slow(struct cpu *cpu, uint32_t lin, uint64_t val, int size);
+_Noreturn void jit_seg_fault(struct cpu *cpu, int seg, int write);
+void jit_trace_exec(struct cpu *cpu, const struct block *b);
+
+#endif

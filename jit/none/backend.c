@@ -1,0 +1,34 @@
+/*
+ * The backend of hosts without one: reports itself unavailable, so the
+ * VM runs the interpreter (a new host ISA adds a folder like jit/x64/).
+ */
+#include "jit/backend.h"
+
+const struct be_desc be_host = { .name = "none" };
+const unsigned be_chain_entry_offset = 0;
+
+bool be_available(void) { return false; }
+void be_constraints(const struct ir_block *ir, const struct ir_op *op, struct be_cons *c)
+{
+    (void)ir, (void)op;
+    *c = (struct be_cons){ .alias = -1 };
+}
+bool be_imm_ok(const struct ir_op *op, int idx, int64_t v) { (void)op, (void)idx, (void)v; return false; }
+struct be_ctx *be_begin(struct jit *j, struct jit_tb *tb, uint8_t *start, uint8_t *end)
+{
+    (void)j, (void)tb, (void)start, (void)end;
+    return NULL;
+}
+void be_emit_mov(struct be_ctx *x, enum ir_type t, int dst, int src) { (void)x, (void)t, (void)dst, (void)src; }
+void be_emit_movi(struct be_ctx *x, enum ir_type t, int dst, int64_t v) { (void)x, (void)t, (void)dst, (void)v; }
+void be_emit_spill(struct be_ctx *x, int reg, int slot) { (void)x, (void)reg, (void)slot; }
+void be_emit_fill(struct be_ctx *x, int reg, int slot) { (void)x, (void)reg, (void)slot; }
+void be_emit_op(struct be_ctx *x, const struct ir_block *ir, const struct ir_op *op, int out, const struct be_loc *in,
+                const int *scratch, regset live)
+{
+    (void)x, (void)ir, (void)op, (void)out, (void)in, (void)scratch, (void)live;
+}
+size_t be_end(struct be_ctx *x) { (void)x; return 0; }
+void be_free(struct be_ctx *x) { (void)x; }
+size_t be_gen_common(struct jit *j, uint8_t *start, uint8_t *end) { (void)j, (void)start, (void)end; return 0; }
+void be_patch_jump(uint8_t *site, const uint8_t *target) { (void)site, (void)target; }

@@ -1,0 +1,616 @@
+/*
+ * x86-64 backend: operand constraints and the lowering of each IR op,
+ * block entry and exits. Guest memory ops live in memop.c, the arena-wide
+ * routines (prologue, epilogue, chaining, indirect dispatch) in common.c.
+ *
+ * Lowering notes
+ * - i32 values are kept zero-extended in 64-bit registers (every 32-bit
+ *   x86 operation does that), so EXT32U and TRUNC are plain moves.
+ * - Two-operand ALU forms alias the output to input 0; shifts by a
+ *   register use BMI2 SHLX/SHRX/SARX (be_available() requires BMI2), so
+ *   only rotates by a register need RCX.
+ * - A block starts with a 16-byte entry thunk (block->native: load the
+ *   body address, jump to the common prologue); the chained entry right
+ *   after it checks cpu->events and the instruction budget, then both
+ *   paths set cpu->blk and the cpu_stop() sentinel (blk_end = NULL).
+ */
+#include <stddef.h>
+#include <stdlib.h>
+
+#include <capstone/capstone.h>
+
+#include "cpu/block.h"
+#include "cpu/cpu.h"
+#include "jit/x64/x64.h"
+
+const struct be_desc be_host = {
+    .name = "x86-64",
+    .allocatable = X64_ALLOCATABLE,
+    .call_clobbered = X64_CLOBBERED,
+    .nslots = X64_NSLOTS,
+    .cs_arch = CS_ARCH_X86,
+    .cs_mode = CS_MODE_64,
+};
+
+const unsigned be_chain_entry_offset = X64_ENTRY_SIZE;
+
+bool be_available(void)
+{
+    /* SHLX/SHRX/SARX are BMI2 (Haswell, 2013; Excavator). */
+    return __builtin_cpu_supports("bmi2");
+}
+
+int x64_global_off(int g)
+{
+    switch (g) {
+    case G_LFRES: return (int)offsetof(struct cpu, lf_res);
+    case G_LFAUX: return (int)offsetof(struct cpu, lf_aux);
+    default: return (int)offsetof(struct cpu, gpr) + 8 * g;
+    }
+}
+
+#define ALL X64_ALLOCATABLE
+
+static bool is_const(const struct ir_block *ir, ir_temp t)
+{
+    return t != IR_NOTEMP && ir_is_const(ir, t);
+}
+
+void be_constraints(const struct ir_block *ir, const struct ir_op *op, struct be_cons *c)
+{
+    *c = (struct be_cons){ .in = { ALL, ALL, ALL, ALL }, .out = ALL, .alias = -1 };
+    switch (op->opc) {
+    case IR_MOV:
+        c->imm[0] = 1;
+        break;
+    case IR_ADD:
+    case IR_SUB:
+    case IR_AND:
+    case IR_OR:
+    case IR_XOR:
+    case IR_MUL:
+        c->alias = 0;
+        c->imm[1] = 1;
+        break;
+    case IR_SHL:
+    case IR_SHR:
+    case IR_SAR:
+        if (is_const(ir, op->in[1])) {
+            c->alias = 0;
+            c->imm[1] = 1;
+        }
+        break;
+    case IR_ROTL:
+    case IR_ROTR:
+        if (is_const(ir, op->in[1])) {
+            c->imm[1] = 1;
+        } else {
+            c->in[0] = c->out = ALL & ~REGBIT(RCX);
+            c->in[1] = REGBIT(RCX);
+        }
+        c->alias = 0;
+        break;
+    case IR_NOT:
+    case IR_NEG:
+    case IR_BSWAP:
+    case IR_DEPOSIT:
+        c->alias = 0;
+        c->imm[1] = op->opc == IR_DEPOSIT;
+        break;
+    case IR_SETCOND:
+    case IR_BRCOND:
+        c->imm[1] = 1;
+        break;
+    case IR_MOVCOND:
+        c->imm[1] = 1;
+        c->alias = 3;
+        break;
+    case IR_ADDR:
+        c->imm[0] = c->imm[1] = 1;
+        break;
+    case IR_STG:
+    case IR_ST:
+    case IR_GOTO_IND:
+        c->imm[0] = 1;
+        break;
+    case IR_QLD:
+        c->imm[0] = 1;
+        c->out_excl = 1;
+        c->nscratch = 2;
+        c->scratch = ALL & ~(REGBIT(RDI) | REGBIT(RSI) | REGBIT(RDX));
+        break;
+    case IR_QST:
+        c->imm[0] = c->imm[1] = 1;
+        c->in[1] = ALL & ~(REGBIT(RDI) | REGBIT(RSI));
+        c->nscratch = 3;
+        c->scratch = ALL & ~(REGBIT(RDI) | REGBIT(RSI) | REGBIT(RDX));
+        break;
+    default:
+        break;
+    }
+}
+
+bool be_imm_ok(const struct ir_op *op, int idx, int64_t v)
+{
+    switch (op->opc) {
+    case IR_MOV:
+    case IR_ADDR:
+        return true;
+    case IR_SHL:
+    case IR_SHR:
+    case IR_SAR:
+    case IR_ROTL:
+    case IR_ROTR:
+        return v >= 0 && v < (op->type == IR_I64 ? 64 : 32);
+    case IR_STG:
+    case IR_ST:
+        return op->type == IR_I32 || fits_i32(v);
+    case IR_QST:
+    case IR_QLD:
+    case IR_GOTO_IND:
+        return true; /* 32-bit guest values */
+    default:
+        return op->type == IR_I32 || fits_i32(v) || (idx == 1 && op->opc == IR_DEPOSIT);
+    }
+}
+
+/* ---- Context ---- */
+
+static bool grow(void **p, unsigned *cap, unsigned need, size_t elem)
+{
+    if (need <= *cap)
+        return true;
+    unsigned n = *cap ? *cap * 2 : 64;
+    while (n < need)
+        n *= 2;
+    void *q = realloc(*p, n * elem);
+    if (!q)
+        return false;
+    *p = q;
+    *cap = n;
+    return true;
+}
+
+struct cold *x64_add_cold(struct be_ctx *x, enum cold_kind kind, uint8_t *site)
+{
+    static struct cold spare;
+    if (!grow((void **)&x->cold, &x->cold_cap, x->ncold + 1, sizeof(struct cold))) {
+        x->failed = true;
+        return &spare;
+    }
+    struct cold *c = &x->cold[x->ncold++];
+    *c = (struct cold){ .kind = (uint8_t)kind, .site = site, .insn = (uint16_t)x->insn, .lin = -1, .out = -1,
+                        .val = -1 };
+    return c;
+}
+
+/* cpu->cur = &block->insn[k]: the interpreter's unwinder reads EIP and the
+ * instruction count from it. */
+void x64_set_cur(struct be_ctx *x, unsigned insn)
+{
+    x_mov_ri(&x->buf, 1, R11, (int64_t)(uintptr_t)&x->b->insn[insn]);
+    x_store(&x->buf, R11, RBP, NOREG, 0, (int32_t)offsetof(struct cpu, cur), 8);
+}
+
+struct be_ctx *be_begin(struct jit *j, struct jit_tb *tb, uint8_t *start, uint8_t *end)
+{
+    struct be_ctx *x = j->be;
+    if (!x) {
+        x = calloc(1, sizeof(*x));
+        if (!x)
+            return NULL;
+        j->be = x;
+    }
+    x->j = j;
+    x->tb = tb;
+    x->b = tb->b;
+    x->buf = (struct xbuf){ start, end, false };
+    x->start = start;
+    x->insn = 0;
+    x->ncold = x->nlref = 0;
+    x->failed = false;
+    if (!grow((void **)&x->label, &x->label_cap, j->ir.nlabels + 1, sizeof(uint8_t *)))
+        return NULL;
+    for (unsigned k = 0; k < j->ir.nlabels; k++)
+        x->label[k] = NULL;
+
+    struct xbuf *b = &x->buf;
+    /* Entry thunk (block->native): lea rax, [rip + body]; jmp prologue. */
+    xb(b, 0x48);
+    xb(b, 0x8d);
+    xb(b, 0x05);
+    uint8_t *body_rel = b->p;
+    x32(b, 0);
+    x_jmp_to(b, j->common.prologue);
+    while (b->p < start + X64_ENTRY_SIZE && !b->overflow)
+        xb(b, 0xcc);
+    /* Chained entry: leave at once for pending events or a spent budget
+     * (cpu->eip was set by whoever jumped here). */
+    x_alu_mi(b, ALU_CMP, 1, RBP, (int32_t)offsetof(struct cpu, events), 0);
+    x64_add_cold(x, COLD_ENTRY_EXIT, x_jcc32(b, CC_NE));
+    x_load(b, 1, R11, RBP, NOREG, 0, (int32_t)offsetof(struct cpu, icount), 8, false);
+    x_alu_rm(b, ALU_SUB, 1, R11, RBP, (int32_t)offsetof(struct cpu, exec_end));
+    x64_add_cold(x, COLD_ENTRY_EXIT, x_jcc32(b, CC_NS));
+    /* Body. */
+    if (!b->overflow)
+        x_patch32(body_rel, b->p);
+    x_mov_ri(b, 1, R11, (int64_t)(uintptr_t)x->b);
+    x_store(b, R11, RBP, NOREG, 0, (int32_t)offsetof(struct cpu, blk), 8);
+    x_store_i(b, 0, RBP, (int32_t)offsetof(struct cpu, blk_end), 8);
+    if (j->cpu->log_mask & LOG_EXEC) {
+        x_mov_rr(b, 1, RDI, RBP);
+        x_mov_rr(b, 1, RSI, R11);
+        x_call_abs(b, (const void *)jit_trace_exec);
+    }
+    return x;
+}
+
+void be_emit_mov(struct be_ctx *x, enum ir_type t, int dst, int src)
+{
+    if (dst != src)
+        x_mov_rr(&x->buf, t == IR_I64, dst, src);
+}
+
+void be_emit_movi(struct be_ctx *x, enum ir_type t, int dst, int64_t v)
+{
+    x_mov_ri(&x->buf, t == IR_I64, dst, t == IR_I32 ? (int64_t)(uint32_t)v : v);
+}
+
+void be_emit_spill(struct be_ctx *x, int reg, int slot)
+{
+    x_store(&x->buf, reg, RSP, NOREG, 0, slot * 8, 8);
+}
+
+void be_emit_fill(struct be_ctx *x, int reg, int slot)
+{
+    x_load(&x->buf, 1, reg, RSP, NOREG, 0, slot * 8, 8, false);
+}
+
+/* ---- Ops ---- */
+
+static int cc_of(enum ir_cond c)
+{
+    static const uint8_t map[IR_NCOND] = { CC_E, CC_NE, CC_L, CC_GE, CC_LE, CC_G, CC_B, CC_AE, CC_BE, CC_A, CC_E, CC_NE };
+    return map[c];
+}
+
+/* Compare two operands (a register, b register or immediate) for cond. */
+static void emit_cmp(struct be_ctx *x, int w, enum ir_cond cond, const struct be_loc *a, const struct be_loc *b)
+{
+    struct xbuf *buf = &x->buf;
+    if (cond == IR_TSTEQ || cond == IR_TSTNE) {
+        if (b->reg >= 0)
+            x_test_rr(buf, w, a->reg, b->reg);
+        else
+            x_test_ri(buf, w, a->reg, (int32_t)b->val);
+    } else if (b->reg >= 0) {
+        x_alu_rr(buf, ALU_CMP, w, a->reg, b->reg);
+    } else if (b->val == 0 && (cond == IR_EQ || cond == IR_NE || cond == IR_LT || cond == IR_GE)) {
+        x_test_rr(buf, w, a->reg, a->reg);
+    } else {
+        x_alu_ri(buf, ALU_CMP, w, a->reg, (int32_t)b->val);
+    }
+}
+
+static void emit_alu(struct be_ctx *x, int aluop, int w, int out, const struct be_loc *b)
+{
+    if (b->reg >= 0)
+        x_alu_rr(&x->buf, aluop, w, out, b->reg);
+    else
+        x_alu_ri(&x->buf, aluop, w, out, (int32_t)b->val);
+}
+
+static void emit_exit_common(struct be_ctx *x, int64_t ninsns)
+{
+    struct xbuf *b = &x->buf;
+    if (ninsns)
+        x_alu_mi(b, ALU_ADD, 1, RBP, (int32_t)offsetof(struct cpu, icount), (int32_t)ninsns);
+    if (x->j->cfg.stats && ninsns) {
+        x_mov_ri(b, 1, R11, (int64_t)(uintptr_t)&x->j->stats.jit_insns_run);
+        x_alu_mi(b, ALU_ADD, 1, R11, 0, (int32_t)ninsns);
+    }
+}
+
+static void store_eip(struct be_ctx *x, int64_t eip)
+{
+    x_store_i(&x->buf, (int32_t)(uint32_t)eip, RBP, (int32_t)offsetof(struct cpu, eip), 4);
+}
+
+static void emit_goto(struct be_ctx *x, const struct ir_op *op)
+{
+    struct xbuf *b = &x->buf;
+    struct jit_tb *tb = x->tb;
+    store_eip(x, op->c[0]);
+    emit_exit_common(x, op->c[2]);
+    if (tb->nexits >= JIT_MAX_EXITS) {
+        x_jmp_to(b, x->j->common.epilogue);
+        return;
+    }
+    int e = (int)tb->nexits++;
+    tb->exit[e] = (struct jit_exit){ .eip = (uint32_t)op->c[0], .from = tb };
+    uint8_t *site = x_jmp32(b);
+    struct cold *c = x64_add_cold(x, COLD_CHAIN, site);
+    c->exit = e;
+    tb->exit[e].site = site;
+}
+
+void be_emit_op(struct be_ctx *x, const struct ir_block *ir, const struct ir_op *op, int out, const struct be_loc *in,
+                const int *s, regset live)
+{
+    struct xbuf *b = &x->buf;
+    int w = op->type == IR_I64;
+    (void)ir;
+    switch (op->opc) {
+    case IR_NOP:
+        break;
+    case IR_INSN:
+        x->insn = (unsigned)op->c[0];
+        break;
+    case IR_MOV:
+        if (in[0].reg >= 0)
+            be_emit_mov(x, (enum ir_type)op->type, out, in[0].reg);
+        else
+            be_emit_movi(x, (enum ir_type)op->type, out, in[0].val);
+        break;
+    case IR_ADD: emit_alu(x, ALU_ADD, w, out, &in[1]); break;
+    case IR_SUB: emit_alu(x, ALU_SUB, w, out, &in[1]); break;
+    case IR_AND: emit_alu(x, ALU_AND, w, out, &in[1]); break;
+    case IR_OR: emit_alu(x, ALU_OR, w, out, &in[1]); break;
+    case IR_XOR: emit_alu(x, ALU_XOR, w, out, &in[1]); break;
+    case IR_MUL:
+        if (in[1].reg >= 0)
+            x_imul_rr(b, w, out, in[1].reg);
+        else
+            x_imul_rri(b, w, out, out, (int32_t)in[1].val);
+        break;
+    case IR_SHL:
+    case IR_SHR:
+    case IR_SAR: {
+        static const int sh[3] = { SH_SHL, SH_SHR, SH_SAR };
+        static const int pp[3] = { 1, 3, 2 };
+        int k = op->opc - IR_SHL;
+        if (in[1].reg < 0) {
+            if (in[1].val)
+                x_shift_ri(b, sh[k], w, out, (int)in[1].val);
+            else if (!w)
+                x_mov_rr(b, 0, out, out);
+        } else {
+            x_shx(b, pp[k], w, out, in[0].reg, in[1].reg);
+        }
+        break;
+    }
+    case IR_ROTL:
+    case IR_ROTR: {
+        int sh = op->opc == IR_ROTL ? SH_ROL : SH_ROR;
+        if (in[1].reg < 0) {
+            if (in[1].val)
+                x_shift_ri(b, sh, w, out, (int)in[1].val);
+        } else {
+            x_shift_cl(b, sh, w, out);
+        }
+        break;
+    }
+    case IR_NOT: x_unary(b, 2, w, out); break;
+    case IR_NEG: x_unary(b, 3, w, out); break;
+    case IR_BSWAP: x_bswap(b, w, out); break;
+    case IR_EXT8S: x_movsx8_rr(b, w, out, in[0].reg); break;
+    case IR_EXT8U: x_movzx8_rr(b, out, in[0].reg); break;
+    case IR_EXT16S: x_movsx16_rr(b, w, out, in[0].reg); break;
+    case IR_EXT16U: x_movzx16_rr(b, out, in[0].reg); break;
+    case IR_EXT32S: x_movsxd_rr(b, out, in[0].reg); break;
+    case IR_EXT32U:
+    case IR_TRUNC: x_mov_rr(b, 0, out, in[0].reg); break;
+    case IR_DEPOSIT: {
+        int pos = (int)op->c[0], len = (int)op->c[1];
+        if (in[1].reg < 0) {
+            uint32_t mask = (len == 32 ? 0xffffffffu : ((1u << len) - 1)) << pos;
+            x_alu_ri(b, ALU_AND, 0, out, (int32_t)~mask);
+            uint32_t v = ((uint32_t)in[1].val << pos) & mask;
+            if (v)
+                x_alu_ri(b, ALU_OR, 0, out, (int32_t)v);
+        } else if (pos == 0 && len == 8) {
+            x_mov8_rr(b, out, in[1].reg);
+        } else if (pos == 0 && len == 16) {
+            x_mov16_rr(b, out, in[1].reg);
+        } else if (pos == 8 && len == 8) {
+            x_shift_ri(b, SH_ROR, 0, out, 8);
+            x_mov8_rr(b, out, in[1].reg);
+            x_shift_ri(b, SH_ROL, 0, out, 8);
+        } else {
+            x->failed = true;
+        }
+        break;
+    }
+    case IR_EXTRACT:
+    case IR_SEXTRACT: {
+        int pos = (int)op->c[0], len = (int)op->c[1], sign = op->opc == IR_SEXTRACT;
+        if (pos == 0 && len == 8) {
+            if (sign)
+                x_movsx8_rr(b, 0, out, in[0].reg);
+            else
+                x_movzx8_rr(b, out, in[0].reg);
+        } else if (pos == 0 && len == 16) {
+            if (sign)
+                x_movsx16_rr(b, 0, out, in[0].reg);
+            else
+                x_movzx16_rr(b, out, in[0].reg);
+        } else if (pos + len <= 32) {
+            x_mov_rr(b, 0, out, in[0].reg);
+            x_shift_ri(b, SH_SHL, 0, out, 32 - pos - len);
+            x_shift_ri(b, sign ? SH_SAR : SH_SHR, 0, out, 32 - len);
+        } else {
+            x->failed = true;
+        }
+        break;
+    }
+    case IR_PARITY:
+        x_test8_rr(b, in[0].reg, in[0].reg);
+        x_setcc(b, CC_P, out);
+        x_movzx8_rr(b, out, out);
+        break;
+    case IR_SETCOND:
+        emit_cmp(x, w, (enum ir_cond)op->cond, &in[0], &in[1]);
+        x_setcc(b, cc_of((enum ir_cond)op->cond), out);
+        x_movzx8_rr(b, out, out);
+        break;
+    case IR_MOVCOND:
+        emit_cmp(x, w, (enum ir_cond)op->cond, &in[0], &in[1]);
+        x_cmov(b, cc_of((enum ir_cond)op->cond), ir_type_of(ir, op->out) == IR_I64, out, in[2].reg);
+        break;
+    case IR_BRCOND: {
+        emit_cmp(x, w, (enum ir_cond)op->cond, &in[0], &in[1]);
+        uint8_t *site = x_jcc32(b, cc_of((enum ir_cond)op->cond));
+        if (grow((void **)&x->lref, &x->lref_cap, x->nlref + 1, sizeof(struct label_ref)))
+            x->lref[x->nlref++] = (struct label_ref){ site, (unsigned)op->c[0] };
+        else
+            x->failed = true;
+        break;
+    }
+    case IR_LABEL:
+        x->label[op->c[0]] = b->p;
+        break;
+    case IR_ADDR: {
+        int32_t disp = (int32_t)op->c[0];
+        int base = in[0].reg, index = in[1].reg;
+        if (base < 0)
+            disp += (int32_t)in[0].val;
+        if (index < 0)
+            disp += (int32_t)((uint32_t)in[1].val << op->c[1]);
+        if (base < 0 && index < 0)
+            x_mov_ri(b, 0, out, (uint32_t)disp);
+        else
+            x_lea(b, 0, out, base, index, index < 0 ? 0 : (int)op->c[1], disp);
+        if (op->c[2] == 16)
+            x_movzx16_rr(b, out, out);
+        break;
+    }
+    case IR_LDG:
+        x_load(b, w, out, RBP, NOREG, 0, x64_global_off((int)op->c[0]), w ? 8 : 4, false);
+        break;
+    case IR_STG:
+        if (in[0].reg >= 0)
+            x_store(b, in[0].reg, RBP, NOREG, 0, x64_global_off((int)op->c[0]), w ? 8 : 4);
+        else
+            x_store_i(b, (int32_t)in[0].val, RBP, x64_global_off((int)op->c[0]), w ? 8 : 4);
+        break;
+    case IR_LD:
+        x_load(b, w, out, RBP, NOREG, 0, (int32_t)op->c[0], (int)op->c[1], op->c[2] != 0);
+        break;
+    case IR_ST:
+        if (in[0].reg >= 0)
+            x_store(b, in[0].reg, RBP, NOREG, 0, (int32_t)op->c[0], (int)op->c[1]);
+        else
+            x_store_i(b, (int32_t)in[0].val, RBP, (int32_t)op->c[0], (int)op->c[1]);
+        break;
+    case IR_QLD: x64_emit_qld(x, op, out, in, s, live); break;
+    case IR_QST: x64_emit_qst(x, op, in, s, live); break;
+    case IR_FALLBACK: {
+        const struct insn *i = &x->b->insn[op->c[0]];
+        x64_set_cur(x, (unsigned)op->c[0]);
+        x_mov_rr(b, 1, RDI, RBP);
+        x_mov_rr(b, 1, RSI, R11);
+        x_call_abs(b, (const void *)i->fn);
+        break;
+    }
+    case IR_CHKSTOP: {
+        x_alu_mi(b, ALU_CMP, 1, RBP, (int32_t)offsetof(struct cpu, blk_end), 0);
+        struct cold *c = x64_add_cold(x, COLD_EXIT, x_jcc32(b, CC_NE));
+        c->imm = (uint32_t)op->c[1];
+        c->ninsns = op->c[0];
+        break;
+    }
+    case IR_GOTO:
+        emit_goto(x, op);
+        break;
+    case IR_GOTO_IND:
+        if (in[0].reg >= 0)
+            x_store(b, in[0].reg, RBP, NOREG, 0, (int32_t)offsetof(struct cpu, eip), 4);
+        else
+            store_eip(x, in[0].val);
+        emit_exit_common(x, op->c[2]);
+        x_jmp_to(b, x->j->common.indirect);
+        break;
+    case IR_EXIT:
+        if (op->c[0] >= 0)
+            store_eip(x, op->c[0]);
+        emit_exit_common(x, op->c[2]);
+        x_jmp_to(b, x->j->common.epilogue);
+        break;
+    case IR_RAISE:
+        x64_set_cur(x, (unsigned)op->c[2]);
+        x_mov_rr(b, 1, RDI, RBP);
+        x_mov_ri(b, 0, RSI, op->c[0]);
+        x_mov_ri(b, 0, RDX, (uint32_t)op->c[1]);
+        x_call_abs(b, (const void *)jit_raise);
+        break;
+    default:
+        x->failed = true;
+        break;
+    }
+}
+
+/* ---- Cold code and finishing ---- */
+
+static void emit_cold(struct be_ctx *x, const struct cold *c)
+{
+    struct xbuf *b = &x->buf;
+    switch (c->kind) {
+    case COLD_EXIT:
+        store_eip(x, c->imm);
+        emit_exit_common(x, c->ninsns);
+        x_jmp_to(b, x->j->common.epilogue);
+        break;
+    case COLD_ENTRY_EXIT:
+        x_jmp_to(b, x->j->common.epilogue);
+        break;
+    case COLD_CHAIN: {
+        struct jit_exit *e = &x->tb->exit[c->exit];
+        e->stub = b->p;
+        x_mov_ri(b, 1, RSI, (int64_t)(uintptr_t)e);
+        x_jmp_to(b, x->j->common.chain);
+        break;
+    }
+    default:
+        x64_emit_cold_mem(x, c);
+        break;
+    }
+}
+
+size_t be_end(struct be_ctx *x)
+{
+    struct xbuf *b = &x->buf;
+    for (unsigned k = 0; k < x->ncold && !b->overflow; k++) {
+        struct cold *c = &x->cold[k];
+        uint8_t *at = b->p;
+        emit_cold(x, c);
+        if (!b->overflow)
+            x_patch32(c->site, at);
+    }
+    for (unsigned k = 0; k < x->nlref && !b->overflow; k++) {
+        uint8_t *t = x->label[x->lref[k].label];
+        if (!t)
+            x->failed = true;
+        else
+            x_patch32(x->lref[k].site, t);
+    }
+    if (b->overflow)
+        return BE_FULL;
+    if (x->failed)
+        return 0;
+    return (size_t)(b->p - x->start);
+}
+
+void be_free(struct be_ctx *x)
+{
+    if (!x)
+        return;
+    free(x->cold);
+    free(x->lref);
+    free(x->label);
+    free(x);
+}
+
+void be_patch_jump(uint8_t *site, const uint8_t *target)
+{
+    x_patch32(site, target);
+}

@@ -1,0 +1,103 @@
+/*
+ * The x86-64 routines every translated block shares, written once at the
+ * start of the code arena:
+ *
+ *   prologue   block->native(cpu) lands here through the block's entry
+ *              thunk (RAX = body): save the callee-saved registers, build
+ *              the frame, pin the CPU in RBP, jump to the body.
+ *   epilogue   back to the run loop: clear cpu->blk (the unwinder must not
+ *              take a later fault for one inside this block), unwind.
+ *   chain      an unchained direct exit (RSI = its struct jit_exit):
+ *              jit_chain_exit() patches it when the target is translated
+ *              and returns where to go.
+ *   indirect   an exit to cpu->eip (RET, indirect JMP/CALL, cross-page
+ *              jumps): the interpreter's jump-cache lookup, inline. A hit
+ *              validated exactly as interp.c's jmp_hit() whose block has
+ *              native code continues at its chained entry, which then
+ *              checks events and the budget; anything else returns.
+ */
+#include <stddef.h>
+
+#include "cpu/block.h"
+#include "cpu/cpu.h"
+#include "jit/x64/x64.h"
+
+static const int saved[6] = { RBX, RBP, R12, R13, R14, R15 };
+
+size_t be_gen_common(struct jit *j, uint8_t *start, uint8_t *end)
+{
+    struct xbuf bb = { start, end, false }, *b = &bb;
+    struct jit_common *cm = &j->common;
+
+    cm->prologue = b->p;
+    for (int k = 0; k < 6; k++)
+        x_push(b, saved[k]);
+    x_alu_ri(b, ALU_SUB, 1, RSP, X64_FRAME);
+    x_mov_rr(b, 1, RBP, RDI);
+    x_jmp_r(b, RAX);
+
+    while ((uintptr_t)b->p & 15)
+        xb(b, 0xcc);
+    cm->epilogue = b->p;
+    x_store_i(b, 0, RBP, (int32_t)offsetof(struct cpu, blk), 8);
+    x_alu_ri(b, ALU_ADD, 1, RSP, X64_FRAME);
+    for (int k = 5; k >= 0; k--)
+        x_pop(b, saved[k]);
+    x_ret(b);
+
+    while ((uintptr_t)b->p & 15)
+        xb(b, 0xcc);
+    cm->chain = b->p;
+    x_mov_rr(b, 1, RDI, RBP);
+    x_call_abs(b, (const void *)jit_chain_exit);
+    x_jmp_r(b, RAX);
+
+    while ((uintptr_t)b->p & 15)
+        xb(b, 0xcc);
+    cm->indirect = b->p;
+    if (j->cfg.cosim)
+        x_jmp_to(b, cm->epilogue); /* co-simulation compares block by block */
+    /* eax = eip, ecx = lin = CS.base + eip */
+    x_load(b, 0, RAX, RBP, NOREG, 0, (int32_t)offsetof(struct cpu, eip), 4, false);
+    x_load(b, 0, RCX, RBP, NOREG, 0,
+           (int32_t)(offsetof(struct cpu, seg) + SEG_CS * sizeof(struct seg) + offsetof(struct seg, base)), 4, false);
+    x_alu_rr(b, ALU_ADD, 0, RCX, RAX);
+    /* edx = jmp_hash(lin) */
+    x_mov_rr(b, 0, RDX, RCX);
+    x_shift_ri(b, SH_SHR, 0, RDX, 10);
+    x_alu_rr(b, ALU_XOR, 0, RDX, RCX);
+    x_mov_rr(b, 0, R8, RCX);
+    x_shift_ri(b, SH_SHR, 0, R8, 20);
+    x_alu_rr(b, ALU_XOR, 0, RDX, R8);
+    x_alu_ri(b, ALU_AND, 0, RDX, JMP_CACHE_SIZE - 1);
+    /* r8 = cpu->cache->jmp[edx] */
+    x_load(b, 1, R8, RBP, NOREG, 0, (int32_t)offsetof(struct cpu, cache), 8, false);
+    x_load(b, 1, R8, R8, RDX, 3, (int32_t)offsetof(struct blkcache, jmp), 8, false);
+    x_test_rr(b, 1, R8, R8);
+    x_jcc_to(b, CC_E, cm->epilogue);
+    x_alu_rm(b, ALU_CMP, 0, RCX, R8, (int32_t)offsetof(struct block, lin));
+    x_jcc_to(b, CC_NE, cm->epilogue);
+    x_alu_rm(b, ALU_CMP, 0, RAX, R8, (int32_t)offsetof(struct block, eip));
+    x_jcc_to(b, CC_NE, cm->epilogue);
+    x_load(b, 0, RDX, RBP, NOREG, 0, (int32_t)offsetof(struct cpu, mode), 4, false);
+    x_alu_rm(b, ALU_CMP, 0, RDX, R8, (int32_t)offsetof(struct block, mode));
+    x_jcc_to(b, CC_NE, cm->epilogue);
+    x_load(b, 0, RDX, RBP, NOREG, 0, (int32_t)offsetof(struct cpu, jmp_gen), 4, false);
+    x_alu_rm(b, ALU_CMP, 0, RDX, R8, (int32_t)offsetof(struct block, jmp_gen));
+    x_jcc_to(b, CC_NE, cm->epilogue);
+    x_load(b, 1, R8, R8, NOREG, 0, (int32_t)offsetof(struct block, native), 8, false);
+    x_test_rr(b, 1, R8, R8);
+    x_jcc_to(b, CC_E, cm->epilogue);
+    if (j->cfg.stats) {
+        x_mov_ri(b, 1, R11, (int64_t)(uintptr_t)&j->stats.jit_indirect_hits);
+        x_alu_mi(b, ALU_ADD, 1, R11, 0, 1);
+    }
+    x_alu_ri(b, ALU_ADD, 1, R8, X64_ENTRY_SIZE);
+    x_jmp_r(b, R8);
+
+    while ((uintptr_t)b->p & 15)
+        xb(b, 0xcc);
+    if (b->overflow)
+        return 0;
+    return (size_t)(b->p - start);
+}

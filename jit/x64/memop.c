@@ -1,0 +1,182 @@
+/*
+ * Guest memory accesses (QLD/QST) for the x86-64 backend: the segment
+ * check and soft-TLB probe inline, everything else out of line.
+ *
+ * Inline path (the same test cpu/mem.h makes, see the comments there):
+ *   off = ea - seg.lo;  fault if off + size - 1 > seg.span   (64-bit compare)
+ *   lin = ea + seg.base
+ *   e = cpu->tlb + ((lin >> 12) & (TLB_SIZE - 1))
+ *   hit if ((lin + size - 1) & ~0xfff) == e->tag   (a page-crossing access never hits)
+ *   host = e->addend + lin
+ * The slow path (cold) saves the call-clobbered registers still live,
+ * points cpu->cur at the instruction (the callee may fault, and the
+ * unwinder takes EIP and the instruction count from it), calls
+ * jit_ld_slow/jit_st_slow, and resumes. A segment violation calls
+ * jit_seg_fault, which does not return. The guest registers are already
+ * in struct cpu: QLD/QST are sync points for the optimiser.
+ */
+#include <stddef.h>
+
+#include "cpu/cpu.h"
+#include "jit/x64/x64.h"
+
+static int32_t seg_off(int seg, size_t field)
+{
+    return (int32_t)(offsetof(struct cpu, seg) + (size_t)seg * sizeof(struct seg) + field);
+}
+
+static void mov_ea(struct xbuf *b, int dst, const struct be_loc *ea)
+{
+    if (ea->reg >= 0)
+        x_mov_rr(b, 0, dst, ea->reg);
+    else
+        x_mov_ri(b, 0, dst, (uint32_t)ea->val);
+}
+
+/* Segment check and linear address into `lin`; `tmp` is clobbered. */
+static void seg_check(struct be_ctx *x, const struct be_loc *ea, int seg, int size, bool write, int lin, int tmp)
+{
+    struct xbuf *b = &x->buf;
+    mov_ea(b, lin, ea);
+    x_alu_rm(b, ALU_SUB, 0, lin, RBP, seg_off(seg, offsetof(struct seg, lo)));
+    int32_t span = seg_off(seg, write ? offsetof(struct seg, span_w) : offsetof(struct seg, span_r));
+    if (size > 1) {
+        x_lea(b, 1, tmp, lin, NOREG, 0, size - 1);
+        x_alu_rm(b, ALU_CMP, 1, tmp, RBP, span);
+    } else {
+        x_alu_rm(b, ALU_CMP, 1, lin, RBP, span);
+    }
+    struct cold *c = x64_add_cold(x, COLD_SEGFAULT, x_jcc32(b, CC_G));
+    c->seg = (uint8_t)seg;
+    c->flags = write;
+    mov_ea(b, lin, ea);
+    x_alu_rm(b, ALU_ADD, 0, lin, RBP, seg_off(seg, offsetof(struct seg, base)));
+}
+
+/* TLB probe: leaves the host address base in `ent` (add `lin`), or jumps to
+ * the returned cold stub. `tag` is clobbered. */
+static struct cold *tlb_probe(struct be_ctx *x, enum cold_kind kind, int lin, int ent, int tag, int size, bool write)
+{
+    struct xbuf *b = &x->buf;
+    x_mov_rr(b, 0, ent, lin);
+    x_shift_ri(b, SH_SHR, 0, ent, 12 - 5);
+    x_alu_ri(b, ALU_AND, 0, ent, (TLB_SIZE - 1) << 5);
+    x_alu_rm(b, ALU_ADD, 1, ent, RBP, (int32_t)offsetof(struct cpu, tlb));
+    if (size > 1)
+        x_lea(b, 0, tag, lin, NOREG, 0, size - 1);
+    else
+        x_mov_rr(b, 0, tag, lin);
+    x_alu_ri(b, ALU_AND, 0, tag, (int32_t)0xfffff000u);
+    x_alu_rm(b, ALU_CMP, 1, tag, ent,
+             write ? (int32_t)offsetof(struct tlb_entry, tag_w) : (int32_t)offsetof(struct tlb_entry, tag_r));
+    struct cold *c = x64_add_cold(x, kind, x_jcc32(b, CC_NE));
+    x_load(b, 1, ent, ent, NOREG, 0, (int32_t)offsetof(struct tlb_entry, addend), 8, false);
+    return c;
+}
+
+void x64_emit_qld(struct be_ctx *x, const struct ir_op *op, int out, const struct be_loc *in, const int *s, regset live)
+{
+    int seg = (int)op->c[0], size = (int)op->c[1], flags = (int)op->c[2];
+    bool write = flags & IRM_WCHK;
+    int lin = s[0], ent = s[1];
+    seg_check(x, &in[0], seg, size, write, lin, ent);
+    struct cold *c = tlb_probe(x, COLD_LD, lin, ent, out, size, write);
+    x_load(&x->buf, 0, out, ent, lin, 0, 0, size, (flags & IRM_SIGN) != 0);
+    c->resume = x->buf.p;
+    c->lin = (int8_t)lin;
+    c->out = (int8_t)out;
+    c->size = (uint8_t)size;
+    c->flags = (uint8_t)flags;
+    c->live = live & ~REGBIT(out);
+}
+
+void x64_emit_qst(struct be_ctx *x, const struct ir_op *op, const struct be_loc *in, const int *s, regset live)
+{
+    int seg = (int)op->c[0], size = (int)op->c[1];
+    int lin = s[0], ent = s[1], tag = s[2];
+    struct xbuf *b = &x->buf;
+    seg_check(x, &in[0], seg, size, true, lin, ent);
+    struct cold *c = tlb_probe(x, COLD_ST, lin, ent, tag, size, true);
+    if (in[1].reg >= 0) {
+        x_store(b, in[1].reg, ent, lin, 0, 0, size);
+    } else {
+        /* mov [ent + lin], imm */
+        int32_t v = (int32_t)in[1].val;
+        if (size == 2)
+            xb(b, 0x66);
+        x_rex(b, 0, 0, lin, ent, false);
+        xb(b, size == 1 ? 0xc6 : 0xc7);
+        x_mem(b, 0, ent, lin, 0, 0);
+        if (size == 1)
+            xb(b, (uint8_t)v);
+        else if (size == 2) {
+            xb(b, (uint8_t)v);
+            xb(b, (uint8_t)(v >> 8));
+        } else
+            x32(b, (uint32_t)v);
+    }
+    c->resume = b->p;
+    c->lin = (int8_t)lin;
+    c->val = (int8_t)in[1].reg;
+    c->imm = in[1].val;
+    c->size = (uint8_t)size;
+    c->live = live;
+}
+
+static void save_regs(struct xbuf *b, regset s, bool restore)
+{
+    for (int r = 0; r < 16; r++)
+        if (s & REGBIT(r)) {
+            if (restore)
+                x_load(b, 1, r, RSP, NOREG, 0, X64_SAVE_OFF + 8 * r, 8, false);
+            else
+                x_store(b, r, RSP, NOREG, 0, X64_SAVE_OFF + 8 * r, 8);
+        }
+}
+
+void x64_emit_cold_mem(struct be_ctx *x, const struct cold *c)
+{
+    struct xbuf *b = &x->buf;
+    regset keep = c->live & X64_CLOBBERED;
+    switch (c->kind) {
+    case COLD_SEGFAULT:
+        x64_set_cur(x, c->insn);
+        x_mov_rr(b, 1, RDI, RBP);
+        x_mov_ri(b, 0, RSI, c->seg);
+        x_mov_ri(b, 0, RDX, c->flags);
+        x_call_abs(b, (const void *)jit_seg_fault);
+        break;
+    case COLD_LD:
+        save_regs(b, keep, false);
+        x64_set_cur(x, c->insn);
+        x_mov_rr(b, 0, RSI, c->lin);
+        x_mov_ri(b, 0, RDX, c->size);
+        x_mov_rr(b, 1, RDI, RBP);
+        x_call_abs(b, (c->flags & IRM_WCHK) ? (const void *)jit_ldw_slow : (const void *)jit_ld_slow);
+        if ((c->flags & IRM_SIGN) && c->size == 1)
+            x_movsx8_rr(b, 0, c->out, RAX);
+        else if ((c->flags & IRM_SIGN) && c->size == 2)
+            x_movsx16_rr(b, 0, c->out, RAX);
+        else
+            x_mov_rr(b, 0, c->out, RAX);
+        save_regs(b, keep, true);
+        x_jmp_to(b, c->resume);
+        break;
+    case COLD_ST:
+        save_regs(b, keep, false);
+        x64_set_cur(x, c->insn);
+        if (c->val >= 0)
+            x_mov_rr(b, 1, RDX, c->val);
+        else
+            x_mov_ri(b, 0, RDX, (uint32_t)c->imm);
+        x_mov_rr(b, 0, RSI, c->lin);
+        x_mov_ri(b, 0, RCX, c->size);
+        x_mov_rr(b, 1, RDI, RBP);
+        x_call_abs(b, (const void *)jit_st_slow);
+        save_regs(b, keep, true);
+        x_jmp_to(b, c->resume);
+        break;
+    default:
+        break;
+    }
+}

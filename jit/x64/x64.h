@@ -1,0 +1,81 @@
+/*
+ * Internals shared by the x86-64 backend's files: the translation context
+ * (code buffer, labels, cold stubs waiting to be emitted), the register
+ * conventions and the frame layout.
+ *
+ * Conventions
+ * - RBP holds the struct cpu pointer for the whole of translated code.
+ * - R11 is the backend's own scratch register, never allocated.
+ * - The frame (set up once by the common prologue) holds the spill slots
+ *   and a save area where slow paths park the call-clobbered registers
+ *   they must preserve; RSP stays 16-byte aligned inside it, so calls
+ *   need no adjustment.
+ * - Cold code (slow paths, fault and exit stubs) goes after the block's
+ *   main code, so the hot path falls through without taken branches.
+ */
+#ifndef KESTREL_JIT_X64_X64_H
+#define KESTREL_JIT_X64_X64_H
+
+#include "jit/jit_int.h"
+#include "jit/x64/emit.h"
+
+#define X64_NSLOTS 48
+#define X64_SAVE_OFF (X64_NSLOTS * 8)
+#define X64_FRAME (X64_SAVE_OFF + 16 * 8 + 8) /* keeps RSP 16-aligned after six pushes */
+#define X64_ENTRY_SIZE 16                     /* the per-block entry thunk, padded */
+
+#define X64_ALLOCATABLE                                                                                                \
+    (REGBIT(RAX) | REGBIT(RCX) | REGBIT(RDX) | REGBIT(RBX) | REGBIT(RSI) | REGBIT(RDI) | REGBIT(R8) | REGBIT(R9) |      \
+     REGBIT(R10) | REGBIT(R12) | REGBIT(R13) | REGBIT(R14) | REGBIT(R15))
+#define X64_CLOBBERED                                                                                                  \
+    (REGBIT(RAX) | REGBIT(RCX) | REGBIT(RDX) | REGBIT(RSI) | REGBIT(RDI) | REGBIT(R8) | REGBIT(R9) | REGBIT(R10))
+
+enum cold_kind { COLD_LD, COLD_ST, COLD_SEGFAULT, COLD_EXIT, COLD_CHAIN, COLD_ENTRY_EXIT };
+
+struct cold {
+    uint8_t kind;      /* enum cold_kind */
+    uint8_t *site;     /* rel32 field of the branch that goes here */
+    uint8_t *resume;   /* where the main path continues (slow paths) */
+    uint16_t insn;     /* guest instruction (for cpu->cur) */
+    int8_t lin, out, val; /* registers: linear address, load result, store value (-1: constant) */
+    uint8_t size, flags, seg;
+    int64_t imm;       /* store value when constant; exit EIP */
+    int64_t ninsns;    /* exits: instructions completed */
+    regset live;       /* registers to preserve across the slow call */
+    int exit;          /* COLD_CHAIN: exit index */
+};
+
+struct label_ref {
+    uint8_t *site;
+    unsigned label;
+};
+
+struct be_ctx {
+    struct jit *j;
+    struct jit_tb *tb;
+    const struct block *b;
+    struct xbuf buf;
+    uint8_t *start;
+    unsigned insn;         /* current guest instruction */
+    struct cold *cold;
+    unsigned ncold, cold_cap;
+    struct label_ref *lref;
+    unsigned nlref, lref_cap;
+    uint8_t **label;
+    unsigned label_cap;
+    bool failed;
+};
+
+/* Offsets into struct cpu, checked against the types in backend.c. */
+int x64_global_off(int g);
+
+/* memop.c */
+void x64_emit_qld(struct be_ctx *x, const struct ir_op *op, int out, const struct be_loc *in, const int *s, regset live);
+void x64_emit_qst(struct be_ctx *x, const struct ir_op *op, const struct be_loc *in, const int *s, regset live);
+void x64_emit_cold_mem(struct be_ctx *x, const struct cold *c);
+
+/* backend.c */
+struct cold *x64_add_cold(struct be_ctx *x, enum cold_kind kind, uint8_t *site);
+void x64_set_cur(struct be_ctx *x, unsigned insn);
+
+#endif
