@@ -78,8 +78,7 @@ static void serial_out(void *ctx, uint8_t byte)
     FILE *f = ((struct frontend *)ctx)->o->serial_file;
     if (f) {
         fputc(byte, f);
-        if (byte == '\n' || f != stdout)
-            fflush(f);
+        fflush(f); /* even on stdout: a prompt or an echoed key ends no line */
     }
 }
 
