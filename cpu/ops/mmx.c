@@ -32,11 +32,7 @@ static void mmx_enter(struct cpu *c)
 static inline uint64_t mm_get(const struct cpu *c, int r) { return c->fpu.st[r & 7].mant; }
 
 /* Commit: the MMX view of the x87 state (TOP 0, all tags valid). */
-static inline void mm_touch(struct cpu *c)
-{
-    c->fpu.top = 0;
-    c->fpu.tw = 0;
-}
+static inline void mm_touch(struct cpu *c) { fpu_mmx_touch(&c->fpu); }
 static inline void mm_set(struct cpu *c, int r, uint64_t v)
 {
     c->fpu.st[r & 7].mant = v;
@@ -322,6 +318,5 @@ HANDLER(mmx_movq_QqPq_m)
 HANDLER(mmx_emms)
 {
     mmx_enter(c);
-    c->fpu.top = 0;
-    c->fpu.tw = 0xffff;
+    fpu_mmx_emms(&c->fpu);
 }

@@ -5,11 +5,15 @@
  *
  * State conventions (struct fpu in cpu/cpu.h)
  * - st[] are the physical registers R0..R7; ST(i) is st[(top + i) & 7].
- * - tw holds the full two-bit tags of the physical registers. Only
- *   "empty" (3) versus "not empty" is ever consulted: when the tag word is
- *   stored (FNSTENV/FNSAVE) the tags of non-empty registers are computed
- *   from their contents (valid, zero or special), as the P6 does, so an
- *   MMX register that aliases a NaN-looking bit pattern reports "special".
+ * - tw is not the architectural tag word: bit i (0..7) is set when ST(i)
+ *   is empty, and bits 8..15 are zero. Kept relative to TOP, "ST(0) and
+ *   ST(i) are present" is one test, and a push or pop is a shift; an
+ *   instruction that moves TOP without a push or pop rotates it. Only
+ *   empty versus not empty is kept: when the tag word is stored
+ *   (FNSTENV/FNSAVE, fpu_full_tags) the tags of non-empty registers are
+ *   computed from their contents (valid, zero or special), as the P6
+ *   does, so an MMX register that aliases a NaN-looking bit pattern
+ *   reports "special", and a result is committed without classifying it.
  * - sw holds the status word with its TOP field zero; TOP lives in `top`.
  *   ES and B are set together whenever an unmasked exception is flagged.
  */
@@ -26,30 +30,58 @@ void fpu_reset(struct fpu *f);
 void fpu_init(struct fpu *f);
 
 static inline int fpu_phys(const struct fpu *f, int i) { return (f->top + i) & 7; }
-static inline unsigned fpu_tag(const struct fpu *f, int phys) { return (f->tw >> (2 * phys)) & 3; }
-static inline bool fpu_empty(const struct fpu *f, int i) { return fpu_tag(f, fpu_phys(f, i)) == 3; }
+/* ST(i) empty; i may be -1 (ST(7), the slot a push fills). */
+static inline bool fpu_empty(const struct fpu *f, int i) { return (f->tw >> (i & 7)) & 1; }
+/* Physical register p empty. */
+static inline bool fpu_phys_empty(const struct fpu *f, int p) { return fpu_empty(f, p - f->top); }
 static inline struct f80 fpu_st(const struct fpu *f, int i) { return f->st[fpu_phys(f, i)]; }
 
-static inline void fpu_set_tag(struct fpu *f, int phys, unsigned tag)
-{
-    f->tw = (uint16_t)((f->tw & ~(3u << (2 * phys))) | (tag << (2 * phys)));
-}
+/* Mark ST(i) empty (FFREE). */
+static inline void fpu_free_st(struct fpu *f, int i) { f->tw |= (uint16_t)(1u << (i & 7)); }
 /* Write ST(i) and mark it non-empty. */
 static inline void fpu_write(struct fpu *f, int i, struct f80 v)
 {
-    int p = fpu_phys(f, i);
-    f->st[p] = v;
-    fpu_set_tag(f, p, (unsigned)sf_tag(v));
+    f->st[fpu_phys(f, i)] = v;
+    f->tw &= (uint16_t)~(1u << (i & 7));
 }
+/* Mark ST(0) empty and move TOP up: the empty slot becomes ST(7). */
 static inline void fpu_pop(struct fpu *f)
 {
-    fpu_set_tag(f, f->top, 3);
+    f->tw = (uint16_t)((f->tw >> 1) | 0x80);
     f->top = (f->top + 1) & 7;
 }
+/* Move TOP down (ST(7) becomes ST(0)) and write the new ST(0). */
 static inline void fpu_push(struct fpu *f, struct f80 v)
 {
+    f->tw = (uint16_t)((f->tw << 1) & 0xfe);
     f->top = (f->top - 1) & 7;
-    fpu_write(f, 0, v);
+    f->st[f->top] = v;
+}
+/* FINCSTP / FDECSTP: TOP moves, the registers keep their tags. */
+static inline void fpu_rotate_up(struct fpu *f)
+{
+    f->tw = (uint16_t)((f->tw >> 1) | ((f->tw & 1) << 7));
+    f->top = (f->top + 1) & 7;
+}
+static inline void fpu_rotate_down(struct fpu *f)
+{
+    f->tw = (uint16_t)(((f->tw << 1) | (f->tw >> 7)) & 0xff);
+    f->top = (f->top - 1) & 7;
+}
+/* Set TOP and the physical tags at once (FLDENV, FRSTOR): a tag 3 in the
+ * architectural tag word `tags` means empty. */
+void fpu_set_tags(struct fpu *f, int top, uint16_t tags);
+/* The MMX view: TOP 0 and every register valid (MMX instructions), or
+ * every register empty (EMMS). */
+static inline void fpu_mmx_touch(struct fpu *f)
+{
+    f->top = 0;
+    f->tw = 0;
+}
+static inline void fpu_mmx_emms(struct fpu *f)
+{
+    f->top = 0;
+    f->tw = 0xff;
 }
 
 /* The status word as the guest reads it (TOP merged in). */

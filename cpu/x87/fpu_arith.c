@@ -7,6 +7,12 @@
  * The six two-operand operations share one body (arith()), and the forms
  * differ only in where the operands come from and where the result goes,
  * so the handlers are stamped out by macros below.
+ *
+ * Each form first tries the fast path (sf80_fast.h: operands present and
+ * normal, result normal), which works on the registers as they are and
+ * commits with a few stores; anything else goes to the general path,
+ * which unpacks the operands and handles every special case. The split is
+ * only about speed: both give the same bits.
  */
 #include "cpu/x87/fpu_ops.h"
 
@@ -25,9 +31,28 @@ static struct f80 arith(struct sf_env *e, int op, struct fx a, struct fx b)
     }
 }
 
-/* ST(0) = ST(0) op memory operand (already unpacked). */
-static void arith_mem(struct cpu *c, const struct insn *i, int op, struct fx b)
+/* The same on normal operands with a normal result, rounding with
+ * `shift` (fr_mode); false otherwise. */
+SF_FAST bool arith_fast(int op, struct f80 a, struct f80 b, unsigned shift, struct f80 *r, unsigned *flags)
 {
+    switch (op) {
+    case OPA_ADD: return fast_add(a, b, false, shift, r, flags);
+    case OPA_MUL: return fast_mul(a, b, shift, r, flags);
+    case OPA_SUB: return fast_add(a, b, true, shift, r, flags);
+    case OPA_SUBR: return fast_add(b, a, true, shift, r, flags);
+    case OPA_DIV: return fast_div(a, b, shift, r, flags);
+    default: return fast_div(b, a, shift, r, flags);
+    }
+}
+
+/* ---- Memory operands ---- */
+
+/* General path: ST(0) = ST(0) op memory operand of format `kind`. */
+FPU_GENERAL void arith_mem_general(struct cpu *c, const struct insn *i, int op, int kind)
+{
+    fpu_enter(c);
+    uint32_t ea = insn_ea(c, i);
+    struct fx b = fpu_mem_fx(kind, fpu_mem_read(c, i, ea, kind));
     if (fpu_empty(&c->fpu, 0)) {
         if (fpu_stack_underflow(c))
             fpu_write(&c->fpu, 0, f80_indefinite());
@@ -36,12 +61,42 @@ static void arith_mem(struct cpu *c, const struct insn *i, int op, struct fx b)
         struct f80 r = arith(&e, op, fpu_fx(c, 0), b);
         fpu_result(c, 0, r, &e, false);
     }
-    fpu_note(c, i);
+    fpu_note_mem(c, i, ea);
 }
 
-/* ST(dst) = ST(dst) op ST(src), then pop if asked. */
-static void arith_reg(struct cpu *c, const struct insn *i, int op, int dst, int src, bool pop)
+/* Fast path of the same; false, with nothing done, when the general path
+ * must run. */
+SF_FAST bool arith_mem_fast(struct cpu *c, const struct insn *i, int op, int kind)
 {
+    struct fpu *f = &c->fpu;
+    int shift = fr_mode(f->cw);
+    if (!fpu_entry_clear(c) || shift < 0 || fpu_empty(f, 0))
+        return false;
+    uint32_t ea = insn_ea(c, i);
+    const uint8_t *p = fpu_probe_r(c, i->seg, ea, fpu_mem_size(kind));
+    struct f80 b, r;
+    unsigned flags;
+    if (!p || !fpu_mem_f80(kind, fpu_mem_load(p, kind), &b) ||
+        !arith_fast(op, f->st[f->top], b, (unsigned)shift, &r, &flags))
+        return false;
+    f->st[f->top] = r;
+    fpu_fast_status(f, flags);
+    fpu_note_mem(c, i, ea);
+    return true;
+}
+
+SF_FAST void arith_mem(struct cpu *c, const struct insn *i, int op, int kind)
+{
+    if (!arith_mem_fast(c, i, op, kind))
+        arith_mem_general(c, i, op, kind);
+}
+
+/* ---- Register operands ---- */
+
+/* General path: ST(dst) = ST(dst) op ST(src), then pop if asked. */
+FPU_GENERAL void arith_reg_general(struct cpu *c, const struct insn *i, int op, int dst, int src, bool pop)
+{
+    fpu_enter(c);
     if (fpu_empty(&c->fpu, dst) || fpu_empty(&c->fpu, src)) {
         if (fpu_stack_underflow(c)) {
             fpu_write(&c->fpu, dst, f80_indefinite());
@@ -53,20 +108,41 @@ static void arith_reg(struct cpu *c, const struct insn *i, int op, int dst, int 
         struct f80 r = arith(&e, op, fpu_fx(c, dst), fpu_fx(c, src));
         fpu_result(c, dst, r, &e, pop);
     }
-    fpu_note(c, i);
+    fpu_note_reg(c, i);
 }
 
-static struct fx rd_m32fp(struct cpu *c, const struct insn *i) { return fx_from_f32(mem_rd32(c, i->seg, insn_ea(c, i))); }
-static struct fx rd_m64fp(struct cpu *c, const struct insn *i) { return fx_from_f64(mem_rd64(c, i->seg, insn_ea(c, i))); }
-static struct fx rd_m16int(struct cpu *c, const struct insn *i) { return fx_from_int((int16_t)mem_rd16(c, i->seg, insn_ea(c, i))); }
-static struct fx rd_m32int(struct cpu *c, const struct insn *i) { return fx_from_int((int32_t)mem_rd32(c, i->seg, insn_ea(c, i))); }
+/* Fast path of the same. */
+SF_FAST bool arith_reg_fast(struct cpu *c, const struct insn *i, int op, int dst, int src, bool pop)
+{
+    struct fpu *f = &c->fpu;
+    int shift = fr_mode(f->cw);
+    struct f80 r;
+    unsigned flags;
+    if (!fpu_entry_clear(c) || shift < 0 || !fpu_present2(f, dst, src))
+        return false;
+    int pd = fpu_phys(f, dst);
+    if (!arith_fast(op, f->st[pd], f->st[fpu_phys(f, src)], (unsigned)shift, &r, &flags))
+        return false;
+    f->st[pd] = r;
+    fpu_fast_status(f, flags);
+    if (pop)
+        fpu_pop(f);
+    fpu_note_reg(c, i);
+    return true;
+}
+
+SF_FAST void arith_reg(struct cpu *c, const struct insn *i, int op, int dst, int src, bool pop)
+{
+    if (!arith_reg_fast(c, i, op, dst, src, pop))
+        arith_reg_general(c, i, op, dst, src, pop);
+}
 
 #define ARITH_FORMS(name, OP)                                                                                          \
-    HANDLER(fpu_##name##_m32) { fpu_enter(c); arith_mem(c, i, OP, rd_m32fp(c, i)); }                                  \
-    HANDLER(fpu_##name##_m64) { fpu_enter(c); arith_mem(c, i, OP, rd_m64fp(c, i)); }                                  \
-    HANDLER(fpu_i##name##_m16) { fpu_enter(c); arith_mem(c, i, OP, rd_m16int(c, i)); }                                \
-    HANDLER(fpu_i##name##_m32) { fpu_enter(c); arith_mem(c, i, OP, rd_m32int(c, i)); }                                \
-    HANDLER(fpu_##name##_st0_sti) { fpu_enter(c); arith_reg(c, i, OP, 0, i->rm, false); }
+    HANDLER(fpu_##name##_m32) { arith_mem(c, i, OP, MEM_F32); }                                         \
+    HANDLER(fpu_##name##_m64) { arith_mem(c, i, OP, MEM_F64); }                                         \
+    HANDLER(fpu_i##name##_m16) { arith_mem(c, i, OP, MEM_I16); }                                        \
+    HANDLER(fpu_i##name##_m32) { arith_mem(c, i, OP, MEM_I32); }                                        \
+    HANDLER(fpu_##name##_st0_sti) { arith_reg(c, i, OP, 0, i->rm, false); }
 
 ARITH_FORMS(add, OPA_ADD)
 ARITH_FORMS(mul, OPA_MUL)
@@ -77,8 +153,8 @@ ARITH_FORMS(divr, OPA_DIVR)
 
 /* ST(i) = ST(i) op ST(0), plain and popping. */
 #define ARITH_STI(name, OP)                                                                                            \
-    HANDLER(fpu_##name##_sti_st0) { fpu_enter(c); arith_reg(c, i, OP, i->rm, 0, false); }                             \
-    HANDLER(fpu_##name##p_sti_st0) { fpu_enter(c); arith_reg(c, i, OP, i->rm, 0, true); }
+    HANDLER(fpu_##name##_sti_st0) { arith_reg(c, i, OP, i->rm, 0, false); }                             \
+    HANDLER(fpu_##name##p_sti_st0) { arith_reg(c, i, OP, i->rm, 0, true); }
 
 ARITH_STI(add, OPA_ADD)
 ARITH_STI(mul, OPA_MUL)
@@ -106,7 +182,22 @@ static void unary(struct cpu *c, const struct insn *i, struct f80 (*fn)(struct s
 static struct f80 do_sqrt(struct sf_env *e, struct fx a) { return sf_sqrt(e, a); }
 static struct f80 do_rndint(struct sf_env *e, struct fx a) { return sf_rndint(e, a); }
 
-HANDLER(fpu_sqrt) { fpu_enter(c); unary(c, i, do_sqrt); }
+HANDLER(fpu_sqrt)
+{
+    struct fpu *f = &c->fpu;
+    int shift = fr_mode(f->cw);
+    struct f80 r;
+    unsigned flags;
+    if (fpu_entry_clear(c) && shift >= 0 && !fpu_empty(f, 0) &&
+        fast_sqrt(f->st[f->top], (unsigned)shift, &r, &flags)) {
+        f->st[f->top] = r;
+        fpu_fast_status(f, flags);
+        fpu_note_reg(c, i);
+        return;
+    }
+    fpu_enter(c);
+    unary(c, i, do_sqrt);
+}
 HANDLER(fpu_rndint) { fpu_enter(c); unary(c, i, do_rndint); }
 
 /* FCHS/FABS touch only the sign bit and raise nothing but stack faults. */

@@ -8,6 +8,9 @@
  * equal, 111 unordered; C1 is cleared. The condition codes are set even
  * when an unmasked exception is raised (the host x87 does so), and so are
  * EFLAGS for FCOMI and friends, but then nothing is popped.
+ *
+ * Two normal operands (sf80_fast.h) compare without unpacking and raise
+ * nothing; every other pair goes through sf_compare.
  */
 #include "cpu/x87/fpu_ops.h"
 
@@ -15,55 +18,97 @@ static const uint16_t cc_of[4] = {
     [SF_LT] = FSW_C0, [SF_EQ] = FSW_C3, [SF_GT] = 0, [SF_UN] = FSW_C3 | FSW_C2 | FSW_C0,
 };
 
-/* Compare ST(0) with b (an unpacked operand), pop `pops` times. `src` is
- * the stack register b came from, or -1 for memory/constant operands. */
-static void compare(struct cpu *c, const struct insn *i, struct fx b, int src, bool quiet, int pops)
+/* Stack underflow: C3 C2 C0 = unordered; the masked response pops. */
+static void compare_underflow(struct cpu *c, int pops)
 {
-    struct fpu *f = &c->fpu;
-    if (fpu_empty(f, 0) || (src >= 0 && fpu_empty(f, src))) {
-        bool masked = fpu_stack_underflow(c);
-        fpu_raise(c, 0, FSW_C3 | FSW_C2 | FSW_C0, FSW_C3 | FSW_C2 | FSW_C0);
-        while (masked && pops--)
-            fpu_pop(f);
-    } else {
-        struct sf_env e = fpu_env(c);
-        int r = sf_compare(&e, fpu_fx(c, 0), b, quiet);
-        fpu_raise(c, e.flags, FSW_CC, cc_of[r]);
-        while (!sf_blocked(&e) && pops--)
-            fpu_pop(f);
-    }
-    fpu_note(c, i);
+    bool masked = fpu_stack_underflow(c);
+    fpu_raise(c, 0, FSW_C3 | FSW_C2 | FSW_C0, FSW_C3 | FSW_C2 | FSW_C0);
+    while (masked && pops--)
+        fpu_pop(&c->fpu);
 }
 
-static struct fx m32fp(struct cpu *c, const struct insn *i) { return fx_from_f32(mem_rd32(c, i->seg, insn_ea(c, i))); }
-static struct fx m64fp(struct cpu *c, const struct insn *i) { return fx_from_f64(mem_rd64(c, i->seg, insn_ea(c, i))); }
-static struct fx m16int(struct cpu *c, const struct insn *i) { return fx_from_int((int16_t)mem_rd16(c, i->seg, insn_ea(c, i))); }
-static struct fx m32int(struct cpu *c, const struct insn *i) { return fx_from_int((int32_t)mem_rd32(c, i->seg, insn_ea(c, i))); }
+/* Commit the order r with the exceptions `flags`; pop unless an unmasked
+ * exception forbids it (`blocked`). */
+static inline void compare_commit(struct cpu *c, unsigned flags, bool blocked, int r, int pops)
+{
+    fpu_raise(c, flags, FSW_CC, cc_of[r]);
+    while (!blocked && pops--)
+        fpu_pop(&c->fpu);
+}
 
-HANDLER(fpu_com_m32) { fpu_enter(c); compare(c, i, m32fp(c, i), -1, false, 0); }
-HANDLER(fpu_com_m64) { fpu_enter(c); compare(c, i, m64fp(c, i), -1, false, 0); }
-HANDLER(fpu_comp_m32) { fpu_enter(c); compare(c, i, m32fp(c, i), -1, false, 1); }
-HANDLER(fpu_comp_m64) { fpu_enter(c); compare(c, i, m64fp(c, i), -1, false, 1); }
-HANDLER(fpu_icom_m16) { fpu_enter(c); compare(c, i, m16int(c, i), -1, false, 0); }
-HANDLER(fpu_icom_m32) { fpu_enter(c); compare(c, i, m32int(c, i), -1, false, 0); }
-HANDLER(fpu_icomp_m16) { fpu_enter(c); compare(c, i, m16int(c, i), -1, false, 1); }
-HANDLER(fpu_icomp_m32) { fpu_enter(c); compare(c, i, m32int(c, i), -1, false, 1); }
-HANDLER(fpu_com_st0_sti) { fpu_enter(c); compare(c, i, fpu_fx(c, i->rm), i->rm, false, 0); }
-HANDLER(fpu_comp_st0_sti) { fpu_enter(c); compare(c, i, fpu_fx(c, i->rm), i->rm, false, 1); }
-HANDLER(fpu_compp) { fpu_enter(c); compare(c, i, fpu_fx(c, 1), 1, false, 2); }
-HANDLER(fpu_ucom) { fpu_enter(c); compare(c, i, fpu_fx(c, i->rm), i->rm, true, 0); }
-HANDLER(fpu_ucomp) { fpu_enter(c); compare(c, i, fpu_fx(c, i->rm), i->rm, true, 1); }
-HANDLER(fpu_ucompp) { fpu_enter(c); compare(c, i, fpu_fx(c, 1), 1, true, 2); }
+/* General path: ST(0) against the unpacked b. */
+static void compare_general(struct cpu *c, struct fx b, bool quiet, int pops)
+{
+    struct sf_env e = fpu_env(c);
+    int r = sf_compare(&e, fpu_fx(c, 0), b, quiet);
+    compare_commit(c, e.flags, sf_blocked(&e), r, pops);
+}
+
+/* ST(0) against ST(src). */
+static inline __attribute__((always_inline)) void compare_reg(struct cpu *c, const struct insn *i, int src, bool quiet,
+                                                              int pops)
+{
+    struct fpu *f = &c->fpu;
+    if (fpu_empty(f, 0) || fpu_empty(f, src)) {
+        compare_underflow(c, pops);
+    } else {
+        int r = fast_compare(fpu_st(f, 0), fpu_st(f, src));
+        if (r >= 0)
+            compare_commit(c, 0, false, r, pops);
+        else
+            compare_general(c, fpu_fx(c, src), quiet, pops);
+    }
+    fpu_note_reg(c, i);
+}
+
+/* ST(0) against a memory operand of format `kind` (FCOM m32/m64, FICOM). */
+static inline __attribute__((always_inline)) void compare_mem(struct cpu *c, const struct insn *i, int kind, int pops)
+{
+    struct fpu *f = &c->fpu;
+    uint32_t ea = insn_ea(c, i);
+    uint64_t raw = fpu_mem_read(c, i, ea, kind);
+    if (fpu_empty(f, 0)) {
+        compare_underflow(c, pops);
+    } else {
+        struct f80 b;
+        int r = fpu_mem_f80(kind, raw, &b) ? fast_compare(fpu_st(f, 0), b) : -1;
+        if (r >= 0)
+            compare_commit(c, 0, false, r, pops);
+        else
+            compare_general(c, fpu_mem_fx(kind, raw), false, pops);
+    }
+    fpu_note_mem(c, i, ea);
+}
+
+HANDLER(fpu_com_m32) { fpu_enter(c); compare_mem(c, i, MEM_F32, 0); }
+HANDLER(fpu_com_m64) { fpu_enter(c); compare_mem(c, i, MEM_F64, 0); }
+HANDLER(fpu_comp_m32) { fpu_enter(c); compare_mem(c, i, MEM_F32, 1); }
+HANDLER(fpu_comp_m64) { fpu_enter(c); compare_mem(c, i, MEM_F64, 1); }
+HANDLER(fpu_icom_m16) { fpu_enter(c); compare_mem(c, i, MEM_I16, 0); }
+HANDLER(fpu_icom_m32) { fpu_enter(c); compare_mem(c, i, MEM_I32, 0); }
+HANDLER(fpu_icomp_m16) { fpu_enter(c); compare_mem(c, i, MEM_I16, 1); }
+HANDLER(fpu_icomp_m32) { fpu_enter(c); compare_mem(c, i, MEM_I32, 1); }
+HANDLER(fpu_com_st0_sti) { fpu_enter(c); compare_reg(c, i, i->rm, false, 0); }
+HANDLER(fpu_comp_st0_sti) { fpu_enter(c); compare_reg(c, i, i->rm, false, 1); }
+HANDLER(fpu_compp) { fpu_enter(c); compare_reg(c, i, 1, false, 2); }
+HANDLER(fpu_ucom) { fpu_enter(c); compare_reg(c, i, i->rm, true, 0); }
+HANDLER(fpu_ucomp) { fpu_enter(c); compare_reg(c, i, i->rm, true, 1); }
+HANDLER(fpu_ucompp) { fpu_enter(c); compare_reg(c, i, 1, true, 2); }
 
 HANDLER(fpu_tst)
 {
     fpu_enter(c);
-    struct fx zero = { FX_ZERO, 0, 0, 0, 0 };
-    compare(c, i, zero, -1, false, 0);
+    if (fpu_empty(&c->fpu, 0)) {
+        compare_underflow(c, 0);
+    } else {
+        struct fx zero = { FX_ZERO, 0, 0, 0, 0 };
+        compare_general(c, zero, false, 0);
+    }
+    fpu_note_reg(c, i);
 }
 
 /* FCOMI family: the result goes to EFLAGS. */
-static void comi(struct cpu *c, const struct insn *i, bool quiet, bool pop)
+static inline __attribute__((always_inline)) void comi(struct cpu *c, const struct insn *i, bool quiet, bool pop)
 {
     static const uint32_t fl_of[4] = {
         [SF_LT] = EFL_CF, [SF_EQ] = EFL_ZF, [SF_GT] = 0, [SF_UN] = EFL_ZF | EFL_PF | EFL_CF,
@@ -75,14 +120,21 @@ static void comi(struct cpu *c, const struct insn *i, bool quiet, bool pop)
         if (masked && pop)
             fpu_pop(f);
     } else {
-        struct sf_env e = fpu_env(c);
-        int r = sf_compare(&e, fpu_fx(c, 0), fpu_fx(c, i->rm), quiet);
-        lf_set(c, fl_of[r]);
-        if (!sf_blocked(&e) && pop)
-            fpu_pop(f);
-        fpu_raise(c, e.flags, 0, 0); /* C1 unchanged, as on the host x87 */
+        int r = fast_compare(fpu_st(f, 0), fpu_st(f, i->rm));
+        if (r >= 0) {
+            lf_set(c, fl_of[r]);
+            if (pop)
+                fpu_pop(f);
+        } else {
+            struct sf_env e = fpu_env(c);
+            r = sf_compare(&e, fpu_fx(c, 0), fpu_fx(c, i->rm), quiet);
+            lf_set(c, fl_of[r]);
+            if (!sf_blocked(&e) && pop)
+                fpu_pop(f);
+            fpu_raise(c, e.flags, 0, 0); /* C1 unchanged, as on the host x87 */
+        }
     }
-    fpu_note(c, i);
+    fpu_note_reg(c, i);
 }
 
 HANDLER(fpu_comi) { fpu_enter(c); comi(c, i, false, false); }

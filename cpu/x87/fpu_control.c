@@ -177,7 +177,6 @@ static void env_commit(struct cpu *c, const struct env *v)
 {
     struct fpu *f = &c->fpu;
     f->cw = v->cw;
-    f->top = (v->sw >> 11) & 7;
     f->sw = v->sw & (uint16_t)~FSW_TOP;
     f->fip = v->fip;
     f->fcs = v->fcs;
@@ -185,8 +184,7 @@ static void env_commit(struct cpu *c, const struct env *v)
     f->fdp = v->fdp;
     f->fds = v->fds;
     /* Only empty / not empty is taken from the image. */
-    for (int p = 0; p < 8; p++)
-        fpu_set_tag(f, p, ((v->tw >> (2 * p)) & 3) == 3 ? 3 : (unsigned)sf_tag(f->st[p]));
+    fpu_set_tags(f, (v->sw >> 11) & 7, v->tw);
     recompute_es(c);
 }
 

@@ -22,7 +22,7 @@ void fpu_reset(struct fpu *f)
 {
     memset(f, 0, sizeof(*f));
     f->cw = 0x0040;
-    f->tw = 0x5555;
+    f->tw = 0; /* every register present (+0.0) */
 }
 
 void fpu_init(struct fpu *f)
@@ -30,7 +30,7 @@ void fpu_init(struct fpu *f)
     f->cw = 0x037f;
     f->sw = 0;
     f->top = 0;
-    f->tw = 0xffff;
+    f->tw = 0xff; /* all empty */
     f->fop = 0;
     f->fip = f->fdp = 0;
     f->fcs = f->fds = 0;
@@ -40,10 +40,19 @@ uint16_t fpu_full_tags(const struct fpu *f)
 {
     uint16_t tw = 0;
     for (int p = 0; p < 8; p++) {
-        unsigned t = fpu_tag(f, p) == 3 ? 3 : (unsigned)sf_tag(f->st[p]);
+        unsigned t = fpu_phys_empty(f, p) ? 3 : (unsigned)sf_tag(f->st[p]);
         tw |= (uint16_t)(t << (2 * p));
     }
     return tw;
+}
+
+void fpu_set_tags(struct fpu *f, int top, uint16_t tags)
+{
+    f->top = (uint8_t)(top & 7);
+    f->tw = 0;
+    for (int p = 0; p < 8; p++)
+        if (((tags >> (2 * p)) & 3) == 3)
+            f->tw |= (uint16_t)(1u << ((p - f->top) & 7));
 }
 
 void fpu_update_ferr(struct cpu *c)
@@ -64,7 +73,7 @@ void fpu_enter_nowait(struct cpu *c)
         cpu_fault(c, EXC_NM, NO_ERRCODE);
 }
 
-void fpu_enter(struct cpu *c)
+void fpu_enter_slow(struct cpu *c)
 {
     if (c->cr0 & (CR0_EM | CR0_TS))
         cpu_fault(c, EXC_NM, NO_ERRCODE);
@@ -75,26 +84,10 @@ void fpu_enter(struct cpu *c)
     }
 }
 
-void fpu_note(struct cpu *c, const struct insn *i)
+void fpu_unmasked(struct cpu *c)
 {
-    struct fpu *f = &c->fpu;
-    f->fip = insn_eip(c, i);
-    f->fcs = c->seg[SEG_CS].sel;
-    f->fop = (uint16_t)(((i->b1 & 7) << 8) | i->modrm);
-    if (i->pfx & P_MEM) {
-        f->fdp = insn_ea(c, i);
-        f->fds = c->seg[i->seg].sel;
-    }
-}
-
-void fpu_raise(struct cpu *c, unsigned flags, unsigned ccmask, unsigned cc)
-{
-    struct fpu *f = &c->fpu;
-    f->sw = (uint16_t)((f->sw & ~ccmask) | (cc & ccmask) | (flags & (FSW_EXC | FSW_SF)));
-    if (flags & ~f->cw & FSW_EXC) {
-        f->sw |= FSW_ES | FSW_B;
-        fpu_update_ferr(c);
-    }
+    c->fpu.sw |= FSW_ES | FSW_B;
+    fpu_update_ferr(c);
 }
 
 bool fpu_stack_underflow(struct cpu *c)
