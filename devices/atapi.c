@@ -16,9 +16,10 @@
  * the error register's high nibble; REQUEST SENSE returns the details.
  *
  * Sense data follow SPC-2/MMC-3: unit attention 29h/00h after power-on
- * and 28h/00h after a disc is loaded (reported once, to the first command
- * other than INQUIRY, REQUEST SENSE, GET CONFIGURATION and GET EVENT
- * STATUS NOTIFICATION), NOT READY 3Ah/01h-02h without a disc, ILLEGAL
+ * and 28h/00h when a disc becomes ready (at power-on too, as a drive that
+ * spins up its disc), each reported once, to the first command other than
+ * INQUIRY, REQUEST SENSE, GET CONFIGURATION and GET EVENT STATUS
+ * NOTIFICATION, NOT READY 3Ah/01h-02h without a disc, ILLEGAL
  * REQUEST 20h/00h for unknown commands, 24h/00h for bad fields, 21h/00h
  * for addresses past the end of the disc, 53h/02h for an eject while the
  * medium is locked, and MEDIUM ERROR 11h/00h when the image cannot be
@@ -85,9 +86,32 @@ void atapi_power_on(struct ide_dev *d)
     struct atapi_state *a = &d->atapi;
     memset(a, 0, sizeof(*a));
     a->medium = d->disk.fd >= 0;
-    a->ua = true;
-    a->ua_asc = ASC_POWER_ON_RESET;
+    /* As a drive that powers up with a disc: the reset, then the disc
+     * becoming ready, each a unit attention; and a new-media event. */
+    a->ua[a->nua++] = ASC_POWER_ON_RESET;
+    if (a->medium) {
+        a->ua[a->nua++] = ASC_MEDIUM_CHANGED;
+        a->media_event = MEDIA_EVENT_NEW;
+    }
     d->xfer_mode = 0;
+}
+
+static void ua_add(struct atapi_state *a, uint8_t asc)
+{
+    for (int k = 0; k < a->nua; k++)
+        if (a->ua[k] == asc)
+            return;
+    if (a->nua < 2)
+        a->ua[a->nua++] = asc;
+}
+
+/* Report (and clear) the oldest pending unit attention. */
+static uint8_t ua_take(struct atapi_state *a)
+{
+    uint8_t asc = a->ua[0];
+    a->ua[0] = a->ua[1];
+    a->nua--;
+    return asc;
 }
 
 /* ---- command endings ---- */
@@ -209,9 +233,10 @@ static void cmd_request_sense(struct ide_dev *d)
     memset(b, 0, 18);
     b[0] = 0x70; /* current error, fixed format */
     b[7] = 10;   /* additional sense length */
-    if (a->ua) { /* a pending unit attention is reported, and cleared, here */
-        b[2] = SK_UNIT_ATTENTION, b[12] = a->ua_asc, b[13] = a->ua_ascq;
-        a->ua = false;
+    /* The last command's sense data first; without any, a pending unit
+     * attention is reported and cleared here (SPC-2 allows either). */
+    if (a->sense_key == SK_NO_SENSE && a->nua) {
+        b[2] = SK_UNIT_ATTENTION, b[12] = ua_take(a), b[13] = 0;
     } else {
         b[2] = a->sense_key, b[12] = a->asc, b[13] = a->ascq;
     }
@@ -658,7 +683,7 @@ static void cmd_start_stop(struct ide_dev *d)
             if (d->disk.fd >= 0) {
                 a->medium = true;
                 a->media_event = MEDIA_EVENT_NEW;
-                a->ua = true, a->ua_asc = ASC_MEDIUM_CHANGED, a->ua_ascq = 0;
+                ua_add(a, ASC_MEDIUM_CHANGED);
             }
         }
     }
@@ -674,9 +699,8 @@ static void atapi_packet(struct ide_dev *d)
     /* Unit attention goes to the first command that is not exempt (SPC-2
      * unit attention condition; MMC-3 exempts GET CONFIGURATION and GET
      * EVENT STATUS NOTIFICATION as well). */
-    if (a->ua && op != 0x12 && op != 0x03 && op != 0x46 && op != 0x4a) {
-        a->ua = false;
-        atapi_fail(d, SK_UNIT_ATTENTION, a->ua_asc, a->ua_ascq);
+    if (a->nua && op != 0x12 && op != 0x03 && op != 0x46 && op != 0x4a) {
+        atapi_fail(d, SK_UNIT_ATTENTION, ua_take(a), 0);
         return;
     }
     switch (op) {

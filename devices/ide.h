@@ -78,8 +78,8 @@ struct ide_dev;
 struct atapi_state {
     uint8_t cdb[12];         /* the packet being executed */
     uint8_t sense_key, asc, ascq; /* sense data of the last command (REQUEST SENSE) */
-    bool ua;                 /* unit attention pending */
-    uint8_t ua_asc, ua_ascq; /* ... and its additional sense code */
+    uint8_t ua[2];           /* pending unit attentions (ASC; ASCQ is 0), oldest first */
+    int nua;
     bool medium;             /* a disc is in the tray */
     bool tray_open;
     bool locked;             /* PREVENT MEDIUM REMOVAL */

@@ -198,6 +198,8 @@ static uint16_t word(const uint8_t *id, int w)
     return (uint16_t)(id[2 * w] | id[2 * w + 1] << 8);
 }
 
+static void put_prd(struct rig *r, uint32_t prd, const uint32_t (*e)[2], int n);
+
 /* ---- ATA ---- */
 
 /* 9.12 signature after power-on; 8.15 IDENTIFY DEVICE through the PIO
@@ -364,6 +366,24 @@ START_TEST(ata_multiple)
             check_sector(buf + 512 * s, lba++);
     }
     ck_assert_uint_eq(inb(r, P0 + 7) & ST_DRQ, 0);
+    /* WRITE MULTIPLE (8.60): 6 sectors as blocks of 4 and 2; the first
+     * block without an interrupt, one after each block (9.6). */
+    ata_cmd28(r, P0, 0, 0, 6, 500, 0xc5);
+    ck_assert_int_eq(r->irq[14], 0);
+    for (int b = 0; b < 2; b++) {
+        ck_assert_uint_eq(inb(r, C0) & (ST_DRQ | ST_ERR), ST_DRQ);
+        for (int k = 0; k < (b ? 2 : 4) * 256; k++)
+            outw(r, P0, (uint16_t)(b * 0x1000 + k));
+        ck_assert_int_eq(r->irq[14], 1);
+        inb(r, P0 + 7);
+    }
+    ck_assert_uint_eq(inb(r, P0 + 7) & (ST_DRQ | ST_ERR), 0);
+    int fd = open(r->path[0], O_RDONLY);
+    uint16_t w[6 * 256];
+    ck_assert_int_eq(pread(fd, w, sizeof(w), 500 * 512), (ssize_t)sizeof(w));
+    close(fd);
+    for (int k = 0; k < 6 * 256; k++)
+        ck_assert_uint_eq(w[k], k < 1024 ? k : 0x1000 + k - 1024);
     /* IDENTIFY word 59: multiple setting valid, 4 sectors. */
     ata_cmd28(r, P0, 0, 0, 0, 0, 0xec);
     uint8_t id[512];
@@ -417,6 +437,30 @@ START_TEST(ata_lba48)
     outb(r, C1, DC_HOB);
     outb(r, P1 + 1, 0);
     ck_assert_uint_eq(inb(r, P1 + 3), (uint8_t)lba);
+    /* WRITE SECTOR(S) EXT (8.63), then READ DMA EXT (8.27) of it, READ
+     * VERIFY SECTOR(S) EXT (8.38) and FLUSH CACHE EXT (8.13). */
+    ata_cmd48(r, P1, 1, lba + 1, 0x34);
+    for (int k = 0; k < 256; k++)
+        outw(r, P1, (uint16_t)(0x4800 + k));
+    ck_assert_uint_eq(inb(r, P1 + 7) & (ST_DRQ | ST_ERR), 0);
+    uint32_t prd[1][2] = { { 0x8000, 512 } };
+    put_prd(r, 0x7000, prd, 1);
+    outl(r, BM + 8 + 4, 0x7000);
+    outb(r, BM + 8 + 2, BM_ST_INTR);
+    ata_cmd48(r, P1, 1, lba + 1, 0x25);
+    outb(r, BM + 8, BM_CMD_WRITE | BM_CMD_START);
+    ck_assert_uint_eq(inb(r, BM + 8 + 2) & (BM_ST_INTR | BM_ST_ACTIVE), BM_ST_INTR);
+    outb(r, BM + 8, 0);
+    ck_assert_uint_eq(inb(r, P1 + 7) & (ST_DRQ | ST_ERR), 0);
+    for (int k = 0; k < 256; k++)
+        ck_assert_uint_eq(phys_read(&r->mem, 0x8000 + 2u * (unsigned)k, 2), 0x4800 + k);
+    ata_cmd48(r, P1, 28, sectors - 28, 0x42);
+    ck_assert_uint_eq(inb(r, P1 + 7) & (ST_DRQ | ST_ERR), 0);
+    ata_cmd48(r, P1, 0, 0, 0xea);
+    ck_assert_uint_eq(inb(r, P1 + 7) & (ST_DRQ | ST_ERR), 0);
+    /* SEEK (obsolete in ATA-6 but still issued): in range or IDNF. */
+    ata_cmd28(r, P1, 0, 0, 0, 0x0ffffff0, 0x70);
+    ck_assert_uint_eq(inb(r, P1 + 7) & ST_ERR, 0);
     /* Past the end: IDNF, the LBA registers point at the first missing sector. */
     ata_cmd48(r, P1, 30, sectors - 2, 0x24);
     ck_assert_uint_eq(inb(r, P1 + 7) & (ST_ERR | ST_DRQ), ST_ERR);
@@ -573,6 +617,11 @@ START_TEST(ata_errors)
     ata_cmd28(r, P0, 0, 0, 11, 990, 0x40);
     ck_assert_uint_eq(inb(r, P0 + 7) & ST_ERR, ST_ERR);
     ck_assert_uint_eq(inb(r, P0 + 1), ER_IDNF);
+    ata_cmd28(r, P0, 0, 0, 0, 999, 0x70); /* SEEK */
+    ck_assert_uint_eq(inb(r, P0 + 7) & ST_ERR, 0);
+    ata_cmd28(r, P0, 0, 0, 0, 1000, 0x70);
+    ck_assert_uint_eq(inb(r, P0 + 7) & ST_ERR, ST_ERR);
+    ck_assert_uint_eq(inb(r, P0 + 1), ER_IDNF);
     ata_cmd28(r, P0, 0, 0, 0, 0, 0xe0); /* STANDBY IMMEDIATE */
     ata_cmd28(r, P0, 0, 0, 0x42, 0, 0xe5);
     ck_assert_uint_eq(inb(r, P0 + 2), 0x00);
@@ -727,6 +776,15 @@ static void expect_check(struct rig *r, uint16_t base, int dev, const uint8_t *c
     ck_assert_uint_eq(s.ascq, ascq);
 }
 
+/* After power-on: the reset, then the disc becoming ready (SPC-2 unit
+ * attention, reported to TEST UNIT READY one at a time). */
+static void clear_ua(struct rig *r)
+{
+    uint8_t tur[12] = { 0x00 };
+    expect_check(r, P1, 0, tur, 6, 0x29, 0x00);
+    expect_check(r, P1, 0, tur, 6, 0x28, 0x00);
+}
+
 static int good(struct rig *r, const uint8_t *cdb, uint8_t *buf, int max, uint16_t bcl)
 {
     uint8_t err = 0;
@@ -771,6 +829,7 @@ START_TEST(atapi_identify_and_sense)
     ck_assert_int_eq(memcmp(buf + 8, "KESTREL ", 8), 0);
     uint8_t tur[12] = { 0x00 };
     expect_check(r, P1, 0, tur, 6, 0x29, 0x00); /* power on, reset */
+    expect_check(r, P1, 0, tur, 6, 0x28, 0x00); /* not ready to ready: the disc */
     ck_assert_int_eq(good(r, tur, buf, sizeof(buf), 256), 0);
     struct sense s = request_sense(r, P1, 0);
     ck_assert_uint_eq(s.key, 0);
@@ -800,8 +859,8 @@ START_TEST(atapi_read_pio)
 {
     struct rig *r = rig_new();
     attach_cd(r, 1, 0, 300);
-    uint8_t tur[12] = { 0x00 }, buf[8 * 2048], err;
-    expect_check(r, P1, 0, tur, 6, 0x29, 0);
+    uint8_t buf[8 * 2048], err;
+    clear_ua(r);
     uint8_t rd10[12] = { 0x28, 0, 0, 0, 0, 20, 0, 0, 3 };
     int blocks;
     ck_assert_int_eq(packet_in(r, P1, 0, rd10, 2048, buf, sizeof(buf), &err, &blocks), 3 * 2048);
@@ -840,8 +899,7 @@ START_TEST(atapi_read_dma)
 {
     struct rig *r = rig_new();
     attach_cd(r, 1, 0, 300);
-    uint8_t tur[12] = { 0x00 };
-    expect_check(r, P1, 0, tur, 6, 0x29, 0);
+    clear_ua(r);
     uint32_t prd[2][2] = { { 0x100000, 4096 }, { 0x200000, 0 } }; /* 4 KiB + 64 KiB */
     put_prd(r, 0x1000, prd, 2);
     outl(r, BM + 8 + 4, 0x1000);
@@ -884,8 +942,8 @@ START_TEST(atapi_toc)
 {
     struct rig *r = rig_new();
     attach_cd(r, 1, 0, 300);
-    uint8_t tur[12] = { 0x00 }, buf[256];
-    expect_check(r, P1, 0, tur, 6, 0x29, 0);
+    uint8_t buf[256];
+    clear_ua(r);
     uint8_t toc[12] = { 0x43, 0, 0, 0, 0, 0, 0, 0, 100 };
     ck_assert_int_eq(good(r, toc, buf, sizeof(buf), 256), 20);
     ck_assert_uint_eq(buf[0] << 8 | buf[1], 18); /* data length excludes itself */
@@ -943,13 +1001,21 @@ START_TEST(atapi_mmc_queries)
     uint8_t gesn[12] = { 0x4a, 1, 0, 0, 0x10, 0, 0, 0, 8 };
     ck_assert_int_eq(good(r, gesn, buf, sizeof(buf), 512), 8);
     ck_assert_uint_eq(buf[2], 0x04);           /* media class */
+    ck_assert_uint_eq(buf[4] & 15, 2);         /* new media: the disc spun up at power-on */
     ck_assert_uint_eq(buf[3] & 0x10, 0x10);    /* supported */
     ck_assert_uint_eq(buf[5] & 0x03, 0x02);    /* media present, tray closed */
     gesn[1] = 0;                               /* asynchronous: not supported */
     uint8_t err;
     ck_assert_int_eq(packet_in(r, P1, 0, gesn, 512, buf, sizeof(buf), &err, NULL), -1);
-    struct sense s = request_sense(r, P1, 0);   /* this also delivers the unit attention */
+    struct sense s = request_sense(r, P1, 0);   /* the failed command's sense first */
+    ck_assert_uint_eq(s.key, 5);
+    ck_assert_uint_eq(s.asc, 0x24);
+    s = request_sense(r, P1, 0);                /* then the pending unit attentions */
     ck_assert_uint_eq(s.key, 6);
+    ck_assert_uint_eq(s.asc, 0x29);
+    s = request_sense(r, P1, 0);
+    ck_assert_uint_eq(s.key, 6);
+    ck_assert_uint_eq(s.asc, 0x28);
     uint8_t ms[12] = { 0x5a, 0, 0x2a, 0, 0, 0, 0, 1, 0 };
     n = good(r, ms, buf, sizeof(buf), 512);
     ck_assert_int_eq(n, 8 + 20);
@@ -988,7 +1054,7 @@ START_TEST(atapi_tray)
     struct rig *r = rig_new();
     attach_cd(r, 1, 0, 300);
     uint8_t buf[64], tur[12] = { 0x00 };
-    expect_check(r, P1, 0, tur, 6, 0x29, 0);
+    clear_ua(r);
     uint8_t lock[12] = { 0x1e, 0, 0, 0, 1 }, eject[12] = { 0x1b, 0, 0, 0, 0x02 }, load[12] = { 0x1b, 0, 0, 0, 0x03 };
     good(r, lock, buf, sizeof(buf), 64);
     expect_check(r, P1, 0, eject, 5, 0x53, 0x02);
