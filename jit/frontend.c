@@ -163,9 +163,8 @@ void fe_flags_arith(struct fe *f, enum fl_kind kind, int bits, ir_temp a, ir_tem
     } else {
         aux = ir_const(ir, IR_I64, 0); /* only Z, S, P read: no deltas needed */
     }
-    ir_stg(ir, G_LFRES, res);
-    ir_stg(ir, G_LFAUX, aux);
     f->fl = (struct fe_flags){ (uint8_t)kind, (uint8_t)bits, a, b, r, res, aux };
+    f->fl_dirty = true;
 }
 
 void fe_flags_logic(struct fe *f, int bits, ir_temp r)
@@ -176,9 +175,8 @@ void fe_flags_logic(struct fe *f, int bits, ir_temp r)
     }
     ir_temp res = sext_to64(f, bits, r);
     ir_temp aux = ir_const(f->ir, IR_I64, 0);
-    ir_stg(f->ir, G_LFRES, res);
-    ir_stg(f->ir, G_LFAUX, aux);
     f->fl = (struct fe_flags){ FL_LOGIC, (uint8_t)bits, r, r, r, res, aux };
+    f->fl_dirty = true;
 }
 
 void fe_flags_set(struct fe *f, int bits, ir_temp r, ir_temp aux)
@@ -188,9 +186,27 @@ void fe_flags_set(struct fe *f, int bits, ir_temp r, ir_temp aux)
         return;
     }
     ir_temp res = sext_to64(f, bits, r);
-    ir_stg(f->ir, G_LFRES, res);
-    ir_stg(f->ir, G_LFAUX, aux);
     f->fl = (struct fe_flags){ FL_OTHER, (uint8_t)bits, r, r, r, res, aux };
+    f->fl_dirty = true;
+}
+
+void fe_flags_words(struct fe *f, ir_temp res, ir_temp aux)
+{
+    if (!fe_flags_live(f, F_OSZAPC)) {
+        f->fl.kind = FL_NONE;
+        return;
+    }
+    f->fl = (struct fe_flags){ FL_OTHER, 32, IR_NOTEMP, IR_NOTEMP, IR_NOTEMP, res, aux };
+    f->fl_dirty = true;
+}
+
+void fe_commit_flags(struct fe *f)
+{
+    if (f->fl_dirty) {
+        ir_stg(f->ir, G_LFRES, f->fl.res);
+        ir_stg(f->ir, G_LFAUX, f->fl.aux);
+        f->fl_dirty = false;
+    }
 }
 
 /* A condition as one comparison: cc holds iff cond(a, b). */
@@ -362,11 +378,22 @@ static uint32_t eip_after(const struct fe *f, unsigned k)
     return f->cs32 ? e : (e & 0xffff);
 }
 
+/* The decoder replaces the handler of an instruction that must fault when
+ * it runs (#UD, #GP for a CS-limit overrun, a missing handler) but keeps
+ * its row: such an instruction is only ever an interpreter call. */
+static bool decoded_normally(const struct insn *i)
+{
+    unsigned var = ((i->pfx & P_MEM) ? VAR_M16 : VAR_R16) + ((i->pfx & P_OSIZE32) ? 1 : 0);
+    return i->id != OP_INVALID && i->fn == op_handlers[i->id][var];
+}
+
 /* Could this instruction fault or reach the interpreter? Then every flag
  * is live before it. Register-only forms of the instructions the JIT
  * lowers cannot; anything touching memory or the stack can. */
 static bool may_fault(const struct insn *i)
 {
+    if (!decoded_normally(i))
+        return true;
     switch (i->id) {
     case OP_LEA:
     case OP_NOP:
@@ -385,6 +412,8 @@ static void compute_liveness(struct fe *f, uint32_t *live_after)
     for (int k = (int)f->n - 1; k >= 0; k--) {
         const struct insn *i = &f->b->insn[k];
         const struct op_info *oi = &op_info[i->id];
+        if (may_fault(i))
+            live = F_OSZAPC; /* a store may leave the block right after it (CHKSTOP) */
         live_after[k] = live;
         live = (live & ~oi->fwrite) | oi->fread;
         if (may_fault(i))
@@ -431,12 +460,18 @@ void fe_translate(struct jit *j, const struct block *b, unsigned n, struct ir_bl
         f->next = eip_after(f, k);
         f->live_after = live_after[k];
         f->wrote_mem = false;
+        f->fl_dirty = false;
         unsigned nops = ir->nops, ntemps = ir->ntemps;
-        if (!(fe_alu(f) || fe_mov(f) || fe_ctl(f))) {
+        struct fe_flags fl = f->fl;
+        if (!decoded_normally(i) || !(fe_alu(f) || fe_mov(f) || fe_ctl(f))) {
             ir->nops = nops; /* a lowering that gave up must leave nothing behind */
             ir->ntemps = ntemps;
+            f->fl = fl;
+            f->fl_dirty = false;
             fallback(f);
         }
+        if (!f->ended)
+            fe_commit_flags(f);
         if (f->wrote_mem && !f->ended) {
             struct ir_op *op = ir_emit(ir, IR_CHKSTOP, IR_I32, IR_NOTEMP, IR_NOTEMP, IR_NOTEMP);
             op->c[0] = k + 1;

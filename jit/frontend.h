@@ -40,6 +40,7 @@ struct fe {
     bool cs32, ss32;
     uint32_t live_after;   /* arithmetic flags (F_*) read after it before being rewritten */
     bool wrote_mem;        /* it stored to memory: CHKSTOP after it */
+    bool fl_dirty;         /* fl.res/fl.aux are to be stored when the instruction commits */
     bool ended;            /* it ended the block (an exit was emitted) */
     struct fe_flags fl;
 };
@@ -71,10 +72,16 @@ void fe_store(struct fe *f, int seg, ir_temp ea, int bits, ir_temp v);
 ir_temp fe_get_rm(struct fe *f, int bits, ir_temp *ea, int flags);
 void fe_set_rm(struct fe *f, int bits, ir_temp ea, ir_temp v);
 
-/* Lazy flags. */
+/* Lazy flags. These compute the new lf_res/lf_aux; the stores happen
+ * when the instruction commits (after its memory accesses). */
 void fe_flags_arith(struct fe *f, enum fl_kind kind, int bits, ir_temp a, ir_temp b, ir_temp r64);
 void fe_flags_logic(struct fe *f, int bits, ir_temp r);
 void fe_flags_set(struct fe *f, int bits, ir_temp r, ir_temp aux);
+/* Both words given (res already sign-extended to 64 bits). */
+void fe_flags_words(struct fe *f, ir_temp res, ir_temp aux);
+/* Store the flags computed by this instruction (the driver does it after
+ * each instruction; a lowering that exits must do it before the exit). */
+void fe_commit_flags(struct fe *f);
 bool fe_flags_live(const struct fe *f, uint32_t mask);
 /* The condition cc (0..15, Jcc order) as an i32 0/1, fused with the last
  * flag producer when possible. */

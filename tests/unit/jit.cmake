@@ -1,0 +1,22 @@
+# The JIT (jit/). The guest programs already run once per accelerator
+# configuration (KESTREL_ACCELS); these run the in-process CPU tests again
+# with translated code, selected through KESTREL_ACCEL
+# (tests/common/accel.h): "jit" translates every block before it first
+# runs, "jit-1" translates one instruction per block.
+foreach(a jit jit-1)
+  # The 80286 vectors (real mode, every instruction form), a 1-in-5 subset.
+  add_test(NAME test_sst286.${a} COMMAND test_sst286 --stride 5)
+  set_tests_properties(test_sst286.${a} PROPERTIES LABELS "data;jit" ENVIRONMENT KESTREL_ACCEL=${a} TIMEOUT 600)
+  # x87 and MMX against the host CPU.
+  foreach(t test_fpu test_fpu_trans test_mmx test_fpu_state)
+    add_test(NAME ${t}.${a} COMMAND ${t} --quick)
+    set_tests_properties(${t}.${a} PROPERTIES LABELS "unit;fpu;jit" ENVIRONMENT KESTREL_ACCEL=${a}
+                         SKIP_RETURN_CODE 77 TIMEOUT 300)
+  endforeach()
+endforeach()
+# Random instruction sequences against the host CPU (tests/diff), with
+# faulting operands and block caps from 1 to 64.
+add_test(NAME diff.jit COMMAND kdiff --seed 3000001 --count 20000 --faults --max-block -1 --native ${DIFF_NATIVE})
+set_tests_properties(diff.jit PROPERTIES LABELS "diff;jit" ENVIRONMENT KESTREL_ACCEL=jit TIMEOUT 300)
+add_test(NAME diff.jit-1 COMMAND kdiff --seed 4000001 --count 10000 --faults --native ${DIFF_NATIVE})
+set_tests_properties(diff.jit-1 PROPERTIES LABELS "diff;jit" ENVIRONMENT KESTREL_ACCEL=jit-1 TIMEOUT 300)
