@@ -216,6 +216,7 @@ int main(int argc, char **argv)
     }
     if (vm_init(vm, &cfg)) {
         fprintf(stderr, "kestrel: %s\n", vm->error);
+        free(vm);
         return 2;
     }
     /* The ACPI tables must exist before a direct kernel boot installs them. */
