@@ -322,6 +322,13 @@ static void emit_goto(struct be_ctx *x, const struct ir_op *op)
     struct jit_tb *tb = x->tb;
     store_eip(x, op->c[0]);
     emit_exit_common(x, op->c[2]);
+    uint32_t lin = x->b->cs_base + (uint32_t)op->c[0];
+    if ((lin & ~0xfffu) != tb->page) {
+        /* Another page may be mapped elsewhere next time: never a patched
+         * jump, always the jump-cache lookup. */
+        x_jmp_to(b, x->j->common.indirect);
+        return;
+    }
     if (tb->nexits >= JIT_MAX_EXITS) {
         x_jmp_to(b, x->j->common.epilogue);
         return;

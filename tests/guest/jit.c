@@ -1,0 +1,230 @@
+/*
+ * Guest test aimed at the JIT (it runs under every accelerator
+ * configuration, and must print the same under all of them):
+ *
+ * - self-modifying code: a block that rewrites the instruction right after
+ *   its own store; a loop that rewrites its own body while chained to
+ *   itself; a routine rewritten by its caller between calls;
+ * - precise exceptions in the middle of translated blocks, with registers
+ *   and flags held in host registers: #GP from a load and from a store
+ *   beyond a segment limit (the inline segment check), #DE from an
+ *   instruction the JIT leaves to the interpreter; the trap frame must hold
+ *   exactly the state before the faulting instruction;
+ * - timer interrupts ending loops that are chained to themselves, one
+ *   reading memory and one on registers only; the interrupted EIP must be
+ *   an instruction boundary of the loop.
+ *
+ * The routines are in jit_code.S. Registers and flags in the .expected
+ * file follow the SDM's definitions of ADD/SUB and agree with QEMU 7.2
+ * (qemu-system-i386 -kernel jit.elf -device isa-debug-exit,iobase=0xf4,
+ * iosize=4 -nographic) except the two #GP lines: TCG does not check data
+ * segment limits (see pm_limits.c), so there the accesses succeed.
+ */
+#include "pm/lib.h"
+
+uint32_t jit_smc_self(uint32_t v);
+uint32_t jit_smc_loop(uint32_t n);
+uint32_t jit_smc_callee(void);
+void jit_fault_gp(void);
+void jit_fault_de(void);
+void jit_fault_st(void);
+void jit_fault_pf(uint8_t *p);
+uint32_t jit_spin(volatile uint32_t *ticks, uint32_t n);
+uint32_t jit_spin_reg(void);
+extern char jit_fault_gp_at[], jit_fault_gp_resume[], jit_fault_de_at[], jit_fault_de_resume[];
+extern char jit_fault_st_at[], jit_fault_st_resume[], jit_fault_pf_at[], jit_fault_pf_resume[];
+extern char jit_spin_loop[], jit_spin_cmp[], jit_spin_jb[], jit_spin_end[];
+extern char jit_spin_reg_loop[], jit_spin_reg_jz[], jit_spin_reg_end[];
+
+uint32_t jit_entry_esp; /* ESP on entry to jit_fault_gp (set by it) */
+
+#define ROUNDS 40
+#define FLAGS_ARITH 0x8d5u /* OF SF ZF AF PF CF */
+#define G_SMALL GDT_FIRST_FREE
+
+static void smc(void)
+{
+    int bad = 0;
+    for (uint32_t k = 0; k < ROUNDS; k++)
+        if (jit_smc_self(0x1000 + k * 3) != 0x1000 + k * 3)
+            bad++;
+    rt_printf("smc: block rewriting its next instruction: %s\n", bad ? "FAIL" : "ok");
+
+    bad = 0;
+    for (uint32_t k = 0; k < ROUNDS; k++)
+        if (jit_smc_loop(1000) != 1998) /* 501 iterations add 1, then 499 add 3 */
+            bad++;
+    rt_printf("smc: loop rewriting its own body: %s\n", bad ? "FAIL" : "ok");
+
+    volatile uint32_t *imm = (volatile uint32_t *)((char *)jit_smc_callee + 1);
+    uint32_t sum = 0;
+    *imm = 7;
+    for (uint32_t k = 0; k < 10 * ROUNDS; k++) {
+        sum += jit_smc_callee();
+        if (k == 5 * ROUNDS - 1)
+            *imm = 9;
+    }
+    rt_printf("smc: callee rewritten between calls: sum %u\n", sum);
+}
+
+/* ---- Faults ---- */
+
+static struct pm_frame seen;
+static volatile uint32_t resume_at;
+static volatile int traps;
+
+static int fault_hook(struct pm_frame *f)
+{
+    if (f->vector >= 32 || !resume_at)
+        return 0;
+    seen = *f;
+    traps++;
+    f->eip = resume_at;
+    resume_at = 0;
+    return 1;
+}
+
+static void faults(void)
+{
+    /* ES with a 4 KiB limit: offsets 0x1000 and up fault. */
+    pm_gdt[G_SMALL] = pm_desc(0, 0xfff, T_DATA_RW, 0, D_S | D_DB);
+    __asm__ volatile("mov %0, %%es" : : "r"(pm_sel(G_SMALL, 0)));
+    pm_hook = fault_hook;
+    int bad = 0;
+    for (int k = 0; k < ROUNDS; k++) {
+        resume_at = (uint32_t)jit_fault_gp_resume;
+        jit_fault_gp();
+        /* three saved registers and one push; pushal stored ESP below the
+         * CPU's frame (EFLAGS, CS, EIP) and the stub's error code and vector */
+        uint32_t want_esp = jit_entry_esp - 4 * 4 - 4 * 5;
+        if (seen.vector != 13 || seen.err != 0 || seen.eip != (uint32_t)jit_fault_gp_at || seen.eax != 0x33333333 ||
+            seen.ebx != 0x22222222 || seen.edx != 0x33333338 || seen.esi != 0x1000 || seen.edi != 0x77 ||
+            (seen.eflags & FLAGS_ARITH) != 0x004 || seen.esp_dummy != want_esp)
+            bad++;
+    }
+    rt_printf("fault: #GP(%x) on a load mid-block: vector %u eip %s eax %x ebx %x edx %x flags %03x esp %s: %s\n",
+              seen.err, seen.vector, seen.eip == (uint32_t)jit_fault_gp_at ? "at insn" : "elsewhere", seen.eax,
+              seen.ebx, seen.edx, seen.eflags & FLAGS_ARITH, seen.esp_dummy == jit_entry_esp - 36 ? "exact" : "wrong",
+              bad ? "FAIL" : "ok");
+
+    bad = 0;
+    for (int k = 0; k < ROUNDS; k++) {
+        resume_at = (uint32_t)jit_fault_st_resume;
+        jit_fault_st();
+        if (seen.vector != 13 || seen.eip != (uint32_t)jit_fault_st_at || seen.eax != 0x80000000 ||
+            seen.ebx != 1 || seen.ecx != 0x2000 || (seen.eflags & FLAGS_ARITH) != 0x894)
+            bad++;
+    }
+    rt_printf("fault: #GP(%x) on a store mid-block: vector %u eip %s eax %x flags %03x: %s\n", seen.err,
+              seen.vector, seen.eip == (uint32_t)jit_fault_st_at ? "at insn" : "elsewhere", seen.eax,
+              seen.eflags & FLAGS_ARITH, bad ? "FAIL" : "ok");
+
+    bad = 0;
+    for (int k = 0; k < ROUNDS; k++) {
+        resume_at = (uint32_t)jit_fault_de_resume;
+        jit_fault_de();
+        if (seen.vector != 0 || seen.eip != (uint32_t)jit_fault_de_at || seen.eax != 97 || seen.ebx != 3 ||
+            seen.edx != 0 || (seen.eflags & FLAGS_ARITH) != 0)
+            bad++;
+    }
+    rt_printf("fault: #DE from an interpreted instruction mid-block: vector %u eip %s eax %u flags %03x: %s\n",
+              seen.vector, seen.eip == (uint32_t)jit_fault_de_at ? "at insn" : "elsewhere", seen.eax,
+              seen.eflags & FLAGS_ARITH, bad ? "FAIL" : "ok");
+    pm_flat_esfsgs();
+
+    /* Paging on, identity-mapping the first 4 MiB but for one page. */
+    static uint32_t pd[1024] __attribute__((aligned(4096)));
+    static uint32_t pt[1024] __attribute__((aligned(4096)));
+    static uint8_t hole[4096] __attribute__((aligned(4096)));
+    for (uint32_t k = 0; k < 1024; k++)
+        pt[k] = k << 12 | 3;
+    pt[(uint32_t)hole >> 12] = 0;
+    pd[0] = (uint32_t)pt | 3;
+    __asm__ volatile("movl %0, %%cr3; movl %%cr0, %%eax; orl $0x80000000, %%eax; movl %%eax, %%cr0"
+                     : : "r"(pd) : "eax", "memory");
+    bad = 0;
+    uint32_t cr2 = 0;
+    for (int k = 0; k < ROUNDS; k++) {
+        resume_at = (uint32_t)jit_fault_pf_resume;
+        jit_fault_pf(hole);
+        __asm__ volatile("movl %%cr2, %0" : "=r"(cr2));
+        if (seen.vector != 14 || seen.err != 0 || seen.eip != (uint32_t)jit_fault_pf_at || seen.eax != (uint32_t)-2 ||
+            seen.ecx != 7 || cr2 != (uint32_t)hole + 3 || (seen.eflags & FLAGS_ARITH) != 0x091)
+            bad++;
+    }
+    __asm__ volatile("movl %%cr0, %%eax; andl $0x7fffffff, %%eax; movl %%eax, %%cr0" : : : "eax", "memory");
+    rt_printf("fault: #PF(%x) on a load mid-block: eip %s eax %x cr2 %s flags %03x: %s\n", seen.err,
+              seen.eip == (uint32_t)jit_fault_pf_at ? "at insn" : "elsewhere", seen.eax,
+              cr2 == (uint32_t)hole + 3 ? "exact" : "wrong", seen.eflags & FLAGS_ARITH, bad ? "FAIL" : "ok");
+    pm_hook = 0;
+    rt_printf("fault: %d traps taken\n", traps);
+}
+
+/* ---- Timer interrupts ---- */
+
+static volatile uint32_t ticks, off_boundary, reg_stop_at;
+
+static int timer_hook(struct pm_frame *f)
+{
+    if (f->vector != 0x20)
+        return 0;
+    ticks++;
+    uint32_t e = f->eip;
+    if (e >= (uint32_t)jit_spin_loop && e <= (uint32_t)jit_spin_end && e != (uint32_t)jit_spin_loop &&
+        e != (uint32_t)jit_spin_cmp && e != (uint32_t)jit_spin_jb && e != (uint32_t)jit_spin_end)
+        off_boundary++;
+    if (e >= (uint32_t)jit_spin_reg_loop && e <= (uint32_t)jit_spin_reg_end && e != (uint32_t)jit_spin_reg_loop &&
+        e != (uint32_t)jit_spin_reg_jz && e != (uint32_t)jit_spin_reg_end)
+        off_boundary++;
+    if (reg_stop_at && ticks >= reg_stop_at && e >= (uint32_t)jit_spin_reg_loop && e <= (uint32_t)jit_spin_reg_end)
+        f->eax = 1;
+    outb(0x20, 0x20); /* EOI */
+    return 1;
+}
+
+static void pic_init(void)
+{
+    outb(0x20, 0x11); /* ICW1: edge, cascade, ICW4 */
+    outb(0x21, 0x20); /* vectors 0x20.. */
+    outb(0x21, 0x04);
+    outb(0x21, 0x01);
+    outb(0xa0, 0x11);
+    outb(0xa1, 0x28);
+    outb(0xa1, 0x02);
+    outb(0xa1, 0x01);
+    outb(0xa1, 0xff);
+    outb(0x21, 0xfe); /* IRQ 0 only */
+}
+
+static void timer(void)
+{
+    pic_init();
+    outb(0x43, 0x34); /* PIT channel 0, mode 2, about 1 kHz */
+    outb(0x40, 1193 & 0xff);
+    outb(0x40, 1193 >> 8);
+    pm_hook = timer_hook;
+    __asm__ volatile("sti");
+    uint32_t spins = 0;
+    for (int k = 0; k < 5; k++)
+        spins += jit_spin(&ticks, ticks + 3);
+    rt_printf("timer: memory-polling loop ended by interrupts: %s\n", spins ? "ok" : "FAIL");
+    int ok = 1;
+    for (int k = 0; k < 5; k++) {
+        reg_stop_at = ticks + 2;
+        ok &= jit_spin_reg() == 1;
+    }
+    rt_printf("timer: register-only loop ended by interrupts: %s\n", ok ? "ok" : "FAIL");
+    __asm__ volatile("cli");
+    outb(0x21, 0xff);
+    pm_hook = 0;
+    rt_printf("timer: interrupted between instructions only: %s\n", off_boundary ? "FAIL" : "ok");
+}
+
+int main(void)
+{
+    pm_init();
+    smc();
+    faults();
+    timer();
+    return 0;
+}

@@ -1,0 +1,142 @@
+/*
+ * Code shapes that stress a JIT, for tests/guest/jit.c. Each routine is
+ * called often enough to be translated under every accelerator
+ * configuration (the default threshold is 16 runs).
+ */
+    .text
+
+/* uint32_t jit_smc_self(uint32_t v): patch the immediate of the very next
+ * instruction, in the same block, then run it: the block must be left
+ * right after the store and the new code decoded. */
+    .globl jit_smc_self
+jit_smc_self:
+    movl 4(%esp), %ecx
+    movl %ecx, 1f + 1
+1:  movl $0, %eax
+    ret
+
+/* uint32_t jit_smc_loop(uint32_t n): a loop whose body rewrites the
+ * immediate of its own first instruction (ADD 1 -> ADD 3) when the counter
+ * reaches n/2; the loop branches back into code that was chained. */
+    .globl jit_smc_loop
+jit_smc_loop:
+    movl 4(%esp), %ecx
+    movl %ecx, %edx
+    shrl $1, %edx
+    xorl %eax, %eax
+    movb $1, 2f + 2
+2:  addl $1, %eax
+    cmpl %edx, %ecx
+    jne 3f
+    movb $3, 2b + 2
+3:  decl %ecx
+    jnz 2b
+    ret
+
+/* uint32_t jit_smc_callee(void): code another routine rewrites. */
+    .globl jit_smc_callee
+jit_smc_callee:
+    movl $7, %eax
+    ret
+
+/* void jit_fault_gp(void): known registers and flags, a push, then a load
+ * beyond ES's limit (#GP(0)) in the same block. The test's trap hook
+ * records the frame and resumes at jit_fault_gp_resume. */
+    .globl jit_fault_gp, jit_fault_gp_at, jit_fault_gp_resume
+jit_fault_gp:
+    movl %esp, jit_entry_esp
+    pushl %ebx
+    pushl %esi
+    pushl %edi
+    movl $0x11111111, %eax
+    movl $0x22222222, %ebx
+    addl %ebx, %eax
+    leal 5(%eax), %edx
+    movl $0x1000, %esi
+    movl $0x77, %edi
+    pushl %edi
+jit_fault_gp_at:
+    movl %es:(%esi), %ecx
+    addl $1, %eax
+jit_fault_gp_resume:
+    popl %edi
+    popl %edi
+    popl %esi
+    popl %ebx
+    ret
+
+/* void jit_fault_de(void): register arithmetic, then DIV by zero (#DE),
+ * an instruction the JIT leaves to the interpreter, in the same block. */
+    .globl jit_fault_de, jit_fault_de_at, jit_fault_de_resume
+jit_fault_de:
+    pushl %ebx
+    movl $100, %eax
+    xorl %edx, %edx
+    xorl %ecx, %ecx
+    movl $3, %ebx
+    subl %ebx, %eax
+jit_fault_de_at:
+    divl %ecx
+jit_fault_de_resume:
+    popl %ebx
+    ret
+
+/* void jit_fault_st(uint32_t *p): a store through ES beyond its limit
+ * after flag-setting arithmetic: the store faults, nothing is committed. */
+    .globl jit_fault_st, jit_fault_st_at, jit_fault_st_resume
+jit_fault_st:
+    pushl %ebx
+    movl $0x7fffffff, %eax
+    movl $1, %ebx
+    addl %ebx, %eax
+    movl $0x2000, %ecx
+jit_fault_st_at:
+    movl %eax, %es:(%ecx)
+    movl $0, %eax
+jit_fault_st_resume:
+    popl %ebx
+    ret
+
+/* void jit_fault_pf(uint8_t *p): a load from a not-present page (#PF) after
+ * register arithmetic; the soft-TLB slow path raises it. */
+    .globl jit_fault_pf, jit_fault_pf_at, jit_fault_pf_resume
+jit_fault_pf:
+    movl 4(%esp), %edx
+    movl $5, %eax
+    movl $7, %ecx
+    subl %ecx, %eax
+jit_fault_pf_at:
+    movzbl 3(%edx), %ecx
+    movl $0, %eax
+jit_fault_pf_resume:
+    ret
+
+/* uint32_t jit_spin(volatile uint32_t *ticks, uint32_t n): count loop
+ * iterations until the timer interrupt handler has run n times. */
+    .globl jit_spin, jit_spin_loop, jit_spin_cmp, jit_spin_jb, jit_spin_end
+jit_spin:
+    movl 4(%esp), %edx
+    movl 8(%esp), %ecx
+    xorl %eax, %eax
+jit_spin_loop:
+    incl %eax
+jit_spin_cmp:
+    cmpl %ecx, (%edx)
+jit_spin_jb:
+    jb jit_spin_loop
+jit_spin_end:
+    ret
+
+/* uint32_t jit_spin_reg(void): a loop on registers only, chained to
+ * itself; the interrupt handler ends it by setting EAX in the frame. */
+    .globl jit_spin_reg, jit_spin_reg_loop, jit_spin_reg_jz, jit_spin_reg_end
+jit_spin_reg:
+    xorl %eax, %eax
+jit_spin_reg_loop:
+    testl %eax, %eax
+jit_spin_reg_jz:
+    jz jit_spin_reg_loop
+jit_spin_reg_end:
+    ret
+
+    .section .note.GNU-stack, "", @progbits
