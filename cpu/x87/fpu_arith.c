@@ -32,7 +32,7 @@ static struct f80 arith(struct sf_env *e, int op, struct fx a, struct fx b)
 }
 
 /* The same on normal operands with a normal result, rounding with
- * `shift` (fr_mode); false otherwise. */
+ * `shift` (fpu_fast_mode); false otherwise. */
 SF_FAST bool arith_fast(int op, struct f80 a, struct f80 b, unsigned shift, struct f80 *r, unsigned *flags)
 {
     switch (op) {
@@ -69,8 +69,8 @@ FPU_GENERAL void arith_mem_general(struct cpu *c, const struct insn *i, int op, 
 SF_FAST bool arith_mem_fast(struct cpu *c, const struct insn *i, int op, int kind)
 {
     struct fpu *f = &c->fpu;
-    int shift = fr_mode(f->cw);
-    if (!fpu_entry_clear(c) || shift < 0 || fpu_empty(f, 0))
+    int shift = fpu_fast_mode(c);
+    if (shift < 0 || fpu_empty(f, 0))
         return false;
     uint32_t ea = insn_ea(c, i);
     const uint8_t *p = fpu_probe_r(c, i->seg, ea, fpu_mem_size(kind));
@@ -115,10 +115,10 @@ FPU_GENERAL void arith_reg_general(struct cpu *c, const struct insn *i, int op, 
 SF_FAST bool arith_reg_fast(struct cpu *c, const struct insn *i, int op, int dst, int src, bool pop)
 {
     struct fpu *f = &c->fpu;
-    int shift = fr_mode(f->cw);
+    int shift = fpu_fast_mode(c);
     struct f80 r;
     unsigned flags;
-    if (!fpu_entry_clear(c) || shift < 0 || !fpu_present2(f, dst, src))
+    if (shift < 0 || !fpu_present2(f, dst, src))
         return false;
     int pd = fpu_phys(f, dst);
     if (!arith_fast(op, f->st[pd], f->st[fpu_phys(f, src)], (unsigned)shift, &r, &flags))
@@ -185,10 +185,10 @@ static struct f80 do_rndint(struct sf_env *e, struct fx a) { return sf_rndint(e,
 HANDLER(fpu_sqrt)
 {
     struct fpu *f = &c->fpu;
-    int shift = fr_mode(f->cw);
+    int shift = fpu_fast_mode(c);
     struct f80 r;
     unsigned flags;
-    if (fpu_entry_clear(c) && shift >= 0 && !fpu_empty(f, 0) &&
+    if (shift >= 0 && !fpu_empty(f, 0) &&
         fast_sqrt(f->st[f->top], (unsigned)shift, &r, &flags)) {
         f->st[f->top] = r;
         fpu_fast_status(f, flags);

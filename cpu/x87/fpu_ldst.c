@@ -297,7 +297,7 @@ SF_FAST bool store_fast(struct cpu *c, const struct insn *i, int kind, bool pop)
     int size = 10;
     if (kind == ST_F64 || kind == ST_F32) {
         size = kind == ST_F64 ? 8 : 4;
-        if (fr_mode(f->cw) < 0 || !(kind == ST_F64 ? fast_to_ieee(v, 52, 11, &x, &flags)
+        if (fpu_fast_mode(c) < 0 || !(kind == ST_F64 ? fast_to_ieee(v, 52, 11, &x, &flags)
                                                    : fast_to_ieee(v, 23, 8, &x, &flags)))
             return false;
     } else if (kind != ST_F80) {

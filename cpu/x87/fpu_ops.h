@@ -35,6 +35,13 @@ static inline bool fpu_entry_clear(const struct cpu *c)
 {
     return !((c->cr0 & (CR0_EM | CR0_TS)) | (c->fpu.sw & FSW_ES));
 }
+/* The same and a control word the rounding fast paths serve (sf80_fast.h:
+ * FR_MODE_*), tested at once: the precision shift, or -1. */
+static inline int fpu_fast_mode(const struct cpu *c)
+{
+    unsigned off = (c->cr0 & (CR0_EM | CR0_TS)) | (c->fpu.sw & FSW_ES) | ((c->fpu.cw & FR_MODE_MASK) ^ FR_MODE_WANT);
+    return off ? -1 : (int)fr_shift(c->fpu.cw);
+}
 
 /* Record FIP/FCS/FOP, and FDP/FDS for a memory operand at `ea` (the
  * handler has it already: computing it again would cost as much). */
@@ -43,7 +50,7 @@ static inline void fpu_note_reg(struct cpu *c, const struct insn *i)
     struct fpu *f = &c->fpu;
     f->fip = insn_eip(c, i);
     f->fcs = c->seg[SEG_CS].sel;
-    f->fop = (uint16_t)(((i->b1 & 7) << 8) | i->modrm);
+    f->fop = (uint16_t)((i->b1 << 8 | i->modrm) & 0x7ff);
 }
 static inline void fpu_note_mem(struct cpu *c, const struct insn *i, uint32_t ea)
 {
@@ -88,7 +95,7 @@ static inline bool fpu_mem_blocked(const struct sf_env *e)
 }
 
 /* The status of a fast-path result: its flags are FSW_PE and FSW_C1 at
- * most, and PE is masked (fr_mode), so no exception is signalled. */
+ * most, and PE is masked (fpu_fast_mode), so no exception is signalled. */
 static inline void fpu_fast_status(struct fpu *f, unsigned flags)
 {
     f->sw = (uint16_t)((f->sw & ~FSW_C1) | flags);

@@ -44,15 +44,15 @@ SF_FAST bool f80_is_normal(struct f80 v)
 /*
  * The control words the fast paths serve: rounding to nearest, with the
  * precision exception masked (so the only exception they can raise needs
- * no more than a status bit). Returns the number of significand bits the
- * precision control drops (64 minus 24, 64, 53 or 64: PC 01, reserved,
- * behaves as 64, see sf_env_from_cw), or -1 for the general path.
+ * no more than a status bit).
  */
-SF_FAST int fr_mode(uint16_t cw)
+#define FR_MODE_MASK ((3u << FCW_RC_SHIFT) | FSW_PE)
+#define FR_MODE_WANT FSW_PE
+/* The number of significand bits the precision control drops: 64 minus
+ * 24, 64, 53 or 64 (PC 01, reserved, behaves as 64: see sf_env_from_cw). */
+SF_FAST unsigned fr_shift(uint16_t cw)
 {
-    static const int8_t shift[4] = { 40, 0, 11, 0 };
-    if ((cw & ((3u << FCW_RC_SHIFT) | FSW_PE)) != FSW_PE)
-        return -1;
+    static const uint8_t shift[4] = { 40, 0, 11, 0 };
     return shift[(cw >> FCW_PC_SHIFT) & 3];
 }
 
@@ -109,17 +109,49 @@ SF_FAST bool fr_pack(struct f80 *r, unsigned *flags, unsigned sign, int32_t bexp
     return fr_pack_at(r, flags, sign, bexp, hi, lo, shift);
 }
 
+/* A true zero (not a denormal). */
+SF_FAST bool f80_is_zero(struct f80 v) { return !(v.se & 0x7fff) && !v.mant; }
+
+/* The zero cases of the kernels below (operands zero or normal), out of
+ * their straight line: a product with a zero factor is a signed zero; a
+ * sum with a zero term is the other term rounded to the precision; the
+ * sum of two zeros is +0 unless both are -0 (rounding to nearest). */
+static inline bool fast_mul_zero(struct f80 a, struct f80 b, struct f80 *r, unsigned *flags)
+{
+    if (!(f80_is_zero(a) || f80_is_zero(b)) || !(f80_is_zero(a) || f80_is_normal(a)) ||
+        !(f80_is_zero(b) || f80_is_normal(b)))
+        return false;
+    *r = f80_zero((a.se ^ b.se) >> 15);
+    *flags = 0;
+    return true;
+}
+static inline bool fast_add_zero(struct f80 a, struct f80 b, unsigned sb, unsigned shift, struct f80 *r,
+                                 unsigned *flags)
+{
+    if (f80_is_zero(a) && f80_is_zero(b)) {
+        *r = f80_zero((a.se & sb) >> 15);
+        *flags = 0;
+        return true;
+    }
+    if (f80_is_zero(a) && f80_is_normal(b))
+        return fr_pack(r, flags, sb, (int32_t)f80_bexp(b), b.mant, 0, shift);
+    if (f80_is_zero(b) && f80_is_normal(a))
+        return fr_pack(r, flags, a.se & 0x8000u, (int32_t)f80_bexp(a), a.mant, 0, shift);
+    return false;
+}
+
 /* a * b. The product of two significands has its top bit at 127 or 126;
  * normalizing without a branch (it goes either way about equally often). */
 SF_FAST bool fast_mul(struct f80 a, struct f80 b, unsigned shift, struct f80 *r, unsigned *flags)
 {
     if (!f80_is_normal(a) || !f80_is_normal(b))
-        return false;
+        return fast_mul_zero(a, b, r, flags);
     u128 p = (u128)a.mant * b.mant;
     uint64_t hi = (uint64_t)(p >> 64), lo = (uint64_t)p;
-    unsigned low = !(hi >> 63);
-    hi = (hi << low) | ((lo >> 63) & low);
-    lo <<= low;
+    uint64_t hi1 = (hi << 1) | (lo >> 63), lo1 = lo << 1; /* the product shifted up */
+    bool low = !(hi >> 63);
+    hi = low ? hi1 : hi;
+    lo = low ? lo1 : lo;
     int32_t bexp = (int32_t)f80_bexp(a) + (int32_t)f80_bexp(b) - F80_BIAS + 1 - (int32_t)low;
     return fr_pack(r, flags, (a.se ^ b.se) & 0x8000u, bexp, hi, lo, shift);
 }
@@ -145,9 +177,9 @@ SF_FAST void fr_align(uint64_t mb, uint32_t d, uint64_t *bh, uint64_t *bl)
  * magnitude on top. */
 SF_FAST bool fast_add(struct f80 a, struct f80 b, bool sub, unsigned shift, struct f80 *r, unsigned *flags)
 {
-    if (!f80_is_normal(a) || !f80_is_normal(b))
-        return false;
     unsigned sa = a.se & 0x8000u, sb = (b.se & 0x8000u) ^ (sub ? 0x8000u : 0);
+    if (!f80_is_normal(a) || !f80_is_normal(b))
+        return fast_add_zero(a, b, sb, shift, r, flags);
     int32_t ea = (int32_t)f80_bexp(a), eb = (int32_t)f80_bexp(b);
     uint64_t ma = a.mant, mb = b.mant;
     if (ea < eb || (ea == eb && ma < mb)) { /* |a| >= |b| from here */
@@ -247,7 +279,7 @@ SF_FAST bool fast_from_int(int64_t v, struct f80 *r)
 /*
  * Stores to float64 / float32 (`fbits` fraction and `ebits` exponent bits)
  * when the value rounds to a normal number of the format (stores round
- * with RC, never PC: the caller has checked fr_mode). Otherwise false:
+ * with RC, never PC: the caller has checked FR_MODE_*). Otherwise false:
  * the general conversion handles NaNs, overflow, underflow and denormal
  * results.
  */
