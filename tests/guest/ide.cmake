@@ -51,3 +51,12 @@ add_test(NAME guest.ide.bad_images
     exit 0"
   $<TARGET_FILE:kestrel>)
 set_tests_properties(guest.ide.bad_images PROPERTIES LABELS "guest;sanitize" TIMEOUT 120)
+# Linux's own drivers on our IDE: ata_piix (bus-master DMA), sd and sr,
+# direct boot of Debian's kernel with its modules (tests/guest/ide-linux.sh).
+# The kernel comes through tests/boot/fetch (network on the first run).
+if(EXISTS ${CMAKE_SOURCE_DIR}/tests/boot/fetch)
+  add_test(NAME boot.ide.linux_drivers
+    COMMAND ${GUEST_DIR}/ide-linux.sh $<TARGET_FILE:kestrel> ${CMAKE_SOURCE_DIR}/tests/boot/fetch
+            ${CMAKE_CURRENT_BINARY_DIR}/ide-linux)
+  set_tests_properties(boot.ide.linux_drivers PROPERTIES LABELS "boot" TIMEOUT 900)
+endif()
