@@ -15,6 +15,7 @@
 #include "frontends/display_sdl.h"
 #include "frontends/screenshot.h"
 #include "frontends/options.h"
+#include "vm/kvm.h"
 #include "vm/vm.h"
 
 #define KESTREL_VERSION "0.1.0"
@@ -25,7 +26,8 @@ static void usage(FILE *f)
             "usage: kestrel [options] [--kernel FILE | --bios FILE]\n"
             "\n"
             "Machine:\n"
-            "  --accel interp         how to run the CPU (interp: the interpreter)\n"
+            "  --accel interp|kvm     how to run the CPU (interp: the interpreter; kvm: Linux's\n"
+            "                         /dev/kvm, same devices; no --clock icount or --max-insns)\n"
             "  --mem SIZE             guest RAM, e.g. 128M (default), 1G; suffixes K M G\n"
             "Guest:\n"
             "  --kernel FILE          Linux bzImage (boot protocol 2.06+) or Multiboot (v1) kernel,\n"
@@ -60,8 +62,8 @@ static void usage(FILE *f)
             "\n"
             "Exit status: the guest's (v << 1) | 1 after it writes v to port 0xf4;\n"
             "0 when it powers off (ACPI S5), resets under --no-reboot, or halts for good;\n"
-            "2 on a usage or load error; 3 on the instruction limit; 4 on a triple fault\n"
-            "under --no-reboot.\n");
+            "2 on a usage or load error (or /dev/kvm unusable); 3 on the instruction limit;\n"
+            "4 on a triple fault under --no-reboot; 5 when KVM fails to run the guest.\n");
 }
 
 /* What the VM's callbacks need: options (sinks), the console, the window. */
@@ -157,8 +159,35 @@ static int save_vga_dump(struct vm *vm, const char *path)
     return fclose(f);
 }
 
+/* --accel kvm: exits by reason; guest instructions only when the host's
+ * PMU counts guest mode (software KVM such as PVM has none). */
+static void print_kvm_stats(const struct vm *vm, double secs)
+{
+    uint64_t insns;
+    bool have_insns;
+    const struct kvm_stats *s = kvm_accel_stats(vm, &insns, &have_insns);
+    fprintf(stderr, "kestrel: stats after %.3f s (--accel kvm)\n", secs);
+    if (have_insns)
+        fprintf(stderr, "  %-22s %" PRIu64 "   (guest instructions, host PMU)\n", "insns", insns);
+    else
+        fprintf(stderr, "  %-22s n/a   (the host PMU does not count guest instructions)\n", "insns");
+#define KVM_STAT(name, desc) fprintf(stderr, "  %-22s %" PRIu64 "   (%s)\n", "kvm_" #name, s->name, desc);
+#include "vm/kvm/stats.def"
+#undef KVM_STAT
+    if (have_insns && insns)
+        fprintf(stderr, "  %-22s %.3f\n", "exits_per_kinsn", (double)s->exits * 1000.0 / (double)insns);
+    if (secs > 0)
+        fprintf(stderr, "  %-22s %.0f\n", "exits_per_sec", (double)s->exits / secs);
+    if (have_insns && secs > 0)
+        fprintf(stderr, "  %-22s %.1f\n", "MIPS", (double)insns / secs / 1e6);
+}
+
 static void print_stats(const struct vm *vm, double secs)
 {
+    if (vm->kvm) {
+        print_kvm_stats(vm, secs);
+        return;
+    }
     const struct cpu_stats *s = &vm->cpu.stats;
     fprintf(stderr, "kestrel: stats after %.3f s\n", secs);
     fprintf(stderr, "  %-22s %" PRIu64 "\n", "insns", vm->cpu.icount);
@@ -200,6 +229,7 @@ int main(int argc, char **argv)
         .no_reboot = o.no_reboot,
         .log_mask = o.log_mask,
         .max_block_insns = o.max_block,
+        .accel = o.kvm ? VM_ACCEL_KVM : VM_ACCEL_INTERP,
         .vga_bios = o.vga_bios,
         .serial_out = serial_out,
         .debugcon_out = debugcon_out,
@@ -281,6 +311,10 @@ int main(int argc, char **argv)
             fprintf(stderr, "kestrel: guest halted with interrupts disabled at %04x:%08x\n",
                     vm->cpu.seg[SEG_CS].sel, (uint32_t)vm->cpu.eip);
         status = 0;
+        break;
+    case VM_STOP_ERROR:
+        fprintf(stderr, "kestrel: %s\n", vm->error);
+        status = 5;
         break;
     case VM_STOP_LIMIT:
         fprintf(stderr, "kestrel: instruction limit reached at %04x:%08x\n", vm->cpu.seg[SEG_CS].sel,

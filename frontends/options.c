@@ -81,8 +81,9 @@ int options_parse(struct options *o, int argc, char **argv)
         char *end;
         switch (ch) {
         case O_ACCEL:
-            if (strcmp(optarg, "interp")) {
-                snprintf(o->error, sizeof(o->error), "--accel %s: not available (this build has: interp)", optarg);
+            o->kvm = !strcmp(optarg, "kvm");
+            if (strcmp(optarg, "interp") && !o->kvm) {
+                snprintf(o->error, sizeof(o->error), "--accel %s: not available (this build has: interp, kvm)", optarg);
                 return OPT_ERROR;
             }
             break;
@@ -220,6 +221,11 @@ int options_parse(struct options *o, int argc, char **argv)
     }
     if (o->boot == 'd' && !o->cdrom) {
         snprintf(o->error, sizeof(o->error), "--boot d: no --cdrom to boot from");
+        return OPT_ERROR;
+    }
+    if (o->kvm && (o->clock_icount || o->max_insns)) {
+        snprintf(o->error, sizeof(o->error), "%s needs an instruction count, which --accel kvm does not keep",
+                 o->max_insns ? "--max-insns" : "--clock icount");
         return OPT_ERROR;
     }
     if ((o->append || o->initrd) && !o->kernel) {

@@ -21,6 +21,7 @@ struct options {
     int max_block;
     int clock_icount; /* --clock icount[:NS]: guest ns per instruction, 0 for the host clock */
     bool no_reboot;
+    bool kvm;          /* --accel kvm */
     const char *disk[4];    /* --disk FILE[,ro], in IDE order */
     bool disk_ro[4];
     int ndisks;

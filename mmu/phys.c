@@ -59,9 +59,10 @@ static int add_region(struct phys *p, const struct phys_region *r)
 int phys_add_rom(struct phys *p, uint64_t base, const void *data, uint64_t size, const char *name)
 {
     uint64_t alloc = (size + 0xfff) & ~0xfffull;
-    uint8_t *copy = malloc(alloc);
-    if (!copy)
+    void *mem = NULL; /* page-aligned: an accelerator (KVM) maps it as guest memory */
+    if (posix_memalign(&mem, 0x1000, alloc))
         return -ENOMEM;
+    uint8_t *copy = mem;
     memset(copy, 0xff, alloc);
     memcpy(copy, data, size);
     struct phys_region r = { .base = base, .size = alloc, .kind = PHYS_ROM, .host = copy, .host_r = copy, .name = name };

@@ -4,6 +4,7 @@
  * virtual clock's timers and carries out resets and power-off.
  */
 #include "vm/vm.h"
+#include "vm/kvm.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -132,11 +133,21 @@ int vm_init(struct vm *vm, const struct vm_config *cfg)
     vm->cpu.log_mask = cfg->log_mask;
     if (cfg->max_block_insns > 0)
         vm->cpu.max_block_insns = cfg->max_block_insns;
+    if (cfg->accel == VM_ACCEL_KVM) {
+        err = kvm_accel_open(vm); /* sets vm->error */
+        if (err) {
+            cpu_free(&vm->cpu);
+            pc_free(vm);
+            phys_free(&vm->mem);
+            return err;
+        }
+    }
     return 0;
 }
 
 void vm_free(struct vm *vm)
 {
+    kvm_accel_close(vm);
     cpu_free(&vm->cpu);
     pc_free(vm);
     phys_free(&vm->mem);
@@ -198,8 +209,23 @@ static void wait_for_deadline(struct vm *vm, uint64_t deadline)
     nanosleep(&ts, NULL);
 }
 
+void vm_serve_host(struct vm *vm, bool poll)
+{
+    if (poll)
+        poll_host(vm, 0);
+    else if (vm->rx_count)
+        feed_serial(vm);
+}
+
+void vm_idle(struct vm *vm, uint64_t deadline)
+{
+    wait_for_deadline(vm, deadline);
+}
+
 enum vm_stop vm_run(struct vm *vm, uint64_t max_insns)
 {
+    if (vm->kvm)
+        return kvm_accel_run(vm); /* no instruction count: max_insns is refused with --accel kvm */
     /* CPU slices are short so timers fire close to their deadline: about
      * 0.1-0.5 ms of guest time at the interpreter's speed. */
     const uint64_t slice = 1u << 16;

@@ -37,6 +37,11 @@
 #define COM1_PORT 0x3f8
 
 #define VM_MAX_DISKS 4 /* the IDE function's four positions */
+struct kvm_accel;
+
+/* How the vCPU runs: the interpreter, or Linux's KVM (vm/kvm.h). */
+enum vm_accel { VM_ACCEL_INTERP, VM_ACCEL_KVM };
+
 #define PAM_SEGMENTS 13 /* 0xC0000-0xEFFFF in 16 KiB pieces, 0xF0000-0xFFFFF as one */
 
 struct vm_config {
@@ -48,6 +53,7 @@ struct vm_config {
     unsigned ns_per_insn;    /* CLOCK_ICOUNT: guest ns per instruction */
     unsigned log_mask;   /* LOG_* */
     int max_block_insns; /* 0: default */
+    enum vm_accel accel; /* VM_ACCEL_KVM: vm_init() opens /dev/kvm and fails if it cannot */
     void (*serial_out)(void *ctx, uint8_t byte);
     void (*debugcon_out)(void *ctx, uint8_t byte); /* port 0x402 (SeaBIOS's debug log), optional */
     void (*log)(void *ctx, const char *msg);
@@ -73,6 +79,7 @@ enum vm_stop {
     VM_STOP_SHUTDOWN, /* triple fault */
     VM_STOP_LIMIT,    /* instruction limit reached */
     VM_STOP_USER,     /* the frontend asked to stop (vm_request_stop) */
+    VM_STOP_ERROR,    /* the accelerator failed (KVM): vm->error says why */
 };
 
 #define SERIAL_RX_BUF 4096
@@ -111,6 +118,7 @@ struct vm {
     int rx_head, rx_count;
     uint64_t resets;
     char error[256];
+    struct kvm_accel *kvm;        /* --accel kvm (vm/kvm.h); NULL: the interpreter runs the CPU */
 };
 
 /* Create the board. Returns 0, or -errno with vm->error set. */
@@ -145,6 +153,13 @@ enum vm_stop vm_run(struct vm *vm, uint64_t max_insns);
 size_t vm_serial_input(struct vm *vm, const uint8_t *buf, size_t len);
 /* Ask vm_run() to return VM_STOP_USER at the next slice boundary. */
 void vm_request_stop(struct vm *vm);
+
+/* For accelerators with their own run loop (vm/kvm/): serve host events
+ * (the frontend's poll when `poll`, else only queued COM1 input), and
+ * idle while the CPU is halted until `deadline` or host input, as
+ * vm_run() does. */
+void vm_serve_host(struct vm *vm, bool poll);
+void vm_idle(struct vm *vm, uint64_t deadline);
 
 void vm_errorf(struct vm *vm, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

@@ -16,6 +16,7 @@
  * CPUs, a leaf above the maximum of its range returns the highest basic
  * leaf's data.
  */
+#include "cpu/cpu_model.h"
 #include "cpu/ops/ops.h"
 #include "cpu/sysregs.h"
 
@@ -95,4 +96,18 @@ HANDLER(cpuid)
     c->gpr[R_EBX] = r[1];
     c->gpr[R_ECX] = r[2];
     c->gpr[R_EDX] = r[3];
+}
+
+int cpu_cpuid_leaves(const struct cpu *c, struct cpuid_leaf *out, int max)
+{
+    static const uint32_t first[2] = { 0, 0x80000000u }, last[2] = { CPUID_MAX_BASIC, CPUID_MAX_EXT };
+    int n = 0;
+    for (int range = 0; range < 2; range++) {
+        for (uint32_t leaf = first[range]; leaf <= last[range] && n < max; leaf++) {
+            uint32_t r[4];
+            cpuid_leaf(c, leaf, r);
+            out[n++] = (struct cpuid_leaf){ leaf, r[0], r[1], r[2], r[3] };
+        }
+    }
+    return n;
 }

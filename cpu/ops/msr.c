@@ -17,6 +17,7 @@
  * The TSC runs at 1 GHz of the board's virtual clock: TSC = clock (ns) +
  * tsc_offset, and writing it moves the offset.
  */
+#include "cpu/cpu_model.h"
 #include "cpu/ops/ops.h"
 #include "cpu/sysregs.h"
 
@@ -247,4 +248,14 @@ HANDLER(rdpmc)
         cpu_fault(c, EXC_GP, 0);
     c->gpr[R_EAX] = (uint32_t)c->perfctr[n];
     c->gpr[R_EDX] = (uint32_t)(c->perfctr[n] >> 32);
+}
+
+bool cpu_msr_read(struct cpu *c, uint32_t msr, uint64_t *val)
+{
+    return msr_read(c, msr, val);
+}
+
+bool cpu_msr_write(struct cpu *c, uint32_t msr, uint64_t val)
+{
+    return msr_write(c, msr, val);
 }
