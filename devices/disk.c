@@ -279,8 +279,11 @@ int disk_open_iso(struct disk *d, const char *path, char *err, size_t errlen, ch
 
 void disk_close(struct disk *d)
 {
-    if (d->fd >= 0)
-        close(d->fd); /* also drops the lock */
+    if (d->fd >= 0) {
+        if (!d->read_only)
+            fdatasync(d->fd); /* what the guest wrote is on the medium when kestrel ends */
+        close(d->fd);         /* also drops the lock */
+    }
     d->fd = -1;
 }
 

@@ -49,6 +49,7 @@ int disk_open_raw(struct disk *d, const char *path, bool read_only, char *err, s
                   size_t warnlen);
 /* Open an ISO 9660 image for a CD-ROM (always read-only). */
 int disk_open_iso(struct disk *d, const char *path, char *err, size_t errlen, char *warn, size_t warnlen);
+/* Close (read-write images are synced first) and drop the lock. */
 void disk_close(struct disk *d);
 
 /* Byte-addressed access within the medium (sectors * sector_size bytes).
