@@ -262,6 +262,10 @@ static bool on_fault(struct cpu *c)
         c->blk = NULL;
     }
     c->inhibit_irq = 0;
+    /* A delivered fault counts as a step of guest progress: a guest caught
+     * in a fault loop (handler faulting on its first instruction) still
+     * spends the budget and, under the icount clock, guest time. */
+    c->icount++;
     if (c->log_mask & LOG_INT)
         cpu_logf(c, "fault: vector %d code %#x at %04x:%08x", c->exc_vector, c->exc_code, c->seg[SEG_CS].sel,
                  (uint32_t)c->eip);

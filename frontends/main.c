@@ -15,6 +15,7 @@
 #include "frontends/display_sdl.h"
 #include "frontends/screenshot.h"
 #include "frontends/options.h"
+#include "jit/jit.h"
 #include "vm/kvm.h"
 #include "vm/vm.h"
 
@@ -26,8 +27,12 @@ static void usage(FILE *f)
             "usage: kestrel [options] [--kernel FILE | --bios FILE]\n"
             "\n"
             "Machine:\n"
-            "  --accel interp|kvm     how to run the CPU (interp: the interpreter; kvm: Linux's\n"
-            "                         /dev/kvm, same devices; no --clock icount or --max-insns)\n"
+            "  --accel interp|jit|kvm how to run the CPU (interp: the interpreter; jit: the interpreter\n"
+            "                         plus translation of hot blocks to host code, the default where\n"
+            "                         the host has a JIT backend; kvm: Linux's /dev/kvm, same\n"
+            "                         devices; no --clock icount or --max-insns)\n"
+            "  --jit-threshold N      runs of a block before it is translated (default %d; 0: at once)\n"
+            "  --jit-max-insns N      translate at most N instructions per block (1 for bisecting)\n"
             "  --mem SIZE             guest RAM, e.g. 128M (default), 1G; suffixes K M G\n"
             "Guest:\n"
             "  --kernel FILE          Linux bzImage (boot protocol 2.06+) or Multiboot (v1) kernel,\n"
@@ -54,16 +59,20 @@ static void usage(FILE *f)
             "                         instruction count, NS ns each (default 1): reproducible runs\n"
             "Debugging:\n"
             "  --debugcon stderr|file:PATH    port 0x402 output (SeaBIOS's debug log)\n"
-            "  --log LIST             comma-separated: in_asm,exec,int,io,unimpl,mmu\n"
+            "  --log LIST             comma-separated: in_asm,exec,int,io,unimpl,mmu,ir,ir_opt,out_asm\n"
+            "  --cosim                run every translated block against the interpreter too and\n"
+            "                         report the first difference (implies --accel jit)\n"
             "  --stats                print execution counters on exit\n"
             "  --max-insns N          stop after N guest instructions (exit status 3)\n"
+            "  --max-time SECS        stop after SECS of guest time (exit status 3)\n"
             "  --max-block N          cap decoded blocks at N instructions (1 for bisecting)\n"
             "  --help, --version\n"
             "\n"
             "Exit status: the guest's (v << 1) | 1 after it writes v to port 0xf4;\n"
             "0 when it powers off (ACPI S5), resets under --no-reboot, or halts for good;\n"
             "2 on a usage or load error (or /dev/kvm unusable); 3 on the instruction limit;\n"
-            "4 on a triple fault under --no-reboot; 5 when KVM fails to run the guest.\n");
+            "4 on a triple fault under --no-reboot; 5 when KVM fails to run the guest.\n",
+            DEFAULT_JIT_THRESHOLD);
 }
 
 /* What the VM's callbacks need: options (sinks), the console, the window. */
@@ -194,6 +203,20 @@ static void print_stats(const struct vm *vm, double secs)
 #define STAT(name, desc) fprintf(stderr, "  %-22s %" PRIu64 "   (%s)\n", #name, s->name, desc);
 #include "cpu/stats.def"
 #undef STAT
+    if (vm->jit) {
+        const struct jit_stats *js = jit_get_stats(vm->jit);
+#define STAT(name, desc) fprintf(stderr, "  %-22s %" PRIu64 "   (%s)\n", #name, js->name, desc);
+#include "jit/stats.def"
+#undef STAT
+        if (js->jit_blocks)
+            fprintf(stderr, "  %-22s %.1f\n", "jit_avg_block_insns", (double)js->jit_block_insns / (double)js->jit_blocks);
+        if (vm->cpu.icount)
+            fprintf(stderr, "  %-22s %.1f%%\n", "jit_insns_share",
+                    100.0 * (double)js->jit_insns_run / (double)vm->cpu.icount);
+        if (vm->cfg.jit_cosim)
+            fprintf(stderr, "  %-22s %" PRIu64 " checked, %" PRIu64 " diverged\n", "cosim_blocks",
+                    jit_cosim_checked(vm->jit), jit_cosim_diverged(vm->jit));
+    }
     if (secs > 0)
         fprintf(stderr, "  %-22s %.1f\n", "MIPS", (double)vm->cpu.icount / secs / 1e6);
 }
@@ -229,8 +252,15 @@ int main(int argc, char **argv)
         .no_reboot = o.no_reboot,
         .log_mask = o.log_mask,
         .max_block_insns = o.max_block,
-        .accel = o.kvm ? VM_ACCEL_KVM : VM_ACCEL_INTERP,
+        .accel = o.kvm ? VM_ACCEL_KVM
+                 : o.interp || (!o.jit && !o.cosim && !jit_available()) ? VM_ACCEL_INTERP
+                                                                        : VM_ACCEL_JIT,
+        .jit_threshold = o.jit_threshold,
+        .jit_max_insns = o.jit_max_insns,
+        .jit_stats = o.stats,
+        .jit_cosim = o.cosim,
         .vga_bios = o.vga_bios,
+        .max_time_ns = o.max_time_ns,
         .serial_out = serial_out,
         .debugcon_out = debugcon_out,
         .log = log_msg,
@@ -317,7 +347,7 @@ int main(int argc, char **argv)
         status = 5;
         break;
     case VM_STOP_LIMIT:
-        fprintf(stderr, "kestrel: instruction limit reached at %04x:%08x\n", vm->cpu.seg[SEG_CS].sel,
+        fprintf(stderr, "kestrel: instruction or time limit reached at %04x:%08x\n", vm->cpu.seg[SEG_CS].sel,
                 (uint32_t)vm->cpu.eip);
         status = 3;
         break;

@@ -35,6 +35,7 @@ static bool parse_log(const char *s, unsigned *mask, char *err, size_t errlen)
     static const struct { const char *name; unsigned bit; } names[] = {
         { "in_asm", LOG_IN_ASM }, { "exec", LOG_EXEC }, { "int", LOG_INT },
         { "io", LOG_IO },         { "unimpl", LOG_UNIMPL }, { "mmu", LOG_MMU },
+        { "ir", LOG_IR },         { "ir_opt", LOG_IR_OPT }, { "out_asm", LOG_OUT_ASM },
     };
     char buf[256];
     snprintf(buf, sizeof(buf), "%s", s);
@@ -54,8 +55,8 @@ static bool parse_log(const char *s, unsigned *mask, char *err, size_t errlen)
 
 int options_parse(struct options *o, int argc, char **argv)
 {
-    enum { O_ACCEL = 256, O_MEM, O_KERNEL, O_APPEND, O_BIOS, O_SERIAL, O_LOG, O_STATS, O_MAXI, O_MAXB, O_CLOCK, O_NOREBOOT, O_INITRD, O_DEBUGCON, O_DISPLAY, O_SCREENSHOT, O_VGADUMP, O_VGABIOS,
-           O_DISK, O_CDROM, O_BOOT, O_HELP, O_VER };
+    enum { O_ACCEL = 256, O_MEM, O_KERNEL, O_APPEND, O_BIOS, O_SERIAL, O_LOG, O_STATS, O_MAXI, O_MAXB, O_CLOCK, O_NOREBOOT, O_INITRD, O_DEBUGCON, O_DISPLAY, O_SCREENSHOT, O_VGADUMP, O_VGABIOS, O_MAXTIME,
+           O_DISK, O_CDROM, O_BOOT, O_HELP, O_VER, O_JIT_THRESHOLD, O_JIT_MAX, O_COSIM };
     static const struct option longopts[] = {
         { "accel", required_argument, 0, O_ACCEL }, { "mem", required_argument, 0, O_MEM },
         { "kernel", required_argument, 0, O_KERNEL }, { "append", required_argument, 0, O_APPEND },
@@ -66,12 +67,16 @@ int options_parse(struct options *o, int argc, char **argv)
         { "initrd", required_argument, 0, O_INITRD }, { "debugcon", required_argument, 0, O_DEBUGCON },
         { "display", required_argument, 0, O_DISPLAY }, { "screenshot", required_argument, 0, O_SCREENSHOT },
         { "vga-dump", required_argument, 0, O_VGADUMP }, { "vga-bios", required_argument, 0, O_VGABIOS },
+        { "max-time", required_argument, 0, O_MAXTIME },
         { "disk", required_argument, 0, O_DISK }, { "cdrom", required_argument, 0, O_CDROM },
         { "boot", required_argument, 0, O_BOOT },
+        { "jit-threshold", required_argument, 0, O_JIT_THRESHOLD },
+        { "jit-max-insns", required_argument, 0, O_JIT_MAX }, { "cosim", no_argument, 0, O_COSIM },
         { "help", no_argument, 0, O_HELP }, { "version", no_argument, 0, O_VER }, { 0, 0, 0, 0 },
     };
     memset(o, 0, sizeof(*o));
     o->mem_size = 128ull << 20;
+    o->jit_threshold = DEFAULT_JIT_THRESHOLD;
     o->serial_file = stdout;
     o->boot = 'c';
     opterr = 0;
@@ -82,8 +87,10 @@ int options_parse(struct options *o, int argc, char **argv)
         switch (ch) {
         case O_ACCEL:
             o->kvm = !strcmp(optarg, "kvm");
-            if (strcmp(optarg, "interp") && !o->kvm) {
-                snprintf(o->error, sizeof(o->error), "--accel %s: not available (this build has: interp, kvm)", optarg);
+            o->interp = !strcmp(optarg, "interp");
+            o->jit = !strcmp(optarg, "jit");
+            if (!o->interp && !o->kvm && !o->jit) {
+                snprintf(o->error, sizeof(o->error), "--accel %s: not available (this build has: interp, jit, kvm)", optarg);
                 return OPT_ERROR;
             }
             break;
@@ -124,6 +131,15 @@ int options_parse(struct options *o, int argc, char **argv)
                 return OPT_ERROR;
             }
             break;
+        case O_MAXTIME: {
+            double secs = strtod(optarg, &end);
+            if (*end || !(secs > 0) || secs > 1e6) {
+                snprintf(o->error, sizeof(o->error), "--max-time %s: expected guest seconds (> 0)", optarg);
+                return OPT_ERROR;
+            }
+            o->max_time_ns = (uint64_t)(secs * 1e9);
+            break;
+        }
         case O_MAXB:
             o->max_block = (int)strtol(optarg, &end, 0);
             if (*end || o->max_block < 1 || o->max_block > 1024) {
@@ -196,6 +212,21 @@ int options_parse(struct options *o, int argc, char **argv)
             }
             o->boot = optarg[0];
             break;
+        case O_JIT_THRESHOLD:
+        case O_JIT_MAX: {
+            unsigned long v = strtoul(optarg, &end, 0);
+            if (*end || !*optarg || v > 1000000) {
+                snprintf(o->error, sizeof(o->error), "--%s %s: expected a number from 0 to 1000000",
+                         ch == O_JIT_MAX ? "jit-max-insns" : "jit-threshold", optarg);
+                return OPT_ERROR;
+            }
+            if (ch == O_JIT_MAX)
+                o->jit_max_insns = (unsigned)v;
+            else
+                o->jit_threshold = (unsigned)v;
+            break;
+        }
+        case O_COSIM: o->cosim = true; break;
         case O_HELP: return OPT_HELP;
         case O_VER: return OPT_VERSION;
         default:
@@ -226,6 +257,10 @@ int options_parse(struct options *o, int argc, char **argv)
     if (o->kvm && (o->clock_icount || o->max_insns)) {
         snprintf(o->error, sizeof(o->error), "%s needs an instruction count, which --accel kvm does not keep",
                  o->max_insns ? "--max-insns" : "--clock icount");
+        return OPT_ERROR;
+    }
+    if (o->cosim && (o->interp || o->kvm)) {
+        snprintf(o->error, sizeof(o->error), "--cosim compares the JIT with the interpreter: it needs --accel jit");
         return OPT_ERROR;
     }
     if ((o->append || o->initrd) && !o->kernel) {

@@ -18,10 +18,16 @@ struct options {
     unsigned log_mask;
     bool stats;
     uint64_t max_insns;
+    uint64_t max_time_ns; /* --max-time: guest seconds */
     int max_block;
     int clock_icount; /* --clock icount[:NS]: guest ns per instruction, 0 for the host clock */
     bool no_reboot;
     bool kvm;          /* --accel kvm */
+    bool interp;       /* --accel interp (the default is the JIT where the host has one) */
+    bool jit;          /* --accel jit */
+    unsigned jit_threshold; /* --jit-threshold */
+    unsigned jit_max_insns; /* --jit-max-insns (0: no cap) */
+    bool cosim;        /* --cosim */
     const char *disk[4];    /* --disk FILE[,ro], in IDE order */
     bool disk_ro[4];
     int ndisks;
@@ -34,6 +40,8 @@ enum { OPT_OK, OPT_ERROR, OPT_HELP, OPT_VERSION };
 
 /* Firmware used when neither --bios nor --kernel is given (Debian's seabios package). */
 #define DEFAULT_BIOS "/usr/share/seabios/bios-256k.bin"
+/* Interpreted runs of a block before the JIT translates it. */
+#define DEFAULT_JIT_THRESHOLD 16
 #define DEFAULT_VGA_BIOS "/usr/share/seabios/vgabios-stdvga.bin"
 
 int options_parse(struct options *o, int argc, char **argv);

@@ -5,6 +5,7 @@
  */
 #include "vm/vm.h"
 #include "vm/kvm.h"
+#include "jit/jit.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -133,6 +134,19 @@ int vm_init(struct vm *vm, const struct vm_config *cfg)
     vm->cpu.log_mask = cfg->log_mask;
     if (cfg->max_block_insns > 0)
         vm->cpu.max_block_insns = cfg->max_block_insns;
+    if (cfg->accel == VM_ACCEL_JIT) {
+        struct jit_config jc = { .threshold = cfg->jit_threshold, .max_insns = cfg->jit_max_insns,
+                                 .stats = cfg->jit_stats, .cosim = cfg->jit_cosim };
+        char why[200];
+        vm->jit = jit_new(&vm->cpu, &jc, why, sizeof(why));
+        if (!vm->jit) {
+            vm_errorf(vm, "--accel jit: %s", why);
+            cpu_free(&vm->cpu);
+            pc_free(vm);
+            phys_free(&vm->mem);
+            return -EINVAL;
+        }
+    }
     if (cfg->accel == VM_ACCEL_KVM) {
         err = kvm_accel_open(vm); /* sets vm->error */
         if (err) {
@@ -148,6 +162,8 @@ int vm_init(struct vm *vm, const struct vm_config *cfg)
 void vm_free(struct vm *vm)
 {
     kvm_accel_close(vm);
+    jit_free(vm->jit);
+    vm->jit = NULL;
     cpu_free(&vm->cpu);
     pc_free(vm);
     phys_free(&vm->mem);
@@ -240,6 +256,8 @@ enum vm_stop vm_run(struct vm *vm, uint64_t max_insns)
             vm->stop_requested = false;
             return VM_STOP_USER;
         }
+        if (vm->cfg.max_time_ns && vclock_now(&vm->clock) >= vm->cfg.max_time_ns)
+            return VM_STOP_LIMIT;
         vclock_run_timers(&vm->clock);
         uint64_t budget = slice;
         if (vm->clock.source == CLOCK_ICOUNT) {

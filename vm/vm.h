@@ -38,9 +38,10 @@
 
 #define VM_MAX_DISKS 4 /* the IDE function's four positions */
 struct kvm_accel;
+struct jit;
 
 /* How the vCPU runs: the interpreter, or Linux's KVM (vm/kvm.h). */
-enum vm_accel { VM_ACCEL_INTERP, VM_ACCEL_KVM };
+enum vm_accel { VM_ACCEL_INTERP, VM_ACCEL_KVM, VM_ACCEL_JIT /* the interpreter plus translated code (jit/) */ };
 
 #define PAM_SEGMENTS 13 /* 0xC0000-0xEFFFF in 16 KiB pieces, 0xF0000-0xFFFFF as one */
 
@@ -51,9 +52,14 @@ struct vm_config {
     const char *vga_bios; /* VGA option ROM; NULL: none (direct kernel boot needs none) */
     enum clock_source clock; /* CLOCK_HOST (default) or CLOCK_ICOUNT (reproducible) */
     unsigned ns_per_insn;    /* CLOCK_ICOUNT: guest ns per instruction */
+    uint64_t max_time_ns;    /* stop after this much guest time (0: never) */
     unsigned log_mask;   /* LOG_* */
     int max_block_insns; /* 0: default */
     enum vm_accel accel; /* VM_ACCEL_KVM: vm_init() opens /dev/kvm and fails if it cannot */
+    unsigned jit_threshold; /* VM_ACCEL_JIT: interpreted runs before a block is translated (0: at once) */
+    unsigned jit_max_insns; /* VM_ACCEL_JIT: cap on instructions per translated block (0: none) */
+    bool jit_stats;         /* VM_ACCEL_JIT: keep the counters translated code updates */
+    bool jit_cosim;         /* VM_ACCEL_JIT: lockstep co-simulation against the interpreter */
     void (*serial_out)(void *ctx, uint8_t byte);
     void (*debugcon_out)(void *ctx, uint8_t byte); /* port 0x402 (SeaBIOS's debug log), optional */
     void (*log)(void *ctx, const char *msg);
@@ -119,6 +125,7 @@ struct vm {
     uint64_t resets;
     char error[256];
     struct kvm_accel *kvm;        /* --accel kvm (vm/kvm.h); NULL: the interpreter runs the CPU */
+    struct jit *jit;              /* --accel jit (jit/jit.h), attached to the CPU; NULL otherwise */
 };
 
 /* Create the board. Returns 0, or -errno with vm->error set. */
@@ -145,7 +152,9 @@ int vm_load_linux(struct vm *vm, const char *path, const uint8_t *img, size_t le
                   const char *cmdline);
 int vm_load_bios(struct vm *vm, const char *path);
 
-/* Run until the guest stops; max_insns 0 means no limit. */
+/* Run until the guest stops; max_insns 0 means no limit. vm->cfg.max_time_ns
+ * (guest time, 0: none) also ends the run with VM_STOP_LIMIT, which is what
+ * stops a guest halted forever under the icount clock. */
 enum vm_stop vm_run(struct vm *vm, uint64_t max_insns);
 
 /* Host input for COM1 (queued; fed to the UART as its FIFO drains).
