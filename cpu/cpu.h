@@ -229,6 +229,11 @@ struct cpu {
     };
     uint8_t dbg_data;     /* an enabled data breakpoint: the memory slow path checks accesses */
     uint32_t dbg_hits;    /* DR6 B0-B3 of data breakpoints hit by the current instruction */
+    /* Called by the memory slow paths (cpu/mem.c) before each physical
+     * access they make; NULL: none. The JIT's co-simulation journals writes
+     * with it (and turns off TLB write entries so that every write is seen). */
+    void (*access_hook)(void *ctx, uint64_t paddr, int size, bool write);
+    void *access_ctx;
 
     /* Model-specific registers we keep. */
     uint32_t sysenter_cs;
@@ -276,6 +281,9 @@ struct cpu {
 #define LOG_IO (1u << 3)
 #define LOG_UNIMPL (1u << 4)
 #define LOG_MMU (1u << 5)
+#define LOG_IR (1u << 6)      /* JIT: IR of each translated block */
+#define LOG_IR_OPT (1u << 7)  /* JIT: the IR after optimisation */
+#define LOG_OUT_ASM (1u << 8) /* JIT: host code of each translated block */
 
 /* Lifecycle. cpu_init wires memory and hooks; returns 0 or -errno. */
 int cpu_init(struct cpu *cpu, struct phys *mem, const struct cpu_env *env);

@@ -9,6 +9,12 @@
 #include "cpu/except.h"
 #include "cpu/sysregs.h"
 
+static inline void note(struct cpu *c, uint64_t pa, int size, bool write)
+{
+    if (unlikely(c->access_hook))
+        c->access_hook(c->access_ctx, pa, size, write);
+}
+
 _Noreturn void seg_fault(struct cpu *c, int s, uint32_t ea, int size, int write)
 {
     (void)ea, (void)size, (void)write;
@@ -41,6 +47,7 @@ static uint64_t read_split(struct cpu *c, uint32_t lin, int size, enum mmu_acces
     uint64_t v = 0;
     for (int i = 0; i < size; i++) {
         uint64_t pa = (uint32_t)i < n1 ? pa1 + i : pa2 + (i - n1);
+        note(c, pa, 1, false);
         v |= phys_read(c->mem, pa, 1) << (8 * i);
     }
     return v;
@@ -53,6 +60,7 @@ static void write_split(struct cpu *c, uint32_t lin, int size, uint64_t val, boo
     uint64_t pa2 = xlate(c, lin + n1, ACC_WRITE, user);
     for (int i = 0; i < size; i++) {
         uint64_t pa = (uint32_t)i < n1 ? pa1 + i : pa2 + (i - n1);
+        note(c, pa, 1, true);
         phys_write(c->mem, pa, 1, (val >> (8 * i)) & 0xff);
     }
 }
@@ -64,7 +72,9 @@ uint64_t mem_read_slow(struct cpu *c, uint32_t lin, int size)
     bool user = c->cpl == 3;
     if (crosses(lin, size))
         return read_split(c, lin, size, ACC_READ, user);
-    return phys_read(c->mem, xlate(c, lin, ACC_READ, user), size);
+    uint64_t pa = xlate(c, lin, ACC_READ, user);
+    note(c, pa, size, false);
+    return phys_read(c->mem, pa, size);
 }
 
 void mem_write_slow(struct cpu *c, uint32_t lin, int size, uint64_t val)
@@ -76,7 +86,9 @@ void mem_write_slow(struct cpu *c, uint32_t lin, int size, uint64_t val)
         write_split(c, lin, size, val, user);
         return;
     }
-    phys_write(c->mem, xlate(c, lin, ACC_WRITE, user), size, val);
+    uint64_t pa = xlate(c, lin, ACC_WRITE, user);
+    note(c, pa, size, true);
+    phys_write(c->mem, pa, size, val);
 }
 
 uint8_t *mem_rmw_slow(struct cpu *c, uint32_t lin, int size)
@@ -88,8 +100,10 @@ uint8_t *mem_rmw_slow(struct cpu *c, uint32_t lin, int size)
         uint64_t pa = xlate(c, lin, ACC_WRITE, user);
         bool writable;
         uint8_t *page = phys_page_ptr(c->mem, pa, &writable);
-        if (page && writable)
+        if (page && writable) {
+            note(c, pa, size, true); /* the caller reads and writes through the pointer */
             return page + (pa & 0xfff);
+        }
         c->bounce_pa[0] = pa;
         c->bounce_split = size;
     } else {
@@ -101,6 +115,7 @@ uint8_t *mem_rmw_slow(struct cpu *c, uint32_t lin, int size)
     c->bounce_size = size;
     for (int i = 0; i < size; i++) {
         uint64_t pa = i < c->bounce_split ? c->bounce_pa[0] + i : c->bounce_pa[1] + (i - c->bounce_split);
+        note(c, pa, 1, false);
         c->bounce[i] = (uint8_t)phys_read(c->mem, pa, 1);
     }
     return c->bounce;
@@ -111,11 +126,13 @@ void mem_rmw_flush(struct cpu *c)
     if (c->bounce_split >= c->bounce_size) {
         uint64_t v = 0;
         memcpy(&v, c->bounce, c->bounce_size);
+        note(c, c->bounce_pa[0], c->bounce_size, true);
         phys_write(c->mem, c->bounce_pa[0], c->bounce_size, v);
         return;
     }
     for (int i = 0; i < c->bounce_size; i++) {
         uint64_t pa = i < c->bounce_split ? c->bounce_pa[0] + i : c->bounce_pa[1] + (i - c->bounce_split);
+        note(c, pa, 1, true);
         phys_write(c->mem, pa, 1, c->bounce[i]);
     }
 }
@@ -126,7 +143,9 @@ uint64_t mem_read_as(struct cpu *c, uint32_t lin, int size, bool user)
         dbg_data_check(c, lin, size, false);
     if (crosses(lin, size))
         return read_split(c, lin, size, ACC_READ, user);
-    return phys_read(c->mem, xlate(c, lin, ACC_READ, user), size);
+    uint64_t pa = xlate(c, lin, ACC_READ, user);
+    note(c, pa, size, false);
+    return phys_read(c->mem, pa, size);
 }
 
 void mem_write_as(struct cpu *c, uint32_t lin, int size, uint64_t val, bool user)
@@ -137,7 +156,9 @@ void mem_write_as(struct cpu *c, uint32_t lin, int size, uint64_t val, bool user
         write_split(c, lin, size, val, user);
         return;
     }
-    phys_write(c->mem, xlate(c, lin, ACC_WRITE, user), size, val);
+    uint64_t pa = xlate(c, lin, ACC_WRITE, user);
+    note(c, pa, size, true);
+    phys_write(c->mem, pa, size, val);
 }
 
 uint8_t *mem_fetch_page(struct cpu *c, uint32_t lin, uint64_t *paddr)

@@ -76,6 +76,7 @@ struct mmu {
     uint64_t cr3;
     uint64_t pdpte[4]; /* PAE: PDPTEs loaded at CR3 write */
     uint64_t phys_gen; /* phys.gen the TLB was filled under */
+    bool no_write_entries; /* never cache write tags: every write takes the slow path (JIT co-simulation) */
     uint64_t flushes;  /* statistics */
     uint64_t misses;
 };

@@ -117,7 +117,7 @@ void mmu_tlb_fill(struct mmu *m, struct phys *mem, uint64_t lin, const struct mm
     if (m->nwatch && watched(m, page))
         return; /* data breakpoint on this page: reads and writes go slow */
     e->tag_r = page;
-    if (ram_writable && x->write_ok && x->dirty)
+    if (ram_writable && x->write_ok && x->dirty && !m->no_write_entries)
         e->tag_w = page;
 }
 

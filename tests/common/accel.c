@@ -8,6 +8,12 @@
 #include "cpu/cpu.h"
 #include "jit/jit.h"
 
+static void log_stderr(void *ctx, const char *msg)
+{
+    (void)ctx;
+    fprintf(stderr, "%s\n", msg);
+}
+
 struct jit *test_accel_attach(struct cpu *c)
 {
     const char *name = getenv("KESTREL_ACCEL");
@@ -20,6 +26,8 @@ struct jit *test_accel_attach(struct cpu *c)
         cfg.threshold = 16;
     } else if (!strcmp(name, "cosim")) {
         cfg.cosim = true;
+        if (!c->env.log)
+            c->env.log = log_stderr; /* where the divergence report goes */
     } else if (strcmp(name, "jit")) {
         fprintf(stderr, "KESTREL_ACCEL=%s: expected interp, jit, jit-1, jit-hot or cosim\n", name);
         exit(2);
@@ -37,7 +45,10 @@ void test_accel_detach(struct jit *j)
 {
     if (!j)
         return;
-    uint64_t diverged = jit_cosim_diverged(j);
+    uint64_t diverged = jit_cosim_diverged(j), checked = jit_cosim_checked(j);
+    if (checked)
+        fprintf(stderr, "co-simulation: %llu blocks compared, %llu diverged\n", (unsigned long long)checked,
+                (unsigned long long)diverged);
     jit_free(j);
     if (diverged) {
         fprintf(stderr, "co-simulation: %llu blocks diverged\n", (unsigned long long)diverged);

@@ -41,6 +41,7 @@
 #include "cpu/insn.h"
 #include "json.h"
 #include "mmu/phys.h"
+#include "tests/common/accel.h"
 
 #define RAM_SIZE (16u << 20)
 #define MAX_INSNS 20000 /* a REP counts once per chunk of iterations */
@@ -205,6 +206,7 @@ static bool form_in(const char *form, const char *list)
 struct machine {
     struct phys ph;
     struct cpu c;
+    struct jit *jit; /* KESTREL_ACCEL (tests/common/accel.h) */
     int shutdown;
 };
 
@@ -232,6 +234,7 @@ static struct machine *machine_new(void)
     struct cpu_env env = { .ctx = m, .in = env_in, .out = env_out, .shutdown = env_shutdown, .log = env_log };
     if (cpu_init(&m->c, &m->ph, &env))
         return NULL;
+    m->jit = test_accel_attach(&m->c);
     if (opt_trace)
         m->c.log_mask = LOG_INT | LOG_EXEC;
     return m;
@@ -239,6 +242,7 @@ static struct machine *machine_new(void)
 
 static void machine_free(struct machine *m)
 {
+    test_accel_detach(m->jit);
     cpu_free(&m->c);
     phys_free(&m->ph);
     free(m);

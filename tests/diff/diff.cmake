@@ -16,7 +16,7 @@ add_custom_target(diff_native ALL DEPENDS ${DIFF_NATIVE})
 
 add_executable(kdiff ${DIFF_DIR}/kdiff.c ${DIFF_DIR}/gen.c ${DIFF_DIR}/gen_int.c ${DIFF_DIR}/gen_misc.c ${DIFF_DIR}/gen_fpu.c
                ${DIFF_DIR}/seq.c
-               ${DIFF_DIR}/emu.c ${DIFF_DIR}/report.c $<TARGET_OBJECTS:kcore>)
+               ${DIFF_DIR}/emu.c ${DIFF_DIR}/report.c $<TARGET_OBJECTS:kcore> $<TARGET_OBJECTS:ktestaccel>)
 target_link_libraries(kdiff PkgConfig::LIBELF PkgConfig::XXHASH PkgConfig::CAPSTONE m)
 add_dependencies(kdiff diff_native)
 

@@ -24,6 +24,7 @@
 #include "cpu/cpu.h"
 #include "cpu/except.h"
 #include "cpu/seg.h"
+#include "tests/common/accel.h"
 
 #define RAM_SIZE (4u << 20)
 #define SYS_ADDR 0x00300000u
@@ -42,6 +43,7 @@ struct emu {
     struct diff_hello sel; /* user selectors */
     uint16_t kcs, kds, tss, ldt;
     uint32_t prev_len;     /* code bytes of the previous run to clear */
+    struct jit *jit;       /* KESTREL_ACCEL (tests/common/accel.h) */
 };
 
 static uint64_t make_desc(uint32_t base, uint32_t limit, uint8_t access, uint8_t flags)
@@ -102,6 +104,7 @@ struct emu *emu_new(const struct diff_hello *sel)
         return NULL;
     }
     memset(e->mem.ram + CODE_ADDR, 0xcc, CODE_SIZE);
+    e->jit = test_accel_attach(&e->cpu);
     return e;
 }
 
@@ -109,6 +112,7 @@ void emu_free(struct emu *e)
 {
     if (!e)
         return;
+    test_accel_detach(e->jit);
     cpu_free(&e->cpu);
     phys_free(&e->mem);
     free(e);

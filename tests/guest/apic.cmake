@@ -10,15 +10,7 @@ add_custom_command(OUTPUT ${_apic_elf}
   COMMENT "Building guest apic")
 add_custom_target(guest_apic ALL DEPENDS ${_apic_elf})
 foreach(accel ${KESTREL_ACCELS})
-  if(accel STREQUAL "interp")
-    set(_opts --accel interp)
-  elseif(accel STREQUAL "interp-1")
-    set(_opts --accel interp --max-block 1)
-  elseif(accel STREQUAL "kvm")
-    set(_opts --accel kvm)
-  else()
-    message(FATAL_ERROR "unknown accelerator configuration ${accel}")
-  endif()
+  kestrel_accel_opts(${accel} _opts)
   # kvm keeps no instruction count: host time, and kvm_probe skips the
   # test where KVM cannot keep Kestrel's TSC rate (tests/kvm/kvm.cmake).
   set(_run ${GUEST_DIR}/run-guest.sh)

@@ -10,6 +10,7 @@
 
 #include "cpu/block.h"
 #include "mmu/phys.h"
+#include "tests/common/accel.h"
 
 int fpu_quick;
 uint64_t fpu_seed = 0x6b657374726c3837ull;
@@ -156,6 +157,7 @@ void harness_init(void)
     struct cpu_env env = { 0 };
     if (!kcpu || !slots || !slot_index || cpu_init(kcpu, &kmem, &env) != 0)
         abort();
+    test_accel_attach(kcpu); /* KESTREL_ACCEL; lives as long as the process */
     cpu_set_flat32(kcpu);
 }
 

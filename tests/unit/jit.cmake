@@ -20,3 +20,7 @@ add_test(NAME diff.jit COMMAND kdiff --seed 3000001 --count 20000 --faults --max
 set_tests_properties(diff.jit PROPERTIES LABELS "diff;jit" ENVIRONMENT KESTREL_ACCEL=jit TIMEOUT 300)
 add_test(NAME diff.jit-1 COMMAND kdiff --seed 4000001 --count 10000 --faults --native ${DIFF_NATIVE})
 set_tests_properties(diff.jit-1 PROPERTIES LABELS "diff;jit" ENVIRONMENT KESTREL_ACCEL=jit-1 TIMEOUT 300)
+# The JIT's machinery: thresholds and caps, chaining and unchaining, code
+# rewritten by DMA, arena flushes, exits across pages.
+kestrel_unit(test_jit ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_jit.c)
+set_tests_properties(test_jit PROPERTIES LABELS "unit;jit;sanitize" SKIP_RETURN_CODE 77)

@@ -1,0 +1,153 @@
+/*
+ * The JIT's machinery seen from outside: translation thresholds and the
+ * --jit-max-insns cap, chaining (and unchaining when the target's code is
+ * overwritten), writes to code by DMA (phys_write_buf, the devices' path)
+ * while translated and chained, a code arena small enough to be flushed
+ * again and again, and the cap on translated blocks. The oracle is the
+ * architecture: each program's result is known; the statistics say which
+ * mechanism ran.
+ */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cpu/block.h"
+#include "cpu/cpu.h"
+#include "jit/jit.h"
+#include "mmu/phys.h"
+
+static struct phys mem;
+static struct cpu cpu;
+static struct jit *jit;
+
+static void setup_with(const struct jit_config *cfg)
+{
+    ck_assert_int_eq(phys_init(&mem, 4u << 20), 0);
+    struct cpu_env env = { 0 };
+    ck_assert_int_eq(cpu_init(&cpu, &mem, &env), 0);
+    cpu_set_flat32(&cpu);
+    char err[200];
+    jit = jit_new(&cpu, cfg, err, sizeof(err));
+    ck_assert_msg(jit != NULL, "%s", err);
+}
+
+static void teardown(void)
+{
+    jit_free(jit);
+    cpu_free(&cpu);
+    phys_free(&mem);
+}
+
+static void put(uint32_t at, const void *code, size_t n)
+{
+    phys_write_buf(&mem, at, code, n);
+}
+
+/* Run from `eip` until HLT; returns EAX. */
+static uint32_t run(uint32_t eip)
+{
+    cpu.eip = eip;
+    cpu.halted = 0;
+    ck_assert_int_eq(cpu_exec(&cpu, 1000000), CPU_EXIT_HALT);
+    return (uint32_t)cpu.gpr[R_EAX];
+}
+
+/* mov eax, 1; jmp +0x0b (to 0x1010); ... 0x1010: add eax, 2; hlt */
+static const uint8_t prog_a[] = { 0xb8, 1, 0, 0, 0, 0xeb, 0x09 };
+static const uint8_t prog_b[] = { 0x83, 0xc0, 0x02, 0xf4 };
+
+START_TEST(chain_and_dma)
+{
+    setup_with(&(struct jit_config){ 0 });
+    put(0x1000, prog_a, sizeof(prog_a));
+    put(0x1010, prog_b, sizeof(prog_b));
+    ck_assert_uint_eq(run(0x1000), 3);
+    ck_assert_uint_eq(run(0x1000), 3);
+    const struct jit_stats *s = jit_get_stats(jit);
+    ck_assert_uint_ge(s->jit_blocks, 2);
+    ck_assert_uint_eq(s->jit_chained, 1); /* the JMP, the second time it ran */
+    /* A device writes new code over the chained target: add eax, 5. */
+    static const uint8_t patch[] = { 0x83, 0xc0, 0x05 };
+    uint64_t inv = s->jit_invalidations;
+    put(0x1010, patch, sizeof(patch));
+    ck_assert_uint_eq(s->jit_invalidations, inv + 1);
+    ck_assert_uint_eq(run(0x1000), 6);
+    ck_assert_uint_eq(run(0x1000), 6);
+    ck_assert_uint_eq(s->jit_chained, 2); /* unlinked, then chained to the new translation */
+    teardown();
+}
+END_TEST
+
+START_TEST(threshold_and_cap)
+{
+    setup_with(&(struct jit_config){ .threshold = 5, .max_insns = 1 });
+    put(0x1000, prog_a, sizeof(prog_a));
+    put(0x1010, prog_b, sizeof(prog_b));
+    const struct jit_stats *s = jit_get_stats(jit);
+    for (int k = 0; k < 4; k++)
+        ck_assert_uint_eq(run(0x1000), 3);
+    ck_assert_uint_eq(s->jit_blocks, 0); /* interpreted four times: not hot yet */
+    ck_assert_uint_eq(run(0x1000), 3);
+    ck_assert_uint_eq(s->jit_blocks, 2);  /* the fifth run made both blocks hot */
+    ck_assert_uint_eq(s->jit_block_insns, 2); /* one instruction each: a prefix */
+    for (int k = 0; k < 20; k++)
+        ck_assert_uint_eq(run(0x1000), 3);
+    teardown();
+}
+END_TEST
+
+/* Many distinct blocks through a small arena: it fills and is flushed,
+ * and every result stays right. Block k: mov eax, k; add eax, eax; hlt. */
+START_TEST(arena_flush)
+{
+    setup_with(&(struct jit_config){ .code_size = 64 << 10 });
+    const struct jit_stats *s = jit_get_stats(jit);
+    for (uint32_t k = 0; k < 1500; k++) {
+        uint8_t code[] = { 0xb8, (uint8_t)k, (uint8_t)(k >> 8), 0, 0, 0x01, 0xc0, 0xf4 };
+        uint32_t at = 0x10000 + k * 16;
+        put(at, code, sizeof(code));
+        ck_assert_uint_eq(run(at), 2 * k);
+    }
+    ck_assert_uint_gt(s->jit_flushes, 2);
+    for (uint32_t k = 0; k < 1500; k += 7)
+        ck_assert_uint_eq(run(0x10000 + k * 16), 2 * k);
+    teardown();
+}
+END_TEST
+
+/* A loop that crosses a page boundary with its back edge: exits to
+ * another page go through the jump cache, never a patched jump. */
+START_TEST(cross_page)
+{
+    setup_with(&(struct jit_config){ 0 });
+    /* 0x1ff8: mov ecx, 100; xor eax, eax; nop (the page ends: the block
+     * falls through to the next page) | 0x2000: add eax, 3; dec ecx;
+     * jnz 0x2000; hlt */
+    static const uint8_t head[] = { 0xb9, 100, 0, 0, 0, 0x31, 0xc0, 0x90 };
+    static const uint8_t body[] = { 0x83, 0xc0, 0x03, 0x49, 0x75, 0xfa, 0xf4 };
+    put(0x1ff8, head, sizeof(head));
+    put(0x2000, body, sizeof(body));
+    for (int k = 0; k < 5; k++)
+        ck_assert_uint_eq(run(0x1ff8), 300);
+    teardown();
+}
+END_TEST
+
+int main(void)
+{
+    if (!jit_available())
+        return 77;
+    Suite *s = suite_create("jit");
+    TCase *tc = tcase_create("machinery");
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, chain_and_dma);
+    tcase_add_test(tc, threshold_and_cap);
+    tcase_add_test(tc, arena_flush);
+    tcase_add_test(tc, cross_page);
+    suite_add_tcase(s, tc);
+    SRunner *r = srunner_create(s);
+    srunner_run_all(r, CK_NORMAL);
+    int failed = srunner_ntests_failed(r);
+    srunner_free(r);
+    return failed ? 1 : 0;
+}
