@@ -24,3 +24,8 @@ set_tests_properties(diff.jit-1 PROPERTIES LABELS "diff;jit" ENVIRONMENT KESTREL
 # rewritten by DMA, arena flushes, exits across pages.
 kestrel_unit(test_jit ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_jit.c)
 set_tests_properties(test_jit PROPERTIES LABELS "unit;jit;sanitize" SKIP_RETURN_CODE 77)
+# Co-simulation (--cosim's machinery, jit/cosim.c): every translated block
+# of random sequences also interpreted from the same state and compared,
+# besides kdiff's comparison of the end state with the host CPU.
+add_test(NAME diff.cosim COMMAND kdiff --seed 5000001 --count 10000 --faults --max-block -1 --native ${DIFF_NATIVE})
+set_tests_properties(diff.cosim PROPERTIES LABELS "diff;jit" ENVIRONMENT KESTREL_ACCEL=cosim TIMEOUT 300)
