@@ -36,11 +36,18 @@ static inline bool fpu_entry_clear(const struct cpu *c)
     return !((c->cr0 & (CR0_EM | CR0_TS)) | (c->fpu.sw & FSW_ES));
 }
 /* The same and a control word the rounding fast paths serve (sf80_fast.h:
- * FR_MODE_*), tested at once: the precision shift, or -1. */
+ * FR_MODE_*): the precision shift, or -1. Every fast arithmetic handler
+ * starts here, so the control and status words, adjacent in struct fpu,
+ * are tested with one 32-bit load (the host is little-endian, as mem.h
+ * assumes too). */
+_Static_assert(offsetof(struct fpu, sw) == offsetof(struct fpu, cw) + 2, "cw and sw must be adjacent");
 static inline int fpu_fast_mode(const struct cpu *c)
 {
-    unsigned off = (c->cr0 & (CR0_EM | CR0_TS)) | (c->fpu.sw & FSW_ES) | ((c->fpu.cw & FR_MODE_MASK) ^ FR_MODE_WANT);
-    return off ? -1 : (int)fr_shift(c->fpu.cw);
+    uint32_t cwsw;
+    memcpy(&cwsw, (const char *)&c->fpu + offsetof(struct fpu, cw), 4);
+    if ((c->cr0 & (CR0_EM | CR0_TS)) || (cwsw & (FR_MODE_MASK | FSW_ES << 16)) != FR_MODE_WANT)
+        return -1;
+    return (int)fr_shift((uint16_t)cwsw);
 }
 
 /* Record FIP/FCS/FOP, and FDP/FDS for a memory operand at `ea` (the

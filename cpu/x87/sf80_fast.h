@@ -109,13 +109,20 @@ SF_FAST bool fr_pack(struct f80 *r, unsigned *flags, unsigned sign, int32_t bexp
     return fr_pack_at(r, flags, sign, bexp, hi, lo, shift);
 }
 
+/* Both normal: the integer bits tested at once. */
+SF_FAST bool f80_normal2(struct f80 a, struct f80 b)
+{
+    return (unsigned)((a.se & 0x7fff) - 1) < 0x7ffe && (unsigned)((b.se & 0x7fff) - 1) < 0x7ffe &&
+           (int64_t)(a.mant & b.mant) < 0;
+}
+
 /* A true zero (not a denormal). */
 SF_FAST bool f80_is_zero(struct f80 v) { return !(v.se & 0x7fff) && !v.mant; }
 
-/* The zero cases of the kernels below (operands zero or normal), out of
- * their straight line: a product with a zero factor is a signed zero; a
- * sum with a zero term is the other term rounded to the precision; the
- * sum of two zeros is +0 unless both are -0 (rounding to nearest). */
+/* The zero cases of the kernels below (operands zero or normal): a
+ * product with a zero factor is a signed zero; a sum with a zero term is
+ * the other term rounded to the precision; the sum of two zeros is +0
+ * unless both are -0 (rounding to nearest). */
 static inline bool fast_mul_zero(struct f80 a, struct f80 b, struct f80 *r, unsigned *flags)
 {
     if (!(f80_is_zero(a) || f80_is_zero(b)) || !(f80_is_zero(a) || f80_is_normal(a)) ||
@@ -144,7 +151,7 @@ static inline bool fast_add_zero(struct f80 a, struct f80 b, unsigned sb, unsign
  * normalizing without a branch (it goes either way about equally often). */
 SF_FAST bool fast_mul(struct f80 a, struct f80 b, unsigned shift, struct f80 *r, unsigned *flags)
 {
-    if (!f80_is_normal(a) || !f80_is_normal(b))
+    if (!f80_normal2(a, b))
         return fast_mul_zero(a, b, r, flags);
     u128 p = (u128)a.mant * b.mant;
     uint64_t hi = (uint64_t)(p >> 64), lo = (uint64_t)p;
@@ -178,7 +185,7 @@ SF_FAST void fr_align(uint64_t mb, uint32_t d, uint64_t *bh, uint64_t *bl)
 SF_FAST bool fast_add(struct f80 a, struct f80 b, bool sub, unsigned shift, struct f80 *r, unsigned *flags)
 {
     unsigned sa = a.se & 0x8000u, sb = (b.se & 0x8000u) ^ (sub ? 0x8000u : 0);
-    if (!f80_is_normal(a) || !f80_is_normal(b))
+    if (!f80_normal2(a, b))
         return fast_add_zero(a, b, sb, shift, r, flags);
     int32_t ea = (int32_t)f80_bexp(a), eb = (int32_t)f80_bexp(b);
     uint64_t ma = a.mant, mb = b.mant;
@@ -226,7 +233,7 @@ SF_FAST bool fast_add(struct f80 a, struct f80 b, bool sub, unsigned shift, stru
  * remainder tell everything rounding needs). */
 SF_FAST bool fast_div(struct f80 a, struct f80 b, unsigned shift, struct f80 *r, unsigned *flags)
 {
-    if (!f80_is_normal(a) || !f80_is_normal(b))
+    if (!f80_normal2(a, b))
         return false;
     uint64_t lo;
     int below;
