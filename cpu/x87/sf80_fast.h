@@ -68,23 +68,20 @@ SF_FAST unsigned fr_shift(uint16_t cw)
 SF_FAST uint64_t fr_round(uint64_t hi, uint64_t lo, unsigned shift, unsigned *carry, unsigned *flags)
 {
     uint64_t g = lo; /* the dropped bits, left-aligned, sticky in bit 0 */
-    uint64_t unit = 1;
     if (shift) { /* the 64-bit case (shift 0) is common and simpler apart */
         g = (hi << (64 - shift)) | (lo != 0);
-        unit = 1ull << shift;
-        hi &= ~(unit - 1);
+        hi &= ~0ull << shift;
     }
-    /* Up when g is above half, or exactly half with the kept lsb odd. */
-    unsigned inc = g > (1ull << 63) - ((hi >> shift) & 1);
-    *flags = (g ? FSW_PE : 0) | (inc ? FSW_C1 : 0);
-    uint64_t m = hi + (inc ? unit : 0);
-    *carry = m < hi; /* all ones rounded up to 2^64 */
-    return *carry ? 1ull << 63 : m;
+    /* Up when g is above half, or exactly half with the kept lsb odd.
+     * Whether it is goes either way at random, so everything here is
+     * computed without branches (a mispredicted one costs more than the
+     * whole rounding). */
+    uint64_t inc = g > (1ull << 63) - ((hi >> shift) & 1);
+    *flags = (unsigned)(g != 0) * FSW_PE | (unsigned)inc * FSW_C1;
+    uint64_t m = hi + (inc << shift);
+    *carry = m < hi; /* all ones rounded up to 2^64: m is 0 */
+    return m | (uint64_t)*carry << 63;
 }
-
-/* Round and pack a register result whose hi bit 63 has biased exponent
- * bexp; false when it is not a normal extended number before or after
- * rounding (the general routine handles overflow and underflow). */
 SF_FAST bool fr_pack_at(struct f80 *r, unsigned *flags, unsigned sign, int32_t bexp, uint64_t hi, uint64_t lo,
                         unsigned shift)
 {
@@ -147,18 +144,17 @@ static inline bool fast_add_zero(struct f80 a, struct f80 b, unsigned sb, unsign
     return false;
 }
 
-/* a * b. The product of two significands has its top bit at 127 or 126;
- * normalizing without a branch (it goes either way about equally often). */
+/* a * b. The product of two significands has its top bit at 127 or 126,
+ * either about equally often: normalized without a branch. */
 SF_FAST bool fast_mul(struct f80 a, struct f80 b, unsigned shift, struct f80 *r, unsigned *flags)
 {
     if (!f80_normal2(a, b))
         return fast_mul_zero(a, b, r, flags);
     u128 p = (u128)a.mant * b.mant;
     uint64_t hi = (uint64_t)(p >> 64), lo = (uint64_t)p;
-    uint64_t hi1 = (hi << 1) | (lo >> 63), lo1 = lo << 1; /* the product shifted up */
-    bool low = !(hi >> 63);
-    hi = low ? hi1 : hi;
-    lo = low ? lo1 : lo;
+    unsigned low = (unsigned)(~hi >> 63); /* top bit at 126: shift up by one */
+    hi = (hi << low) | ((lo >> 63) & low);
+    lo <<= low;
     int32_t bexp = (int32_t)f80_bexp(a) + (int32_t)f80_bexp(b) - F80_BIAS + 1 - (int32_t)low;
     return fr_pack(r, flags, (a.se ^ b.se) & 0x8000u, bexp, hi, lo, shift);
 }
