@@ -169,7 +169,7 @@ SF_FAST void fr_align(uint64_t mb, uint32_t d, uint64_t *bh, uint64_t *bl)
 {
     if (d < 64) {
         *bh = mb >> d;
-        *bl = d ? mb << (64 - d) : 0;
+        *bl = (mb << (63 - d)) << 1; /* 0 when d is 0 */
     } else {
         *bh = 0;
         *bl = d == 64 ? mb : d < 128 ? (mb >> (d - 64)) | ((mb << (128 - d)) != 0) : 1;
@@ -195,13 +195,13 @@ SF_FAST bool fast_add(struct f80 a, struct f80 b, bool sub, unsigned shift, stru
     uint64_t bh, bl, hi, lo;
     fr_align(mb, (uint32_t)(ea - eb), &bh, &bl);
     if (sa == sb) {
+        /* A carry out of bit 63 (about half the time: no branch) shifts
+         * right by one, keeping the sticky bit. */
         hi = ma + bh;
-        lo = bl;
-        if (hi < ma) { /* carried out of bit 63: shift right, keeping the sticky bit */
-            lo = (hi << 63) | (lo >> 1) | (lo & 1);
-            hi = (hi >> 1) | (1ull << 63);
-            ea++;
-        }
+        uint64_t c = hi < ma;
+        lo = (bl >> c) | (bl & c) | (hi << 63 & -c);
+        hi = (hi >> c) | (c << 63);
+        ea += (int32_t)c;
     } else {
         lo = 0 - bl;
         hi = ma - bh - (bl != 0);
