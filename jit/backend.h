@@ -51,11 +51,14 @@ struct be_cons {
     regset scratch;    /* allowed scratch registers */
 };
 
-/* Where an operand is: a register, or a constant (reg < 0). */
+/* Where an operand is: a register (reg >= 0), a constant (reg -1, val),
+ * or a spill slot (reg BE_LOC_SLOT, val = slot). Spill slots appear only
+ * for deferred stores. */
 struct be_loc {
     int reg;
     int64_t val;
 };
+#define BE_LOC_SLOT (-2)
 
 struct be_ctx;
 struct jit;
@@ -76,6 +79,9 @@ void be_emit_spill(struct be_ctx *x, int reg, int slot);
 void be_emit_fill(struct be_ctx *x, int reg, int slot);
 void be_emit_op(struct be_ctx *x, const struct ir_block *ir, const struct ir_op *op, int out, const struct be_loc *in,
                 const int *scratch, regset live);
+/* Before be_emit_op of an op with deferred stores (IRF_SOFT): the stores
+ * its out-of-line path must do first, with where each value is. */
+void be_set_defers(struct be_ctx *x, const struct ir_defer *d, const struct be_loc (*locs)[4], unsigned n);
 /* Finish: emit cold code, resolve labels. Returns the bytes used, 0 when
  * the block cannot be translated, or BE_FULL when it did not fit. */
 #define BE_FULL ((size_t)-1)

@@ -198,9 +198,11 @@ static void compare_cpu(const struct cpu *n, const struct cpu *i, bool nf, bool 
     CMP(mode, "%#x")
     CMP(cpl, "%d")
     CMP(halted, "%d")
-    if (memcmp(n->fpu.st, i->fpu.st, sizeof(n->fpu.st)) || n->fpu.cw != i->fpu.cw || n->fpu.sw != i->fpu.sw ||
-        n->fpu.tw != i->fpu.tw || n->fpu.top != i->fpu.top)
-        add(d, " x87 state differs");
+    for (int r = 0; r < 8; r++) /* field by field: struct f80 has padding */
+        if (n->fpu.st[r].mant != i->fpu.st[r].mant || n->fpu.st[r].se != i->fpu.st[r].se)
+            add(d, " st%d differs", r);
+    if (n->fpu.cw != i->fpu.cw || n->fpu.sw != i->fpu.sw || n->fpu.tw != i->fpu.tw || n->fpu.top != i->fpu.top)
+        add(d, " x87 control/status/tag differ");
 }
 
 /* Bytes both runs left in memory: the interpreter's are in memory now. */

@@ -62,10 +62,10 @@ static ir_temp z64(struct fe *f, ir_temp v)
     return ir_op1(f->ir, IR_EXT32U, IR_I32, v);
 }
 
-/* CF from the lazy words, as an i64 0/1. */
+/* CF as an i64 0/1. */
 static ir_temp carry64(struct fe *f)
 {
-    return ir_op2i(f->ir, IR_SHR, IR_I64, ir_ldg(f->ir, G_LFAUX), 63);
+    return z64(f, fe_fl_cf(f));
 }
 
 /* d op s with flags; returns the result (i32, meaningful in its low bits). */
@@ -73,6 +73,10 @@ static ir_temp alu_compute(struct fe *f, int op, int bits, ir_temp d, ir_temp s)
 {
     struct ir_block *ir = f->ir;
     ir_temp r64;
+    if (!fe_flags_live(f, F_OSZAPC) && (op == AOP_ADD || op == AOP_SUB || op == AOP_CMP)) {
+        f->fl.kind = FL_NONE; /* nobody reads these flags: the plain 32-bit operation */
+        return ir_op2(ir, op == AOP_ADD ? IR_ADD : IR_SUB, IR_I32, d, s);
+    }
     switch (op) {
     case AOP_ADD:
     case AOP_ADC:
@@ -151,6 +155,10 @@ static bool lower_unary(struct fe *f, unsigned id)
     case OP_INC_Zv:
     case OP_INC_Eb:
     case OP_INC_Ev:
+        if (!fe_flags_live(f, F_OSZAPC)) {
+            r = ir_op2i(ir, IR_ADD, IR_I32, d, 1);
+            break;
+        }
         r = ir_op2(ir, IR_ADD, IR_I64, z64(f, d), ir_const(ir, IR_I64, 1));
         fe_flags_arith(f, FL_INCDEC, bits, d, fe_const(f, 1), r);
         r = ir_op1(ir, IR_TRUNC, IR_I64, r);
@@ -158,6 +166,10 @@ static bool lower_unary(struct fe *f, unsigned id)
     case OP_DEC_Zv:
     case OP_DEC_Eb:
     case OP_DEC_Ev:
+        if (!fe_flags_live(f, F_OSZAPC)) {
+            r = ir_op2i(ir, IR_SUB, IR_I32, d, 1);
+            break;
+        }
         r = ir_op2(ir, IR_SUB, IR_I64, z64(f, d), ir_const(ir, IR_I64, 1));
         fe_flags_arith(f, FL_INCDEC, bits, d, fe_const(f, 1), r);
         r = ir_op1(ir, IR_TRUNC, IR_I64, r);
@@ -179,14 +191,6 @@ static bool lower_unary(struct fe *f, unsigned id)
     return true;
 }
 
-/* aux word with CF and OF given as i32 0/1 (AF 0): CF<<63 | (CF^OF)<<62. */
-static ir_temp aux_cf_of(struct fe *f, ir_temp cf, ir_temp of)
-{
-    struct ir_block *ir = f->ir;
-    ir_temp c64 = z64(f, cf), x64 = z64(f, ir_op2(ir, IR_XOR, IR_I32, cf, of));
-    return ir_op2(ir, IR_OR, IR_I64, ir_op2i(ir, IR_SHL, IR_I64, c64, 63), ir_op2i(ir, IR_SHL, IR_I64, x64, 62));
-}
-
 static ir_temp bit_of(struct fe *f, ir_temp v, int bit)
 {
     return ir_op2i(f->ir, IR_AND, IR_I32, ir_op2i(f->ir, IR_SHR, IR_I32, v, bit), 1);
@@ -200,32 +204,21 @@ static bool lower_shift(struct fe *f, int kind, unsigned raw)
     unsigned n = raw & 31;
     if (n == 0)
         return !(f->i->pfx & P_MEM); /* nothing changes; a memory form still probes for writing */
-    ir_temp ea, v = fe_get_rm(f, bits, &ea, IRM_WCHK), r, cf, of;
+    ir_temp ea, v = fe_get_rm(f, bits, &ea, IRM_WCHK), r;
     switch (kind) {
-    case 4: /* SHL */
+    case FLK_SHL:
         r = ir_op2i(ir, IR_SHL, IR_I32, v, n);
-        cf = n <= (unsigned)bits ? bit_of(f, v, bits - (int)n) : fe_const(f, 0);
-        of = ir_op2(ir, IR_XOR, IR_I32, bit_of(f, v, bits - 1), bit_of(f, v, bits - 2));
         break;
-    case 5: /* SHR */
+    case FLK_SHR:
         r = ir_op2i(ir, IR_SHR, IR_I32, v, n);
-        cf = bit_of(f, v, (int)n - 1);
-        of = bit_of(f, v, bits - 1);
         break;
-    default: { /* SAR */
-        ir_temp s = bits == 32 ? v : ir_extract(ir, v, 0, bits, true);
-        r = ir_op2i(ir, IR_SAR, IR_I32, s, n);
-        cf = ir_op2i(ir, IR_AND, IR_I32, ir_op2i(ir, IR_SAR, IR_I32, s, n - 1), 1);
-        of = fe_const(f, 0);
+    default:
+        r = ir_op2i(ir, IR_SAR, IR_I32, bits == 32 ? v : ir_extract(ir, v, 0, bits, true), n);
         break;
-    }
     }
     if (bits < 32)
         r = ir_op2i(ir, IR_AND, IR_I32, r, mask_of(bits));
-    if (fe_flags_live(f, F_OSZAPC))
-        fe_flags_set(f, bits, r, aux_cf_of(f, cf, of));
-    else
-        f->fl.kind = FL_NONE;
+    fe_flags_shift(f, kind, bits, v, n, r);
     fe_set_rm(f, bits, ea, r);
     return true;
 }
@@ -303,6 +296,101 @@ static bool lower_mul1(struct fe *f, bool sign)
     return true;
 }
 
+/* ROL/ROR by a constant (shift.c): only CF and OF change; a register
+ * rotated by an immediate count above 1 keeps OF too. */
+static bool lower_rotate(struct fe *f, bool left, unsigned raw, bool imm_form)
+{
+    struct ir_block *ir = f->ir;
+    int bits = fe_opsize(f, 0);
+    unsigned n = raw & 31, k = n & (unsigned)(bits - 1);
+    if (n == 0)
+        return !(f->i->pfx & P_MEM);
+    ir_temp ea, v = fe_get_rm(f, bits, &ea, IRM_WCHK), r = v;
+    if (k && bits == 32) {
+        r = ir_op2i(ir, left ? IR_ROTL : IR_ROTR, IR_I32, v, k);
+    } else if (k) {
+        unsigned l = left ? k : (unsigned)bits - k;
+        r = ir_op2(ir, IR_OR, IR_I32, ir_op2i(ir, IR_SHL, IR_I32, v, l), ir_op2i(ir, IR_SHR, IR_I32, v, (unsigned)bits - l));
+        r = ir_op2i(ir, IR_AND, IR_I32, r, mask_of(bits));
+    }
+    if (fe_flags_live(f, F_CF | F_OF)) {
+        bool keep_of = imm_form && n > 1 && !(f->i->pfx & P_MEM);
+        ir_temp cf = left ? ir_op2i(ir, IR_AND, IR_I32, r, 1) : bit_of(f, r, bits - 1);
+        ir_temp res = fe_fl_res(f), aux = fe_fl_aux(f), naux;
+        ir_temp cf63 = ir_op2i(ir, IR_SHL, IR_I64, z64(f, cf), 63);
+        if (keep_of) {
+            ir_temp d = ir_op2(ir, IR_XOR, IR_I64, aux, cf63); /* flip CF and its partner bit when CF changes */
+            d = ir_op2i(ir, IR_SHL, IR_I64, ir_op2i(ir, IR_SAR, IR_I64, d, 63), 62);
+            naux = ir_op2(ir, IR_XOR, IR_I64, aux, d);
+        } else {
+            ir_temp of = left ? ir_op2(ir, IR_XOR, IR_I32, bit_of(f, v, bits - 1), bit_of(f, v, bits - 2))
+                              : ir_op2(ir, IR_XOR, IR_I32, bit_of(f, v, bits - 1), ir_op2i(ir, IR_AND, IR_I32, v, 1));
+            ir_temp po = ir_op2i(ir, IR_SHL, IR_I64, z64(f, ir_op2(ir, IR_XOR, IR_I32, cf, of)), 62);
+            naux = ir_op2i(ir, IR_AND, IR_I64, aux, (int64_t)(~(3ull << 62)));
+            naux = ir_op2(ir, IR_OR, IR_I64, ir_op2(ir, IR_OR, IR_I64, naux, cf63), po);
+        }
+        fe_flags_words(f, res, naux);
+    }
+    /* else CF and OF are dead: the other flags are as they were, and so is f->fl */
+    fe_set_rm(f, bits, ea, r);
+    return true;
+}
+
+/* DIV/IDIV: #DE for a zero divisor or a quotient that does not fit,
+ * checked before anything is written; flags keep their values. */
+static bool lower_div(struct fe *f, bool sign)
+{
+    struct ir_block *ir = f->ir;
+    int bits = fe_opsize(f, 0);
+    ir_temp ea, d = fe_get_rm(f, bits, &ea, 0);
+    ir_temp eax = fe_get_reg(f, R_EAX, 32), edx = fe_get_reg(f, R_EDX, 32);
+    ir_temp n64, d64, hi;
+    if (bits == 32) {
+        hi = edx;
+        n64 = ir_op2(ir, IR_OR, IR_I64, ir_op2i(ir, IR_SHL, IR_I64, z64(f, edx), 32), z64(f, eax));
+    } else if (bits == 16) {
+        hi = ir_op1(ir, IR_EXT16U, IR_I32, edx);
+        n64 = z64(f, ir_op2(ir, IR_OR, IR_I32, ir_op2i(ir, IR_SHL, IR_I32, hi, 16), ir_op1(ir, IR_EXT16U, IR_I32, eax)));
+    } else {
+        hi = ir_extract(ir, eax, 8, 8, false);
+        n64 = z64(f, ir_op1(ir, IR_EXT16U, IR_I32, eax));
+    }
+    unsigned de = ir_new_label(ir);
+    ir_temp q, r;
+    if (!sign) {
+        /* the quotient fits iff the high half is below the divisor (also catches 0) */
+        ir_brcond(ir, IR_I32, IR_GEU, hi, d, de);
+        d64 = z64(f, d);
+        q = ir_op2(ir, IR_DIVU, IR_I64, n64, d64);
+    } else {
+        if (bits < 32)
+            n64 = ir_op1(ir, bits == 16 ? IR_EXT32S : IR_EXT16S, bits == 16 ? IR_I32 : IR_I64,
+                         bits == 16 ? ir_op1(ir, IR_TRUNC, IR_I64, n64) : n64);
+        d64 = bits == 32 ? ir_op1(ir, IR_EXT32S, IR_I32, d)
+                         : ir_op1(ir, bits == 16 ? IR_EXT16S : IR_EXT8S, IR_I64, z64(f, d));
+        ir_brcond(ir, IR_I64, IR_EQ, d64, ir_const(ir, IR_I64, 0), de);
+        ir_temp ovf = ir_op2(ir, IR_AND, IR_I32, ir_setcond(ir, IR_I64, IR_EQ, d64, ir_const(ir, IR_I64, -1)),
+                             ir_setcond(ir, IR_I64, IR_EQ, n64, ir_const(ir, IR_I64, INT64_MIN)));
+        ir_brcond(ir, IR_I32, IR_NE, ovf, fe_const(f, 0), de);
+        q = ir_op2(ir, IR_DIVS, IR_I64, n64, d64);
+        ir_temp qs = bits == 32 ? ir_op1(ir, IR_EXT32S, IR_I32, ir_op1(ir, IR_TRUNC, IR_I64, q))
+                                : ir_op1(ir, bits == 16 ? IR_EXT16S : IR_EXT8S, IR_I64, q);
+        ir_brcond(ir, IR_I64, IR_NE, q, qs, de);
+    }
+    fe_raise(f, EXC_DE, NO_ERRCODE, de);
+    r = ir_op2(ir, IR_SUB, IR_I64, n64, ir_op2(ir, IR_MUL, IR_I64, q, d64));
+    ir_temp q32 = ir_op1(ir, IR_TRUNC, IR_I64, q), r32 = ir_op1(ir, IR_TRUNC, IR_I64, r);
+    if (bits == 8) {
+        ir_temp ax = ir_op2(ir, IR_OR, IR_I32, ir_op2i(ir, IR_SHL, IR_I32, ir_op2i(ir, IR_AND, IR_I32, r32, 0xff), 8),
+                            ir_op2i(ir, IR_AND, IR_I32, q32, 0xff));
+        fe_set_reg(f, R_EAX, 16, ax);
+    } else {
+        fe_set_reg(f, R_EAX, bits, bits == 16 ? ir_op1(ir, IR_EXT16U, IR_I32, q32) : q32);
+        fe_set_reg(f, R_EDX, bits, bits == 16 ? ir_op1(ir, IR_EXT16U, IR_I32, r32) : r32);
+    }
+    return true;
+}
+
 bool fe_alu(struct fe *f)
 {
     const struct insn *i = f->i;
@@ -324,24 +412,36 @@ bool fe_alu(struct fe *f)
     case OP_SHL_EbIb:
     case OP_SHL_EvIb:
     case OP_SAL_EbIb:
-    case OP_SAL_EvIb: return lower_shift(f, 4, i->imm);
+    case OP_SAL_EvIb: return lower_shift(f, FLK_SHL, i->imm);
     case OP_SHR_EbIb:
-    case OP_SHR_EvIb: return lower_shift(f, 5, i->imm);
+    case OP_SHR_EvIb: return lower_shift(f, FLK_SHR, i->imm);
     case OP_SAR_EbIb:
-    case OP_SAR_EvIb: return lower_shift(f, 7, i->imm);
+    case OP_SAR_EvIb: return lower_shift(f, FLK_SAR, i->imm);
     case OP_SHL_Eb1:
     case OP_SHL_Ev1:
     case OP_SAL_Eb1:
-    case OP_SAL_Ev1: return lower_shift(f, 4, 1);
+    case OP_SAL_Ev1: return lower_shift(f, FLK_SHL, 1);
     case OP_SHR_Eb1:
-    case OP_SHR_Ev1: return lower_shift(f, 5, 1);
+    case OP_SHR_Ev1: return lower_shift(f, FLK_SHR, 1);
     case OP_SAR_Eb1:
-    case OP_SAR_Ev1: return lower_shift(f, 7, 1);
+    case OP_SAR_Ev1: return lower_shift(f, FLK_SAR, 1);
     case OP_IMUL_GvEv: return lower_imul2(f, false);
     case OP_IMUL_GvEvIz:
     case OP_IMUL_GvEvIbs: return lower_imul2(f, true);
     case OP_MUL_Ev: return lower_mul1(f, false);
     case OP_IMUL_Ev: return lower_mul1(f, true);
+    case OP_DIV_Eb:
+    case OP_DIV_Ev: return lower_div(f, false);
+    case OP_IDIV_Eb:
+    case OP_IDIV_Ev: return lower_div(f, true);
+    case OP_ROL_EbIb:
+    case OP_ROL_EvIb: return lower_rotate(f, true, i->imm, true);
+    case OP_ROR_EbIb:
+    case OP_ROR_EvIb: return lower_rotate(f, false, i->imm, true);
+    case OP_ROL_Eb1:
+    case OP_ROL_Ev1: return lower_rotate(f, true, 1, false);
+    case OP_ROR_Eb1:
+    case OP_ROR_Ev1: return lower_rotate(f, false, 1, false);
     default: return false;
     }
 }

@@ -22,6 +22,8 @@ bool fe_reg_form_lowered(const struct insn *i)
     case OP_SHL_EbIb: case OP_SHL_EvIb: case OP_SAL_EbIb: case OP_SAL_EvIb: case OP_SHR_EbIb: case OP_SHR_EvIb:
     case OP_SAR_EbIb: case OP_SAR_EvIb: case OP_SHL_Eb1: case OP_SHL_Ev1: case OP_SAL_Eb1: case OP_SAL_Ev1:
     case OP_SHR_Eb1: case OP_SHR_Ev1: case OP_SAR_Eb1: case OP_SAR_Ev1:
+    case OP_ROL_EbIb: case OP_ROL_EvIb: case OP_ROR_EbIb: case OP_ROR_EvIb: case OP_ROL_Eb1: case OP_ROL_Ev1:
+    case OP_ROR_Eb1: case OP_ROR_Ev1:
     case OP_IMUL_GvEv: case OP_IMUL_GvEvIz: case OP_IMUL_GvEvIbs: case OP_MUL_Ev: case OP_IMUL_Ev:
     case OP_MOV_EbGb: case OP_MOV_EvGv: case OP_MOV_GbEb: case OP_MOV_GvEv: case OP_MOV_ZbIb: case OP_MOV_ZvIz:
     case OP_MOV_EbIb: case OP_MOV_EvIz: case OP_LEA:

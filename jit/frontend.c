@@ -134,49 +134,38 @@ static ir_temp sext_to64(struct fe *f, int bits, ir_temp v)
     return ir_op1(ir, bits == 8 ? IR_EXT8S : IR_EXT16S, IR_I64, ir_op1(ir, IR_EXT32U, IR_I32, v));
 }
 
-/* a, b: i32 operands zero-extended from bits; r64: the i64 result of the
- * operation on the zero-extended operands (carry-in included). The carry
- * vector is a ^ b ^ r shifted right by one (bit i of a^b^r is the carry
- * into bit i), which gives the aux word of cpu/flags.h directly. */
-void fe_flags_arith(struct fe *f, enum fl_kind kind, int bits, ir_temp a, ir_temp b, ir_temp r64)
+static void record(struct fe *f, struct fe_flags fl)
 {
-    struct ir_block *ir = f->ir;
     if (!fe_flags_live(f, F_OSZAPC)) {
         f->fl.kind = FL_NONE;
         return;
     }
-    ir_temp r = ir_op1(ir, IR_TRUNC, IR_I64, r64);
-    ir_temp res = bits == 32 ? ir_op1(ir, IR_EXT32S, IR_I32, r) : ir_op1(ir, bits == 8 ? IR_EXT8S : IR_EXT16S, IR_I64, r64);
-    ir_temp aux;
-    if (fe_flags_live(f, F_OF | F_CF | F_AF)) {
-        ir_temp x = ir_op2(ir, IR_XOR, IR_I64, ir_op1(ir, IR_EXT32U, IR_I32, a), ir_op1(ir, IR_EXT32U, IR_I32, b));
-        x = ir_op2(ir, IR_XOR, IR_I64, x, r64);
-        ir_temp hi = ir_op2i(ir, IR_SHL, IR_I64, ir_op2i(ir, IR_SHR, IR_I64, x, bits - 1), 62);
-        ir_temp af = ir_op2i(ir, IR_AND, IR_I64, ir_op2i(ir, IR_SHR, IR_I64, x, 1), 8);
-        aux = ir_op2(ir, IR_OR, IR_I64, hi, af);
-        if (kind == FL_INCDEC && fe_flags_live(f, F_CF | F_OF)) {
-            /* INC/DEC keep CF: flip CF and its partner bit together when they differ (lf_force_cf). */
-            ir_temp d = ir_op2(ir, IR_XOR, IR_I64, aux, ir_ldg(ir, G_LFAUX));
-            d = ir_op2i(ir, IR_SHL, IR_I64, ir_op2i(ir, IR_SAR, IR_I64, d, 63), 62);
-            aux = ir_op2(ir, IR_XOR, IR_I64, aux, d);
-        }
-    } else {
-        aux = ir_const(ir, IR_I64, 0); /* only Z, S, P read: no deltas needed */
-    }
-    f->fl = (struct fe_flags){ (uint8_t)kind, (uint8_t)bits, a, b, r, res, aux };
+    f->fl = fl;
     f->fl_dirty = true;
+}
+
+/* a, b: i32 operands zero-extended from bits; r64: the i64 result of the
+ * operation on the zero-extended operands (carry-in included). */
+void fe_flags_arith(struct fe *f, enum fl_kind kind, int bits, ir_temp a, ir_temp b, ir_temp r64)
+{
+    if (!fe_flags_live(f, F_OSZAPC)) {
+        f->fl.kind = FL_NONE;
+        return;
+    }
+    ir_temp cf = IR_NOTEMP;
+    if (kind == FL_INCDEC) {
+        if (fe_flags_live(f, F_CF | F_OF))
+            cf = fe_fl_cf(f);
+        else
+            kind = FL_OTHER; /* the kept CF is dead: plain arithmetic flags will do */
+    }
+    ir_temp r = ir_op1(f->ir, IR_TRUNC, IR_I64, r64);
+    record(f, (struct fe_flags){ (uint8_t)kind, (uint8_t)bits, 0, a, b, r64, r, cf, IR_NOTEMP, IR_NOTEMP });
 }
 
 void fe_flags_logic(struct fe *f, int bits, ir_temp r)
 {
-    if (!fe_flags_live(f, F_OSZAPC)) {
-        f->fl.kind = FL_NONE;
-        return;
-    }
-    ir_temp res = sext_to64(f, bits, r);
-    ir_temp aux = ir_const(f->ir, IR_I64, 0);
-    f->fl = (struct fe_flags){ FL_LOGIC, (uint8_t)bits, r, r, r, res, aux };
-    f->fl_dirty = true;
+    record(f, (struct fe_flags){ FL_LOGIC, (uint8_t)bits, 0, r, r, IR_NOTEMP, r, IR_NOTEMP, IR_NOTEMP, IR_NOTEMP });
 }
 
 void fe_flags_set(struct fe *f, int bits, ir_temp r, ir_temp aux)
@@ -185,28 +174,148 @@ void fe_flags_set(struct fe *f, int bits, ir_temp r, ir_temp aux)
         f->fl.kind = FL_NONE;
         return;
     }
-    ir_temp res = sext_to64(f, bits, r);
-    f->fl = (struct fe_flags){ FL_OTHER, (uint8_t)bits, r, r, r, res, aux };
-    f->fl_dirty = true;
+    record(f, (struct fe_flags){ FL_WORDS, (uint8_t)bits, 0, r, r, IR_NOTEMP, r, IR_NOTEMP, sext_to64(f, bits, r), aux });
 }
 
 void fe_flags_words(struct fe *f, ir_temp res, ir_temp aux)
 {
-    if (!fe_flags_live(f, F_OSZAPC)) {
-        f->fl.kind = FL_NONE;
-        return;
+    record(f, (struct fe_flags){ FL_WORDS, 32, 0, IR_NOTEMP, IR_NOTEMP, IR_NOTEMP, IR_NOTEMP, IR_NOTEMP, res, aux });
+}
+
+void fe_flags_shift(struct fe *f, int kind, int bits, ir_temp v, unsigned n, ir_temp r)
+{
+    record(f, (struct fe_flags){ FL_SHIFT, (uint8_t)bits, (uint8_t)kind, v, fe_const(f, n), IR_NOTEMP, r, IR_NOTEMP,
+                                 IR_NOTEMP, IR_NOTEMP });
+}
+
+static ir_temp bit_of(struct fe *f, ir_temp v, int bit)
+{
+    return ir_op2i(f->ir, IR_AND, IR_I32, ir_op2i(f->ir, IR_SHR, IR_I32, v, bit), 1);
+}
+
+/* aux word of a shift (shift.c): CF << 63 | (CF ^ OF) << 62, AF 0. */
+static ir_temp shift_aux(struct fe *f)
+{
+    struct ir_block *ir = f->ir;
+    const struct fe_flags *fl = &f->fl;
+    int bits = fl->size, n = (int)ir_val(ir, fl->b);
+    ir_temp v = fl->a, cf, of;
+    switch (fl->shift) {
+    case FLK_SHL:
+        cf = n <= bits ? bit_of(f, v, bits - n) : fe_const(f, 0);
+        of = ir_op2(ir, IR_XOR, IR_I32, bit_of(f, v, bits - 1), bit_of(f, v, bits - 2));
+        break;
+    case FLK_SHR:
+        cf = bit_of(f, v, n - 1);
+        of = bit_of(f, v, bits - 1);
+        break;
+    default: {
+        ir_temp s = bits == 32 ? v : ir_extract(ir, v, 0, bits, true);
+        cf = ir_op2i(ir, IR_AND, IR_I32, ir_op2i(ir, IR_SAR, IR_I32, s, n - 1), 1);
+        of = fe_const(f, 0);
+        break;
     }
-    f->fl = (struct fe_flags){ FL_OTHER, 32, IR_NOTEMP, IR_NOTEMP, IR_NOTEMP, res, aux };
-    f->fl_dirty = true;
+    }
+    ir_temp c64 = ir_op1(ir, IR_EXT32U, IR_I32, cf), x64 = ir_op1(ir, IR_EXT32U, IR_I32, ir_op2(ir, IR_XOR, IR_I32, cf, of));
+    return ir_op2(ir, IR_OR, IR_I64, ir_op2i(ir, IR_SHL, IR_I64, c64, 63), ir_op2i(ir, IR_SHL, IR_I64, x64, 62));
+}
+
+ir_temp fe_fl_res(struct fe *f)
+{
+    struct fe_flags *fl = &f->fl;
+    if (fl->kind == FL_NONE)
+        return ir_ldg(f->ir, G_LFRES);
+    if (fl->res == IR_NOTEMP)
+        fl->res = sext_to64(f, fl->size, fl->r);
+    return fl->res;
+}
+
+/* The carry vector a ^ b ^ r, shifted right by one (bit i of a^b^r is the
+ * carry into bit i), is the aux word of cpu/flags.h: CF and the carry into
+ * the top bit at bits 63/62, the carry out of bit 3 at bit 3. */
+ir_temp fe_fl_aux(struct fe *f)
+{
+    struct ir_block *ir = f->ir;
+    struct fe_flags *fl = &f->fl;
+    if (fl->kind == FL_NONE)
+        return ir_ldg(ir, G_LFAUX);
+    if (fl->aux != IR_NOTEMP)
+        return fl->aux;
+    if (fl->kind == FL_LOGIC) {
+        fl->aux = ir_const(ir, IR_I64, 0);
+        return fl->aux;
+    }
+    if (fl->kind == FL_SHIFT) {
+        fl->aux = shift_aux(f);
+        return fl->aux;
+    }
+    ir_temp x = ir_op2(ir, IR_XOR, IR_I64, ir_op1(ir, IR_EXT32U, IR_I32, fl->a), ir_op1(ir, IR_EXT32U, IR_I32, fl->b));
+    x = ir_op2(ir, IR_XOR, IR_I64, x, fl->r64);
+    ir_temp hi = ir_op2i(ir, IR_SHL, IR_I64, ir_op2i(ir, IR_SHR, IR_I64, x, fl->size - 1), 62);
+    ir_temp af = ir_op2i(ir, IR_AND, IR_I64, ir_op2i(ir, IR_SHR, IR_I64, x, 1), 8);
+    ir_temp aux = ir_op2(ir, IR_OR, IR_I64, hi, af);
+    if (fl->kind == FL_INCDEC) {
+        /* keep CF: flip CF and its partner bit together when they differ (lf_force_cf) */
+        ir_temp want = ir_op2i(ir, IR_SHL, IR_I64, ir_op1(ir, IR_EXT32U, IR_I32, fl->cf), 63);
+        ir_temp d = ir_op2(ir, IR_XOR, IR_I64, aux, want);
+        d = ir_op2i(ir, IR_SHL, IR_I64, ir_op2i(ir, IR_SAR, IR_I64, d, 63), 62);
+        aux = ir_op2(ir, IR_XOR, IR_I64, aux, d);
+    }
+    fl->aux = aux;
+    return aux;
+}
+
+ir_temp fe_fl_cf(struct fe *f)
+{
+    struct ir_block *ir = f->ir;
+    struct fe_flags *fl = &f->fl;
+    switch (fl->kind) {
+    case FL_LOGIC:
+        return fe_const(f, 0);
+    case FL_INCDEC:
+        return fl->cf;
+    case FL_ADD:
+    case FL_SUB:
+    case FL_OTHER:
+        /* the operands are zero-extended: bit `size` of the result is the carry (or borrow) out */
+        return ir_op1(ir, IR_TRUNC, IR_I64, ir_op2i(ir, IR_AND, IR_I64, ir_op2i(ir, IR_SHR, IR_I64, fl->r64, fl->size), 1));
+    default:
+        return ir_op1(ir, IR_TRUNC, IR_I64, ir_op2i(ir, IR_SHR, IR_I64, fe_fl_aux(f), 63));
+    }
 }
 
 void fe_commit_flags(struct fe *f)
 {
-    if (f->fl_dirty) {
-        ir_stg(f->ir, G_LFRES, f->fl.res);
-        ir_stg(f->ir, G_LFAUX, f->fl.aux);
-        f->fl_dirty = false;
+    if (!f->fl_dirty)
+        return;
+    const struct fe_flags *fl = &f->fl;
+    struct ir_op *op = ir_emit(f->ir, IR_FLAGS, IR_I64, IR_NOTEMP, IR_NOTEMP, IR_NOTEMP);
+    op->c[1] = fl->size;
+    switch (fl->kind) {
+    case FL_LOGIC:
+        op->c[0] = FLK_LOGIC;
+        op->in[2] = fl->r;
+        break;
+    case FL_WORDS:
+        op->c[0] = FLK_WORDS;
+        op->in[0] = fl->res;
+        op->in[1] = fl->aux;
+        break;
+    case FL_SHIFT:
+        op->c[0] = fl->shift;
+        op->in[0] = fl->a;
+        op->in[1] = fl->b;
+        op->in[2] = fl->r;
+        break;
+    default:
+        op->c[0] = fl->kind == FL_INCDEC ? FLK_INCDEC : FLK_ARITH;
+        op->in[0] = fl->a;
+        op->in[1] = fl->b;
+        op->in[2] = fl->r64;
+        op->in[3] = fl->kind == FL_INCDEC ? fl->cf : IR_NOTEMP;
+        break;
     }
+    f->fl_dirty = false;
 }
 
 /* A condition as one comparison: cc holds iff cond(a, b). */
@@ -229,7 +338,7 @@ static struct fe_cmp cmp_bool(struct fe *f, ir_temp t)
 static struct fe_cmp cond_cmp(struct fe *f, int cc)
 {
     struct ir_block *ir = f->ir;
-    const struct fe_flags *fl = &f->fl;
+    struct fe_flags *fl = &f->fl;
     int c = cc >> 1;
     ir_temp zero64 = ir_const(ir, IR_I64, 0);
     if (fl->kind == FL_SUB) {
@@ -237,7 +346,7 @@ static struct fe_cmp cond_cmp(struct fe *f, int cc)
         case 1: return (struct fe_cmp){ IR_LTU, IR_I32, fl->a, fl->b };
         case 2: return (struct fe_cmp){ IR_EQ, IR_I32, fl->a, fl->b };
         case 3: return (struct fe_cmp){ IR_LEU, IR_I32, fl->a, fl->b };
-        case 4: return (struct fe_cmp){ IR_LT, IR_I64, fl->res, zero64 };
+        case 4: return (struct fe_cmp){ IR_LT, IR_I64, fe_fl_res(f), zero64 };
         case 6: return (struct fe_cmp){ IR_LT, IR_I32, sext_bits(f, fl->a, fl->size), sext_bits(f, fl->b, fl->size) };
         case 7: return (struct fe_cmp){ IR_LE, IR_I32, sext_bits(f, fl->a, fl->size), sext_bits(f, fl->b, fl->size) };
         default: break;
@@ -247,22 +356,27 @@ static struct fe_cmp cond_cmp(struct fe *f, int cc)
         case 0:
         case 1: return (struct fe_cmp){ IR_NE, IR_I32, fe_const(f, 0), fe_const(f, 0) }; /* OF, CF are 0 */
         case 2:
-        case 3: return (struct fe_cmp){ IR_EQ, IR_I64, fl->res, zero64 };
+        case 3: return (struct fe_cmp){ IR_EQ, IR_I64, fe_fl_res(f), zero64 };
         case 4:
-        case 6: return (struct fe_cmp){ IR_LT, IR_I64, fl->res, zero64 };
-        case 7: return (struct fe_cmp){ IR_LE, IR_I64, fl->res, zero64 };
+        case 6: return (struct fe_cmp){ IR_LT, IR_I64, fe_fl_res(f), zero64 };
+        case 7: return (struct fe_cmp){ IR_LE, IR_I64, fe_fl_res(f), zero64 };
         default: break;
         }
-    } else if (fl->kind == FL_ADD || fl->kind == FL_INCDEC) {
+    } else if (fl->kind == FL_SHIFT && (c == 2 || c == 4)) {
+        return (struct fe_cmp){ c == 2 ? IR_EQ : IR_LT, IR_I64, fe_fl_res(f), zero64 };
+    } else if (fl->kind == FL_ADD || fl->kind == FL_INCDEC || fl->kind == FL_OTHER) {
         switch (c) {
-        case 2: return (struct fe_cmp){ IR_EQ, IR_I64, fl->res, zero64 };
-        case 4: return (struct fe_cmp){ IR_LT, IR_I64, fl->res, zero64 };
+        case 1: return cmp_bool(f, fe_fl_cf(f));
+        case 2: return (struct fe_cmp){ IR_EQ, IR_I64, fe_fl_res(f), zero64 };
+        case 3:
+            return cmp_bool(f, ir_op2(ir, IR_OR, IR_I32, fe_fl_cf(f), ir_setcond(ir, IR_I64, IR_EQ, fe_fl_res(f), zero64)));
+        case 4: return (struct fe_cmp){ IR_LT, IR_I64, fe_fl_res(f), zero64 };
         default: break;
         }
     }
     /* From the lazy-flag words (cpu/flags.h): CF is aux bit 63, OF is
      * bit 63 ^ bit 62, SF is res bit 63 ^ aux bit 16, ZF is res == 0. */
-    ir_temp res = ir_ldg(ir, G_LFRES), aux = ir_ldg(ir, G_LFAUX);
+    ir_temp res = fe_fl_res(f), aux = fe_fl_aux(f);
     ir_temp of = ir_op2(ir, IR_XOR, IR_I64, aux, ir_op2i(ir, IR_SHL, IR_I64, aux, 1));
     ir_temp sf = ir_op2(ir, IR_XOR, IR_I64, res, ir_op2i(ir, IR_SHL, IR_I64, aux, 47));
     switch (c) {

@@ -20,14 +20,21 @@
 #include "cpu/cpu.h"
 #include "jit/jit_int.h"
 
-/* The last flag-setting operation, for Jcc/SETcc/CMOVcc fusion. */
-enum fl_kind { FL_NONE, FL_ADD, FL_SUB, FL_LOGIC, FL_INCDEC, FL_OTHER };
+/* The flags as the last flag-setting operation of the block left them:
+ * its operands, from which any flag is computed on demand (Jcc/SETcc/
+ * CMOVcc fusion, ADC's carry-in, ...), and which become a FLAGS op when the
+ * instruction commits. FL_NONE: the flags are in struct cpu. */
+enum fl_kind { FL_NONE, FL_ADD, FL_SUB, FL_LOGIC, FL_INCDEC, FL_OTHER, FL_WORDS, FL_SHIFT };
 
 struct fe_flags {
-    uint8_t kind;      /* enum fl_kind */
+    uint8_t kind;      /* enum fl_kind; FL_OTHER: ADC/SBB-like arithmetic */
     uint8_t size;      /* operand bits: 8, 16, 32 */
-    ir_temp a, b, r;   /* operands and result (i32, zero-extended to size) */
-    ir_temp res, aux;  /* the lf_res / lf_aux values stored (i64) */
+    uint8_t shift;     /* FL_SHIFT: FLK_SHL, FLK_SHR or FLK_SAR; b is the constant count */
+    ir_temp a, b;      /* operands (i32, zero-extended to size) */
+    ir_temp r64;       /* arithmetic: the i64 result on the zero-extended operands */
+    ir_temp r;         /* the result (i32, meaningful in its low `size` bits) */
+    ir_temp cf;        /* FL_INCDEC: the CF kept (i32 0/1) */
+    ir_temp res, aux;  /* lf_res / lf_aux (i64) once computed (FL_WORDS: given) */
 };
 
 struct fe {
@@ -72,11 +79,17 @@ void fe_store(struct fe *f, int seg, ir_temp ea, int bits, ir_temp v);
 ir_temp fe_get_rm(struct fe *f, int bits, ir_temp *ea, int flags);
 void fe_set_rm(struct fe *f, int bits, ir_temp ea, ir_temp v);
 
-/* Lazy flags. These compute the new lf_res/lf_aux; the stores happen
- * when the instruction commits (after its memory accesses). */
+/* Lazy flags. These record the new flags; the FLAGS op that stores them
+ * is emitted when the instruction commits (after its memory accesses). */
 void fe_flags_arith(struct fe *f, enum fl_kind kind, int bits, ir_temp a, ir_temp b, ir_temp r64);
+/* The current lf_res / lf_aux values (i64) and CF (i32 0/1). */
+ir_temp fe_fl_res(struct fe *f);
+ir_temp fe_fl_aux(struct fe *f);
+ir_temp fe_fl_cf(struct fe *f);
 void fe_flags_logic(struct fe *f, int bits, ir_temp r);
 void fe_flags_set(struct fe *f, int bits, ir_temp r, ir_temp aux);
+/* SHL/SHR/SAR of v (zero-extended from bits) by the constant n (1..31). */
+void fe_flags_shift(struct fe *f, int kind, int bits, ir_temp v, unsigned n, ir_temp r);
 /* Both words given (res already sign-extended to 64 bits). */
 void fe_flags_words(struct fe *f, ir_temp res, ir_temp aux);
 /* Store the flags computed by this instruction (the driver does it after

@@ -62,12 +62,13 @@ void ir_free(struct ir_block *b)
 {
     free(b->ops);
     free(b->temps);
+    free(b->defers);
     memset(b, 0, sizeof(*b));
 }
 
 void ir_reset(struct ir_block *b)
 {
-    b->nops = b->ntemps = b->nlabels = 0;
+    b->nops = b->ntemps = b->nlabels = b->ndefers = 0;
     b->cur_insn = 0;
     b->oom = false;
 }
@@ -85,6 +86,16 @@ static bool grow(void **p, unsigned *cap, unsigned need, size_t elem)
     *p = q;
     *cap = n;
     return true;
+}
+
+unsigned ir_add_defer(struct ir_block *b, const struct ir_defer *d)
+{
+    if (b->ndefers >= 0xffff || !grow((void **)&b->defers, &b->defers_cap, b->ndefers + 1, sizeof(*b->defers))) {
+        b->oom = true;
+        return 0;
+    }
+    b->defers[b->ndefers] = *d;
+    return b->ndefers++;
 }
 
 ir_temp ir_new(struct ir_block *b, enum ir_type t)
@@ -120,7 +131,7 @@ struct ir_op *ir_emit(struct ir_block *b, enum ir_opc opc, enum ir_type t, ir_te
     }
     struct ir_op *op = &b->ops[b->nops++];
     *op = (struct ir_op){ .opc = (uint8_t)opc, .type = (uint8_t)t, .insn = b->cur_insn, .out = out,
-                          .in = { in0, in1, IR_NOTEMP, IR_NOTEMP } };
+                          .in = { in0, in1, IR_NOTEMP, IR_NOTEMP }, .dfirst = 0, .dcount = 0 };
     return op;
 }
 
@@ -317,8 +328,22 @@ void ir_print(const struct ir_block *b, void (*out)(void *ctx, const char *line)
         case IR_RAISE:
             snprintf(line + p, n - p, " vector %" PRId64 " code %" PRId64, op->c[0], op->c[1]);
             break;
+        case IR_FLAGS: {
+            static const char *const kinds[] = { "arith", "incdec", "logic", "words", "shl", "shr", "sar", "?" };
+            snprintf(line + p, n - p, " %s %" PRId64, kinds[op->c[0] & 7], op->c[1]);
+            break;
+        }
         default:
             break;
+        }
+        for (unsigned e = op->dfirst; e < (unsigned)op->dfirst + op->dcount; e++) {
+            const struct ir_defer *d = &b->defers[e];
+            size_t q = strlen(line);
+            if (q + 40 >= n)
+                break;
+            q += (size_t)snprintf(line + q, n - q, e == op->dfirst ? "  slow path stores: %s=" : ", %s=",
+                                  d->g == G_FLAGS ? "flags" : global_names[d->g]);
+            put_temp(b, d->v[0], line + q, n - q);
         }
         out(ctx, line);
     }

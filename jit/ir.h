@@ -38,6 +38,7 @@ enum ir_opc {
 #define IRF_CALL 0x08
 #define IRF_EXIT 0x10
 #define IRF_CLOBG 0x20
+#define IRF_SOFT 0x40
 
 struct ir_opdef {
     const char *name;
@@ -55,15 +56,39 @@ enum ir_cond ir_cond_invert(enum ir_cond c);
 /* Evaluate a condition on two values of a type (for folding). */
 bool ir_cond_eval(enum ir_cond c, enum ir_type t, uint64_t a, uint64_t b);
 
-/* Globals: guest state the frontend names directly. */
-enum ir_global { G_EAX, G_ECX, G_EDX, G_EBX, G_ESP, G_EBP, G_ESI, G_EDI, G_LFRES, G_LFAUX, G_NGLOBALS };
+typedef uint16_t ir_temp;
+#define IR_NOTEMP 0xffff
+
+/* Globals: guest state the frontend names directly. G_FLAGS stands for
+ * the pair lf_res/lf_aux as written by a FLAGS op (deferred stores). */
+enum ir_global { G_EAX, G_ECX, G_EDX, G_EBX, G_ESP, G_EBP, G_ESI, G_EDI, G_LFRES, G_LFAUX, G_NGLOBALS,
+                 G_FLAGS = G_NGLOBALS };
+
+/* FLAGS kinds: how lf_res and lf_aux (cpu/flags.h) follow from the inputs.
+ *   ARITH   in0 = a, in1 = b (i32, zero-extended from c1 bits), in2 = the
+ *           i64 result of the operation on them (carry-in included):
+ *           lf_res = result sign-extended from c1 bits, lf_aux from the
+ *           carry vector a ^ b ^ result
+ *   INCDEC  as ARITH, and in3 = the CF to keep (i32 0/1)
+ *   LOGIC   in2 = the i32 result: lf_res = it sign-extended, lf_aux = 0
+ *   WORDS   in0 = lf_res, in1 = lf_aux, both i64, given
+ *   SHL, SHR, SAR  in0 = the source, in1 = the count (a constant, 1..31),
+ *           in2 = the result (i32s): the flags of cpu/ops/shift.c (CF the
+ *           last bit out, OF of the first step, AF 0) */
+enum ir_flk { FLK_ARITH, FLK_INCDEC, FLK_LOGIC, FLK_WORDS, FLK_SHL, FLK_SHR, FLK_SAR };
+
+/* A store of guest state an op must do on its slow path (IRF_SOFT):
+ * global g = v[0], or for G_FLAGS the FLAGS op's kind, bits and inputs. */
+struct ir_defer {
+    uint8_t g;
+    uint8_t kind, bits;
+    ir_temp v[4];
+};
 
 /* QLD/QST flags (c2). */
 #define IRM_SIGN 0x1  /* QLD: sign-extend the loaded value to 32 bits */
 #define IRM_WCHK 0x2  /* QLD: check for writing (the load of a read-modify-write) */
 
-typedef uint16_t ir_temp;
-#define IR_NOTEMP 0xffff
 
 struct ir_tempinfo {
     uint8_t type;     /* enum ir_type */
@@ -79,6 +104,7 @@ struct ir_op {
     uint16_t insn;    /* index of the guest instruction it belongs to */
     ir_temp out;      /* output temp or IR_NOTEMP */
     ir_temp in[4];    /* inputs */
+    uint16_t dfirst, dcount; /* IRF_SOFT ops: deferred stores ir_block.defers[dfirst..+dcount) */
     int64_t c[3];     /* constant arguments (see ir_ops.def) */
 };
 
@@ -88,6 +114,8 @@ struct ir_block {
     struct ir_tempinfo *temps;
     unsigned ntemps, temps_cap;
     unsigned nlabels;
+    struct ir_defer *defers;
+    unsigned ndefers, defers_cap;
     uint16_t cur_insn; /* stamped on each op emitted (ir_op.insn) */
     bool oom;         /* an allocation failed: the block is not translated */
 };
@@ -124,6 +152,9 @@ void ir_label(struct ir_block *b, unsigned label);
 
 /* Type of a global. */
 static inline enum ir_type ir_global_type(enum ir_global g) { return g >= G_LFRES ? IR_I64 : IR_I32; }
+
+/* Append a deferred store; returns its index (ir_block.oom on failure). */
+unsigned ir_add_defer(struct ir_block *b, const struct ir_defer *d);
 
 /* Print the ops (for --log ir / ir_opt) through `out`, one line each. */
 void ir_print(const struct ir_block *b, void (*out)(void *ctx, const char *line), void *ctx);

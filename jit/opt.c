@@ -55,6 +55,16 @@ static bool fold(const struct ir_op *op, const int64_t *in, int64_t *out)
     case IR_OR: r = a | b; break;
     case IR_XOR: r = a ^ b; break;
     case IR_MUL: r = a * b; break;
+    case IR_DIVU:
+        if (b == 0)
+            return false;
+        r = a / b;
+        break;
+    case IR_DIVS:
+        if (b == 0 || ((int64_t)a == INT64_MIN && (int64_t)b == -1) || t != IR_I64)
+            return false;
+        r = (uint64_t)((int64_t)a / (int64_t)b);
+        break;
     case IR_SHL:
         if (b >= w)
             return false;
@@ -230,15 +240,90 @@ static bool simplify(struct opt *o, struct ir_op *op)
     return false;
 }
 
+/* Deferred stores collected by the forward pass, attached to their soft
+ * sync ops at the end (an op's entries arrive out of order). */
+struct pend {
+    uint32_t op;
+    struct ir_defer d;
+};
+
+#define NSTATE (G_NGLOBALS + 1) /* the globals and G_FLAGS */
+#define MAX_SOFT 64
+
+struct fwd {
+    int32_t pending[NSTATE];          /* op index of the store not yet observed, -1 */
+    uint32_t soft[NSTATE][MAX_SOFT];  /* soft sync ops since that store */
+    unsigned nsoft[NSTATE];
+    struct pend *out;
+    unsigned nout, cap;
+    bool oom;
+};
+
+static void push_defer(struct fwd *w, uint32_t op, const struct ir_defer *d)
+{
+    if (w->nout == w->cap) {
+        unsigned n = w->cap ? w->cap * 2 : 256;
+        struct pend *q = realloc(w->out, n * sizeof(*q));
+        if (!q) {
+            w->oom = true;
+            return;
+        }
+        w->out = q;
+        w->cap = n;
+    }
+    w->out[w->nout++] = (struct pend){ op, *d };
+}
+
+/* The pending store of g is overwritten: it is dead on the main path; the
+ * soft sync ops it was pending across do it on their slow paths instead. */
+static void kill_store(struct fwd *w, struct ir_block *ir, int g)
+{
+    int32_t p = w->pending[g];
+    if (p < 0)
+        return;
+    struct ir_op *st = &ir->ops[p];
+    struct ir_defer d = { .g = (uint8_t)g };
+    if (g == G_FLAGS) {
+        d.kind = (uint8_t)st->c[0];
+        d.bits = (uint8_t)st->c[1];
+        for (int i = 0; i < 4; i++)
+            d.v[i] = st->in[i];
+    } else {
+        d.v[0] = st->in[0];
+        d.v[1] = d.v[2] = d.v[3] = IR_NOTEMP;
+    }
+    for (unsigned k = 0; k < w->nsoft[g]; k++)
+        push_defer(w, w->soft[g][k], &d);
+    st->opc = IR_NOP;
+}
+
+/* Something reads struct cpu's copy of g, or may fault with it in view:
+ * the pending store must stay where it is. */
+static void observe(struct fwd *w, int g)
+{
+    w->pending[g] = -1;
+    w->nsoft[g] = 0;
+}
+
+static void set_pending(struct fwd *w, int g, uint32_t k)
+{
+    w->pending[g] = (int32_t)k;
+    w->nsoft[g] = 0;
+}
+
 static void forward(struct opt *o)
 {
     struct ir_block *ir = o->ir;
     ir_temp known[G_NGLOBALS];
-    int32_t pending[G_NGLOBALS];
-    for (int g = 0; g < G_NGLOBALS; g++) {
-        known[g] = IR_NOTEMP;
-        pending[g] = -1;
+    struct fwd *w = calloc(1, sizeof(*w));
+    if (!w) {
+        ir->oom = true;
+        return;
     }
+    for (int g = 0; g < G_NGLOBALS; g++)
+        known[g] = IR_NOTEMP;
+    for (int g = 0; g < NSTATE; g++)
+        w->pending[g] = -1;
     for (unsigned k = 0; k < ir->nops; k++) {
         struct ir_op *op = &ir->ops[k];
         const struct ir_opdef *d = &ir_opdefs[op->opc];
@@ -248,6 +333,8 @@ static void forward(struct opt *o)
             o->def[op->out] = (int32_t)k;
         if (op->opc == IR_LDG) {
             int g = (int)op->c[0];
+            if (g == G_LFRES || g == G_LFAUX)
+                observe(w, G_FLAGS); /* the flags were stored by a FLAGS op: read them from struct cpu */
             if (known[g] != IR_NOTEMP)
                 make_copy(o, op, known[g]);
             else
@@ -256,10 +343,21 @@ static void forward(struct opt *o)
         }
         if (op->opc == IR_STG) {
             int g = (int)op->c[0];
-            if (pending[g] >= 0)
-                ir->ops[pending[g]].opc = IR_NOP;
-            pending[g] = (int32_t)k;
+            if (g == G_LFRES || g == G_LFAUX)
+                observe(w, G_FLAGS); /* a partial overwrite: keep the FLAGS op */
+            kill_store(w, ir, g);
+            set_pending(w, g, k);
             known[g] = op->in[0];
+            continue;
+        }
+        if (op->opc == IR_FLAGS) {
+            kill_store(w, ir, G_LFRES);
+            kill_store(w, ir, G_LFAUX);
+            observe(w, G_LFRES);
+            observe(w, G_LFAUX);
+            kill_store(w, ir, G_FLAGS);
+            set_pending(w, G_FLAGS, k);
+            known[G_LFRES] = known[G_LFAUX] = IR_NOTEMP;
             continue;
         }
         if (d->flags & IRF_PURE) {
@@ -296,13 +394,45 @@ static void forward(struct opt *o)
             op->opc = IR_NOP; /* never taken */
             continue;
         }
+        if (d->flags & IRF_SOFT) {
+            for (int g = 0; g < NSTATE; g++) {
+                if (w->pending[g] < 0)
+                    continue;
+                if (w->nsoft[g] == MAX_SOFT)
+                    observe(w, g); /* too many to track: the store stays */
+                else
+                    w->soft[g][w->nsoft[g]++] = k;
+            }
+        }
         if (d->flags & (IRF_SYNC | IRF_EXIT) || op->opc == IR_LABEL)
-            for (int g = 0; g < G_NGLOBALS; g++)
-                pending[g] = -1;
+            for (int g = 0; g < NSTATE; g++)
+                observe(w, g);
         if (d->flags & IRF_CLOBG || op->opc == IR_LABEL)
             for (int g = 0; g < G_NGLOBALS; g++)
                 known[g] = IR_NOTEMP;
     }
+    /* Attach the deferred stores to their ops, in op order. */
+    for (unsigned a = 1; a < w->nout; a++) { /* insertion sort: nearly sorted, stable */
+        struct pend t = w->out[a];
+        unsigned b = a;
+        while (b > 0 && w->out[b - 1].op > t.op) {
+            w->out[b] = w->out[b - 1];
+            b--;
+        }
+        w->out[b] = t;
+    }
+    for (unsigned a = 0; a < w->nout;) {
+        struct ir_op *op = &ir->ops[w->out[a].op];
+        op->dfirst = (uint16_t)ir->ndefers;
+        unsigned n = 0;
+        for (; a < w->nout && &ir->ops[w->out[a].op] == op; a++, n++)
+            ir_add_defer(ir, &w->out[a].d);
+        op->dcount = (uint16_t)n;
+    }
+    if (w->oom)
+        ir->oom = true;
+    free(w->out);
+    free(w);
 }
 
 static void dce(struct ir_block *ir, uint8_t *used)
@@ -319,7 +449,12 @@ static void dce(struct ir_block *ir, uint8_t *used)
             continue;
         }
         for (int i = 0; i < d->nin; i++)
-            used[op->in[i]] = 1;
+            if (op->in[i] != IR_NOTEMP)
+                used[op->in[i]] = 1;
+        for (unsigned x = op->dfirst; x < (unsigned)op->dfirst + op->dcount; x++)
+            for (int i = 0; i < 4; i++)
+                if (ir->defers[x].v[i] != IR_NOTEMP)
+                    used[ir->defers[x].v[i]] = 1;
     }
 }
 

@@ -249,6 +249,41 @@ static void evacuate(struct ra_state *ra, int k, regset locked)
     }
 }
 
+static bool deferred_here(const struct ir_block *ir, const struct ir_op *op, ir_temp t)
+{
+    for (unsigned e = op->dfirst; e < (unsigned)op->dfirst + op->dcount; e++)
+        for (int i = 0; i < 4; i++)
+            if (ir->defers[e].v[i] == t)
+                return true;
+    return false;
+}
+
+/* Tell the backend where the values of this op's deferred stores are. */
+static void place_defers(struct ra_state *ra, const struct ir_op *op)
+{
+    const struct ir_block *ir = ra->ir;
+    struct be_loc locs[op->dcount][4];
+    for (unsigned e = 0; e < op->dcount; e++) {
+        for (int i = 0; i < 4; i++) {
+            ir_temp t = ir->defers[op->dfirst + e].v[i];
+            struct be_loc *l = &locs[e][i];
+            if (t == IR_NOTEMP) {
+                *l = (struct be_loc){ -1, 0 };
+            } else if (ir_is_const(ir, t)) {
+                *l = (struct be_loc){ -1, ir_val(ir, t) };
+            } else if (ra->reg[t] >= 0) {
+                *l = (struct be_loc){ ra->reg[t], 0 };
+            } else if (ra->in_mem[t]) {
+                *l = (struct be_loc){ BE_LOC_SLOT, ra->slot[t] };
+            } else {
+                ra->failed = true;
+                return;
+            }
+        }
+    }
+    be_set_defers(ra->x, &ir->defers[op->dfirst], locs, op->dcount);
+}
+
 static void reset_regs(struct ra_state *ra)
 {
     for (int r = 0; r < NREGS; r++)
@@ -272,7 +307,12 @@ static void analyse(struct ra_state *ra, const struct ir_block *ir)
         const struct ir_opdef *d = &ir_opdefs[op->opc];
         ra->calls_before[k] = calls;
         for (int i = 0; i < d->nin; i++)
-            ra->last_use[op->in[i]] = (int32_t)k;
+            if (op->in[i] != IR_NOTEMP)
+                ra->last_use[op->in[i]] = (int32_t)k;
+        for (unsigned x = op->dfirst; x < (unsigned)op->dfirst + op->dcount; x++)
+            for (int i = 0; i < 4; i++)
+                if (ir->defers[x].v[i] != IR_NOTEMP)
+                    ra->last_use[ir->defers[x].v[i]] = (int32_t)k;
         if (d->nout)
             ra->def[op->out] = (int32_t)k;
         if ((d->flags & IRF_CALL) && !(d->flags & IRF_EXIT))
@@ -312,6 +352,8 @@ bool ra_run(struct ra_state *ra, const struct ir_block *ir, struct be_ctx *x)
         regset locked = 0;
         for (int i = 0; i < d->nin; i++) {
             ir_temp t = op->in[i];
+            if (t == IR_NOTEMP)
+                continue;
             if (ir_is_const(ir, t) && cons.imm[i] && be_imm_ok(op, i, ir_val(ir, t))) {
                 loc[i].val = ir_val(ir, t);
                 continue;
@@ -351,13 +393,14 @@ bool ra_run(struct ra_state *ra, const struct ir_block *ir, struct be_ctx *x)
         if ((d->flags & IRF_CALL) && !(d->flags & IRF_EXIT))
             evacuate(ra, (int)k, locked);
 
-        /* Inputs whose last use is this op give up their registers. */
+        /* Inputs whose last use is this op give up their registers (unless
+         * a deferred store still reads them, below). */
         regset in_regs = 0;
         for (int i = 0; i < d->nin; i++) {
             if (loc[i].reg >= 0)
                 in_regs |= REGBIT(loc[i].reg);
             ir_temp t = op->in[i];
-            if (ra->last_use[t] == (int32_t)k)
+            if (t != IR_NOTEMP && ra->last_use[t] == (int32_t)k && !deferred_here(ir, op, t))
                 release(ra, t);
         }
 
@@ -368,8 +411,16 @@ bool ra_run(struct ra_state *ra, const struct ir_block *ir, struct be_ctx *x)
             out = alloc_reg(ra, cons.out, lock, ra->crosses_call[op->out]);
         }
 
+        if (op->dcount)
+            place_defers(ra, op);
         regset live = owned(ra);
         be_emit_op(x, ir, op, out, loc, scratch, live);
+        for (unsigned e = op->dfirst; e < (unsigned)op->dfirst + op->dcount; e++)
+            for (int i = 0; i < 4; i++) {
+                ir_temp t = ir->defers[e].v[i];
+                if (t != IR_NOTEMP && ra->last_use[t] == (int32_t)k)
+                    release(ra, t);
+            }
 
         if (d->nout) {
             bind(ra, op->out, out);

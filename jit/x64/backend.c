@@ -72,6 +72,15 @@ void be_constraints(const struct ir_block *ir, const struct ir_op *op, struct be
         c->alias = 0;
         c->imm[1] = 1;
         break;
+    case IR_DIVU:
+    case IR_DIVS:
+        /* rdx:rax / r64: the dividend moves into RAX, RDX is clobbered */
+        c->in[0] = c->in[1] = ALL & ~(REGBIT(RAX) | REGBIT(RDX));
+        c->out = REGBIT(RAX);
+        c->out_excl = 1;
+        c->nscratch = 1;
+        c->scratch = REGBIT(RDX);
+        break;
     case IR_SHL:
     case IR_SHR:
     case IR_SAR:
@@ -113,6 +122,9 @@ void be_constraints(const struct ir_block *ir, const struct ir_op *op, struct be
     case IR_GOTO_IND:
         c->imm[0] = 1;
         break;
+    case IR_FLAGS:
+        c->imm[0] = c->imm[1] = c->imm[2] = c->imm[3] = 1;
+        break;
     case IR_QLD:
         c->imm[0] = 1;
         c->out_excl = 1;
@@ -148,7 +160,8 @@ bool be_imm_ok(const struct ir_op *op, int idx, int64_t v)
     case IR_QST:
     case IR_QLD:
     case IR_GOTO_IND:
-        return true; /* 32-bit guest values */
+    case IR_FLAGS:
+        return true; /* 32-bit guest values; FLAGS loads any constant itself */
     default:
         return op->type == IR_I32 || fits_i32(v) || (idx == 1 && op->opc == IR_DEPOSIT);
     }
@@ -180,8 +193,188 @@ struct cold *x64_add_cold(struct be_ctx *x, enum cold_kind kind, uint8_t *site)
     }
     struct cold *c = &x->cold[x->ncold++];
     *c = (struct cold){ .kind = (uint8_t)kind, .site = site, .insn = (uint16_t)x->insn, .lin = -1, .out = -1,
-                        .val = -1 };
+                        .val = -1, .dfirst = x->cur_dfirst, .dcount = x->cur_dcount };
     return c;
+}
+
+void be_set_defers(struct be_ctx *x, const struct ir_defer *d, const struct be_loc (*locs)[4], unsigned n)
+{
+    if (!grow((void **)&x->dpool, &x->dpool_cap, x->ndpool + n, sizeof(struct cold_defer))) {
+        x->failed = true;
+        return;
+    }
+    x->cur_dfirst = x->ndpool;
+    x->cur_dcount = n;
+    for (unsigned k = 0; k < n; k++) {
+        struct cold_defer *cd = &x->dpool[x->ndpool++];
+        cd->d = d[k];
+        for (int i = 0; i < 4; i++)
+            cd->loc[i] = locs[k][i];
+    }
+}
+
+/* ---- Flags and deferred stores, with R11 and two scratch words ---- */
+
+static void load_r11(struct be_ctx *x, const struct be_loc *l, bool w64)
+{
+    struct xbuf *b = &x->buf;
+    if (l->reg >= 0)
+        x_mov_rr(b, w64, R11, l->reg);
+    else if (l->reg == BE_LOC_SLOT)
+        x_load(b, 1, R11, RSP, NOREG, 0, (int32_t)l->val * 8, 8, false);
+    else
+        x_mov_ri(b, w64, R11, w64 ? l->val : (int64_t)(uint32_t)l->val);
+}
+
+/* r11 = r11 op loc, 64 bits; op is commutative (XOR, OR, AND). */
+static void op_r11(struct be_ctx *x, int aluop, const struct be_loc *l)
+{
+    struct xbuf *b = &x->buf;
+    if (l->reg >= 0) {
+        x_alu_rr(b, aluop, 1, R11, l->reg);
+    } else if (l->reg == BE_LOC_SLOT) {
+        x_alu_rm(b, aluop, 1, R11, RSP, (int32_t)l->val * 8);
+    } else if (fits_i32(l->val)) {
+        x_alu_ri(b, aluop, 1, R11, (int32_t)l->val);
+    } else {
+        x_store(b, R11, RSP, NOREG, 0, X64_TMP1, 8);
+        x_mov_ri(b, 1, R11, l->val);
+        x_alu_rm(b, aluop, 1, R11, RSP, X64_TMP1);
+    }
+}
+
+static void sext_r11(struct xbuf *b, int bits)
+{
+    if (bits == 8)
+        x_movsx8_rr(b, 1, R11, R11);
+    else if (bits == 16)
+        x_movsx16_rr(b, 1, R11, R11);
+    else
+        x_movsxd_rr(b, R11, R11);
+}
+
+/* Shift flags: CF and OF into TMP0/TMP1 as 0/1, then aux (shift.c). */
+static void emit_shift_flags(struct be_ctx *x, int kind, int bits, const struct be_loc *in, int32_t aux)
+{
+    struct xbuf *b = &x->buf;
+    int n = (int)in[1].val;
+    /* CF */
+    if (kind == FLK_SHL && n > bits) {
+        x_mov_ri(b, 0, R11, 0);
+    } else {
+        load_r11(x, &in[0], false);
+        if (kind == FLK_SAR)
+            sext_r11(b, bits);
+        int sh = kind == FLK_SHL ? bits - n : n - 1;
+        if (sh)
+            x_shift_ri(b, kind == FLK_SAR ? SH_SAR : SH_SHR, 1, R11, sh);
+        x_alu_ri(b, ALU_AND, 0, R11, 1);
+    }
+    x_store(b, R11, RSP, NOREG, 0, X64_TMP0, 8);
+    /* OF: SHL msb ^ next bit of the source, SHR its msb, SAR 0 */
+    if (kind == FLK_SAR) {
+        x_mov_ri(b, 0, R11, 0);
+    } else {
+        load_r11(x, &in[0], false);
+        x_shift_ri(b, SH_SHR, 0, R11, kind == FLK_SHL ? bits - 2 : bits - 1);
+        if (kind == FLK_SHL) {
+            x_store(b, R11, RSP, NOREG, 0, X64_TMP1, 8);
+            x_shift_ri(b, SH_SHR, 0, R11, 1);
+            x_alu_rm(b, ALU_XOR, 0, R11, RSP, X64_TMP1);
+        }
+        x_alu_ri(b, ALU_AND, 0, R11, 1);
+    }
+    /* aux = CF << 63 | (CF ^ OF) << 62 */
+    x_alu_rm(b, ALU_XOR, 1, R11, RSP, X64_TMP0);
+    x_shift_ri(b, SH_SHL, 1, R11, 62);
+    x_store(b, R11, RSP, NOREG, 0, X64_TMP1, 8);
+    x_load(b, 1, R11, RSP, NOREG, 0, X64_TMP0, 8, false);
+    x_shift_ri(b, SH_SHL, 1, R11, 63);
+    x_alu_rm(b, ALU_OR, 1, R11, RSP, X64_TMP1);
+    x_store(b, R11, RBP, NOREG, 0, aux, 8);
+}
+
+/* lf_res and lf_aux from a FLAGS op's operands (ir.h, enum ir_flk). */
+static void emit_flags(struct be_ctx *x, int kind, int bits, const struct be_loc *in)
+{
+    struct xbuf *b = &x->buf;
+    int32_t res = (int32_t)offsetof(struct cpu, lf_res), aux = (int32_t)offsetof(struct cpu, lf_aux);
+    switch (kind) {
+    case FLK_SHL:
+    case FLK_SHR:
+    case FLK_SAR:
+        load_r11(x, &in[2], false);
+        sext_r11(b, bits);
+        x_store(b, R11, RBP, NOREG, 0, res, 8);
+        emit_shift_flags(x, kind, bits, in, aux);
+        return;
+    case FLK_WORDS:
+        load_r11(x, &in[0], true);
+        x_store(b, R11, RBP, NOREG, 0, res, 8);
+        load_r11(x, &in[1], true);
+        x_store(b, R11, RBP, NOREG, 0, aux, 8);
+        return;
+    case FLK_LOGIC:
+        load_r11(x, &in[2], false);
+        sext_r11(b, bits);
+        x_store(b, R11, RBP, NOREG, 0, res, 8);
+        x_store_i(b, 0, RBP, aux, 8);
+        return;
+    default:
+        break;
+    }
+    load_r11(x, &in[2], true);
+    sext_r11(b, bits);
+    x_store(b, R11, RBP, NOREG, 0, res, 8);
+    /* x = a ^ b ^ r: the carry into each bit */
+    load_r11(x, &in[0], false);
+    if (in[1].reg < 0 && in[1].reg != BE_LOC_SLOT)
+        x_alu_ri(b, ALU_XOR, 0, R11, (int32_t)in[1].val); /* 32-bit: stays zero-extended */
+    else
+        op_r11(x, ALU_XOR, &in[1]);
+    op_r11(x, ALU_XOR, &in[2]);
+    x_store(b, R11, RSP, NOREG, 0, X64_TMP0, 8);
+    x_shift_ri(b, SH_SHR, 1, R11, bits - 1);
+    x_shift_ri(b, SH_SHL, 1, R11, 62);
+    x_store(b, R11, RSP, NOREG, 0, X64_TMP1, 8);
+    x_load(b, 1, R11, RSP, NOREG, 0, X64_TMP0, 8, false);
+    x_shift_ri(b, SH_SHR, 1, R11, 1);
+    x_alu_ri(b, ALU_AND, 1, R11, 8);
+    x_alu_rm(b, ALU_OR, 1, R11, RSP, X64_TMP1);
+    if (kind == FLK_INCDEC) {
+        /* keep CF (in3): flip CF and its partner bit together when they differ */
+        x_store(b, R11, RSP, NOREG, 0, X64_TMP0, 8);
+        load_r11(x, &in[3], false);
+        x_shift_ri(b, SH_SHL, 1, R11, 63);
+        x_alu_rm(b, ALU_XOR, 1, R11, RSP, X64_TMP0);
+        x_shift_ri(b, SH_SAR, 1, R11, 63);
+        x_shift_ri(b, SH_SHL, 1, R11, 62);
+        x_alu_rm(b, ALU_XOR, 1, R11, RSP, X64_TMP0);
+    }
+    x_store(b, R11, RBP, NOREG, 0, aux, 8);
+}
+
+void x64_emit_defers(struct be_ctx *x, const struct cold *c)
+{
+    struct xbuf *b = &x->buf;
+    for (unsigned k = 0; k < c->dcount; k++) {
+        const struct cold_defer *cd = &x->dpool[c->dfirst + k];
+        int g = cd->d.g;
+        if (g == G_FLAGS) {
+            emit_flags(x, cd->d.kind, cd->d.bits, cd->loc);
+            continue;
+        }
+        bool w64 = ir_global_type((enum ir_global)g) == IR_I64;
+        const struct be_loc *l = &cd->loc[0];
+        if (l->reg >= 0) {
+            x_store(b, l->reg, RBP, NOREG, 0, x64_global_off(g), w64 ? 8 : 4);
+        } else if (l->reg != BE_LOC_SLOT && (!w64 || fits_i32(l->val))) {
+            x_store_i(b, (int32_t)l->val, RBP, x64_global_off(g), w64 ? 8 : 4);
+        } else {
+            load_r11(x, l, w64);
+            x_store(b, R11, RBP, NOREG, 0, x64_global_off(g), w64 ? 8 : 4);
+        }
+    }
 }
 
 /* cpu->cur = &block->insn[k]: the interpreter's unwinder reads EIP and the
@@ -207,7 +400,8 @@ struct be_ctx *be_begin(struct jit *j, struct jit_tb *tb, uint8_t *start, uint8_
     x->buf = (struct xbuf){ start, end, false };
     x->start = start;
     x->insn = 0;
-    x->ncold = x->nlref = 0;
+    x->ncold = x->nlref = x->ndpool = 0;
+    x->cur_dfirst = x->cur_dcount = 0;
     x->failed = false;
     if (!grow((void **)&x->label, &x->label_cap, j->ir.nlabels + 1, sizeof(uint8_t *)))
         return NULL;
@@ -397,6 +591,17 @@ void be_emit_op(struct be_ctx *x, const struct ir_block *ir, const struct ir_op 
         }
         break;
     }
+    case IR_DIVU:
+    case IR_DIVS:
+        x_mov_rr(b, 1, RAX, in[0].reg);
+        if (op->opc == IR_DIVU) {
+            x_mov_ri(b, 0, RDX, 0);
+        } else {
+            xb(b, 0x48); /* cqo */
+            xb(b, 0x99);
+        }
+        x_unary(b, op->opc == IR_DIVU ? 6 : 7, 1, in[1].reg);
+        break;
     case IR_NOT: x_unary(b, 2, w, out); break;
     case IR_NEG: x_unary(b, 3, w, out); break;
     case IR_BSWAP: x_bswap(b, w, out); break;
@@ -509,6 +714,7 @@ void be_emit_op(struct be_ctx *x, const struct ir_block *ir, const struct ir_op 
         else
             x_store_i(b, (int32_t)in[0].val, RBP, (int32_t)op->c[0], (int)op->c[1]);
         break;
+    case IR_FLAGS: emit_flags(x, (int)op->c[0], (int)op->c[1], in); break;
     case IR_QLD: x64_emit_qld(x, op, out, in, s, live); break;
     case IR_QST: x64_emit_qst(x, op, in, s, live); break;
     case IR_FALLBACK: {
@@ -554,6 +760,7 @@ void be_emit_op(struct be_ctx *x, const struct ir_block *ir, const struct ir_op 
         x->failed = true;
         break;
     }
+    x->cur_dcount = 0; /* deferred stores belong to this op's stubs only */
 }
 
 /* ---- Cold code and finishing ---- */
@@ -563,6 +770,7 @@ static void emit_cold(struct be_ctx *x, const struct cold *c)
     struct xbuf *b = &x->buf;
     switch (c->kind) {
     case COLD_EXIT:
+        x64_emit_defers(x, c);
         store_eip(x, c->imm);
         emit_exit_common(x, c->ninsns);
         x_jmp_to(b, x->j->common.epilogue);
@@ -614,6 +822,7 @@ void be_free(struct be_ctx *x)
     free(x->cold);
     free(x->lref);
     free(x->label);
+    free(x->dpool);
     free(x);
 }
 

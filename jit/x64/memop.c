@@ -140,6 +140,7 @@ void x64_emit_cold_mem(struct be_ctx *x, const struct cold *c)
     regset keep = c->live & X64_CLOBBERED;
     switch (c->kind) {
     case COLD_SEGFAULT:
+        x64_emit_defers(x, c);
         x64_set_cur(x, c->insn);
         x_mov_rr(b, 1, RDI, RBP);
         x_mov_ri(b, 0, RSI, c->seg);
@@ -148,6 +149,7 @@ void x64_emit_cold_mem(struct be_ctx *x, const struct cold *c)
         break;
     case COLD_LD:
         save_regs(b, keep, false);
+        x64_emit_defers(x, c);
         x64_set_cur(x, c->insn);
         x_mov_rr(b, 0, RSI, c->lin);
         x_mov_ri(b, 0, RDX, c->size);
@@ -164,6 +166,7 @@ void x64_emit_cold_mem(struct be_ctx *x, const struct cold *c)
         break;
     case COLD_ST:
         save_regs(b, keep, false);
+        x64_emit_defers(x, c);
         x64_set_cur(x, c->insn);
         if (c->val >= 0)
             x_mov_rr(b, 1, RDX, c->val);

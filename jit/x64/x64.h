@@ -43,6 +43,13 @@ struct cold {
     int64_t ninsns;    /* exits: instructions completed */
     regset live;       /* registers to preserve across the slow call */
     int exit;          /* COLD_CHAIN: exit index */
+    unsigned dfirst, dcount; /* deferred stores to do first (be_ctx.dpool) */
+};
+
+/* A deferred store with the locations of its values (be_set_defers). */
+struct cold_defer {
+    struct ir_defer d;
+    struct be_loc loc[4];
 };
 
 struct label_ref {
@@ -63,8 +70,16 @@ struct be_ctx {
     unsigned nlref, lref_cap;
     uint8_t **label;
     unsigned label_cap;
+    struct cold_defer *dpool;
+    unsigned ndpool, dpool_cap;
+    unsigned cur_dfirst, cur_dcount; /* the current op's deferred stores */
     bool failed;
 };
+
+/* Two words of the frame the backend uses as scratch memory: the save
+ * area's slots of RSP and RBP, which are never saved there. */
+#define X64_TMP0 (X64_SAVE_OFF + 8 * RSP)
+#define X64_TMP1 (X64_SAVE_OFF + 8 * RBP)
 
 /* Offsets into struct cpu, checked against the types in backend.c. */
 int x64_global_off(int g);
@@ -77,5 +92,7 @@ void x64_emit_cold_mem(struct be_ctx *x, const struct cold *c);
 /* backend.c */
 struct cold *x64_add_cold(struct be_ctx *x, enum cold_kind kind, uint8_t *site);
 void x64_set_cur(struct be_ctx *x, unsigned insn);
+/* The deferred stores of a cold stub (flags computed with R11 and the TMP words). */
+void x64_emit_defers(struct be_ctx *x, const struct cold *c);
 
 #endif
