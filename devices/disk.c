@@ -207,7 +207,8 @@ static int check_iso(struct disk *d, char *err, size_t errlen, char *warn, size_
     uint8_t vd[CD_SECTOR];
     if (d->file_size < 17ull * CD_SECTOR) {
         char what[160];
-        snprintf(what, sizeof(what), "is too small for an ISO 9660 image (%llu bytes; the volume descriptors start at %u)",
+        snprintf(what, sizeof(what),
+                 "is too small for an ISO 9660 image (%llu bytes; the volume descriptors start at %u)",
                  (unsigned long long)d->file_size, 16 * CD_SECTOR);
         set_msg(err, errlen, "%s: %s", d->path, what);
         return -EINVAL;
