@@ -267,6 +267,13 @@ static void report(struct cosim *cs, struct cpu *c, const struct block *b, const
 
 /* ---- The entry every translated block gets ---- */
 
+/* A function, not a local pointer: a local live across setjmp trips
+ * -Wclobbered at -O2. */
+static void run_native(struct cpu *c, const struct jit_tb *tb)
+{
+    ((native_fn *)(void *)tb->code)(c);
+}
+
 static void cosim_entry(struct cpu *c)
 {
     struct jit *j = c->accel->ctx;
@@ -274,14 +281,13 @@ static void cosim_entry(struct cpu *c)
     uint32_t eip = (uint32_t)c->eip, lin = (uint32_t)c->seg[SEG_CS].base + eip;
     struct block *b = c->cache->jmp[jmp_hash(lin)];
     struct jit_tb *tb = b ? b->accel : NULL;
-    native_fn *code = tb ? (native_fn *)(void *)tb->code : NULL;
     if (!b || b->lin != lin || b->eip != eip || !tb || tb->b != b) {
         cpu_logf(c, "cosim: no block for %08x", eip); /* cannot happen: the loop just found it there */
         abort();
     }
     if (!checkable(b, tb->ninsns)) {
         cs->skipped++;
-        code(c);
+        run_native(c, tb);
         return;
     }
     jmp_buf outer;
@@ -295,7 +301,7 @@ static void cosim_entry(struct cpu *c)
     cs->rec = &cs->jn;
     volatile bool nfault = false;
     if (setjmp(c->jb) == 0)
-        code(c);
+        run_native(c, tb);
     else {
         nfault = true;
         fix_fault(c);

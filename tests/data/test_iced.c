@@ -892,6 +892,7 @@ END_TEST
 START_TEST(supported_forms)
 {
     unsigned total = 0, supported = 0;
+    ck_assert_msg(maps != NULL, "no iced data was read (see the failures above)");
     for (unsigned k = 0; k < MAP_SLOTS; k++) {
         if (!maps[k].name[0])
             continue;
