@@ -108,39 +108,52 @@ HANDLER(fpu_tst)
 }
 
 /* FCOMI family: the result goes to EFLAGS. */
-static inline __attribute__((always_inline)) void comi(struct cpu *c, const struct insn *i, bool quiet, bool pop)
+static const uint32_t comi_flags[4] = {
+    [SF_LT] = EFL_CF, [SF_EQ] = EFL_ZF, [SF_GT] = 0, [SF_UN] = EFL_ZF | EFL_PF | EFL_CF,
+};
+
+FPU_GENERAL void comi_general(struct cpu *c, const struct insn *i, bool quiet, bool pop)
 {
-    static const uint32_t fl_of[4] = {
-        [SF_LT] = EFL_CF, [SF_EQ] = EFL_ZF, [SF_GT] = 0, [SF_UN] = EFL_ZF | EFL_PF | EFL_CF,
-    };
     struct fpu *f = &c->fpu;
+    fpu_enter(c);
     if (fpu_empty(f, 0) || fpu_empty(f, i->rm)) {
         bool masked = fpu_stack_underflow(c);
-        lf_set(c, fl_of[SF_UN]);
+        lf_set(c, comi_flags[SF_UN]);
         if (masked && pop)
             fpu_pop(f);
     } else {
-        int r = fast_compare(fpu_st(f, 0), fpu_st(f, i->rm));
-        if (r >= 0) {
-            lf_set(c, fl_of[r]);
-            if (pop)
-                fpu_pop(f);
-        } else {
-            struct sf_env e = fpu_env(c);
-            r = sf_compare(&e, fpu_fx(c, 0), fpu_fx(c, i->rm), quiet);
-            lf_set(c, fl_of[r]);
-            if (!sf_blocked(&e) && pop)
-                fpu_pop(f);
-            fpu_raise(c, e.flags, 0, 0); /* C1 unchanged, as on the host x87 */
-        }
+        struct sf_env e = fpu_env(c);
+        int r = sf_compare(&e, fpu_fx(c, 0), fpu_fx(c, i->rm), quiet);
+        lf_set(c, comi_flags[r]);
+        if (!sf_blocked(&e) && pop)
+            fpu_pop(f);
+        fpu_raise(c, e.flags, 0, 0); /* C1 unchanged, as on the host x87 */
     }
     fpu_note_reg(c, i);
 }
 
-HANDLER(fpu_comi) { fpu_enter(c); comi(c, i, false, false); }
-HANDLER(fpu_comip) { fpu_enter(c); comi(c, i, false, true); }
-HANDLER(fpu_ucomi) { fpu_enter(c); comi(c, i, true, false); }
-HANDLER(fpu_ucomip) { fpu_enter(c); comi(c, i, true, true); }
+/* Two present normal operands: an order, no exception, no status change. */
+static inline __attribute__((always_inline)) void comi(struct cpu *c, const struct insn *i, bool quiet, bool pop)
+{
+    struct fpu *f = &c->fpu;
+    int r = -1;
+    if (fpu_entry_clear(c) && fpu_present2(f, 0, i->rm))
+        r = fast_compare(fpu_st(f, 0), fpu_st(f, i->rm));
+    switch (r) { /* lf_set with a constant is a couple of stores */
+    case SF_LT: lf_set(c, comi_flags[SF_LT]); break;
+    case SF_EQ: lf_set(c, comi_flags[SF_EQ]); break;
+    case SF_GT: lf_set(c, comi_flags[SF_GT]); break;
+    default: comi_general(c, i, quiet, pop); return;
+    }
+    if (pop)
+        fpu_pop(f);
+    fpu_note_reg(c, i);
+}
+
+HANDLER(fpu_comi) { comi(c, i, false, false); }
+HANDLER(fpu_comip) { comi(c, i, false, true); }
+HANDLER(fpu_ucomi) { comi(c, i, true, false); }
+HANDLER(fpu_ucomip) { comi(c, i, true, true); }
 
 HANDLER(fpu_xam)
 {

@@ -289,7 +289,8 @@ FPU_GENERAL void store_general(struct cpu *c, const struct insn *i, int kind, bo
 SF_FAST bool store_fast(struct cpu *c, const struct insn *i, int kind, bool pop)
 {
     struct fpu *f = &c->fpu;
-    if (!fpu_entry_clear(c) || fpu_empty(f, 0))
+    /* The 80-bit format needs only the entry checks; the others round. */
+    if ((kind == ST_F80 ? !fpu_entry_clear(c) : fpu_fast_mode(c) < 0) || fpu_empty(f, 0))
         return false;
     struct f80 v = f->st[f->top];
     uint64_t x = 0;
@@ -297,8 +298,7 @@ SF_FAST bool store_fast(struct cpu *c, const struct insn *i, int kind, bool pop)
     int size = 10;
     if (kind == ST_F64 || kind == ST_F32) {
         size = kind == ST_F64 ? 8 : 4;
-        if (fpu_fast_mode(c) < 0 || !(kind == ST_F64 ? fast_to_ieee(v, 52, 11, &x, &flags)
-                                                   : fast_to_ieee(v, 23, 8, &x, &flags)))
+        if (!(kind == ST_F64 ? fast_to_ieee(v, 52, 11, &x, &flags) : fast_to_ieee(v, 23, 8, &x, &flags)))
             return false;
     } else if (kind != ST_F80) {
         return false;
