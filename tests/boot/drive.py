@@ -31,6 +31,7 @@ import hashlib
 import os
 import re
 import shlex
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -354,8 +355,14 @@ def main():
                 scenario_linux(args, base, ["--cdrom", img("boot.iso"), "--boot", "d"],
                                [seabios, (rb"ISOLINUX \d", "ISOLINUX's banner")], cmdline)
             else:
-                scenario_linux(args, base, ["--disk", img("disk.img"), "--boot", "c"],
-                               [seabios, (rb"SYSLINUX \d", "SYSLINUX's banner")], cmdline)
+                # A private copy: the guest may write to its disk, and the
+                # same image boots under each accelerator at once in CTest
+                # (kestrel refuses an image another kestrel has in use).
+                with tempfile.TemporaryDirectory() as tmp:
+                    disk = os.path.join(tmp, "disk.img")
+                    shutil.copyfile(img("disk.img"), disk)
+                    scenario_linux(args, base, ["--disk", disk, "--boot", "c"],
+                                   [seabios, (rb"SYSLINUX \d", "SYSLINUX's banner")], cmdline)
     except DriveError as e:
         if args.guest:
             print(args.guest.transcript())

@@ -2,7 +2,7 @@
 # Debian's own kernel drives our IDE function with its own drivers:
 # ata_piix (bus-master DMA, MWDMA2 on a PIIX3), sd for the disk, sr and
 # isofs for the CD-ROM. Direct boot, no firmware in between.
-#   ide-linux.sh KESTREL FETCH WORKDIR
+#   ide-linux.sh KESTREL FETCH WORKDIR [kestrel options...]
 # FETCH is tests/boot/fetch: it provides the kernel, the busybox initramfs
 # and, in its cache, the kernel package the modules are taken from. Our
 # /init rides in a second cpio archive appended to the initramfs (the
@@ -14,6 +14,7 @@
 # host checks every number against the images themselves.
 set -eu
 kestrel=$1 fetch=$2 work=$3
+shift 3
 rm -rf "$work"
 mkdir -p "$work/img" "$work/root/lib/modules" "$work/cd"
 "$fetch" --quiet --out "$work/img" direct
@@ -65,7 +66,7 @@ want_file=$(md5sum < "$work/cd/data.bin")
 
 timeout 600 "$kestrel" --clock icount:4 --no-reboot --kernel "$work/img/vmlinuz" --initrd "$work/initrd.gz" \
     --append "console=ttyS0 quiet" --disk "$work/disk.img" --cdrom "$work/cd.iso" --serial "file:$work/out" \
-    < /dev/null || { echo "ide-linux: kestrel failed"; exit 1; }
+    "$@" < /dev/null || { echo "ide-linux: kestrel failed"; exit 1; }
 tr -d '\r' < "$work/out" | grep '^IDE-LINUX' > "$work/got" || true
 cat "$work/got"
 cat > "$work/want" <<EOF

@@ -19,19 +19,27 @@ add_custom_command(OUTPUT ${IDE_OUT}/cd.iso
   COMMENT "Making the El Torito test ISO")
 add_custom_target(guest_ide_images ALL DEPENDS ${IDE_OUT}/disk.img ${IDE_OUT}/cd.iso)
 
+# Under every accelerator configuration but kvm (tests/kvm/kvm.cmake has its own).
 set(IDE_RUN ${GUEST_DIR}/ide-boot.sh $<TARGET_FILE:kestrel>)
-add_test(NAME guest.ide.boot_disk
-  COMMAND ${IDE_RUN} "IDE disk: " ${GUEST_DIR}/ide_disk.expected --disk ${IDE_OUT}/disk.img)
-add_test(NAME guest.ide.boot_cd
-  COMMAND ${IDE_RUN} "IDE cd: " ${GUEST_DIR}/ide_cd.expected --cdrom ${IDE_OUT}/cd.iso --boot d)
-# Both attached: --boot picks which one SeaBIOS tries first.
-add_test(NAME guest.ide.boot_order_c
-  COMMAND ${IDE_RUN} "IDE disk: " ${GUEST_DIR}/ide_disk.expected --cdrom ${IDE_OUT}/cd.iso --disk ${IDE_OUT}/disk.img)
-add_test(NAME guest.ide.boot_order_d
-  COMMAND ${IDE_RUN} "IDE cd: " ${GUEST_DIR}/ide_cd.expected --disk ${IDE_OUT}/disk.img --cdrom ${IDE_OUT}/cd.iso
-          --boot d)
-set_tests_properties(guest.ide.boot_disk guest.ide.boot_cd guest.ide.boot_order_c guest.ide.boot_order_d
-  PROPERTIES LABELS "guest;sanitize" TIMEOUT 300)
+foreach(accel ${KESTREL_ACCELS})
+  if(accel STREQUAL "kvm")
+    continue()
+  endif()
+  kestrel_accel_opts(${accel} opts)
+  add_test(NAME guest.ide.boot_disk.${accel}
+    COMMAND ${IDE_RUN} "IDE disk: " ${GUEST_DIR}/ide_disk.expected --disk ${IDE_OUT}/disk.img ${opts})
+  add_test(NAME guest.ide.boot_cd.${accel}
+    COMMAND ${IDE_RUN} "IDE cd: " ${GUEST_DIR}/ide_cd.expected --cdrom ${IDE_OUT}/cd.iso --boot d ${opts})
+  # Both attached: --boot picks which one SeaBIOS tries first.
+  add_test(NAME guest.ide.boot_order_c.${accel}
+    COMMAND ${IDE_RUN} "IDE disk: " ${GUEST_DIR}/ide_disk.expected --cdrom ${IDE_OUT}/cd.iso
+            --disk ${IDE_OUT}/disk.img ${opts})
+  add_test(NAME guest.ide.boot_order_d.${accel}
+    COMMAND ${IDE_RUN} "IDE cd: " ${GUEST_DIR}/ide_cd.expected --disk ${IDE_OUT}/disk.img --cdrom ${IDE_OUT}/cd.iso
+            --boot d ${opts})
+  set_tests_properties(guest.ide.boot_disk.${accel} guest.ide.boot_cd.${accel} guest.ide.boot_order_c.${accel}
+    guest.ide.boot_order_d.${accel} PROPERTIES LABELS "guest;sanitize" TIMEOUT 300)
+endforeach()
 # SeaBIOS with nothing attached: no phantom floppy ("Booting from Floppy...").
 add_test(NAME guest.ide.no_floppy
   COMMAND sh -c "out=$(timeout 120 \"$0\" --clock icount:4 --no-reboot --max-insns 100000000 | tr -d '\\r'); echo \"$out\"; echo \"$out\" | grep -q 'No bootable device' && ! echo \"$out\" | grep -q 'Booting from Floppy'"
@@ -55,8 +63,15 @@ set_tests_properties(guest.ide.bad_images PROPERTIES LABELS "guest;sanitize" TIM
 # direct boot of Debian's kernel with its modules (tests/guest/ide-linux.sh).
 # The kernel comes through tests/boot/fetch (network on the first run).
 if(EXISTS ${CMAKE_SOURCE_DIR}/tests/boot/fetch)
-  add_test(NAME boot.ide.linux_drivers
-    COMMAND ${GUEST_DIR}/ide-linux.sh $<TARGET_FILE:kestrel> ${CMAKE_SOURCE_DIR}/tests/boot/fetch
-            ${CMAKE_CURRENT_BINARY_DIR}/ide-linux)
-  set_tests_properties(boot.ide.linux_drivers PROPERTIES LABELS "boot" TIMEOUT 900)
+  foreach(accel ${KESTREL_ACCELS})
+    if(accel STREQUAL "kvm")
+      continue()
+    endif()
+    kestrel_accel_opts(${accel} opts)
+    add_test(NAME boot.ide.linux_drivers.${accel}
+      COMMAND ${GUEST_DIR}/ide-linux.sh $<TARGET_FILE:kestrel> ${CMAKE_SOURCE_DIR}/tests/boot/fetch
+              ${CMAKE_CURRENT_BINARY_DIR}/ide-linux-${accel} ${opts})
+    set_tests_properties(boot.ide.linux_drivers.${accel} PROPERTIES LABELS "boot" TIMEOUT 900
+      FIXTURES_REQUIRED boot_images) # the fetch cache filled once, not raced
+  endforeach()
 endif()

@@ -8,16 +8,23 @@ add_custom_command(OUTPUT ${out}
   DEPENDS ${srcs} ${GUEST_DIR}/rt/rt.h ${GUEST_DIR}/rt/link.ld
   COMMENT "Building guest reset")
 add_custom_target(guest_reset ALL DEPENDS ${out})
-foreach(how kbc cf9 p92 triple)
-  if(how STREQUAL "triple")
-    set(want 4)
-  else()
-    set(want 0)
+foreach(accel ${KESTREL_ACCELS})
+  if(accel STREQUAL "kvm") # tests/kvm/kvm.cmake
+    continue()
   endif()
-  add_test(NAME guest.reset.${how}
-    COMMAND sh -c "out=$(timeout 60 \"$0\" --kernel \"$1\" --append $2 --no-reboot --clock icount:4 --max-insns 10000000); rc=$?; echo \"$out\"; echo \"$out\" | grep -q \"reset via $2\" && test $rc -eq $3"
-            $<TARGET_FILE:kestrel> ${out} ${how} ${want})
-  set_tests_properties(guest.reset.${how} PROPERTIES LABELS "guest;sanitize" TIMEOUT 120)
+  kestrel_accel_opts(${accel} opts)
+  string(REPLACE ";" " " opts "${opts}")
+  foreach(how kbc cf9 p92 triple)
+    if(how STREQUAL "triple")
+      set(want 4)
+    else()
+      set(want 0)
+    endif()
+    add_test(NAME guest.reset.${how}.${accel}
+      COMMAND sh -c "out=$(timeout 60 \"$0\" --kernel \"$1\" --append $2 --no-reboot --clock icount:4 --max-insns 10000000 $4); rc=$?; echo \"$out\"; echo \"$out\" | grep -q \"reset via $2\" && test $rc -eq $3"
+              $<TARGET_FILE:kestrel> ${out} ${how} ${want} "${opts}")
+    set_tests_properties(guest.reset.${how}.${accel} PROPERTIES LABELS "guest;sanitize" TIMEOUT 120)
+  endforeach()
 endforeach()
 add_test(NAME boot.seabios.reboot
   COMMAND sh -c "n=$(timeout 300 \"$0\" --clock icount:4 --max-insns 40000000 | grep -c 'SeaBIOS (version'); echo \"banners: $n\"; test $n -ge 2"
