@@ -129,14 +129,26 @@ def args_for(phase, scale, paging):
 
 def run_measured(cmd, timeout):
     """Run cmd; return (completed process, wall seconds, CPU seconds of the
-    child). Raises subprocess.TimeoutExpired (the child is killed) and
-    OSError (cannot start)."""
+    child). Raises subprocess.TimeoutExpired (the child is killed; the
+    exception carries .wall and .cpu, what the child had used: a lower
+    bound for its time) and OSError (cannot start)."""
     r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.monotonic()
-    p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+    try:
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+    except subprocess.TimeoutExpired as e:
+        r1 = resource.getrusage(resource.RUSAGE_CHILDREN)  # run() reaped the killed child
+        e.wall = time.monotonic() - t0
+        e.cpu = (r1.ru_utime + r1.ru_stime) - (r0.ru_utime + r0.ru_stime)
+        raise
     wall = time.monotonic() - t0
     r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
     return p, wall, (r1.ru_utime + r1.ru_stime) - (r0.ru_utime + r0.ru_stime)
+
+
+def timed_out(e, timeout):
+    """The Outcome of a run killed at its time limit."""
+    return Outcome(False, note="timeout (%g s)" % timeout, wall=getattr(e, "wall", None), cpu=getattr(e, "cpu", None))
 
 
 def native_cmd(native, phase, scale):
@@ -146,8 +158,8 @@ def native_cmd(native, phase, scale):
 def run_native(native, phase, scale, clock="wall", timeout=600):
     try:
         p, wall, cpu = run_measured(native_cmd(native, phase, scale), timeout)
-    except subprocess.TimeoutExpired:
-        return Outcome(False, note="timeout (%g s)" % timeout)
+    except subprocess.TimeoutExpired as e:
+        return timed_out(e, timeout)
     except OSError as e:
         return Outcome(False, note="cannot run: %s" % e)
     if p.returncode != 0:
@@ -173,8 +185,8 @@ def kestrel_cmd(kestrel, elf, phase, scale, paging=True, accel=None):
 def run_kestrel(kestrel, elf, phase, scale, paging=True, accel=None, clock="wall", timeout=600):
     try:
         p, wall, cpu = run_measured(kestrel_cmd(kestrel, elf, phase, scale, paging, accel), timeout)
-    except subprocess.TimeoutExpired:
-        return Outcome(False, note="timeout (%g s)" % timeout)
+    except subprocess.TimeoutExpired as e:
+        return timed_out(e, timeout)
     except OSError as e:
         return Outcome(False, note="cannot run: %s" % e)
     m_t = re.search(r"stats after ([0-9.]+) s", p.stderr)
@@ -205,8 +217,8 @@ def qemu_cmd(qemu, elf, phase, scale, paging=True, accel="tcg"):
 def run_qemu(qemu, elf, phase, scale, paging=True, accel="tcg", clock="wall", timeout=600):
     try:
         p, wall, cpu = run_measured(qemu_cmd(qemu, elf, phase, scale, paging, accel), timeout)
-    except subprocess.TimeoutExpired:
-        return Outcome(False, note="timeout (%g s)" % timeout)
+    except subprocess.TimeoutExpired as e:
+        return timed_out(e, timeout)
     except OSError as e:
         return Outcome(False, note="cannot run: %s" % e)
     secs = cpu if clock == "cpu" else wall
