@@ -20,7 +20,8 @@
  * one page (of the source and of the destination), inside the segment
  * limits and clear of a 16-bit offset wrap straight through the host
  * pointers of the soft TLB, after checking every limit up front so the
- * run cannot fault. Anything else -- a TLB miss, a code or MMIO page, a
+ * run cannot fault; REPE/REPNE CMPS and SCAS compare such runs the same
+ * way (reads only). Anything else -- a TLB miss, a code or MMIO page, a
  * page or segment boundary -- goes through the per-element path, which
  * also refills the TLB for the next run. Overlapping MOVS keeps its
  * element-by-element meaning (a forward copy onto itself replicates).
@@ -167,6 +168,66 @@ static uint32_t rep_bulk(struct cpu *c, const struct insn *i, int k, int size, u
     return n;
 }
 
+static inline uint32_t ld_n(const uint8_t *p, int size)
+{
+    if (size == 1)
+        return *p;
+    if (size == 2)
+        return ld16(p);
+    return ld32(p);
+}
+
+/*
+ * Up to n iterations of REPE/REPNE CMPS or SCAS through host pointers
+ * (reads only, so nothing can fault once the spans are mapped). Returns
+ * how many were done, the last one included when it ended the repeat
+ * (*stop set); the flags are those of the last comparison. 0: take the
+ * per-element path for the next one.
+ */
+static uint32_t rep_bulk_cmp(struct cpu *c, const struct insn *i, int k, int size, uint32_t si, uint32_t di,
+                             uint32_t n, bool *stop)
+{
+    const bool a32 = asize32(i), down = c->eflags & EFL_DF, repe = i->pfx & P_REP;
+    uint8_t *d, *src = NULL;
+    n = bulk_span(c, SEG_ES, di, n, size, down, a32, false, &d);
+    if (n && k == S_CMPS)
+        n = bulk_span(c, i->seg, si, n, size, down, a32, false, &src);
+    if (!n)
+        return 0;
+    const ptrdiff_t st = down ? -size : size;
+    const uint32_t acc = acc_get(c, size);
+    uint32_t a = 0, b = 0, e = 0;
+    if (!down) {
+        /* Skip eight bytes at a time while none of their elements ends the
+         * repeat (REPE: all equal; REPNE: none equal, the zero-element
+         * test on their XOR); the loop below compares the rest, the last
+         * element always (its flags are kept). */
+        const uint32_t per = 8u / (uint32_t)size;
+        const uint64_t ones = size == 1 ? 0x0101010101010101ull : size == 2 ? 0x0001000100010001ull : 0x0000000100000001ull;
+        const uint64_t tops = ones << (8 * size - 1), pat = acc * ones;
+        while (e + per < n) {
+            uint64_t x, y = pat;
+            memcpy(&x, d + (size_t)e * (size_t)size, 8);
+            if (k == S_CMPS)
+                memcpy(&y, src + (size_t)e * (size_t)size, 8);
+            x ^= y;
+            if (repe ? x != 0 : ((x - ones) & ~x & tops) != 0)
+                break;
+            e += per;
+        }
+    }
+    while (e < n) {
+        b = ld_n(d + st * (ptrdiff_t)e, size);
+        a = k == S_CMPS ? ld_n(src + st * (ptrdiff_t)e, size) : acc;
+        e++;
+        if ((a == b) != repe)
+            break;
+    }
+    *stop = (a == b) != repe;
+    cmp_flags(c, a, b, size);
+    return e;
+}
+
 /*
  * One string instruction of kind `k` and element size `size`. Written as
  * a single routine so each kind shares the REP machinery; `k` and `size`
@@ -202,6 +263,24 @@ static inline void string_op(struct cpu *c, const struct insn *i, int k, int siz
                 sreg_set(c, R_EDI, di, a32);
                 cx = (cx - n) & amask;
                 sreg_set(c, R_ECX, cx, a32);
+                continue;
+            }
+        }
+        if (rep && (k == S_CMPS || k == S_SCAS) && budget > 1) {
+            bool stop = false;
+            uint32_t n = rep_bulk_cmp(c, i, k, size, si, di, cx < budget ? cx : budget, &stop);
+            if (n) {
+                budget -= n;
+                if (k == S_CMPS) {
+                    si = (si + step * n) & amask;
+                    sreg_set(c, R_ESI, si, a32);
+                }
+                di = (di + step * n) & amask;
+                sreg_set(c, R_EDI, di, a32);
+                cx = (cx - n) & amask;
+                sreg_set(c, R_ECX, cx, a32);
+                if (stop)
+                    return;
                 continue;
             }
         }
