@@ -11,8 +11,10 @@
  *   only rotates by a register need RCX.
  * - A block starts with a 16-byte entry thunk (block->native: load the
  *   body address, jump to the common prologue); the chained entry right
- *   after it checks cpu->events and the instruction budget, then both
- *   paths set cpu->blk and the cpu_stop() sentinel (blk_end = NULL).
+ *   after it checks cpu->events and the instruction budget. cpu->blk is
+ *   set where something may fault or read it (x64_set_cur), and the
+ *   cpu_stop() sentinel (blk_end = NULL) once, by the prologue: a stop
+ *   seen late only ends a later block early, at an instruction boundary.
  */
 #include <stddef.h>
 #include <stdlib.h>
@@ -124,6 +126,8 @@ void be_constraints(const struct ir_block *ir, const struct ir_op *op, struct be
         break;
     case IR_FLAGS:
         c->imm[0] = c->imm[1] = c->imm[2] = c->imm[3] = 1;
+        c->nscratch = 1; /* and R11 */
+        c->scratch = ALL;
         break;
     case IR_QLD:
         c->imm[0] = 1;
@@ -213,145 +217,159 @@ void be_set_defers(struct be_ctx *x, const struct ir_defer *d, const struct be_l
     }
 }
 
-/* ---- Flags and deferred stores, with R11 and two scratch words ---- */
+/* ---- Flags and deferred stores ---- */
 
-static void load_r11(struct be_ctx *x, const struct be_loc *l, bool w64)
+/* dst = l: a register, a spill slot or a constant (w64: all 64 bits,
+ * else the low 32 zero-extended). */
+static void ld_loc(struct be_ctx *x, int dst, const struct be_loc *l, bool w64)
 {
     struct xbuf *b = &x->buf;
     if (l->reg >= 0)
-        x_mov_rr(b, w64, R11, l->reg);
+        x_mov_rr(b, w64, dst, l->reg);
     else if (l->reg == BE_LOC_SLOT)
-        x_load(b, 1, R11, RSP, NOREG, 0, (int32_t)l->val * 8, 8, false);
+        x_load(b, w64, dst, RSP, NOREG, 0, (int32_t)l->val * 8, w64 ? 8 : 4, false);
     else
-        x_mov_ri(b, w64, R11, w64 ? l->val : (int64_t)(uint32_t)l->val);
+        x_mov_ri(b, w64, dst, w64 ? l->val : (int64_t)(uint32_t)l->val);
 }
 
-/* r11 = r11 op loc, 64 bits; op is commutative (XOR, OR, AND). */
-static void op_r11(struct be_ctx *x, int aluop, const struct be_loc *l)
+static void load_r11(struct be_ctx *x, const struct be_loc *l, bool w64)
+{
+    ld_loc(x, R11, l, w64);
+}
+
+/* dst = dst op l at 32 bits (l an i32 value). */
+static void op32_loc(struct be_ctx *x, int aluop, int dst, const struct be_loc *l)
 {
     struct xbuf *b = &x->buf;
-    if (l->reg >= 0) {
-        x_alu_rr(b, aluop, 1, R11, l->reg);
-    } else if (l->reg == BE_LOC_SLOT) {
-        x_alu_rm(b, aluop, 1, R11, RSP, (int32_t)l->val * 8);
-    } else if (fits_i32(l->val)) {
-        x_alu_ri(b, aluop, 1, R11, (int32_t)l->val);
-    } else {
-        x_store(b, R11, RSP, NOREG, 0, X64_TMP1, 8);
-        x_mov_ri(b, 1, R11, l->val);
-        x_alu_rm(b, aluop, 1, R11, RSP, X64_TMP1);
-    }
+    if (l->reg >= 0)
+        x_alu_rr(b, aluop, 0, dst, l->reg);
+    else if (l->reg == BE_LOC_SLOT)
+        x_alu_rm(b, aluop, 0, dst, RSP, (int32_t)l->val * 8);
+    else
+        x_alu_ri(b, aluop, 0, dst, (int32_t)l->val);
 }
 
-static void sext_r11(struct xbuf *b, int bits)
+static void sext_reg(struct xbuf *b, int r, int bits)
 {
     if (bits == 8)
-        x_movsx8_rr(b, 1, R11, R11);
+        x_movsx8_rr(b, 1, r, r);
     else if (bits == 16)
-        x_movsx16_rr(b, 1, R11, R11);
+        x_movsx16_rr(b, 1, r, r);
     else
-        x_movsxd_rr(b, R11, R11);
+        x_movsxd_rr(b, r, r);
 }
 
-/* Shift flags: CF and OF into TMP0/TMP1 as 0/1, then aux (shift.c). */
-static void emit_shift_flags(struct be_ctx *x, int kind, int bits, const struct be_loc *in, int32_t aux)
-{
-    struct xbuf *b = &x->buf;
-    int n = (int)in[1].val;
-    /* CF */
-    if (kind == FLK_SHL && n > bits) {
-        x_mov_ri(b, 0, R11, 0);
-    } else {
-        load_r11(x, &in[0], false);
-        if (kind == FLK_SAR)
-            sext_r11(b, bits);
-        int sh = kind == FLK_SHL ? bits - n : n - 1;
-        if (sh)
-            x_shift_ri(b, kind == FLK_SAR ? SH_SAR : SH_SHR, 1, R11, sh);
-        x_alu_ri(b, ALU_AND, 0, R11, 1);
-    }
-    x_store(b, R11, RSP, NOREG, 0, X64_TMP0, 8);
-    /* OF: SHL msb ^ next bit of the source, SHR its msb, SAR 0 */
-    if (kind == FLK_SAR) {
-        x_mov_ri(b, 0, R11, 0);
-    } else {
-        load_r11(x, &in[0], false);
-        x_shift_ri(b, SH_SHR, 0, R11, kind == FLK_SHL ? bits - 2 : bits - 1);
-        if (kind == FLK_SHL) {
-            x_store(b, R11, RSP, NOREG, 0, X64_TMP1, 8);
-            x_shift_ri(b, SH_SHR, 0, R11, 1);
-            x_alu_rm(b, ALU_XOR, 0, R11, RSP, X64_TMP1);
-        }
-        x_alu_ri(b, ALU_AND, 0, R11, 1);
-    }
-    /* aux = CF << 63 | (CF ^ OF) << 62 */
-    x_alu_rm(b, ALU_XOR, 1, R11, RSP, X64_TMP0);
-    x_shift_ri(b, SH_SHL, 1, R11, 62);
-    x_store(b, R11, RSP, NOREG, 0, X64_TMP1, 8);
-    x_load(b, 1, R11, RSP, NOREG, 0, X64_TMP0, 8, false);
-    x_shift_ri(b, SH_SHL, 1, R11, 63);
-    x_alu_rm(b, ALU_OR, 1, R11, RSP, X64_TMP1);
-    x_store(b, R11, RBP, NOREG, 0, aux, 8);
-}
-
-/* lf_res and lf_aux from a FLAGS op's operands (ir.h, enum ir_flk). */
-static void emit_flags(struct be_ctx *x, int kind, int bits, const struct be_loc *in)
+/*
+ * lf_res and lf_aux from a FLAGS op's operands (ir.h, enum ir_flk), with
+ * two scratch registers s0 and s1 that hold none of the operands.
+ *   arithmetic: aux from the carry vector x = a ^ b ^ r (bit i is the
+ *   carry into bit i): CF and the carry into the top bit at 63/62, AF at 3;
+ *   shifts: CF the last bit out, OF of the first step (shift.c).
+ */
+static void emit_flags(struct be_ctx *x, int kind, int bits, const struct be_loc *in, int s0, int s1)
 {
     struct xbuf *b = &x->buf;
     int32_t res = (int32_t)offsetof(struct cpu, lf_res), aux = (int32_t)offsetof(struct cpu, lf_aux);
     switch (kind) {
-    case FLK_SHL:
-    case FLK_SHR:
-    case FLK_SAR:
-        load_r11(x, &in[2], false);
-        sext_r11(b, bits);
-        x_store(b, R11, RBP, NOREG, 0, res, 8);
-        emit_shift_flags(x, kind, bits, in, aux);
-        return;
     case FLK_WORDS:
-        load_r11(x, &in[0], true);
-        x_store(b, R11, RBP, NOREG, 0, res, 8);
-        load_r11(x, &in[1], true);
-        x_store(b, R11, RBP, NOREG, 0, aux, 8);
+        ld_loc(x, s0, &in[0], true);
+        x_store(b, s0, RBP, NOREG, 0, res, 8);
+        ld_loc(x, s0, &in[1], true);
+        x_store(b, s0, RBP, NOREG, 0, aux, 8);
         return;
     case FLK_LOGIC:
-        load_r11(x, &in[2], false);
-        sext_r11(b, bits);
-        x_store(b, R11, RBP, NOREG, 0, res, 8);
+        ld_loc(x, s0, &in[2], false);
+        sext_reg(b, s0, bits);
+        x_store(b, s0, RBP, NOREG, 0, res, 8);
         x_store_i(b, 0, RBP, aux, 8);
         return;
-    default:
+    case FLK_SHL:
+    case FLK_SHR:
+    case FLK_SAR: {
+        int n = (int)in[1].val;
+        ld_loc(x, s0, &in[2], false);
+        sext_reg(b, s0, bits);
+        x_store(b, s0, RBP, NOREG, 0, res, 8);
+        /* s0 = CF */
+        if (kind == FLK_SHL && n > bits) {
+            x_mov_ri(b, 0, s0, 0);
+        } else {
+            ld_loc(x, s0, &in[0], false);
+            if (kind == FLK_SAR)
+                sext_reg(b, s0, bits);
+            int sh = kind == FLK_SHL ? bits - n : n - 1;
+            if (sh)
+                x_shift_ri(b, kind == FLK_SAR ? SH_SAR : SH_SHR, 1, s0, sh);
+            x_alu_ri(b, ALU_AND, 0, s0, 1);
+        }
+        /* s1 = CF ^ OF: OF is the msb ^ the next bit of the source (SHL),
+         * its msb (SHR), 0 (SAR) */
+        if (kind == FLK_SAR) {
+            x_mov_rr(b, 0, s1, s0);
+        } else {
+            ld_loc(x, s1, &in[0], false);
+            if (kind == FLK_SHL) {
+                x_alu_rr(b, ALU_ADD, 0, s1, s1);
+                op32_loc(x, ALU_XOR, s1, &in[0]);
+            }
+            x_shift_ri(b, SH_SHR, 0, s1, bits - 1);
+            x_alu_ri(b, ALU_AND, 0, s1, 1);
+            x_alu_rr(b, ALU_XOR, 0, s1, s0);
+        }
         break;
     }
-    load_r11(x, &in[2], true);
-    sext_r11(b, bits);
-    x_store(b, R11, RBP, NOREG, 0, res, 8);
-    /* x = a ^ b ^ r: the carry into each bit */
-    load_r11(x, &in[0], false);
-    if (in[1].reg < 0 && in[1].reg != BE_LOC_SLOT)
-        x_alu_ri(b, ALU_XOR, 0, R11, (int32_t)in[1].val); /* 32-bit: stays zero-extended */
-    else
-        op_r11(x, ALU_XOR, &in[1]);
-    op_r11(x, ALU_XOR, &in[2]);
-    x_store(b, R11, RSP, NOREG, 0, X64_TMP0, 8);
-    x_shift_ri(b, SH_SHR, 1, R11, bits - 1);
-    x_shift_ri(b, SH_SHL, 1, R11, 62);
-    x_store(b, R11, RSP, NOREG, 0, X64_TMP1, 8);
-    x_load(b, 1, R11, RSP, NOREG, 0, X64_TMP0, 8, false);
-    x_shift_ri(b, SH_SHR, 1, R11, 1);
-    x_alu_ri(b, ALU_AND, 1, R11, 8);
-    x_alu_rm(b, ALU_OR, 1, R11, RSP, X64_TMP1);
-    if (kind == FLK_INCDEC) {
-        /* keep CF (in3): flip CF and its partner bit together when they differ */
-        x_store(b, R11, RSP, NOREG, 0, X64_TMP0, 8);
-        load_r11(x, &in[3], false);
-        x_shift_ri(b, SH_SHL, 1, R11, 63);
-        x_alu_rm(b, ALU_XOR, 1, R11, RSP, X64_TMP0);
-        x_shift_ri(b, SH_SAR, 1, R11, 63);
-        x_shift_ri(b, SH_SHL, 1, R11, 62);
-        x_alu_rm(b, ALU_XOR, 1, R11, RSP, X64_TMP0);
+    default:
+        ld_loc(x, s1, &in[2], true);
+        sext_reg(b, s1, bits);
+        x_store(b, s1, RBP, NOREG, 0, res, 8);
+        ld_loc(x, s0, &in[0], false);
+        op32_loc(x, ALU_XOR, s0, &in[1]);
+        if (in[2].reg >= 0) {
+            x_alu_rr(b, ALU_XOR, 1, s0, in[2].reg);
+        } else if (in[2].reg == BE_LOC_SLOT) {
+            x_alu_rm(b, ALU_XOR, 1, s0, RSP, (int32_t)in[2].val * 8);
+        } else {
+            x_mov_ri(b, 1, s1, in[2].val);
+            x_alu_rr(b, ALU_XOR, 1, s0, s1);
+        }
+        x_mov_rr(b, 1, s1, s0);
+        x_shift_ri(b, SH_SHR, 1, s1, bits - 1);
+        x_shift_ri(b, SH_SHL, 1, s1, 62);
+        x_shift_ri(b, SH_SHR, 1, s0, 1);
+        x_alu_ri(b, ALU_AND, 1, s0, 8);
+        x_alu_rr(b, ALU_OR, 1, s0, s1);
+        if (kind == FLK_INCDEC) {
+            /* keep CF (in3): flip CF and its partner bit together when they differ */
+            ld_loc(x, s1, &in[3], false);
+            x_shift_ri(b, SH_SHL, 1, s1, 63);
+            x_alu_rr(b, ALU_XOR, 1, s1, s0);
+            x_shift_ri(b, SH_SAR, 1, s1, 63);
+            x_shift_ri(b, SH_SHL, 1, s1, 62);
+            x_alu_rr(b, ALU_XOR, 1, s0, s1);
+        }
+        x_store(b, s0, RBP, NOREG, 0, aux, 8);
+        return;
     }
-    x_store(b, R11, RBP, NOREG, 0, aux, 8);
+    /* shifts: aux = CF << 63 | (CF ^ OF) << 62 */
+    x_shift_ri(b, SH_SHL, 1, s0, 63);
+    x_shift_ri(b, SH_SHL, 1, s1, 62);
+    x_alu_rr(b, ALU_OR, 1, s0, s1);
+    x_store(b, s0, RBP, NOREG, 0, aux, 8);
+}
+
+/* The same in cold code, which has no free register: R11, and a register
+ * none of the operands is in, parked in the frame's scratch word. */
+static void emit_flags_cold(struct be_ctx *x, int kind, int bits, const struct be_loc *in)
+{
+    struct xbuf *b = &x->buf;
+    regset used = 0;
+    for (int i = 0; i < 4; i++)
+        if (in[i].reg >= 0)
+            used |= REGBIT(in[i].reg);
+    int s1 = __builtin_ctz(X64_ALLOCATABLE & ~used);
+    x_store(b, s1, RSP, NOREG, 0, X64_TMP0, 8);
+    emit_flags(x, kind, bits, in, R11, s1);
+    x_load(b, 1, s1, RSP, NOREG, 0, X64_TMP0, 8, false);
 }
 
 void x64_emit_defers(struct be_ctx *x, const struct cold *c)
@@ -361,7 +379,7 @@ void x64_emit_defers(struct be_ctx *x, const struct cold *c)
         const struct cold_defer *cd = &x->dpool[c->dfirst + k];
         int g = cd->d.g;
         if (g == G_FLAGS) {
-            emit_flags(x, cd->d.kind, cd->d.bits, cd->loc);
+            emit_flags_cold(x, cd->d.kind, cd->d.bits, cd->loc);
             continue;
         }
         bool w64 = ir_global_type((enum ir_global)g) == IR_I64;
@@ -377,12 +395,23 @@ void x64_emit_defers(struct be_ctx *x, const struct cold *c)
     }
 }
 
-/* cpu->cur = &block->insn[k]: the interpreter's unwinder reads EIP and the
- * instruction count from it. */
-void x64_set_cur(struct be_ctx *x, unsigned insn)
+/* cpu->blk = block, cpu->cur = &block->insn[k]: the interpreter's unwinder
+ * reads EIP and the instruction count from them, handlers their EIP. Cold
+ * code sets both; the main path sets blk once (nothing it calls changes
+ * it, and every block is entered at its top). */
+static void set_blk_cur(struct be_ctx *x, unsigned insn, bool blk)
 {
+    if (blk) {
+        x_mov_ri(&x->buf, 1, R11, (int64_t)(uintptr_t)x->b);
+        x_store(&x->buf, R11, RBP, NOREG, 0, (int32_t)offsetof(struct cpu, blk), 8);
+    }
     x_mov_ri(&x->buf, 1, R11, (int64_t)(uintptr_t)&x->b->insn[insn]);
     x_store(&x->buf, R11, RBP, NOREG, 0, (int32_t)offsetof(struct cpu, cur), 8);
+}
+
+void x64_set_cur(struct be_ctx *x, unsigned insn)
+{
+    set_blk_cur(x, insn, true);
 }
 
 struct be_ctx *be_begin(struct jit *j, struct jit_tb *tb, uint8_t *start, uint8_t *end)
@@ -403,6 +432,7 @@ struct be_ctx *be_begin(struct jit *j, struct jit_tb *tb, uint8_t *start, uint8_
     x->ncold = x->nlref = x->ndpool = 0;
     x->cur_dfirst = x->cur_dcount = 0;
     x->failed = false;
+    x->blk_set = false;
     if (!grow((void **)&x->label, &x->label_cap, j->ir.nlabels + 1, sizeof(uint8_t *)))
         return NULL;
     for (unsigned k = 0; k < j->ir.nlabels; k++)
@@ -428,12 +458,9 @@ struct be_ctx *be_begin(struct jit *j, struct jit_tb *tb, uint8_t *start, uint8_
     /* Body. */
     if (!b->overflow)
         x_patch32(body_rel, b->p);
-    x_mov_ri(b, 1, R11, (int64_t)(uintptr_t)x->b);
-    x_store(b, R11, RBP, NOREG, 0, (int32_t)offsetof(struct cpu, blk), 8);
-    x_store_i(b, 0, RBP, (int32_t)offsetof(struct cpu, blk_end), 8);
     if (j->cpu->log_mask & LOG_EXEC) {
         x_mov_rr(b, 1, RDI, RBP);
-        x_mov_rr(b, 1, RSI, R11);
+        x_mov_ri(b, 1, RSI, (int64_t)(uintptr_t)x->b);
         x_call_abs(b, (const void *)jit_trace_exec);
     }
     return x;
@@ -714,12 +741,13 @@ void be_emit_op(struct be_ctx *x, const struct ir_block *ir, const struct ir_op 
         else
             x_store_i(b, (int32_t)in[0].val, RBP, (int32_t)op->c[0], (int)op->c[1]);
         break;
-    case IR_FLAGS: emit_flags(x, (int)op->c[0], (int)op->c[1], in); break;
+    case IR_FLAGS: emit_flags(x, (int)op->c[0], (int)op->c[1], in, R11, s[0]); break;
     case IR_QLD: x64_emit_qld(x, op, out, in, s, live); break;
     case IR_QST: x64_emit_qst(x, op, in, s, live); break;
     case IR_FALLBACK: {
         const struct insn *i = &x->b->insn[op->c[0]];
-        x64_set_cur(x, (unsigned)op->c[0]);
+        set_blk_cur(x, (unsigned)op->c[0], !x->blk_set);
+        x->blk_set = true;
         x_mov_rr(b, 1, RDI, RBP);
         x_mov_rr(b, 1, RSI, R11);
         x_call_abs(b, (const void *)i->fn);

@@ -4,7 +4,8 @@
  *
  *   prologue   block->native(cpu) lands here through the block's entry
  *              thunk (RAX = body): save the callee-saved registers, build
- *              the frame, pin the CPU in RBP, jump to the body.
+ *              the frame, pin the CPU in RBP, arm the cpu_stop() sentinel
+ *              (blk_end = NULL), jump to the body.
  *   epilogue   back to the run loop: clear cpu->blk (the unwinder must not
  *              take a later fault for one inside this block), unwind.
  *   chain      an unchained direct exit (RSI = its struct jit_exit):
@@ -34,6 +35,7 @@ size_t be_gen_common(struct jit *j, uint8_t *start, uint8_t *end)
         x_push(b, saved[k]);
     x_alu_ri(b, ALU_SUB, 1, RSP, X64_FRAME);
     x_mov_rr(b, 1, RBP, RDI);
+    x_store_i(b, 0, RBP, (int32_t)offsetof(struct cpu, blk_end), 8);
     x_jmp_r(b, RAX);
 
     while ((uintptr_t)b->p & 15)

@@ -74,6 +74,7 @@ struct be_ctx {
     unsigned ndpool, dpool_cap;
     unsigned cur_dfirst, cur_dcount; /* the current op's deferred stores */
     bool failed;
+    bool blk_set;          /* the main path has set cpu->blk already */
 };
 
 /* Two words of the frame the backend uses as scratch memory: the save
