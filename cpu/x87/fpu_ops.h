@@ -37,17 +37,17 @@ static inline bool fpu_entry_clear(const struct cpu *c)
 }
 /* The same and a control word the rounding fast paths serve (sf80_fast.h:
  * FR_MODE_*): the precision shift, or -1. Every fast arithmetic handler
- * starts here, so the control and status words, adjacent in struct fpu,
- * are tested with one 32-bit load (the host is little-endian, as mem.h
- * assumes too). */
-_Static_assert(offsetof(struct fpu, sw) == offsetof(struct fpu, cw) + 2, "cw and sw must be adjacent");
+ * starts here. The control and status words are read with two loads, not
+ * one 32-bit load across both: the previous x87 instruction has just
+ * stored the status word with a 16-bit store, and a wider load spanning
+ * it cannot be forwarded from the store buffer (a stall of a dozen
+ * cycles on every instruction of a run of x87 code). */
 static inline int fpu_fast_mode(const struct cpu *c)
 {
-    uint32_t cwsw;
-    memcpy(&cwsw, (const char *)&c->fpu + offsetof(struct fpu, cw), 4);
-    if ((c->cr0 & (CR0_EM | CR0_TS)) || (cwsw & (FR_MODE_MASK | FSW_ES << 16)) != FR_MODE_WANT)
+    uint16_t cw = c->fpu.cw, sw = c->fpu.sw;
+    if ((c->cr0 & (CR0_EM | CR0_TS)) || ((cw & FR_MODE_MASK) | (sw & FSW_ES)) != FR_MODE_WANT)
         return -1;
-    return (int)fr_shift((uint16_t)cwsw);
+    return (int)fr_shift(cw);
 }
 
 /* Record FIP/FCS/FOP, and FDP/FDS for a memory operand at `ea` (the
