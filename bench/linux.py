@@ -662,6 +662,66 @@ WORKLOADS = {"boot": workload_boot, "guest-cpu": workload_guest_cpu, "syscall": 
              "disk": workload_disk}
 
 
+# ---------------------------------------------------------------- self-test
+
+def _mix32(h, v):
+    h = ((h ^ v) * 0x01000193) & 0xffffffff
+    return ((h << 13) | (h >> 19)) & 0xffffffff
+
+
+def syscall_model(counts):
+    """What syscall.c must print for COUNTS when every call does what POSIX
+    says (getppid constant, one byte written, the child echoes byte + 1):
+    its checksums computed here, independently of the C code."""
+    h = 0x811c9dc5
+    for k in range(counts["getppid"]):
+        h = _mix32(h, (k ^ 1) & 0xffffffff)
+    out = {"getppid": "%08x" % h}
+    h = 0x811c9dc5
+    for k in range(counts["write"]):
+        h = _mix32(h, (k + 1) & 0xffffffff)
+    out["write"] = "%08x" % h
+    h = 0x811c9dc5
+    for k in range(counts["pipe"]):
+        h = _mix32(h, ((k * 7) + 1) & 0xff)
+    out["pipe"] = "%08x" % h
+    return _checksum_text(out)
+
+
+def self_test(out_dir, kestrel=None, elf=None, reference=None):
+    """The fast check (ctest bench.linux.smoke), no guest booted: the two
+    programs build static and run on the host; syscall's checksums equal
+    the model above; the static workload's equal REFERENCE's (the normal
+    build's bench/workload-native) at scale 1; and kestrel's --stats, from a
+    real run of ELF, parse into the counters the workloads return.
+    Returns a list of failures (empty: passed)."""
+    fails = []
+    prep = Prepared(os.path.abspath(out_dir))
+    _build_programs(prep)
+    counts = QUICK["syscall"]
+    p = subprocess.run([prep.syscall] + ["%s=%d" % kv for kv in counts.items()], capture_output=True, text=True)
+    got, want = _checksum_text(harness.parse_checksums(p.stdout)), syscall_model(counts)
+    print("syscall natively: %s (model: %s)" % (got, want))
+    if p.returncode != 0 or got != want:
+        fails.append("syscall: status %d, checksums %s, want %s" % (p.returncode, got, want))
+    if reference:
+        sums = []
+        for prog in (prep.workload, reference):
+            out = subprocess.run([prog, "phases=all", "scale=1"], capture_output=True, text=True).stdout
+            sums.append(_checksum_text(harness.parse_checksums(out)))
+        print("workload (static) natively: %s\nworkload-native (build): %s" % tuple(sums))
+        if not sums[0] or sums[0] != sums[1] or len(sums[0].split(",")) != 5:
+            fails.append("static workload checksums %s differ from %s's %s" % (sums[0], reference, sums[1]))
+    if kestrel and elf:
+        p = subprocess.run([kestrel, "--stats", "--kernel", elf, "--append", "phases=int scale=1"],
+                           capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=120)
+        stats = harness.parse_stats(p.stderr[p.stderr.find("kestrel: stats after"):])
+        print("kestrel --stats: insns %s, %d counters" % (stats.get("insns"), len(stats)))
+        if not isinstance(stats.get("insns"), int) or stats["insns"] < 10 ** 6:
+            fails.append("kestrel --stats gave no instruction count: %r" % p.stderr[-300:])
+    return fails
+
+
 # ---------------------------------------------------------------- the CLI
 
 ENGINE_SPECS = {"kestrel:interp", "kestrel:jit", "kestrel:kvm", "qemu:tcg", "qemu:kvm", "native"}
@@ -739,7 +799,20 @@ def main():
     ap.add_argument("--clock", choices=["wall", "cpu"], default="wall",
                     help="wall time, or the emulator process's CPU time over the measured interval")
     ap.add_argument("--json", help="also write every run's result here")
+    ap.add_argument("--self-test", metavar="DIR", help="no guest: build the programs into DIR and check them "
+                    "natively (ctest bench.linux.smoke); with --elf and --reference, see self_test()")
+    ap.add_argument("--elf", help="--self-test: a Multiboot guest for the --stats check (build/bench/workload.elf)")
+    ap.add_argument("--reference", help="--self-test: build/bench/workload-native, the workload's checksums")
     args = ap.parse_args()
+    if args.self_test:
+        try:
+            fails = self_test(args.self_test, args.kestrel, args.elf, args.reference)
+        except WorkloadError as e:
+            fails = [str(e)]
+        for f in fails:
+            print("FAIL: " + f)
+        print("self-test: %s" % ("FAILED" if fails else "passed"))
+        return 1 if fails else 0
     try:
         engines = [parse_engine(s.strip(), args.kestrel, args.qemu, args.kestrel_args)
                    for s in args.engines.split(",") if s.strip()]
