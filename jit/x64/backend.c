@@ -764,12 +764,18 @@ void be_emit_op(struct be_ctx *x, const struct ir_block *ir, const struct ir_op 
         emit_goto(x, op);
         break;
     case IR_GOTO_IND:
+        /* Nothing is live after an exit: EAX and the dispatch's scratch
+         * registers are free. */
         if (in[0].reg >= 0)
-            x_store(b, in[0].reg, RBP, NOREG, 0, (int32_t)offsetof(struct cpu, eip), 4);
+            x_mov_rr(b, 0, RAX, in[0].reg);
         else
-            store_eip(x, in[0].val);
+            x_mov_ri(b, 0, RAX, (uint32_t)in[0].val);
+        x_store(b, RAX, RBP, NOREG, 0, (int32_t)offsetof(struct cpu, eip), 4);
         emit_exit_common(x, op->c[2]);
-        x_jmp_to(b, x->j->common.indirect);
+        if (x->j->cfg.cosim)
+            x_jmp_to(b, x->j->common.epilogue); /* co-simulation compares block by block */
+        else
+            x64_emit_dispatch(x->j, b);
         break;
     case IR_EXIT:
         if (op->c[0] >= 0)

@@ -11,8 +11,9 @@
  *   chain      an unchained direct exit (RSI = its struct jit_exit):
  *              jit_chain_exit() patches it when the target is translated
  *              and returns where to go.
- *   indirect   an exit to cpu->eip (RET, indirect JMP/CALL, cross-page
- *              jumps): the interpreter's jump-cache lookup, inline. A hit
+ *   indirect   an exit to cpu->eip (cross-page jumps; RET and indirect
+ *              JMP/CALL emit the same dispatch inline, x64_emit_dispatch):
+ *              the interpreter's jump-cache lookup, inline. A hit
  *              validated exactly as interp.c's jmp_hit() whose block has
  *              native code continues at its chained entry, which then
  *              checks events and the budget; anything else returns.
@@ -25,42 +26,16 @@
 
 static const int saved[6] = { RBX, RBP, R12, R13, R14, R15 };
 
-size_t be_gen_common(struct jit *j, uint8_t *start, uint8_t *end)
+/* The jump-cache dispatch on EIP in EAX (also in cpu->eip): a hit with
+ * native code jumps to its chained entry, anything else to the epilogue.
+ * Clobbers RCX, RDX, R8, R11. Emitted in the common routine and inline at
+ * each indirect exit, so every exit site has its own indirect jump for
+ * the branch predictor to learn (a RET returns to few places; all RETs
+ * together go everywhere). */
+void x64_emit_dispatch(struct jit *j, struct xbuf *b)
 {
-    struct xbuf bb = { start, end, false }, *b = &bb;
     struct jit_common *cm = &j->common;
-
-    cm->prologue = b->p;
-    for (int k = 0; k < 6; k++)
-        x_push(b, saved[k]);
-    x_alu_ri(b, ALU_SUB, 1, RSP, X64_FRAME);
-    x_mov_rr(b, 1, RBP, RDI);
-    x_store_i(b, 0, RBP, (int32_t)offsetof(struct cpu, blk_end), 8);
-    x_jmp_r(b, RAX);
-
-    while ((uintptr_t)b->p & 15)
-        xb(b, 0xcc);
-    cm->epilogue = b->p;
-    x_store_i(b, 0, RBP, (int32_t)offsetof(struct cpu, blk), 8);
-    x_alu_ri(b, ALU_ADD, 1, RSP, X64_FRAME);
-    for (int k = 5; k >= 0; k--)
-        x_pop(b, saved[k]);
-    x_ret(b);
-
-    while ((uintptr_t)b->p & 15)
-        xb(b, 0xcc);
-    cm->chain = b->p;
-    x_mov_rr(b, 1, RDI, RBP);
-    x_call_abs(b, (const void *)jit_chain_exit);
-    x_jmp_r(b, RAX);
-
-    while ((uintptr_t)b->p & 15)
-        xb(b, 0xcc);
-    cm->indirect = b->p;
-    if (j->cfg.cosim)
-        x_jmp_to(b, cm->epilogue); /* co-simulation compares block by block */
-    /* eax = eip, ecx = lin = CS.base + eip */
-    x_load(b, 0, RAX, RBP, NOREG, 0, (int32_t)offsetof(struct cpu, eip), 4, false);
+    /* ecx = lin = CS.base + eip */
     x_load(b, 0, RCX, RBP, NOREG, 0,
            (int32_t)(offsetof(struct cpu, seg) + SEG_CS * sizeof(struct seg) + offsetof(struct seg, base)), 4, false);
     x_alu_rr(b, ALU_ADD, 0, RCX, RAX);
@@ -96,6 +71,44 @@ size_t be_gen_common(struct jit *j, uint8_t *start, uint8_t *end)
     }
     x_alu_ri(b, ALU_ADD, 1, R8, X64_ENTRY_SIZE);
     x_jmp_r(b, R8);
+}
+
+size_t be_gen_common(struct jit *j, uint8_t *start, uint8_t *end)
+{
+    struct xbuf bb = { start, end, false }, *b = &bb;
+    struct jit_common *cm = &j->common;
+
+    cm->prologue = b->p;
+    for (int k = 0; k < 6; k++)
+        x_push(b, saved[k]);
+    x_alu_ri(b, ALU_SUB, 1, RSP, X64_FRAME);
+    x_mov_rr(b, 1, RBP, RDI);
+    x_store_i(b, 0, RBP, (int32_t)offsetof(struct cpu, blk_end), 8);
+    x_jmp_r(b, RAX);
+
+    while ((uintptr_t)b->p & 15)
+        xb(b, 0xcc);
+    cm->epilogue = b->p;
+    x_store_i(b, 0, RBP, (int32_t)offsetof(struct cpu, blk), 8);
+    x_alu_ri(b, ALU_ADD, 1, RSP, X64_FRAME);
+    for (int k = 5; k >= 0; k--)
+        x_pop(b, saved[k]);
+    x_ret(b);
+
+    while ((uintptr_t)b->p & 15)
+        xb(b, 0xcc);
+    cm->chain = b->p;
+    x_mov_rr(b, 1, RDI, RBP);
+    x_call_abs(b, (const void *)jit_chain_exit);
+    x_jmp_r(b, RAX);
+
+    while ((uintptr_t)b->p & 15)
+        xb(b, 0xcc);
+    cm->indirect = b->p;
+    if (j->cfg.cosim)
+        x_jmp_to(b, cm->epilogue); /* co-simulation compares block by block */
+    x_load(b, 0, RAX, RBP, NOREG, 0, (int32_t)offsetof(struct cpu, eip), 4, false);
+    x64_emit_dispatch(j, b);
 
     while ((uintptr_t)b->p & 15)
         xb(b, 0xcc);

@@ -85,6 +85,9 @@ struct be_ctx {
 /* Offsets into struct cpu, checked against the types in backend.c. */
 int x64_global_off(int g);
 
+/* common.c: the jump-cache dispatch on EIP in EAX (see there). */
+void x64_emit_dispatch(struct jit *j, struct xbuf *b);
+
 /* memop.c */
 void x64_emit_qld(struct be_ctx *x, const struct ir_op *op, int out, const struct be_loc *in, const int *s, regset live);
 void x64_emit_qst(struct be_ctx *x, const struct ir_op *op, const struct be_loc *in, const int *s, regset live);
