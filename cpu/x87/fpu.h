@@ -38,10 +38,25 @@ static inline struct f80 fpu_st(const struct fpu *f, int i) { return f->st[fpu_p
 
 /* Mark ST(i) empty (FFREE). */
 static inline void fpu_free_st(struct fpu *f, int i) { f->tw |= (uint16_t)(1u << (i & 7)); }
+/*
+ * Store an extended value field by field. A struct assignment copies the
+ * 16 bytes (padding included) with one vector load and store; when the
+ * source was just written field by field (a computed result) or the
+ * destination is read back field by field by the next instruction, the
+ * store buffer cannot forward across the differing sizes and every x87
+ * instruction stalls for a dozen cycles. Every write of st[] goes
+ * through here.
+ */
+static inline void f80_put(struct f80 *d, struct f80 v)
+{
+    d->mant = v.mant;
+    d->se = v.se;
+}
+
 /* Write ST(i) and mark it non-empty. */
 static inline void fpu_write(struct fpu *f, int i, struct f80 v)
 {
-    f->st[fpu_phys(f, i)] = v;
+    f80_put(&f->st[fpu_phys(f, i)], v);
     f->tw &= (uint16_t)~(1u << (i & 7));
 }
 /* Mark ST(0) empty and move TOP up: the empty slot becomes ST(7). */
@@ -55,7 +70,7 @@ static inline void fpu_push(struct fpu *f, struct f80 v)
 {
     f->tw = (uint16_t)((f->tw << 1) & 0xfe);
     f->top = (f->top - 1) & 7;
-    f->st[f->top] = v;
+    f80_put(&f->st[f->top], v);
 }
 /* FINCSTP / FDECSTP: TOP moves, the registers keep their tags. */
 static inline void fpu_rotate_up(struct fpu *f)

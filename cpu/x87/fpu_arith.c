@@ -79,7 +79,7 @@ SF_FAST bool arith_mem_fast(struct cpu *c, const struct insn *i, int op, int kin
     if (!p || !fpu_mem_f80(kind, fpu_mem_load(p, kind), &b) ||
         !arith_fast(op, f->st[f->top], b, (unsigned)shift, &r, &flags))
         return false;
-    f->st[f->top] = r;
+    f80_put(&f->st[f->top], r);
     fpu_fast_status(f, flags);
     fpu_note_mem(c, i, ea);
     return true;
@@ -123,7 +123,7 @@ SF_FAST bool arith_reg_fast(struct cpu *c, const struct insn *i, int op, int dst
     int pd = fpu_phys(f, dst);
     if (!arith_fast(op, f->st[pd], f->st[fpu_phys(f, src)], (unsigned)shift, &r, &flags))
         return false;
-    f->st[pd] = r;
+    f80_put(&f->st[pd], r);
     fpu_fast_status(f, flags);
     if (pop)
         fpu_pop(f);
@@ -190,7 +190,7 @@ HANDLER(fpu_sqrt)
     unsigned flags;
     if (shift >= 0 && !fpu_empty(f, 0) &&
         fast_sqrt(f->st[f->top], (unsigned)shift, &r, &flags)) {
-        f->st[f->top] = r;
+        f80_put(&f->st[f->top], r);
         fpu_fast_status(f, flags);
         fpu_note_reg(c, i);
         return;

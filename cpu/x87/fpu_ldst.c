@@ -429,8 +429,8 @@ HANDLER(fpu_xch)
     }
     int p0 = f->top, pi = fpu_phys(f, i->rm);
     struct f80 t = f->st[p0];
-    f->st[p0] = f->st[pi];
-    f->st[pi] = t;
+    f80_put(&f->st[p0], f->st[pi]);
+    f80_put(&f->st[pi], t);
     f->sw &= (uint16_t)~FSW_C1;
     fpu_note_reg(c, i);
 }
