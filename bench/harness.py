@@ -101,7 +101,8 @@ def disassemble(elf, eip):
     insn = re.search(r"^\s*%x:\s+((?:[0-9a-f]{2} )+)\s*(.*)$" % eip, out, re.M)
     if not insn:
         return ""
-    return "%s%s [%s]" % (func.group(1) + ": " if func else "", insn.group(2).strip(), insn.group(1).strip())
+    return "%s%s [%s]" % (func.group(1) + ": " if func else "", re.sub(r"\s+", " ", insn.group(2).strip()),
+                          insn.group(1).strip())
 
 
 def fault_note(text, status, elf=None):
@@ -146,9 +147,22 @@ def run_measured(cmd, timeout):
     return p, wall, (r1.ru_utime + r1.ru_stime) - (r0.ru_utime + r0.ru_stime)
 
 
-def timed_out(e, timeout):
-    """The Outcome of a run killed at its time limit."""
-    return Outcome(False, note="timeout (%g s)" % timeout, wall=getattr(e, "wall", None), cpu=getattr(e, "cpu", None))
+def timed_out(e, timeout, elf=None):
+    """The Outcome of a run killed at its time limit. QEMU stops a guest
+    whose instruction KVM cannot emulate and waits: that is a failure, and
+    its message says which instruction."""
+    err = e.stderr or ""
+    err = err.decode("utf-8", "replace") if isinstance(err, bytes) else err
+    note = "timeout (%g s)" % timeout
+    if "KVM internal error" in err:
+        code = re.search(r"^Code=.*<([0-9a-f]{2})> ((?:[0-9a-f]{2} ){0,4})", err, re.M)
+        eip = re.search(r"EIP=([0-9a-f]+)", err)
+        what = disassemble(elf, int(eip.group(1), 16)) if eip else ""
+        note = "KVM internal error%s%s%s (QEMU stopped the guest)" % (
+            ": emulation failure" if "emulation failure" in err else "",
+            " at eip %x" % int(eip.group(1), 16) if eip else "",
+            " (%s)" % what if what else " [%s %s]" % (code.group(1), code.group(2).strip()) if code else "")
+    return Outcome(False, note=note, wall=getattr(e, "wall", None), cpu=getattr(e, "cpu", None))
 
 
 def native_cmd(native, phase, scale):
@@ -218,7 +232,7 @@ def run_qemu(qemu, elf, phase, scale, paging=True, accel="tcg", clock="wall", ti
     try:
         p, wall, cpu = run_measured(qemu_cmd(qemu, elf, phase, scale, paging, accel), timeout)
     except subprocess.TimeoutExpired as e:
-        return timed_out(e, timeout)
+        return timed_out(e, timeout, elf)
     except OSError as e:
         return Outcome(False, note="cannot run: %s" % e)
     secs = cpu if clock == "cpu" else wall
