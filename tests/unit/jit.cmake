@@ -29,3 +29,11 @@ set_tests_properties(test_jit PROPERTIES LABELS "unit;jit;sanitize" SKIP_RETURN_
 # besides kdiff's comparison of the end state with the host CPU.
 add_test(NAME diff.cosim COMMAND kdiff --seed 5000001 --count 10000 --faults --max-block -1 --native ${DIFF_NATIVE})
 set_tests_properties(diff.cosim PROPERTIES LABELS "diff;jit" ENVIRONMENT KESTREL_ACCEL=cosim TIMEOUT 300)
+# REPE/REPNE CMPS and SCAS against the host CPU (long runs across pages,
+# both directions), under the interpreter and the JIT.
+if(CMAKE_SYSTEM_PROCESSOR MATCHES "x86_64|AMD64|amd64")
+  kestrel_unit(test_rep_cmp ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_rep_cmp.c)
+  set_tests_properties(test_rep_cmp PROPERTIES LABELS "unit;sanitize")
+  add_test(NAME test_rep_cmp.jit COMMAND test_rep_cmp)
+  set_tests_properties(test_rep_cmp.jit PROPERTIES LABELS "unit;jit" ENVIRONMENT KESTREL_ACCEL=jit)
+endif()
