@@ -374,19 +374,23 @@ def guest_command(engine, prep, disk=None):
         cmd = [path] + (["--accel", accel] if accel else []) + [
             "--mem", "%dM" % MEM_MIB, "--serial", "stdio", "--stats", "--no-reboot",
             "--kernel", prep.kernel, "--initrd", prep.initrd, "--append", cmdline]
-        if disk:
-            cmd += ["--disk", disk + ",ro"]
     elif kind == "qemu":
         cmd = [path, "-M", "pc", "-m", str(MEM_MIB), "-accel", accel or "tcg", "-display", "none",
                "-serial", "stdio", "-monitor", "none", "-nic", "none", "-no-reboot",
                "-kernel", prep.kernel, "-initrd", prep.initrd, "-append", cmdline]
-        if disk:  # QEMU refuses read-only IDE hard disks; snapshot=on keeps the image unwritten
-            cmd += ["-drive", "file=%s,if=ide,index=0,media=disk,format=raw,snapshot=on" % disk]
     else:
         raise WorkloadError("engine %s cannot boot a guest" % engine_label(engine))
     if not path or not (os.path.exists(path) or shutil.which(path)):
         raise WorkloadError("%s not found (%s)" % (kind, path))
-    return cmd + extra
+    return cmd + (disk_args(kind, disk) if disk else []) + extra
+
+
+def disk_args(kind, disk):
+    """The options attaching DISK as the primary IDE master, read-only."""
+    if kind == "kestrel":
+        return ["--disk", disk + ",ro"]
+    # QEMU refuses read-only IDE hard disks; snapshot=on keeps the image unwritten.
+    return ["-drive", "file=%s,if=ide,index=0,media=disk,format=raw,snapshot=on" % disk]
 
 
 def _proc_cpu(pid):
@@ -838,8 +842,15 @@ def main():
           (prep.release, MEM_MIB, prep.cmdline))
     for e in engines:
         if e["kind"] != "native":
-            cmd = guest_command(e, prep, prep.disk if "disk" in workloads else None)
-            print("%s: %s" % (engine_label(e), " ".join(shlex.quote(c) for c in cmd)))
+            try:
+                cmd = guest_command(e, prep)
+                disk = disk_args(e["kind"], prep.disk)
+                print("%s: %s\n    (disk adds: %s)" % (engine_label(e), " ".join(shlex.quote(c) for c in cmd),
+                                                   " ".join(shlex.quote(c) for c in disk)))
+            except WorkloadError as err:
+                print("%s: %s" % (engine_label(e), err))
+        else:
+            print("native: %s, %s (the same static binaries on the host)" % (prep.workload, prep.syscall))
     print(flush=True)
 
     results = {(w, engine_label(e)): [] for w in workloads for e in engines}
@@ -853,7 +864,12 @@ def main():
                 try:
                     r = WORKLOADS[w](e, runs_dir=args.runs_dir, timeout=args.timeout, quick=args.quick,
                                      clock=args.clock)
-                    brief = "%.2f s%s" % (r["seconds"], "  " + r["note"] if r["note"] else "")
+                    other = r["counters"].get("wall_s" if args.clock == "cpu" else "cpu_s")
+                    if w == "boot":
+                        other = r["counters"].get("boot_s" if args.clock == "cpu" else "boot_cpu_s")
+                    brief = "%.2f s%s%s" % (r["seconds"], " (%s %.2f s)" % ("wall" if args.clock == "cpu" else "cpu",
+                                                                          other) if other is not None else "",
+                                            "  " + r["note"] if r["note"] else "")
                 except WorkloadError as err:
                     r = err
                     brief = str(err)
@@ -885,6 +901,18 @@ def main():
                                                "; --quick sizes" if args.quick else ""))
     for r in [head] + rows:
         print("  " + "  ".join(c.ljust(widths[i]) for i, c in enumerate(r)).rstrip())
+    phases = ["int", "mem", "call", "str", "fp"]
+    if "guest-cpu" in workloads:
+        print("\nguest-cpu by phase: median seconds by the machine's own CLOCK_MONOTONIC (the guest's clock "
+              "under emulation: indicative only)")
+        print("  " + "engine".ljust(16) + "".join(p.rjust(8) for p in phases))
+        for lb in labels:
+            ok = [r for r in results[("guest-cpu", lb)] if isinstance(r, dict)]
+            key = "clock_%s_s" if lb == "native" else "guest_clock_%s_s"
+            vals = [[r["counters"][key % p] for r in ok if key % p in r["counters"]] for p in phases]
+            if any(vals):
+                print("  " + lb.ljust(16) + "".join(("%.2f" % statistics.median(v) if v else "-").rjust(8)
+                                                   for v in vals))
     print("\nwhat each row times:")
     for w in workloads:
         print("  %-9s %s" % (w, describe(w, args.quick)))
