@@ -336,6 +336,57 @@ static bool lower_rotate(struct fe *f, bool left, unsigned raw, bool imm_form)
     return true;
 }
 
+/*
+ * SHL/SHR/SAR/ROL/ROR of a 32-bit register by CL (shift.c's shift_op):
+ * the count is CL & 31, and a zero count changes nothing, not even the
+ * flags, so the new flag words are selected against the old ones at run
+ * time (the result needs no selection: a shift or rotate by 0 is the
+ * value). kind: FLK_SHL, FLK_SHR, FLK_SAR, or -1 for ROL, -2 for ROR.
+ */
+static bool lower_shift_cl(struct fe *f, int kind)
+{
+    struct ir_block *ir = f->ir;
+    if ((f->i->pfx & P_MEM) || fe_opsize(f, 0) != 32)
+        return false;
+    ir_temp v = fe_get_reg(f, f->i->rm, 32);
+    ir_temp n = ir_op2i(ir, IR_AND, IR_I32, ir_ldg(ir, G_ECX), 31), r;
+    static const uint8_t opc[] = { [FLK_SHL] = IR_SHL, [FLK_SHR] = IR_SHR, [FLK_SAR] = IR_SAR };
+    if (kind >= 0)
+        r = ir_op2(ir, (enum ir_opc)opc[kind], IR_I32, v, n);
+    else
+        r = ir_op2(ir, kind == -1 ? IR_ROTL : IR_ROTR, IR_I32, v, n);
+    ir_temp zero = fe_const(f, 0);
+    if (kind >= 0 && fe_flags_live(f, F_OSZAPC)) {
+        /* CF the last bit out (bit 32 - n, or n - 1, of the source), OF of
+         * the first step, AF 0: shift_flags() */
+        ir_temp at = kind == FLK_SHL ? ir_op2(ir, IR_SUB, IR_I32, fe_const(f, 32), n) : ir_op2i(ir, IR_SUB, IR_I32, n, 1);
+        ir_temp cf = ir_op2i(ir, IR_AND, IR_I32, ir_op2(ir, IR_SHR, IR_I32, v, ir_op2i(ir, IR_AND, IR_I32, at, 31)), 1);
+        ir_temp of = kind == FLK_SHL ? ir_op2(ir, IR_XOR, IR_I32, bit_of(f, v, 31), bit_of(f, v, 30))
+                     : kind == FLK_SHR ? bit_of(f, v, 31)
+                                       : zero;
+        ir_temp naux = ir_op2(ir, IR_OR, IR_I64, ir_op2i(ir, IR_SHL, IR_I64, z64(f, cf), 63),
+                              ir_op2i(ir, IR_SHL, IR_I64, z64(f, ir_op2(ir, IR_XOR, IR_I32, cf, of)), 62));
+        ir_temp nres = ir_op1(ir, IR_EXT32S, IR_I32, r);
+        ir_temp res = ir_movcond(ir, IR_I32, IR_EQ, n, zero, fe_fl_res(f), nres);
+        ir_temp aux = ir_movcond(ir, IR_I32, IR_EQ, n, zero, fe_fl_aux(f), naux);
+        fe_flags_words(f, res, aux);
+    } else if (kind >= 0) {
+        f->fl.kind = FL_NONE; /* dead */
+    } else if (fe_flags_live(f, F_CF | F_OF)) {
+        /* rot_flags(): CF and OF replaced, the others kept */
+        ir_temp cf = kind == -1 ? ir_op2i(ir, IR_AND, IR_I32, r, 1) : bit_of(f, r, 31);
+        ir_temp of = kind == -1 ? ir_op2(ir, IR_XOR, IR_I32, bit_of(f, v, 31), bit_of(f, v, 30))
+                                : ir_op2(ir, IR_XOR, IR_I32, bit_of(f, v, 31), ir_op2i(ir, IR_AND, IR_I32, v, 1));
+        ir_temp res = fe_fl_res(f), aux = fe_fl_aux(f);
+        ir_temp po = ir_op2i(ir, IR_SHL, IR_I64, z64(f, ir_op2(ir, IR_XOR, IR_I32, cf, of)), 62);
+        ir_temp naux = ir_op2i(ir, IR_AND, IR_I64, aux, (int64_t)(~(3ull << 62)));
+        naux = ir_op2(ir, IR_OR, IR_I64, ir_op2(ir, IR_OR, IR_I64, naux, ir_op2i(ir, IR_SHL, IR_I64, z64(f, cf), 63)), po);
+        fe_flags_words(f, res, ir_movcond(ir, IR_I32, IR_EQ, n, zero, aux, naux));
+    }
+    fe_set_reg(f, f->i->rm, 32, r);
+    return true;
+}
+
 /* DIV/IDIV: #DE for a zero divisor or a quotient that does not fit,
  * checked before anything is written; flags keep their values. */
 static bool lower_div(struct fe *f, bool sign)
@@ -442,6 +493,12 @@ bool fe_alu(struct fe *f)
     case OP_ROL_Ev1: return lower_rotate(f, true, 1, false);
     case OP_ROR_Eb1:
     case OP_ROR_Ev1: return lower_rotate(f, false, 1, false);
+    case OP_SHL_EvCL:
+    case OP_SAL_EvCL: return lower_shift_cl(f, FLK_SHL);
+    case OP_SHR_EvCL: return lower_shift_cl(f, FLK_SHR);
+    case OP_SAR_EvCL: return lower_shift_cl(f, FLK_SAR);
+    case OP_ROL_EvCL: return lower_shift_cl(f, -1);
+    case OP_ROR_EvCL: return lower_shift_cl(f, -2);
     default: return false;
     }
 }

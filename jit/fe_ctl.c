@@ -29,13 +29,19 @@ bool fe_reg_form_lowered(const struct insn *i)
     case OP_MOV_EbIb: case OP_MOV_EvIz: case OP_LEA:
     case OP_MOVZX_GvEb: case OP_MOVZX_GvEw: case OP_MOVSX_GvEb: case OP_MOVSX_GvEw:
     case OP_XCHG_EbGb: case OP_XCHG_EvGv: case OP_XCHG_ZveAX: case OP_NOP: case OP_PAUSE: case OP_NOP_Ev:
-    case OP_CBW: case OP_CWD:
+    case OP_CBW: case OP_CWD: case OP_BSWAP:
         return true;
     default:
         break;
     }
     if (i->id >= OP_SETO && i->id <= OP_SETG)
         return true;
+    switch (i->id) {
+    case OP_SHL_EvCL: case OP_SAL_EvCL: case OP_SHR_EvCL: case OP_SAR_EvCL: case OP_ROL_EvCL: case OP_ROR_EvCL:
+        return (i->pfx & P_OSIZE32) != 0; /* 32-bit only (fe_alu.c: lower_shift_cl) */
+    default:
+        break;
+    }
     if (i->id >= OP_CMOVO && i->id <= OP_CMOVG)
         return true;
     switch (i->id) {

@@ -49,6 +49,13 @@ static bool lower_mov(struct fe *f)
         bits = fe_opsize(f, 1);
         fe_store(f, i->seg, fe_ea(f), bits, fe_get_reg(f, 0, bits));
         return true;
+    case OP_BSWAP:
+        /* bitops.c: a 16-bit operand's result is 0 (undefined in the SDM) */
+        if (osize(f) == 32)
+            fe_set_reg(f, i->reg, 32, ir_op1(f->ir, IR_BSWAP, IR_I32, fe_get_reg(f, i->reg, 32)));
+        else
+            fe_set_reg(f, i->reg, 16, fe_const(f, 0));
+        return true;
     case OP_MOV_ZbIb:
     case OP_MOV_ZvIz:
         bits = fe_opsize(f, 0);
