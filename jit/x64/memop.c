@@ -5,7 +5,8 @@
  * Inline path (the same test cpu/mem.h makes, see the comments there):
  *   off = ea - seg.lo;  fault if off + size - 1 > seg.span   (64-bit compare)
  *   lin = ea + seg.base
- *   e = cpu->tlb + ((lin >> 12) & (TLB_SIZE - 1))
+ *   e = cpu->tlb + ((lin >> 12) & (TLB_SIZE - 1))   (cpu->tlb: a constant
+ *       offset from the CPU pointer for the block's CPL)
  *   hit if ((lin + size - 1) & ~0xfff) == e->tag   (a page-crossing access never hits)
  *   host = e->addend + lin
  * The slow path (cold) saves the call-clobbered registers still live,
@@ -17,6 +18,7 @@
  */
 #include <stddef.h>
 
+#include "cpu/block.h"
 #include "cpu/cpu.h"
 #include "jit/x64/x64.h"
 
@@ -58,19 +60,24 @@ static void seg_check(struct be_ctx *x, const struct be_loc *ea, int seg, int si
 static struct cold *tlb_probe(struct be_ctx *x, enum cold_kind kind, int lin, int ent, int tag, int size, bool write)
 {
     struct xbuf *b = &x->buf;
+    /* The active TLB (cpu->tlb) is the one of the block's CPL (cpu.c sets
+     * it with the mode word, which the block is keyed by): an offset from
+     * the CPU pointer, known now. */
+    int32_t tlb = (int32_t)(offsetof(struct cpu, mmu) + offsetof(struct mmu, tlb) +
+                            (((x->b->mode & MODE_CPL_MASK) >> MODE_CPL_SHIFT) == 3 ? MMU_USER : MMU_SUP) *
+                                sizeof(struct tlb_entry[TLB_SIZE]));
     x_mov_rr(b, 0, ent, lin);
     x_shift_ri(b, SH_SHR, 0, ent, 12 - 5);
     x_alu_ri(b, ALU_AND, 0, ent, (TLB_SIZE - 1) << 5);
-    x_alu_rm(b, ALU_ADD, 1, ent, RBP, (int32_t)offsetof(struct cpu, tlb));
     if (size > 1)
         x_lea(b, 0, tag, lin, NOREG, 0, size - 1);
     else
         x_mov_rr(b, 0, tag, lin);
     x_alu_ri(b, ALU_AND, 0, tag, (int32_t)0xfffff000u);
-    x_alu_rm(b, ALU_CMP, 1, tag, ent,
-             write ? (int32_t)offsetof(struct tlb_entry, tag_w) : (int32_t)offsetof(struct tlb_entry, tag_r));
+    x_rm(b, (unsigned)(ALU_CMP << 3 | 3), 1, tag, RBP, ent, 0,
+         tlb + (int32_t)(write ? offsetof(struct tlb_entry, tag_w) : offsetof(struct tlb_entry, tag_r)));
     struct cold *c = x64_add_cold(x, kind, x_jcc32(b, CC_NE));
-    x_load(b, 1, ent, ent, NOREG, 0, (int32_t)offsetof(struct tlb_entry, addend), 8, false);
+    x_load(b, 1, ent, RBP, ent, 0, tlb + (int32_t)offsetof(struct tlb_entry, addend), 8, false);
     return c;
 }
 
