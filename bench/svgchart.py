@@ -58,7 +58,7 @@ def _decades(vals, ref):
 def _tick_label(exp, unit):
     v = 10.0 ** exp
     if unit == "x":
-        txt = ("%g" % v) if v >= 0.001 else "1e%d" % exp
+        txt = "{:,.0f}".format(v) if v >= 1 else ("%g" % v) if v >= 0.001 else "1e%d" % exp
         return txt + "\u00d7"
     if v >= 1:
         return "%g s" % v
