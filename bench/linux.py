@@ -446,6 +446,16 @@ class Session:
             raise WorkloadError("cannot start %s: %s" % (self.cmd[0], e))
         self.deadline = self.g.t0 + timeout
 
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        """Whatever happened, no emulator outlives its run."""
+        if self.g.proc.poll() is None:
+            self.g.kill()
+        self._close()
+        return False
+
     def left(self):
         return self.deadline - time.monotonic()
 
@@ -556,9 +566,9 @@ def workload_boot(engine, *, runs_dir=None, timeout=600, **options):
     quick, clock = _options(options)
     if engine.get("kind") == "native":
         raise WorkloadError("not applicable natively")
-    s = Session(engine, "boot", runs_dir, timeout, clock)
-    secs = s.boot()
-    s.finish()
+    with Session(engine, "boot", runs_dir, timeout, clock) as s:
+        secs = s.boot()
+        s.finish()
     return _result(secs, s.counters, None, _note_engine(engine))
 
 
@@ -598,13 +608,13 @@ def _program_workload(engine, name, argv, want, runs_dir, timeout, clock):
         if "done" not in text.split():
             raise WorkloadError("%s printed no `done`: %r" % (name, text[-200:]))
         return _result(secs, counters, _check(name, sums, want, note), "; ".join(note))
-    s = Session(engine, name, runs_dir, timeout, clock)
-    s.boot()
-    prog = "/bench/" + {"guest-cpu": "workload", "syscall": "syscall"}[name]
-    secs, text = s.timed("time %s %s" % (prog, " ".join(argv)))
-    s.counters.update(_parse_time_output(text))
-    s.counters.update(_program_counters(text))
-    s.finish()
+    with Session(engine, name, runs_dir, timeout, clock) as s:
+        s.boot()
+        prog = "/bench/" + {"guest-cpu": "workload", "syscall": "syscall"}[name]
+        secs, text = s.timed("time %s %s" % (prog, " ".join(argv)))
+        s.counters.update(_parse_time_output(text))
+        s.counters.update(_program_counters(text))
+        s.finish()
     if "done" not in text.split():
         raise WorkloadError("%s in the guest did not finish: %r" % (name, text[-300:]))
     return _result(secs, s.counters, _check(name, harness.parse_checksums(text), want, note), "; ".join(note))
@@ -637,24 +647,21 @@ def workload_disk(engine, *, runs_dir=None, timeout=600, **options):
         raise WorkloadError("not applicable natively")
     prep = prepare()
     mib = QUICK["disk_mib"] if quick else DISK_MIB
-    s = Session(engine, "disk", runs_dir, timeout, clock, disk=prep.disk)
-    s.boot()
-    setup = s.run("/bench/disk-setup")
-    if not any(line.startswith("disk-setup: %d sectors" % (DISK_MIB * 2048)) for line in setup):
-        s.run("true")
+    with Session(engine, "disk", runs_dir, timeout, clock, disk=prep.disk) as s:
+        s.boot()
+        setup = s.run("/bench/disk-setup")
+        if not any(line.startswith("disk-setup: %d sectors" % (DISK_MIB * 2048)) for line in setup):
+            raise WorkloadError("the guest found no %d MiB disk: %s" % (DISK_MIB, " | ".join(setup)[-300:]))
+        s.run("sync; echo 3 > /proc/sys/vm/drop_caches")
+        secs, text = s.timed("dd if=/dev/sda of=/dev/null bs=1M count=%d" % mib)
+        # Debian's busybox dd prints only the record counts (no rate line).
+        if not re.search(r"^%d\+0 records out$" % mib, text, re.M):
+            raise WorkloadError("dd did not read %d MiB: %r" % (mib, text[-300:]))
+        s.counters["MB/s"] = mib / secs if secs > 0 else float("inf")
+        # The checksum, from the page cache (untimed): what the guest read.
+        sums = s.run("dd if=/dev/sda bs=1M count=%d 2>/dev/null | md5sum" % mib)
+        got = sums[-1].split()[0] if sums and sums[-1].split() else None
         s.finish()
-        raise WorkloadError("the guest found no %d MiB disk: %s" % (DISK_MIB, " | ".join(setup)[-300:]))
-    s.run("sync; echo 3 > /proc/sys/vm/drop_caches")
-    secs, text = s.timed("dd if=/dev/sda of=/dev/null bs=1M count=%d" % mib)
-    # Debian's busybox dd prints only the record counts (no rate line).
-    if not re.search(r"^%d\+0 records out$" % mib, text, re.M):
-        s.finish()
-        raise WorkloadError("dd did not read %d MiB: %r" % (mib, text[-300:]))
-    s.counters["MB/s"] = mib / secs if secs > 0 else float("inf")
-    # The checksum, from the page cache (untimed): what the guest read.
-    sums = s.run("dd if=/dev/sda bs=1M count=%d 2>/dev/null | md5sum" % mib)
-    got = sums[-1].split()[0] if sums and sums[-1].split() else None
-    s.finish()
     want = prep.expected["disk-quick" if quick else "disk"]
     note = [_note_engine(engine)] if _note_engine(engine) else []
     if got != want:
