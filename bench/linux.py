@@ -60,6 +60,11 @@ disk       `dd if=/dev/sda of=/dev/null bs=1M` of a 64 MiB raw image on the
            counters["MB/s"] = MiB read / seconds. checksum: MD5 of the
            image as the guest read it back (from the page cache, untimed).
 
+CLI: `--engines`, `--workloads`, `--runs`, `--timeout`, `--clock wall|cpu`,
+`--quick`, `--kestrel`, `--kestrel-args`, `--qemu`, `--cache`, `--runs-dir`,
+`--json` (see --help); `--self-test DIR` is ctest's bench.linux.smoke (no
+guest: the programs built and checked natively, see self_test()).
+
 Engines as the CLI names them: kestrel:interp, kestrel:jit, kestrel:kvm,
 qemu:tcg, qemu:kvm, native. Machines: 128 MiB, one CPU; qemu -M pc
 (i440FX + PIIX3, as kestrel's board) with -nic none. Under a KVM whose
