@@ -24,7 +24,7 @@ busybox ash asks the terminal where the cursor is (ESC[6n) before reading a
 line; the reader answers with a cursor-position report, as a terminal would,
 so no input is swallowed waiting for one.
 
-Standard library only; bench/boot imports the Guest class.
+Standard library only; bench/linux.py imports the Guest class.
 """
 import argparse
 import hashlib
