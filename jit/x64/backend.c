@@ -638,6 +638,10 @@ void be_emit_op(struct be_ctx *x, const struct ir_block *ir, const struct ir_op 
     case IR_EXT16U: x_movzx16_rr(b, out, in[0].reg); break;
     case IR_EXT32S: x_movsxd_rr(b, out, in[0].reg); break;
     case IR_EXT32U:
+        /* an i32 is zero-extended in its register already */
+        if (out != in[0].reg)
+            x_mov_rr(b, 0, out, in[0].reg);
+        break;
     case IR_TRUNC: x_mov_rr(b, 0, out, in[0].reg); break;
     case IR_DEPOSIT: {
         int pos = (int)op->c[0], len = (int)op->c[1];
