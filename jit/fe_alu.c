@@ -412,7 +412,8 @@ static bool lower_div(struct fe *f, bool sign)
         /* the quotient fits iff the high half is below the divisor (also catches 0) */
         ir_brcond(ir, IR_I32, IR_GEU, hi, d, de);
         d64 = z64(f, d);
-        q = ir_op2(ir, IR_DIVU, IR_I64, n64, d64);
+        q = ir_new(ir, IR_I64);
+        ir_emit(ir, IR_DIVU, IR_I64, q, n64, d64)->c[0] = 32; /* hi < d: the quotient fits in 32 bits */
     } else {
         if (bits < 32)
             n64 = ir_op1(ir, bits == 16 ? IR_EXT32S : IR_EXT16S, bits == 16 ? IR_I32 : IR_I64,
