@@ -259,6 +259,23 @@ static void sext_reg(struct xbuf *b, int r, int bits)
         x_movsxd_rr(b, r, r);
 }
 
+/* dst = l sign-extended from bits to 64 (l an operand of that many bits). */
+static void ld_sext(struct be_ctx *x, int dst, const struct be_loc *l, int bits)
+{
+    struct xbuf *b = &x->buf;
+    if (l->reg >= 0 && bits == 32) {
+        x_movsxd_rr(b, dst, l->reg);
+    } else if (l->reg >= 0 && bits == 8) {
+        x_movsx8_rr(b, 1, dst, l->reg);
+    } else if (l->reg >= 0 && bits == 16) {
+        x_movsx16_rr(b, 1, dst, l->reg);
+    } else {
+        ld_loc(x, dst, l, bits == 64);
+        if (bits < 64)
+            sext_reg(b, dst, bits);
+    }
+}
+
 /*
  * lf_res and lf_aux from a FLAGS op's operands (ir.h, enum ir_flk), with
  * two scratch registers s0 and s1 that hold none of the operands.
@@ -278,8 +295,7 @@ static void emit_flags(struct be_ctx *x, int kind, int bits, const struct be_loc
         x_store(b, s0, RBP, NOREG, 0, aux, 8);
         return;
     case FLK_LOGIC:
-        ld_loc(x, s0, &in[2], false);
-        sext_reg(b, s0, bits);
+        ld_sext(x, s0, &in[2], bits);
         x_store(b, s0, RBP, NOREG, 0, res, 8);
         x_store_i(b, 0, RBP, aux, 8);
         return;
@@ -287,8 +303,7 @@ static void emit_flags(struct be_ctx *x, int kind, int bits, const struct be_loc
     case FLK_SHR:
     case FLK_SAR: {
         int n = (int)in[1].val;
-        ld_loc(x, s0, &in[2], false);
-        sext_reg(b, s0, bits);
+        ld_sext(x, s0, &in[2], bits);
         x_store(b, s0, RBP, NOREG, 0, res, 8);
         /* s0 = CF */
         if (kind == FLK_SHL && n > bits) {
@@ -319,8 +334,7 @@ static void emit_flags(struct be_ctx *x, int kind, int bits, const struct be_loc
         break;
     }
     default:
-        ld_loc(x, s1, &in[2], true);
-        sext_reg(b, s1, bits);
+        ld_sext(x, s1, &in[2], bits);
         x_store(b, s1, RBP, NOREG, 0, res, 8);
         ld_loc(x, s0, &in[0], false);
         op32_loc(x, ALU_XOR, s0, &in[1]);
