@@ -54,6 +54,39 @@ void blkcache_free(struct blkcache *bc)
 void blkcache_flush_jmp(struct blkcache *bc)
 {
     memset(bc->jmp, 0, sizeof(bc->jmp));
+    bc->jlog_n = 0;
+}
+
+void blkcache_jmp_set(struct blkcache *bc, struct block *b, bool global)
+{
+    unsigned slot = jmp_hash(b->lin);
+    b->jmp_gen = bc->cpu->jmp_gen;
+    b->jmp_global = global;
+    bc->jmp[slot] = b;
+    if (global)
+        return;
+    if (bc->jlog_n < JMP_LOG_SIZE)
+        bc->jlog[bc->jlog_n++] = (uint16_t)slot;
+    else
+        bc->jlog_n = JMP_LOG_SIZE + 1;
+}
+
+/* Kernel code sits on global pages and survives a context switch this
+ * way; only the few slots user code filled since the last switch are
+ * visited. A slot may be listed twice or hold a block that was replaced
+ * since: clearing a slot is always safe, keeping a non-global one never. */
+bool blkcache_jmp_cr3(struct blkcache *bc)
+{
+    unsigned n = bc->jlog_n;
+    bc->jlog_n = 0;
+    if (n > JMP_LOG_SIZE)
+        return false;
+    for (unsigned k = 0; k < n; k++) {
+        struct block *b = bc->jmp[bc->jlog[k]];
+        if (b && !b->jmp_global)
+            bc->jmp[bc->jlog[k]] = NULL;
+    }
+    return true;
 }
 
 void blkcache_flush(struct blkcache *bc)
@@ -116,8 +149,7 @@ void blkcache_insert(struct blkcache *bc, struct block *b)
         b->pnext = bc->page[pg];
         bc->page[pg] = b;
     }
-    b->jmp_gen = bc->cpu->jmp_gen;
-    bc->jmp[jmp_hash(b->lin)] = b;
+    blkcache_jmp_set(bc, b, false); /* the caller knows whether the page is global */
 }
 
 static void unlink_hash(struct blkcache *bc, struct block *b)

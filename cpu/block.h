@@ -19,6 +19,7 @@
 #ifndef KESTREL_BLOCK_H
 #define KESTREL_BLOCK_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -41,6 +42,7 @@ struct block {
     uint16_t bytes;      /* guest code bytes covered */
     uint32_t lin;        /* linear address of the first byte */
     uint32_t jmp_gen;    /* cpu->jmp_gen when it entered the jump cache */
+    uint8_t jmp_global;  /* its page was global (PTE.G, CR4.PGE) when it entered the jump cache */
     uint32_t hits;       /* interpreted executions (accelerator hotness) */
     native_fn *native;   /* accelerator code for this block, or NULL (cpu/accel.h) */
     void *accel;         /* the accelerator's own data about this block */
@@ -49,9 +51,13 @@ struct block {
 
 #define JMP_CACHE_BITS 14
 #define JMP_CACHE_SIZE (1u << JMP_CACHE_BITS)
+/* Jump-cache slots remembered for a CR3 load (see blkcache_jmp_set). */
+#define JMP_LOG_SIZE 1024
 
 struct blkcache {
     struct block *jmp[JMP_CACHE_SIZE]; /* by linear PC, see jmp_hash(); checked against the TLB on use */
+    uint16_t jlog[JMP_LOG_SIZE];       /* slots given a non-global block since the last CR3 load ... */
+    unsigned jlog_n;                   /* ... how many; JMP_LOG_SIZE + 1: overflowed, not all are listed */
     struct block **hash;               /* chains by xxHash of the key */
     unsigned hash_mask;
     struct block **page;               /* per RAM page: blocks decoded from it */
@@ -75,6 +81,18 @@ struct blkcache *blkcache_new(struct cpu *cpu, struct phys *mem, size_t arena_si
 void blkcache_free(struct blkcache *bc);
 void blkcache_flush(struct blkcache *bc);
 void blkcache_flush_jmp(struct blkcache *bc);
+
+/*
+ * Put `b` in the jump cache, stamped with the CPU's jmp_gen. `global`: the
+ * translation of its page is global, so a CR3 load keeps the entry (as the
+ * TLB keeps the page); other entries are logged for blkcache_jmp_cr3().
+ */
+void blkcache_jmp_set(struct blkcache *bc, struct block *b, bool global);
+
+/* A CR3 load: drop the jump-cache entries of non-global pages. Returns
+ * false when the log overflowed and the caller must drop every entry
+ * (bump cpu->jmp_gen). */
+bool blkcache_jmp_cr3(struct blkcache *bc);
 
 struct block *blkcache_lookup(struct blkcache *bc, uint64_t paddr, uint32_t eip, uint32_t cs_base, uint32_t cs_limit,
                               uint32_t mode);

@@ -23,10 +23,13 @@
  * shadow (STI, MOV SS), single-stepping and breakpoints.
  *
  * The jump cache maps a linear PC to a block. Invalidating translations
- * (TLB flush, INVLPG, CR3 load, a CS limit change) bumps cpu->jmp_gen, and
- * a hit counts only for a block stamped with the current generation: the
- * whole jump cache is invalidated in O(1). Keeping an entry until software
- * invalidates its translation is what a hardware TLB does too.
+ * (TLB flush, INVLPG, a CS limit change) bumps cpu->jmp_gen, and a hit
+ * counts only for a block stamped with the current generation: the whole
+ * jump cache is invalidated in O(1). Keeping an entry until software
+ * invalidates its translation is what a hardware TLB does too, and like
+ * the TLB a CR3 load keeps the entries of global pages: only the slots
+ * logged for non-global ones are cleared (blkcache_jmp_cr3), so the
+ * kernel's blocks stay found across a context switch.
  */
 #include <limits.h>
 
@@ -204,8 +207,8 @@ static __attribute__((noinline)) struct block *find_block(struct cpu *c, uint32_
         if (c->accel && c->accel->threshold == 0)
             c->accel->hot(c->accel->ctx, b);
     }
-    b->jmp_gen = c->jmp_gen;
-    c->cache->jmp[jmp_hash(lin)] = b;
+    /* mem_fetch_page() left the page's translation in this TLB slot. */
+    blkcache_jmp_set(c->cache, b, c->mmu.global[c->cpl == 3 ? MMU_USER : MMU_SUP][(lin >> 12) & (TLB_SIZE - 1)]);
     return b;
 }
 
@@ -344,12 +347,12 @@ void cpu_tlb_flush(struct cpu *c)
 {
     mmu_flush(&c->mmu);
     c->mmu.phys_gen = c->mem->gen;
-    c->jmp_gen++;
+    cpu_jmp_flush(c);
     c->stats.tlb_flushes++;
 }
 
 void cpu_tlb_flush_page(struct cpu *c, uint32_t lin)
 {
     mmu_flush_page(&c->mmu, lin);
-    c->jmp_gen++;
+    cpu_jmp_flush(c);
 }

@@ -98,7 +98,7 @@ void seg_set_cache(struct cpu *c, int sreg, uint16_t sel, uint64_t base, uint32_
     /* Jump-cache hits do not compare the CS limit (blocks decoded under
      * another limit fault differently): drop them when it changes. */
     if (sreg == SEG_CS && limit != s->limit)
-        c->jmp_gen++;
+        cpu_jmp_flush(c);
     s->sel = sel;
     s->base = base;
     s->limit = limit;

@@ -91,7 +91,12 @@ void cpu_write_cr3(struct cpu *c, uint32_t val)
     if (!mmu_load_cr3(&c->mmu, c->mem, val))
         cpu_fault(c, EXC_GP, 0);
     c->cr3 = val;
-    c->jmp_gen++; /* translations changed: the jump cache is stale (interp.c) */
+    /* Translations changed: the jump cache is stale but for global pages
+     * (interp.c), which only survive when CR4.PGE is on. */
+    if (c->mmu.pge && blkcache_jmp_cr3(c->cache))
+        c->stats.jmp_cache_cr3++;
+    else
+        cpu_jmp_flush(c);
     c->stats.tlb_flushes++;
     cpu_stop(c);
 }
