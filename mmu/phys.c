@@ -10,6 +10,28 @@
 #include <string.h>
 #include <sys/mman.h>
 
+/* Recompute the span phys_find() answers without scanning: from 1 MiB
+ * (above the legacy holes) up to the first region over RAM. Each region
+ * only ever shrinks the span, so none can end up inside it; a region
+ * layout it handles badly just leaves more addresses to the scan. */
+static void update_plain(struct phys *p)
+{
+    uint64_t lo = p->ram_size < 0x100000 ? p->ram_size : 0x100000, hi = p->ram_size;
+    for (int i = 1; i < p->nregions; i++) {
+        const struct phys_region *r = &p->region[i];
+        if (r->disabled || r->base >= hi || r->base + r->size <= lo)
+            continue;
+        if (r->base <= lo)
+            lo = r->base + r->size;
+        else
+            hi = r->base;
+    }
+    if (lo >= hi)
+        lo = hi = 0;
+    p->plain_lo = lo;
+    p->plain_hi = hi;
+}
+
 int phys_init(struct phys *p, uint64_t ram_size)
 {
     memset(p, 0, sizeof(*p));
@@ -31,6 +53,7 @@ int phys_init(struct phys *p, uint64_t ram_size)
         .base = 0, .size = ram_size, .kind = PHYS_RAM, .host_r = ram, .host_w = ram, .name = "ram"
     };
     p->nregions = 1;
+    update_plain(p);
     return 0;
 }
 
@@ -52,6 +75,7 @@ static int add_region(struct phys *p, const struct phys_region *r)
     if (r->size == 0 || (r->base & 0xfff) || (r->size & 0xfff) || r->base + r->size < r->base)
         return -EINVAL;
     p->region[p->nregions++] = *r;
+    update_plain(p);
     p->gen++;
     return 0;
 }
@@ -113,6 +137,7 @@ int phys_region_move(struct phys *p, int idx, uint64_t base, bool enabled)
         return -EINVAL;
     p->region[idx].base = base;
     p->region[idx].disabled = !enabled;
+    update_plain(p);
     p->gen++;
     return 0;
 }
@@ -127,6 +152,9 @@ int phys_add_hook(struct phys *p, const struct code_hook *h)
 
 const struct phys_region *phys_find(const struct phys *p, uint64_t addr)
 {
+    /* Most accesses (page walks, RAM not in the TLB) land in plain RAM. */
+    if (addr - p->plain_lo < p->plain_hi - p->plain_lo)
+        return &p->region[0];
     /* Later regions shadow earlier ones (ROM/MMIO over RAM). */
     for (int i = p->nregions - 1; i >= 0; i--) {
         const struct phys_region *r = &p->region[i];

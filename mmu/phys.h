@@ -62,6 +62,7 @@ struct phys {
     void (*log)(void *ctx, const char *msg);
     void *log_ctx;
     uint64_t gen;          /* bumped when the map or A20 changes: TLBs must flush */
+    uint64_t plain_lo, plain_hi; /* RAM no other region overlaps (phys_find's fast path); may be empty */
 };
 
 int phys_init(struct phys *p, uint64_t ram_size);
