@@ -19,7 +19,8 @@
  * does) and an INVLPG inside it flushes everything. Entries that map a
  * global page (CR4.PGE and PTE.G) are flagged beside the table, outside
  * the entry, so a CR3 load can keep them without changing the layout the
- * JIT probes.
+ * JIT probes; the slots of non-global fills are logged, so a CR3 load
+ * (a context switch) clears those few instead of scanning the table.
  *
  * Pages holding a data breakpoint (DR0-DR3) never get read or write tags,
  * so every access to them reaches the CPU's slow path, which checks them.
@@ -35,6 +36,8 @@
 #define TLB_BITS 9
 #define TLB_SIZE (1u << TLB_BITS)
 #define TLB_INVALID 1ull
+/* Non-global fills remembered so a CR3 load visits only those slots. */
+#define TLB_FILL_LOG 512
 
 struct tlb_entry {
     uint64_t tag_r;    /* linear page readable through this entry */
@@ -79,6 +82,8 @@ struct mmu {
     bool no_write_entries; /* never cache write tags: every write takes the slow path (JIT co-simulation) */
     uint64_t flushes;  /* statistics */
     uint64_t misses;
+    uint16_t fill_log[TLB_FILL_LOG]; /* mode << TLB_BITS | index of non-global fills since the last flush ... */
+    unsigned nfill;                  /* ... how many; TLB_FILL_LOG + 1: overflowed, not all are listed */
 };
 
 /* Result of a page walk. */

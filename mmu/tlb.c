@@ -16,6 +16,7 @@ void mmu_flush(struct mmu *m)
     m->nglobal = 0;
     m->large_base = TLB_INVALID; /* with mask 0 no address matches */
     m->large_mask = 0;
+    m->nfill = 0;
     m->flushes++;
 }
 
@@ -26,10 +27,21 @@ void mmu_flush_nonglobal(struct mmu *m)
         return;
     }
     /* The large-page span is kept: global large pages may still be cached. */
-    for (int mode = 0; mode < MMU_MODES; mode++)
-        for (unsigned i = 0; i < TLB_SIZE; i++)
+    if (m->nfill <= TLB_FILL_LOG) {
+        /* Every valid non-global entry was filled since the last flush and
+         * logged; a logged slot refilled as global since is kept. */
+        for (unsigned k = 0; k < m->nfill; k++) {
+            unsigned mode = m->fill_log[k] >> TLB_BITS, i = m->fill_log[k] & (TLB_SIZE - 1);
             if (!m->global[mode][i])
                 memset(&m->tlb[mode][i], 0xff, sizeof(struct tlb_entry));
+        }
+    } else {
+        for (int mode = 0; mode < MMU_MODES; mode++)
+            for (unsigned i = 0; i < TLB_SIZE; i++)
+                if (!m->global[mode][i])
+                    memset(&m->tlb[mode][i], 0xff, sizeof(struct tlb_entry));
+    }
+    m->nfill = 0;
     m->flushes++;
 }
 
@@ -104,6 +116,12 @@ void mmu_tlb_fill(struct mmu *m, struct phys *mem, uint64_t lin, const struct mm
     if (m->global[mode][idx] != x->global) {
         m->global[mode][idx] = x->global;
         m->nglobal += x->global ? 1 : (unsigned)-1;
+    }
+    if (!x->global) {
+        if (m->nfill < TLB_FILL_LOG)
+            m->fill_log[m->nfill++] = (uint16_t)(mode << TLB_BITS | idx);
+        else
+            m->nfill = TLB_FILL_LOG + 1;
     }
     if (x->size > 4096)
         note_large_page(m, lin, x->size);
