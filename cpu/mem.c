@@ -137,10 +137,21 @@ void mem_rmw_flush(struct cpu *c)
     }
 }
 
+/* mem_read_as/mem_write_as serve descriptor-table, IDT and TSS reads and
+ * the stack pushes of interrupt delivery: on every segment load and every
+ * syscall, so they try the TLB of the access's privilege first, as the
+ * inline paths do (a hit there was permission-checked for this kind of
+ * access when it was filled; watched pages never hit). */
 uint64_t mem_read_as(struct cpu *c, uint32_t lin, int size, bool user)
 {
     if (unlikely(c->dbg_data))
         dbg_data_check(c, lin, size, false);
+    struct tlb_entry *e = tlb_entry_for(c->mmu.tlb[user ? MMU_USER : MMU_SUP], lin);
+    if (likely(e->tag_r == (uint64_t)((lin + (uint32_t)size - 1) & ~0xfffu))) {
+        uint64_t v = 0;
+        memcpy(&v, (uint8_t *)(e->addend + lin), (size_t)size);
+        return v;
+    }
     if (crosses(lin, size))
         return read_split(c, lin, size, ACC_READ, user);
     uint64_t pa = xlate(c, lin, ACC_READ, user);
@@ -152,6 +163,11 @@ void mem_write_as(struct cpu *c, uint32_t lin, int size, uint64_t val, bool user
 {
     if (unlikely(c->dbg_data))
         dbg_data_check(c, lin, size, true);
+    struct tlb_entry *e = tlb_entry_for(c->mmu.tlb[user ? MMU_USER : MMU_SUP], lin);
+    if (likely(e->tag_w == (uint64_t)((lin + (uint32_t)size - 1) & ~0xfffu))) {
+        memcpy((uint8_t *)(e->addend + lin), &val, (size_t)size);
+        return;
+    }
     if (crosses(lin, size)) {
         write_split(c, lin, size, val, user);
         return;
