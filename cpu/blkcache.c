@@ -57,18 +57,33 @@ void blkcache_flush_jmp(struct blkcache *bc)
     bc->jlog_n = 0;
 }
 
-void blkcache_jmp_set(struct blkcache *bc, struct block *b, bool global)
+void blkcache_jmp_set(struct blkcache *bc, struct block *b, bool global, bool large)
 {
-    unsigned slot = jmp_hash(b->lin);
+    unsigned slot = jmp_hash(b->lin), pg = (b->lin >> 12) % JMP_PAGE_BITS;
     b->jmp_gen = bc->cpu->jmp_gen;
     b->jmp_global = global;
     bc->jmp[slot] = b;
+    bc->jpage[pg / 64] |= 1ull << (pg % 64);
+    if (large)
+        bc->jlarge[(b->lin >> 22) / 64] |= 1ull << ((b->lin >> 22) % 64);
     if (global)
         return;
     if (bc->jlog_n < JMP_LOG_SIZE)
         bc->jlog[bc->jlog_n++] = (uint16_t)slot;
     else
         bc->jlog_n = JMP_LOG_SIZE + 1;
+}
+
+bool blkcache_jmp_may_hold(const struct blkcache *bc, uint32_t lin)
+{
+    unsigned pg = (lin >> 12) % JMP_PAGE_BITS, big = lin >> 22;
+    return ((bc->jpage[pg / 64] >> (pg % 64)) & 1) || ((bc->jlarge[big / 64] >> (big % 64)) & 1);
+}
+
+void blkcache_jmp_forget(struct blkcache *bc)
+{
+    memset(bc->jpage, 0, sizeof(bc->jpage));
+    memset(bc->jlarge, 0, sizeof(bc->jlarge));
 }
 
 /* Kernel code sits on global pages and survives a context switch this
@@ -149,7 +164,8 @@ void blkcache_insert(struct blkcache *bc, struct block *b)
         b->pnext = bc->page[pg];
         bc->page[pg] = b;
     }
-    blkcache_jmp_set(bc, b, false); /* the caller knows whether the page is global */
+    /* Not in the jump cache yet: find_block() puts it there, knowing
+     * whether its page is global or part of a large page. */
 }
 
 static void unlink_hash(struct blkcache *bc, struct block *b)

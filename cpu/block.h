@@ -53,11 +53,15 @@ struct block {
 #define JMP_CACHE_SIZE (1u << JMP_CACHE_BITS)
 /* Jump-cache slots remembered for a CR3 load (see blkcache_jmp_set). */
 #define JMP_LOG_SIZE 1024
+/* Linear pages (folded) that may have jump-cache entries, for INVLPG. */
+#define JMP_PAGE_BITS 32768
 
 struct blkcache {
     struct block *jmp[JMP_CACHE_SIZE]; /* by linear PC, see jmp_hash(); checked against the TLB on use */
     uint16_t jlog[JMP_LOG_SIZE];       /* slots given a non-global block since the last CR3 load ... */
     unsigned jlog_n;                   /* ... how many; JMP_LOG_SIZE + 1: overflowed, not all are listed */
+    uint64_t jpage[JMP_PAGE_BITS / 64]; /* bit (linear page % JMP_PAGE_BITS): may have had an entry ... */
+    uint64_t jlarge[1024 / 64];         /* bit (linear address >> 22): ... from a large page, since the last jmp_gen bump */
     struct block **hash;               /* chains by xxHash of the key */
     unsigned hash_mask;
     struct block **page;               /* per RAM page: blocks decoded from it */
@@ -86,8 +90,17 @@ void blkcache_flush_jmp(struct blkcache *bc);
  * Put `b` in the jump cache, stamped with the CPU's jmp_gen. `global`: the
  * translation of its page is global, so a CR3 load keeps the entry (as the
  * TLB keeps the page); other entries are logged for blkcache_jmp_cr3().
+ * `large`: the page may be part of a large page (INVLPG anywhere in it
+ * drops the entry).
  */
-void blkcache_jmp_set(struct blkcache *bc, struct block *b, bool global);
+void blkcache_jmp_set(struct blkcache *bc, struct block *b, bool global, bool large);
+
+/* Whether the jump cache may hold a block from the linear page of `lin`
+ * (or from a large page around it) since the last jmp_gen bump, which
+ * must clear the bitmaps (blkcache_jmp_forget). INVLPG of a page with no
+ * blocks (fixmap and text_poke pages) then keeps the jump cache. */
+bool blkcache_jmp_may_hold(const struct blkcache *bc, uint32_t lin);
+void blkcache_jmp_forget(struct blkcache *bc);
 
 /* A CR3 load: drop the jump-cache entries of non-global pages. Returns
  * false when the log overflowed and the caller must drop every entry

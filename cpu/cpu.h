@@ -308,11 +308,7 @@ void cpu_tlb_flush(struct cpu *cpu);
 void cpu_tlb_flush_page(struct cpu *cpu, uint32_t lin);
 
 /* Invalidate every jump-cache entry at once (interp.c). */
-static inline void cpu_jmp_flush(struct cpu *cpu)
-{
-    cpu->jmp_gen++;
-    cpu->stats.jmp_cache_flushes++;
-}
+void cpu_jmp_flush(struct cpu *cpu);
 
 /* Full EFLAGS, materialising the lazy bits. */
 uint32_t cpu_get_eflags(const struct cpu *cpu);

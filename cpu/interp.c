@@ -207,8 +207,10 @@ static __attribute__((noinline)) struct block *find_block(struct cpu *c, uint32_
         if (c->accel && c->accel->threshold == 0)
             c->accel->hot(c->accel->ctx, b);
     }
-    /* mem_fetch_page() left the page's translation in this TLB slot. */
-    blkcache_jmp_set(c->cache, b, c->mmu.global[c->cpl == 3 ? MMU_USER : MMU_SUP][(lin >> 12) & (TLB_SIZE - 1)]);
+    /* mem_fetch_page() left the page's translation in this TLB slot; the
+     * MMU's large-page span covers it if it came from a large page. */
+    blkcache_jmp_set(c->cache, b, c->mmu.global[c->cpl == 3 ? MMU_USER : MMU_SUP][(lin >> 12) & (TLB_SIZE - 1)],
+                     (lin & c->mmu.large_mask) == c->mmu.large_base);
     return b;
 }
 
@@ -354,5 +356,13 @@ void cpu_tlb_flush(struct cpu *c)
 void cpu_tlb_flush_page(struct cpu *c, uint32_t lin)
 {
     mmu_flush_page(&c->mmu, lin);
-    cpu_jmp_flush(c);
+    if (blkcache_jmp_may_hold(c->cache, lin))
+        cpu_jmp_flush(c);
+}
+
+void cpu_jmp_flush(struct cpu *c)
+{
+    c->jmp_gen++;
+    c->stats.jmp_cache_flushes++;
+    blkcache_jmp_forget(c->cache);
 }
