@@ -148,9 +148,7 @@ uint64_t mem_read_as(struct cpu *c, uint32_t lin, int size, bool user)
         dbg_data_check(c, lin, size, false);
     struct tlb_entry *e = tlb_entry_for(c->mmu.tlb[user ? MMU_USER : MMU_SUP], lin);
     if (likely(e->tag_r == (uint64_t)((lin + (uint32_t)size - 1) & ~0xfffu))) {
-        uint64_t v = 0;
-        memcpy(&v, (uint8_t *)(e->addend + lin), (size_t)size);
-        return v;
+        return host_ld((uint8_t *)(e->addend + lin), size);
     }
     if (crosses(lin, size))
         return read_split(c, lin, size, ACC_READ, user);
@@ -165,7 +163,7 @@ void mem_write_as(struct cpu *c, uint32_t lin, int size, uint64_t val, bool user
         dbg_data_check(c, lin, size, true);
     struct tlb_entry *e = tlb_entry_for(c->mmu.tlb[user ? MMU_USER : MMU_SUP], lin);
     if (likely(e->tag_w == (uint64_t)((lin + (uint32_t)size - 1) & ~0xfffu))) {
-        memcpy((uint8_t *)(e->addend + lin), &val, (size_t)size);
+        host_st((uint8_t *)(e->addend + lin), size, val);
         return;
     }
     if (crosses(lin, size)) {

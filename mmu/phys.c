@@ -206,9 +206,7 @@ static uint64_t read_one(struct phys *p, uint64_t addr, int size)
             return r->ops->read(r->opaque, addr - r->base, size);
         if (!r->host_r)
             return size == 8 ? ~0ull : (1ull << (8 * size)) - 1;
-        uint64_t v = 0;
-        memcpy(&v, r->host_r + (addr - r->base), size);
-        return v;
+        return host_ld(r->host_r + (addr - r->base), size);
     }
     if (r) { /* straddles a region end: split into bytes */
         uint64_t v = 0;
@@ -248,7 +246,7 @@ static void write_one(struct phys *p, uint64_t addr, int size, uint64_t val)
             int64_t ra = ram_offset(p, dst);
             if (ra >= 0 && (p->page_flags[ra >> 12] & PG_CODE))
                 phys_notify_write(p, (uint64_t)ra, size);
-            memcpy(dst, &val, size);
+            host_st(dst, size, val);
         }
         return;
     }

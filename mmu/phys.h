@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 enum phys_kind { PHYS_RAM = 1, PHYS_ROM, PHYS_MMIO, PHYS_DEVRAM };
 
@@ -92,6 +93,31 @@ int phys_region_move(struct phys *p, int idx, uint64_t base, bool enabled);
 
 /* The region an address falls in (NULL: open bus); RAM is region 0. */
 const struct phys_region *phys_find(const struct phys *p, uint64_t addr);
+
+/* Load or store `size` (1, 2, 4, 8; other sizes byte by byte) bytes of a
+ * guest value through a host pointer. A memcpy of a size known only at run
+ * time is a library call; one per fixed size is a single move. */
+static inline uint64_t host_ld(const uint8_t *p, int size)
+{
+    switch (size) {
+    case 1: return *p;
+    case 2: { uint16_t v; memcpy(&v, p, 2); return v; }
+    case 4: { uint32_t v; memcpy(&v, p, 4); return v; }
+    case 8: { uint64_t v; memcpy(&v, p, 8); return v; }
+    default: { uint64_t v = 0; memcpy(&v, p, (size_t)size); return v; }
+    }
+}
+
+static inline void host_st(uint8_t *p, int size, uint64_t val)
+{
+    switch (size) {
+    case 1: *p = (uint8_t)val; break;
+    case 2: { uint16_t v = (uint16_t)val; memcpy(p, &v, 2); break; }
+    case 4: { uint32_t v = (uint32_t)val; memcpy(p, &v, 4); break; }
+    case 8: memcpy(p, &val, 8); break;
+    default: memcpy(p, &val, (size_t)size); break;
+    }
+}
 
 /* Host pointer to the page containing `addr` when it is RAM or ROM, else NULL.
  * `*writable` says whether guest writes may go straight to it. */
