@@ -258,6 +258,10 @@ struct cpu {
     jmp_buf jb;          /* unwind target inside cpu_exec() */
 
     struct mmu mmu;             /* TLBs and paging control */
+    struct {                    /* the last CS:EIP no block could be built at (an insn crossing a page) */
+        uint32_t lin, eip, mode, jmp_gen;
+        uint64_t paddr;
+    } uncached;
     struct phys *mem;           /* guest physical memory */
     struct blkcache *cache;     /* decoded-block cache */
     struct block *scratch;      /* one-instruction block for code that cannot be cached */

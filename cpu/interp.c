@@ -196,11 +196,26 @@ static __attribute__((noinline)) struct block *find_block(struct cpu *c, uint32_
         run_uncached(c, eip, lin, NULL, paddr);
         return NULL;
     }
+    /* An instruction that crosses a page is never cached: when it is the
+     * one that failed last time (a hot loop may hold one), run it at once
+     * rather than miss in the hash and fail to build a block again. The
+     * generation covers CS limit changes and flushes; if its bytes change
+     * so that a block could be built, running it uncached is still right. */
+    if (lin == c->uncached.lin && eip == c->uncached.eip && c->mode == c->uncached.mode &&
+        c->jmp_gen == c->uncached.jmp_gen && paddr == c->uncached.paddr) {
+        run_uncached(c, eip, lin, page, paddr);
+        return NULL;
+    }
     /* mem_fetch_page() gives the page's address; blocks are keyed by their first byte's. */
     struct block *b = blkcache_lookup(c->cache, paddr + (lin & 0xfff), eip, base, c->seg[SEG_CS].limit, c->mode);
     if (!b) {
         b = build_block(c, eip, lin, page, paddr);
         if (!b) {
+            c->uncached.lin = lin;
+            c->uncached.eip = eip;
+            c->uncached.mode = c->mode;
+            c->uncached.jmp_gen = c->jmp_gen;
+            c->uncached.paddr = paddr;
             run_uncached(c, eip, lin, page, paddr);
             return NULL;
         }
