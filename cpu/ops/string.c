@@ -228,6 +228,21 @@ static uint32_t rep_bulk_cmp(struct cpu *c, const struct insn *i, int k, int siz
     return e;
 }
 
+/* `n` elements done in bulk: ESI (when the instruction reads a source),
+ * EDI and the count move on, in registers and in the caller's copies. */
+static inline void bulk_advance(struct cpu *c, bool uses_si, uint32_t n, uint32_t step, uint32_t amask, bool a32,
+                                uint32_t *si, uint32_t *di, uint32_t *cx)
+{
+    if (uses_si) {
+        *si = (*si + step * n) & amask;
+        sreg_set(c, R_ESI, *si, a32);
+    }
+    *di = (*di + step * n) & amask;
+    sreg_set(c, R_EDI, *di, a32);
+    *cx = (*cx - n) & amask;
+    sreg_set(c, R_ECX, *cx, a32);
+}
+
 /*
  * One string instruction of kind `k` and element size `size`. Written as
  * a single routine so each kind shares the REP machinery; `k` and `size`
@@ -255,14 +270,7 @@ static inline void string_op(struct cpu *c, const struct insn *i, int k, int siz
             uint32_t n = rep_bulk(c, i, k, size, si, di, cx < budget ? cx : budget);
             if (n) {
                 budget -= n;
-                if (k == S_MOVS) {
-                    si = (si + step * n) & amask;
-                    sreg_set(c, R_ESI, si, a32);
-                }
-                di = (di + step * n) & amask;
-                sreg_set(c, R_EDI, di, a32);
-                cx = (cx - n) & amask;
-                sreg_set(c, R_ECX, cx, a32);
+                bulk_advance(c, uses_si, n, step, amask, a32, &si, &di, &cx);
                 continue;
             }
         }
@@ -271,14 +279,7 @@ static inline void string_op(struct cpu *c, const struct insn *i, int k, int siz
             uint32_t n = rep_bulk_cmp(c, i, k, size, si, di, cx < budget ? cx : budget, &stop);
             if (n) {
                 budget -= n;
-                if (k == S_CMPS) {
-                    si = (si + step * n) & amask;
-                    sreg_set(c, R_ESI, si, a32);
-                }
-                di = (di + step * n) & amask;
-                sreg_set(c, R_EDI, di, a32);
-                cx = (cx - n) & amask;
-                sreg_set(c, R_ECX, cx, a32);
+                bulk_advance(c, uses_si, n, step, amask, a32, &si, &di, &cx);
                 if (stop)
                     return;
                 continue;
