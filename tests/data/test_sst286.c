@@ -42,6 +42,7 @@
 #include "json.h"
 #include "mmu/phys.h"
 #include "tests/common/accel.h"
+#include "tests/common/check_run.h"
 
 #define RAM_SIZE (16u << 20)
 #define MAX_INSNS 20000 /* a REP counts once per chunk of iterations */
@@ -768,10 +769,5 @@ int main(int argc, char **argv)
     tcase_set_timeout(tc, 600);
     tcase_add_test(tc, sst286_vectors);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_set_fork_status(sr, CK_NOFORK);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return check_run(s, CK_NOFORK);
 }

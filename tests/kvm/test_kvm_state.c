@@ -25,6 +25,7 @@
 #include "cpu/x87/fpu.h"
 #include "vm/kvm/kvm_int.h"
 #include "vm/vm.h"
+#include "tests/common/check_run.h"
 
 static struct phys mem;
 static struct cpu cpu;
@@ -354,10 +355,5 @@ int main(void)
     tcase_set_timeout(kv, 60);
     tcase_add_test(kv, through_kvm);
     suite_add_tcase(s, kv);
-    SRunner *sr = srunner_create(s);
-    srunner_set_fork_status(sr, CK_NOFORK);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return check_run(s, CK_NOFORK);
 }

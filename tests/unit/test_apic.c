@@ -11,6 +11,7 @@
 #include "devices/clock.h"
 #include "devices/ioapic.h"
 #include "devices/lapic.h"
+#include "tests/common/check_run.h"
 
 /* ---- fixture: one or two local APICs, an IOAPIC, a clock ---- */
 
@@ -657,9 +658,5 @@ int main(void)
     tcase_add_test(tc, ioapic_level_remote_irr);
     tcase_add_test(tc, ioapic_delivery_modes);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return check_run(s, CK_FORK);
 }

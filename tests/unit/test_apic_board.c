@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "vm/vm.h"
+#include "tests/common/check_run.h"
 
 #define CODE 0x10000u
 
@@ -207,9 +208,5 @@ int main(void)
     tcase_add_test(tc, board_apic_base_msr);
     tcase_add_test(tc, board_init_ipi);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return check_run(s, CK_FORK);
 }

@@ -14,6 +14,7 @@
 
 #include "cpu/seg.h"
 #include "vm/vm.h"
+#include "tests/common/check_run.h"
 
 static uint64_t rng;
 static uint32_t next32(void)
@@ -157,10 +158,5 @@ int main(void)
     tcase_set_timeout(tc, 600);
     tcase_add_loop_test(tc, random_code_on_the_board, 0, runs);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_set_fork_status(sr, CK_NOFORK);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return check_run(s, CK_NOFORK);
 }

@@ -15,6 +15,7 @@
 #include "devices/pci.h"
 #include "devices/piix.h"
 #include "mmu/phys.h"
+#include "tests/common/check_run.h"
 
 static uint32_t cfg_read(struct pci_bus *b, int devfn, int off, int size)
 {
@@ -313,9 +314,5 @@ int main(void)
     tcase_add_test(tc, fw_cfg_interfaces);
     tcase_add_test(tc, acpi_tables_install);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return check_run(s, CK_FORK);
 }

@@ -27,6 +27,7 @@
 #include "cpu/disasm.h"
 #include "cpu/insn.h"
 #include "cpu/opcode.h"
+#include "tests/common/check_run.h"
 
 #define BUFLEN 24
 #define EIP16 0x1234u
@@ -815,9 +816,5 @@ int main(void)
     tcase_add_test(tc, kestrel_agrees_with_capstone);
     tcase_add_test(tc, truncated_input_asks_for_more);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return check_run(s, CK_FORK);
 }

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "devices/disk.h"
+#include "tests/common/check_run.h"
 
 static char paths[16][64];
 static int npaths;
@@ -229,9 +230,5 @@ int main(void)
     tcase_add_test(tc, raw_garbage_and_readonly);
     tcase_add_test(tc, iso_checks);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return check_run(s, CK_FORK);
 }

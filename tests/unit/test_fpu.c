@@ -25,6 +25,7 @@
 #include <string.h>
 
 #include "tests/unit/fpu_harness.h"
+#include "tests/common/check_run.h"
 
 /* How operands are generated. */
 enum {
@@ -278,10 +279,5 @@ int main(int argc, char **argv)
     tcase_set_timeout(tc, 600);
     tcase_add_loop_test(tc, x87_op, 0, NOPS);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_set_fork_status(sr, CK_NOFORK);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return check_run(s, CK_NOFORK);
 }

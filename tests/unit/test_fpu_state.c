@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "tests/unit/fpu_harness.h"
+#include "tests/common/check_run.h"
 
 /* Step status words of the sequence test. */
 enum { D_STEPSW = 0x10, D_SCRATCH = 0x50, NSTEPS = 8 };
@@ -369,10 +370,5 @@ int main(int argc, char **argv)
     tcase_add_test(tc, real_mode_images);
     tcase_add_test(tc, ferr_output);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_set_fork_status(sr, CK_NOFORK);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return check_run(s, CK_NOFORK);
 }

@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "tests/unit/fpu_harness.h"
+#include "tests/common/check_run.h"
 
 enum { X_F2XM1, X_YL2X, X_YL2XP1, X_PATAN, X_TRIG };
 
@@ -202,10 +203,5 @@ int main(int argc, char **argv)
     tcase_set_timeout(tc, 600);
     tcase_add_loop_test(tc, trans_op, 0, NTESTS);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_set_fork_status(sr, CK_NOFORK);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return check_run(s, CK_NOFORK);
 }

@@ -16,6 +16,7 @@
 #include "devices/ide.h"
 #include "devices/iobus.h"
 #include "mmu/phys.h"
+#include "tests/common/check_run.h"
 
 #define P0 0x1f0
 #define C0 0x3f6
@@ -1162,9 +1163,5 @@ int main(void)
     tcase_add_test(tc, atapi_tray);
     tcase_add_test(tc, random_traffic);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return check_run(s, CK_FORK);
 }

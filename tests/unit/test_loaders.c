@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "vm/vm.h"
+#include "tests/common/check_run.h"
 
 static char path[64];
 
@@ -213,9 +214,5 @@ int main(void)
     tcase_add_test(tc, truncations);
     tcase_add_test(tc, mutations);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return check_run(s, CK_FORK);
 }

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "tests/unit/fpu_harness.h"
+#include "tests/common/check_run.h"
 
 enum { A_OFF = 0x30, B_OFF = 0x38, R0_OFF = 0x40, R1_OFF = 0x48, GPR_OFF = 0x50 };
 
@@ -176,10 +177,5 @@ int main(int argc, char **argv)
     tcase_set_timeout(tc, 600);
     tcase_add_loop_test(tc, mmx_op, 0, NTESTS);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_set_fork_status(sr, CK_NOFORK);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return check_run(s, CK_NOFORK);
 }

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 
 #include "cpu/opcode.h"
+#include "tests/common/check_run.h"
 
 START_TEST(every_handler_exists)
 {
@@ -42,9 +43,5 @@ int main(void)
     tcase_add_test(tc, every_handler_exists);
     tcase_add_test(tc, flag_masks_consistent);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return check_run(s, CK_FORK);
 }

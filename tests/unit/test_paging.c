@@ -23,6 +23,7 @@
 #include <stdlib.h>
 
 #include "mmu/mmu.h"
+#include "tests/common/check_run.h"
 
 #define P 0x001ull
 #define RW 0x002ull
@@ -482,9 +483,5 @@ int main(void)
     tcase_add_test(tt, tlb_invlpg_large_page);
     tcase_add_test(tt, tlb_watch_pages);
     suite_add_tcase(s, tt);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return check_run(s, CK_FORK);
 }

@@ -8,6 +8,7 @@
 #include "devices/clock.h"
 #include "devices/i8254.h"
 #include "devices/i8259.h"
+#include "tests/common/check_run.h"
 
 /* ---- PIC ---- */
 
@@ -220,9 +221,5 @@ int main(void)
     tcase_add_test(tc, pit_counter_latch_and_readback);
     tcase_add_test(tc, pit_mode3_square_wave);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return check_run(s, CK_FORK);
 }

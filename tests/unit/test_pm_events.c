@@ -14,6 +14,7 @@
 
 #include "cpu/cpu.h"
 #include "mmu/phys.h"
+#include "tests/common/check_run.h"
 
 #define GDT 0x1000u
 #define IDT 0x2000u
@@ -169,9 +170,5 @@ int main(void)
     tcase_add_test(tc, triple_fault);
     tcase_add_test(tc, double_fault_delivered);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return check_run(s, CK_FORK);
 }

@@ -21,6 +21,7 @@
 #include "cpu/flags.h"
 #include "mmu/phys.h"
 #include "tests/common/accel.h"
+#include "tests/common/check_run.h"
 
 #define GDT 0x800u
 #define CODE 0x10000u
@@ -211,9 +212,5 @@ int main(void)
     tcase_add_loop_test(tc, rep_compare_against_host, 0, 24);
     tcase_set_timeout(tc, 120);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return check_run(s, CK_FORK);
 }

@@ -9,6 +9,7 @@
 #include "devices/clock.h"
 #include "devices/i8042.h"
 #include "devices/mc146818.h"
+#include "tests/common/check_run.h"
 
 static uint64_t now_ns;
 static int irq_rises[16], irq_level[16];
@@ -222,9 +223,5 @@ int main(void)
     tcase_add_test(tc, kbc_controller_and_keyboard);
     tcase_add_test(tc, kbc_mouse);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return check_run(s, CK_FORK);
 }

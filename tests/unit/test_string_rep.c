@@ -19,6 +19,7 @@
 #include "cpu/cpu.h"
 #include "cpu/flags.h"
 #include "mmu/phys.h"
+#include "tests/common/check_run.h"
 
 #define GDT 0x800u
 #define IDT 0x1000u
@@ -337,9 +338,5 @@ int main(void)
     tcase_add_test(tc, single_step_each_iteration);
     tcase_add_test(tc, real_mode_offset_wrap);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return check_run(s, CK_FORK);
 }

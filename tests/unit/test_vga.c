@@ -15,6 +15,7 @@
 
 #include "devices/vga.h"
 #include "mmu/phys.h"
+#include "tests/common/check_run.h"
 
 static struct vga V;
 static struct phys P;
@@ -947,9 +948,5 @@ int main(void)
     tcase_add_test(tc, blank_screen);
     tcase_add_test(tc, bios_image);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return check_run(s, CK_FORK);
 }

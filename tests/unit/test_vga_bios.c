@@ -16,6 +16,7 @@
 #include "devices/iobus.h"
 #include "devices/vga.h"
 #include "mmu/phys.h"
+#include "tests/common/check_run.h"
 
 #define STUB 0x1000
 
@@ -257,9 +258,5 @@ int main(void)
     tcase_add_test(tc, bios_vbe_banked);
     tcase_add_test(tc, bios_cga_ega);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return check_run(s, CK_FORK);
 }

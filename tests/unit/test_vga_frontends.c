@@ -21,6 +21,7 @@
 #include "frontends/keymap_sdl.h"
 #include "frontends/png.h"
 #include "frontends/screenshot.h"
+#include "tests/common/check_run.h"
 
 static uint32_t be32(const uint8_t *p)
 {
@@ -388,9 +389,5 @@ int main(void)
     tcase_add_test(tc, keymap_set1);
     tcase_add_test(tc, sdl_window);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return check_run(s, CK_FORK);
 }
