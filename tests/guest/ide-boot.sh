@@ -22,7 +22,7 @@ for a do
     set -- "$@" "$a"
     prev=$a
 done
-timeout 120 "$kestrel" --clock icount:4 --no-reboot --serial "file:$tmp/out" "$@"
+timeout 150 "$kestrel" --no-reboot --serial "file:$tmp/out" "$@"
 status=$?
 tr -d '\r' < "$tmp/out" | sed -n "s/.*\($prefix\)/\1/p" > "$tmp/lines"
 if ! diff -u "$expected" "$tmp/lines"; then

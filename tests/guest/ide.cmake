@@ -26,6 +26,7 @@ foreach(accel ${KESTREL_ACCELS})
     continue()
   endif()
   kestrel_accel_opts(${accel} opts)
+  list(APPEND opts --clock icount:4)
   add_test(NAME guest.ide.boot_disk.${accel}
     COMMAND ${IDE_RUN} "IDE disk: " ${GUEST_DIR}/ide_disk.expected --disk ${IDE_OUT}/disk.img ${opts})
   add_test(NAME guest.ide.boot_cd.${accel}

@@ -38,20 +38,7 @@ set(KVM_EXCLUDED sys_system)
 kestrel_unit(test_kvm_state ${CMAKE_CURRENT_LIST_DIR}/test_kvm_state.c)
 set_tests_properties(test_kvm_state PROPERTIES LABELS "unit;sanitize;kvm")
 
-# Machine resets under KVM (the guest of tests/guest/reset.cmake): each
-# mechanism ends kestrel under --no-reboot; a triple fault gives status 4.
-foreach(how kbc cf9 p92 triple)
-  if(how STREQUAL "triple")
-    set(want 4)
-  else()
-    set(want 0)
-  endif()
-  add_test(NAME guest.reset.${how}.kvm
-    COMMAND $<TARGET_FILE:kvm_probe> -- /bin/sh -c
-            "out=$(timeout 60 \"$0\" --accel kvm --kernel \"$1\" --append $2 --no-reboot); rc=$?; echo \"$out\"; echo \"$out\" | grep -q \"reset via $2\" && test $rc -eq $3"
-            $<TARGET_FILE:kestrel> ${GUEST_OUT}/reset.elf ${how} ${want})
-  set_tests_properties(guest.reset.${how}.kvm PROPERTIES LABELS "guest;kvm" TIMEOUT 120 SKIP_RETURN_CODE 77)
-endforeach()
+# Machine resets under KVM: tests/guest/reset.cmake.
 
 # SeaBIOS through POST to its boot failure message (about 15 s on PVM).
 add_test(NAME boot.seabios.kvm
@@ -62,10 +49,10 @@ set_tests_properties(boot.seabios.kvm PROPERTIES LABELS "boot;kvm" TIMEOUT 200 S
 # through KVM: INT 13h, ATA and ATAPI PIO through port I/O exits.
 set(KVM_IDE ${GUEST_OUT}/ide)
 add_test(NAME guest.ide.boot_disk.kvm
-  COMMAND $<TARGET_FILE:kvm_probe> -- ${CMAKE_CURRENT_LIST_DIR}/ide-boot.sh $<TARGET_FILE:kestrel> "IDE disk: "
-          ${GUEST_DIR}/ide_disk.expected --disk ${KVM_IDE}/disk.img)
+  COMMAND $<TARGET_FILE:kvm_probe> -- ${GUEST_DIR}/ide-boot.sh $<TARGET_FILE:kestrel> "IDE disk: "
+          ${GUEST_DIR}/ide_disk.expected --disk ${KVM_IDE}/disk.img --accel kvm)
 add_test(NAME guest.ide.boot_cd.kvm
-  COMMAND $<TARGET_FILE:kvm_probe> -- ${CMAKE_CURRENT_LIST_DIR}/ide-boot.sh $<TARGET_FILE:kestrel> "IDE cd: "
-          ${GUEST_DIR}/ide_cd.expected --cdrom ${KVM_IDE}/cd.iso --boot d)
+  COMMAND $<TARGET_FILE:kvm_probe> -- ${GUEST_DIR}/ide-boot.sh $<TARGET_FILE:kestrel> "IDE cd: "
+          ${GUEST_DIR}/ide_cd.expected --cdrom ${KVM_IDE}/cd.iso --boot d --accel kvm)
 set_tests_properties(guest.ide.boot_disk.kvm guest.ide.boot_cd.kvm
   PROPERTIES LABELS "boot;kvm" TIMEOUT 200 SKIP_RETURN_CODE 77)
