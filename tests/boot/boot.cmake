@@ -8,8 +8,10 @@ find_package(Python3 REQUIRED COMPONENTS Interpreter)
 set(BOOT_DIR ${CMAKE_SOURCE_DIR}/tests/boot)
 set(BOOT_IMAGES ${CMAKE_BINARY_DIR}/tests/boot/images)
 # Every boot test runs once per accelerator configuration of KESTREL_ACCELS
-# (tests/CMakeLists.txt) but kvm, whose software implementation here (PVM)
-# boots Linux too slowly for CI (tests/kvm/kvm.cmake has its own boots).
+# (tests/CMakeLists.txt) but kvm: this machine's /dev/kvm (PVM, software)
+# cannot turn 32-bit paging on, which the i386 kernel needs, and takes
+# minutes over SeaBIOS (tests/kvm/kvm.cmake boots SeaBIOS and the IDE test
+# images under kvm).
 function(kestrel_boot_test name timeout)
   foreach(accel ${KESTREL_ACCELS})
     if(accel STREQUAL "kvm")
