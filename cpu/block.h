@@ -107,6 +107,11 @@ void blkcache_jmp_forget(struct blkcache *bc);
  * (bump cpu->jmp_gen). */
 bool blkcache_jmp_cr3(struct blkcache *bc);
 
+/* Interpret the first `limit` instructions of `b` (all of them when limit
+ * >= b->n) exactly as the run loop does, faults included (cpu/interp.c);
+ * for callers outside it, such as the JIT's co-simulation. */
+void cpu_run_block(struct cpu *c, const struct block *b, unsigned limit);
+
 struct block *blkcache_lookup(struct blkcache *bc, uint64_t paddr, uint32_t eip, uint32_t cs_base, uint32_t cs_limit,
                               uint32_t mode);
 /* Allocate a block of up to `n` instructions (may flush the whole cache first). */

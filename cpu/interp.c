@@ -106,6 +106,11 @@ static inline __attribute__((always_inline)) void run_block(struct cpu *c, const
     c->blk = NULL;
 }
 
+void cpu_run_block(struct cpu *c, const struct block *b, unsigned limit)
+{
+    run_block(c, b, limit);
+}
+
 static void run_uncached(struct cpu *c, uint32_t eip, uint32_t lin, const uint8_t *page, uint64_t paddr)
 {
     uint8_t buf[16];

@@ -430,7 +430,7 @@ void ata_command(struct ide_dev *d, uint8_t cmd)
         } else if (cmd >= 0x10 && cmd <= 0x1f) { /* RECALIBRATE (obsolete, still issued by old BIOSes) */
             ide_cmd_done(d, true);
         } else {
-            ide_cmd_error(d, ER_ABRT); /* NOP and everything not implemented */
+            ide_cmd_error(d, ER_ABRT); /* NOP and commands this drive lacks: aborted, as ATA specifies */
         }
         break;
     }

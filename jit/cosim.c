@@ -122,23 +122,6 @@ static void fix_fault(struct cpu *c)
     }
 }
 
-/* The interpreter's run of the first n instructions of b (interp.c's run_block). */
-static void interpret(struct cpu *c, const struct block *b, unsigned n)
-{
-    const struct insn *i = b->insn, *last = b->insn + b->n;
-    c->blk = b;
-    c->blk_end = b->insn + n;
-    c->eip = b->next_eip;
-    do {
-        c->cur = i;
-        i->fn(c, i);
-    } while (++i < c->blk_end);
-    if (i != last)
-        c->eip = b->eip + i->off;
-    c->icount += (uint64_t)(i - b->insn);
-    c->blk = NULL;
-}
-
 static bool checkable(const struct block *b, unsigned n)
 {
     for (unsigned k = 0; k < n; k++) {
@@ -329,7 +312,7 @@ static void cosim_entry(struct cpu *c)
     cs->rec = &cs->ji;
     volatile bool ifault = false;
     if (setjmp(c->jb) == 0)
-        interpret(c, b, tb->ninsns);
+        cpu_run_block(c, b, tb->ninsns);
     else {
         ifault = true;
         fix_fault(c);

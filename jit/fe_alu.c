@@ -155,25 +155,19 @@ static bool lower_unary(struct fe *f, unsigned id)
     case OP_INC_Zv:
     case OP_INC_Eb:
     case OP_INC_Ev:
-        if (!fe_flags_live(f, F_OSZAPC)) {
-            r = ir_op2i(ir, IR_ADD, IR_I32, d, 1);
-            break;
-        }
-        r = ir_op2(ir, IR_ADD, IR_I64, z64(f, d), ir_const(ir, IR_I64, 1));
-        fe_flags_arith(f, FL_INCDEC, bits, d, fe_const(f, 1), r);
-        r = ir_op1(ir, IR_TRUNC, IR_I64, r);
-        break;
     case OP_DEC_Zv:
     case OP_DEC_Eb:
-    case OP_DEC_Ev:
+    case OP_DEC_Ev: {
+        enum ir_opc opc = (id == OP_INC_Zv || id == OP_INC_Eb || id == OP_INC_Ev) ? IR_ADD : IR_SUB;
         if (!fe_flags_live(f, F_OSZAPC)) {
-            r = ir_op2i(ir, IR_SUB, IR_I32, d, 1);
+            r = ir_op2i(ir, opc, IR_I32, d, 1);
             break;
         }
-        r = ir_op2(ir, IR_SUB, IR_I64, z64(f, d), ir_const(ir, IR_I64, 1));
+        r = ir_op2(ir, opc, IR_I64, z64(f, d), ir_const(ir, IR_I64, 1));
         fe_flags_arith(f, FL_INCDEC, bits, d, fe_const(f, 1), r);
         r = ir_op1(ir, IR_TRUNC, IR_I64, r);
         break;
+    }
     case OP_NOT_Eb:
     case OP_NOT_Ev:
         r = ir_op1(ir, IR_NOT, IR_I32, d);
