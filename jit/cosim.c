@@ -14,7 +14,7 @@
  * whole struct cpu is copied before the first run and restored after it.
  * A block is not compared (the native run simply stands) when it contains
  * port I/O or reads the time stamp counter, when it touched MMIO or open
- * bus (device side effects cannot be undone), when it rewrote code
+ * bus or moved FERR# (device side effects cannot be undone), when it rewrote code
  * (self-modifying code changes the block cache under us), when it walked
  * page tables with paging on (the walker sets accessed and dirty bits
  * outside the journal), or when the journal overflows. Such runs are
@@ -186,6 +186,9 @@ static void compare_cpu(const struct cpu *n, const struct cpu *i, bool nf, bool 
             add(d, " st%d differs", r);
     if (n->fpu.cw != i->fpu.cw || n->fpu.sw != i->fpu.sw || n->fpu.tw != i->fpu.tw || n->fpu.top != i->fpu.top)
         add(d, " x87 control/status/tag differ");
+    if (n->fpu.fip != i->fpu.fip || n->fpu.fcs != i->fpu.fcs || n->fpu.fop != i->fpu.fop ||
+        n->fpu.fdp != i->fpu.fdp || n->fpu.fds != i->fpu.fds)
+        add(d, " x87 last-instruction pointers differ");
 }
 
 /* Bytes both runs left in memory: the interpreter's are in memory now. */
@@ -294,7 +297,10 @@ static void cosim_entry(struct cpu *c)
     /* A page walk may have set accessed/dirty bits in the page tables
      * (mmu/paging.c writes them directly, not through the journal). */
     bool walked = c->stats.tlb_miss != cs->before->stats.tlb_miss && (c->cr0 & CR0_PG);
-    bool keep = cs->unsafe || walked || c->stats.smc_invalidations + c->cache->flushes != smc;
+    /* FERR# changing level reached the board (cpu_env.ferr): like MMIO, a
+     * device saw it. */
+    bool ferr = c->fpu.ferr != cs->before->fpu.ferr;
+    bool keep = cs->unsafe || walked || ferr || c->stats.smc_invalidations + c->cache->flushes != smc;
     finish_and_undo(c, &cs->jn, !keep);
     if (keep) {
         cs->skipped++;

@@ -1,7 +1,7 @@
 /*
  * Frontend driver: lowers the first n decoded instructions of a block to
  * IR, one instruction at a time, through the per-family lowerings
- * (fe_alu.c, fe_mov.c, fe_ctl.c); whatever they decline becomes a call to
+ * (fe_alu.c, fe_mov.c, fe_ctl.c, fe_x87.c); whatever they decline becomes a call to
  * the instruction's interpreter handler. Also the shared operand, flag
  * and exit helpers (frontend.h).
  *
@@ -577,7 +577,7 @@ void fe_translate(struct jit *j, const struct block *b, unsigned n, struct ir_bl
         f->fl_dirty = false;
         unsigned nops = ir->nops, ntemps = ir->ntemps;
         struct fe_flags fl = f->fl;
-        if (!decoded_normally(i) || !(fe_alu(f) || fe_mov(f) || fe_ctl(f))) {
+        if (!decoded_normally(i) || !(fe_alu(f) || fe_mov(f) || fe_ctl(f) || fe_x87(f))) {
             ir->nops = nops; /* a lowering that gave up must leave nothing behind */
             ir->ntemps = ntemps;
             f->fl = fl;

@@ -60,6 +60,7 @@ bool fe_reg_form_lowered(const struct insn *i);
 bool fe_alu(struct fe *f);
 bool fe_mov(struct fe *f);
 bool fe_ctl(struct fe *f);
+bool fe_x87(struct fe *f);
 
 /* ---- Helpers (frontend.c) ---- */
 static inline int osize(const struct fe *f) { return (f->i->pfx & P_OSIZE32) ? 32 : 16; }

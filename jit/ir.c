@@ -322,6 +322,9 @@ void ir_print(const struct ir_block *b, void (*out)(void *ctx, const char *line)
         case IR_FALLBACK:
             snprintf(line + p, n - p, " insn %" PRId64, op->c[0]);
             break;
+        case IR_X87:
+            snprintf(line + p, n - p, " insn %" PRId64 " seg%" PRId64, op->c[0], op->c[1]);
+            break;
         case IR_CHKSTOP:
             snprintf(line + p, n - p, " eip %#" PRIx64 " insns %" PRId64, op->c[1], op->c[0]);
             break;

@@ -141,6 +141,11 @@ void be_constraints(const struct ir_block *ir, const struct ir_op *op, struct be
         c->nscratch = 3;
         c->scratch = ALL & ~(REGBIT(RDI) | REGBIT(RSI) | REGBIT(RDX));
         break;
+    case IR_X87:
+        c->imm[0] = 1;
+        c->nscratch = 4;
+        c->scratch = ALL;
+        break;
     default:
         break;
     }
@@ -163,6 +168,7 @@ bool be_imm_ok(const struct ir_op *op, int idx, int64_t v)
         return op->type == IR_I32 || fits_i32(v);
     case IR_QST:
     case IR_QLD:
+    case IR_X87:
     case IR_GOTO_IND:
     case IR_FLAGS:
         return true; /* 32-bit guest values; FLAGS loads any constant itself */
@@ -447,6 +453,7 @@ struct be_ctx *be_begin(struct jit *j, struct jit_tb *tb, uint8_t *start, uint8_
     x->cur_dfirst = x->cur_dcount = 0;
     x->failed = false;
     x->blk_set = false;
+    x->x87_ready = false;
     if (!grow((void **)&x->label, &x->label_cap, j->ir.nlabels + 1, sizeof(uint8_t *)))
         return NULL;
     for (unsigned k = 0; k < j->ir.nlabels; k++)
@@ -735,12 +742,14 @@ void be_emit_op(struct be_ctx *x, const struct ir_block *ir, const struct ir_op 
         x->label[op->c[0]] = b->p;
         break;
     case IR_ADDR: {
-        int32_t disp = (int32_t)op->c[0];
+        /* Constant parts fold into the displacement, modulo 2^32. */
+        uint32_t d = (uint32_t)op->c[0];
         int base = in[0].reg, index = in[1].reg;
         if (base < 0)
-            disp += (int32_t)in[0].val;
+            d += (uint32_t)in[0].val;
         if (index < 0)
-            disp += (int32_t)((uint32_t)in[1].val << op->c[1]);
+            d += (uint32_t)in[1].val << op->c[1];
+        int32_t disp = (int32_t)d;
         if (base < 0 && index < 0)
             x_mov_ri(b, 0, out, (uint32_t)disp);
         else
@@ -777,8 +786,12 @@ void be_emit_op(struct be_ctx *x, const struct ir_block *ir, const struct ir_op 
         x_mov_rr(b, 1, RDI, RBP);
         x_mov_rr(b, 1, RSI, R11);
         x_call_abs(b, (const void *)i->fn);
+        x->x87_ready = false; /* the handler may have changed the x87 state's mode */
         break;
     }
+    case IR_X87:
+        x64_emit_x87(x, op, in, s, live);
+        break;
     case IR_CHKSTOP: {
         x_alu_mi(b, ALU_CMP, 1, RBP, (int32_t)offsetof(struct cpu, blk_end), 0);
         struct cold *c = x64_add_cold(x, COLD_EXIT, x_jcc32(b, CC_NE));
@@ -837,6 +850,9 @@ static void emit_cold(struct be_ctx *x, const struct cold *c)
         break;
     case COLD_ENTRY_EXIT:
         x_jmp_to(b, x->j->common.epilogue);
+        break;
+    case COLD_X87:
+        x64_emit_cold_x87(x, c);
         break;
     case COLD_CHAIN: {
         struct jit_exit *e = &x->tb->exit[c->exit];

@@ -4,10 +4,12 @@
  *
  *   prologue   block->native(cpu) lands here through the block's entry
  *              thunk (RAX = body): save the callee-saved registers, build
- *              the frame, pin the CPU in RBP, arm the cpu_stop() sentinel
- *              (blk_end = NULL), jump to the body.
+ *              the frame, save the host's x87 control word (x87.c loads
+ *              the guest's), pin the CPU in RBP, arm the cpu_stop()
+ *              sentinel (blk_end = NULL), jump to the body.
  *   epilogue   back to the run loop: clear cpu->blk (the unwinder must not
- *              take a later fault for one inside this block), unwind.
+ *              take a later fault for one inside this block), restore the
+ *              host's x87 control word, unwind.
  *   chain      an unchained direct exit (RSI = its struct jit_exit):
  *              jit_chain_exit() patches it when the target is translated
  *              and returns where to go.
@@ -82,6 +84,7 @@ size_t be_gen_common(struct jit *j, uint8_t *start, uint8_t *end)
     for (int k = 0; k < 6; k++)
         x_push(b, saved[k]);
     x_alu_ri(b, ALU_SUB, 1, RSP, X64_FRAME);
+    x_rm(b, 0xd9, 0, 7, RSP, NOREG, 0, X64_HOSTCW); /* fnstcw: x87.c loads the guest's */
     x_mov_rr(b, 1, RBP, RDI);
     x_store_i(b, 0, RBP, (int32_t)offsetof(struct cpu, blk_end), 8);
     x_jmp_r(b, RAX);
@@ -90,6 +93,7 @@ size_t be_gen_common(struct jit *j, uint8_t *start, uint8_t *end)
         xb(b, 0xcc);
     cm->epilogue = b->p;
     x_store_i(b, 0, RBP, (int32_t)offsetof(struct cpu, blk), 8);
+    x_rm(b, 0xd9, 0, 5, RSP, NOREG, 0, X64_HOSTCW); /* fldcw: the host's again */
     x_alu_ri(b, ALU_ADD, 1, RSP, X64_FRAME);
     for (int k = 5; k >= 0; k--)
         x_pop(b, saved[k]);

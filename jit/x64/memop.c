@@ -36,7 +36,7 @@ static void mov_ea(struct xbuf *b, int dst, const struct be_loc *ea)
 }
 
 /* Segment check and linear address into `lin`; `tmp` is clobbered. */
-static void seg_check(struct be_ctx *x, const struct be_loc *ea, int seg, int size, bool write, int lin, int tmp)
+void x64_seg_check(struct be_ctx *x, const struct be_loc *ea, int seg, int size, bool write, int lin, int tmp)
 {
     struct xbuf *b = &x->buf;
     mov_ea(b, lin, ea);
@@ -57,7 +57,7 @@ static void seg_check(struct be_ctx *x, const struct be_loc *ea, int seg, int si
 
 /* TLB probe: leaves the host address base in `ent` (add `lin`), or jumps to
  * the returned cold stub. `tag` is clobbered. */
-static struct cold *tlb_probe(struct be_ctx *x, enum cold_kind kind, int lin, int ent, int tag, int size, bool write)
+struct cold *x64_tlb_probe(struct be_ctx *x, enum cold_kind kind, int lin, int ent, int tag, int size, bool write)
 {
     struct xbuf *b = &x->buf;
     /* The active TLB (cpu->tlb) is the one of the block's CPL (cpu.c sets
@@ -86,8 +86,8 @@ void x64_emit_qld(struct be_ctx *x, const struct ir_op *op, int out, const struc
     int seg = (int)op->c[0], size = (int)op->c[1], flags = (int)op->c[2];
     bool write = flags & IRM_WCHK;
     int lin = s[0], ent = s[1];
-    seg_check(x, &in[0], seg, size, write, lin, ent);
-    struct cold *c = tlb_probe(x, COLD_LD, lin, ent, out, size, write);
+    x64_seg_check(x, &in[0], seg, size, write, lin, ent);
+    struct cold *c = x64_tlb_probe(x, COLD_LD, lin, ent, out, size, write);
     x_load(&x->buf, 0, out, ent, lin, 0, 0, size, (flags & IRM_SIGN) != 0);
     c->resume = x->buf.p;
     c->lin = (int8_t)lin;
@@ -102,8 +102,8 @@ void x64_emit_qst(struct be_ctx *x, const struct ir_op *op, const struct be_loc 
     int seg = (int)op->c[0], size = (int)op->c[1];
     int lin = s[0], ent = s[1], tag = s[2];
     struct xbuf *b = &x->buf;
-    seg_check(x, &in[0], seg, size, true, lin, ent);
-    struct cold *c = tlb_probe(x, COLD_ST, lin, ent, tag, size, true);
+    x64_seg_check(x, &in[0], seg, size, true, lin, ent);
+    struct cold *c = x64_tlb_probe(x, COLD_ST, lin, ent, tag, size, true);
     if (in[1].reg >= 0) {
         x_store(b, in[1].reg, ent, lin, 0, 0, size);
     } else {
@@ -130,7 +130,7 @@ void x64_emit_qst(struct be_ctx *x, const struct ir_op *op, const struct be_loc 
     c->live = live;
 }
 
-static void save_regs(struct xbuf *b, regset s, bool restore)
+void x64_save_regs(struct xbuf *b, regset s, bool restore)
 {
     for (int r = 0; r < 16; r++)
         if (s & REGBIT(r)) {
@@ -155,7 +155,7 @@ void x64_emit_cold_mem(struct be_ctx *x, const struct cold *c)
         x_call_abs(b, (const void *)jit_seg_fault);
         break;
     case COLD_LD:
-        save_regs(b, keep, false);
+        x64_save_regs(b, keep, false);
         x64_emit_defers(x, c);
         x64_set_cur(x, c->insn);
         x_mov_rr(b, 0, RSI, c->lin);
@@ -168,11 +168,11 @@ void x64_emit_cold_mem(struct be_ctx *x, const struct cold *c)
             x_movsx16_rr(b, 0, c->out, RAX);
         else
             x_mov_rr(b, 0, c->out, RAX);
-        save_regs(b, keep, true);
+        x64_save_regs(b, keep, true);
         x_jmp_to(b, c->resume);
         break;
     case COLD_ST:
-        save_regs(b, keep, false);
+        x64_save_regs(b, keep, false);
         x64_emit_defers(x, c);
         x64_set_cur(x, c->insn);
         if (c->val >= 0)
@@ -183,7 +183,7 @@ void x64_emit_cold_mem(struct be_ctx *x, const struct cold *c)
         x_mov_ri(b, 0, RCX, c->size);
         x_mov_rr(b, 1, RDI, RBP);
         x_call_abs(b, (const void *)jit_st_slow);
-        save_regs(b, keep, true);
+        x64_save_regs(b, keep, true);
         x_jmp_to(b, c->resume);
         break;
     default:

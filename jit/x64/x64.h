@@ -30,7 +30,7 @@
 #define X64_CLOBBERED                                                                                                  \
     (REGBIT(RAX) | REGBIT(RCX) | REGBIT(RDX) | REGBIT(RSI) | REGBIT(RDI) | REGBIT(R8) | REGBIT(R9) | REGBIT(R10))
 
-enum cold_kind { COLD_LD, COLD_ST, COLD_SEGFAULT, COLD_EXIT, COLD_CHAIN, COLD_ENTRY_EXIT };
+enum cold_kind { COLD_LD, COLD_ST, COLD_SEGFAULT, COLD_EXIT, COLD_CHAIN, COLD_ENTRY_EXIT, COLD_X87 };
 
 struct cold {
     uint8_t kind;      /* enum cold_kind */
@@ -75,12 +75,16 @@ struct be_ctx {
     unsigned cur_dfirst, cur_dcount; /* the current op's deferred stores */
     bool failed;
     bool blk_set;          /* the main path has set cpu->blk already */
+    bool x87_ready;        /* the host x87 is set up for the guest's (x87.c) */
 };
 
 /* Two words of the frame the backend uses as scratch memory: the save
  * area's slots of RSP and RBP, which are never saved there. */
 #define X64_TMP0 (X64_SAVE_OFF + 8 * RSP)
 #define X64_TMP1 (X64_SAVE_OFF + 8 * RBP)
+/* The frame's last word: the host's x87 control word, saved by the common
+ * prologue and restored by the epilogue (x87.c changes it). */
+#define X64_HOSTCW (X64_SAVE_OFF + 16 * 8)
 
 /* Offsets into struct cpu, checked against the types in backend.c. */
 int x64_global_off(int g);
@@ -92,6 +96,17 @@ void x64_emit_dispatch(struct jit *j, struct xbuf *b);
 void x64_emit_qld(struct be_ctx *x, const struct ir_op *op, int out, const struct be_loc *in, const int *s, regset live);
 void x64_emit_qst(struct be_ctx *x, const struct ir_op *op, const struct be_loc *in, const int *s, regset live);
 void x64_emit_cold_mem(struct be_ctx *x, const struct cold *c);
+/* Segment check of `size` bytes at ea, linear address into `lin`. */
+void x64_seg_check(struct be_ctx *x, const struct be_loc *ea, int seg, int size, bool write, int lin, int tmp);
+/* Soft-TLB probe of lin: host address = ent + lin, or a jump to the
+ * returned cold stub of `kind`. */
+struct cold *x64_tlb_probe(struct be_ctx *x, enum cold_kind kind, int lin, int ent, int tag, int size, bool write);
+/* Park (restore) the registers of `s` in the frame's save area. */
+void x64_save_regs(struct xbuf *b, regset s, bool restore);
+
+/* x87.c */
+void x64_emit_x87(struct be_ctx *x, const struct ir_op *op, const struct be_loc *in, const int *s, regset live);
+void x64_emit_cold_x87(struct be_ctx *x, const struct cold *c);
 
 /* backend.c */
 struct cold *x64_add_cold(struct be_ctx *x, enum cold_kind kind, uint8_t *site);

@@ -80,6 +80,31 @@ void prog_epilogue(struct prog *p)
 bool fpu_host_is_x86(void) { return true; }
 
 static uint8_t *native_page;
+static struct cpu *kcpu;
+
+/*
+ * Give the host's x87 the physical registers Kestrel's has. Programs start
+ * with FNINIT, which keeps register contents, and some then expose a
+ * register nothing wrote (FLDENV/FRSTOR with another TOP, FINCSTP): both
+ * must find the same bits there. Without this they agree only while
+ * nothing but the previous native run touched the host's x87; the JIT
+ * runs guest x87 code on it too.
+ */
+static void host_take_registers(void)
+{
+    if (!kcpu)
+        return;
+    uint8_t img[108] = { 0 }; /* FRSTOR's 32-bit image: CW, SW, TW (0: all valid), pointers, ST(0..7) */
+    uint16_t cw = 0x037f, sw = (uint16_t)(kcpu->fpu.top << 11);
+    memcpy(img, &cw, 2);
+    memcpy(img + 4, &sw, 2);
+    for (int i = 0; i < 8; i++) {
+        const struct f80 *r = &kcpu->fpu.st[(kcpu->fpu.top + i) & 7];
+        memcpy(img + 28 + 10 * i, &r->mant, 8);
+        memcpy(img + 36 + 10 * i, &r->se, 2);
+    }
+    __asm__ volatile("frstor %0" : : "m"(img) : "st", "st(1)", "st(2)", "st(3)", "st(4)", "st(5)", "st(6)", "st(7)");
+}
 
 void run_native(const struct prog *p, uint8_t *data)
 {
@@ -92,6 +117,7 @@ void run_native(const struct prog *p, uint8_t *data)
     }
     memcpy(native_page, p->b, (size_t)p->n);
     native_page[p->n] = 0xc3; /* ret */
+    host_take_registers();
     __asm__ volatile("sub $128, %%rsp\n\t"
                      "push %%rbx\n\t"
                      "mov %%rdi, %%rbx\n\t"
@@ -122,7 +148,9 @@ void run_native(const struct prog *p, uint8_t *data)
 #define K_SLOTS ((K_RAM - K_CODE) / K_SLOT)
 
 static struct phys kmem;
+#if !defined(__x86_64__)
 static struct cpu *kcpu;
+#endif
 /* Programs already placed in guest memory, by content. */
 struct slot {
     uint32_t hash;

@@ -29,6 +29,15 @@ set_tests_properties(test_jit PROPERTIES LABELS "unit;jit;sanitize" SKIP_RETURN_
 # besides kdiff's comparison of the end state with the host CPU.
 add_test(NAME diff.cosim COMMAND kdiff --seed 5000001 --count 10000 --faults --max-block -1 --native ${DIFF_NATIVE})
 set_tests_properties(diff.cosim PROPERTIES LABELS "diff;jit" ENVIRONMENT KESTREL_ACCEL=cosim TIMEOUT 300)
+# The x87 the JIT runs on the host's x87 (jit/x64/x87.c) against the
+# interpreter's software x87, block by block, on top of both matching the
+# host: every case is a block with the operands' edge cases, control words
+# and stack states of test_fpu.
+foreach(t test_fpu test_fpu_state)
+  add_test(NAME ${t}.cosim COMMAND ${t} --quick)
+  set_tests_properties(${t}.cosim PROPERTIES LABELS "unit;fpu;jit" ENVIRONMENT KESTREL_ACCEL=cosim
+                       SKIP_RETURN_CODE 77 TIMEOUT 300)
+endforeach()
 # REPE/REPNE CMPS and SCAS against the host CPU (long runs across pages,
 # both directions), under the interpreter and the JIT.
 if(CMAKE_SYSTEM_PROCESSOR MATCHES "x86_64|AMD64|amd64")
