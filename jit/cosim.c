@@ -317,8 +317,13 @@ static void cosim_entry(struct cpu *c)
     cs->ji.n = 0;
     cs->rec = &cs->ji;
     volatile bool ifault = false;
+    /* As many instructions as the native run completed: translated code may
+     * leave a block early (after an x87 handler, say), as the interpreter
+     * would at a cpu_stop(). */
+    uint64_t done = cs->native->icount - cs->before->icount;
+    volatile unsigned limit = nfault || done == 0 || done > tb->ninsns ? tb->ninsns : (unsigned)done;
     if (setjmp(c->jb) == 0)
-        cpu_run_block(c, b, tb->ninsns);
+        cpu_run_block(c, b, limit);
     else {
         ifault = true;
         fix_fault(c);

@@ -9,20 +9,48 @@
  * Unlike an interpreter fallback, an X87 op is not a sync point for the
  * general registers and flags, and does not make the optimiser forget
  * them: the x87 handlers read and write only the FPU state and memory.
- * The instructions that do reach the integer state stay fallbacks:
- * FNSTSW AX (writes AX), FCOMI/FUCOMI[P] (write EFLAGS), FCMOVcc (read
- * EFLAGS).
+ * FCOMI/FUCOMI[P] write EFLAGS: theirs is an X87F op, whose output (ZF,
+ * PF, CF) becomes the lazy flags here. The instructions that reach the
+ * integer state otherwise stay fallbacks: FNSTSW AX (writes AX) and
+ * FCMOVcc (read EFLAGS).
  */
+#include "cpu/flags.h"
 #include "jit/frontend.h"
+
+static bool is_comi(const struct insn *i)
+{
+    return i->id == OP_FCOMI || i->id == OP_FUCOMI || i->id == OP_FCOMIP || i->id == OP_FUCOMIP;
+}
 
 static bool x87_lowered(const struct insn *i)
 {
     const struct op_info *oi = &op_info[i->id];
     if (!(oi->attr & A_FPU) || (oi->attr & (A_END | A_BRANCH)))
         return false;
-    if (oi->fread || oi->fwrite) /* FCOMI family, FCMOVcc */
+    if ((oi->fread || oi->fwrite) && !is_comi(i)) /* FCMOVcc */
         return false;
     return i->id != OP_FNSTSW_AX;
+}
+
+/* EFLAGS' ZF, PF, CF (the rest clear) as lazy flags (cpu/flags.h, the
+ * encoding of lf_set): lf_res 0 for ZF else 0x100; lf_aux with CF in
+ * bits 63 and 62 (OF clear) and odd parity unless PF. */
+static void comi_flags(struct fe *f, ir_temp v)
+{
+    struct ir_block *ir = f->ir;
+    if (!fe_flags_live(f, F_OSZAPC)) {
+        f->fl.kind = FL_NONE;
+        return;
+    }
+    ir_temp w = ir_op1(ir, IR_EXT32U, IR_I64, v);
+    ir_temp zf = ir_op2i(ir, IR_AND, IR_I64, ir_op2i(ir, IR_SHR, IR_I64, w, 6), 1);
+    ir_temp res = ir_op2i(ir, IR_SHL, IR_I64, ir_op2i(ir, IR_XOR, IR_I64, zf, 1), 8);
+    ir_temp cf = ir_op2i(ir, IR_AND, IR_I64, w, 1);
+    ir_temp cfm = ir_op2(ir, IR_AND, IR_I64, ir_op1(ir, IR_NEG, IR_I64, cf),
+                         ir_const(ir, IR_I64, (int64_t)(LF_CF | LF_PO)));
+    ir_temp pf = ir_op2i(ir, IR_AND, IR_I64, ir_op2i(ir, IR_SHR, IR_I64, w, 2), 1);
+    ir_temp pfb = ir_op2i(ir, IR_SHL, IR_I64, ir_op2i(ir, IR_XOR, IR_I64, pf, 1), LF_PDB_SHIFT);
+    fe_flags_words(f, res, ir_op2(ir, IR_OR, IR_I64, cfm, pfb));
 }
 
 bool fe_x87(struct fe *f)
@@ -32,12 +60,16 @@ bool fe_x87(struct fe *f)
         return false;
     bool mem = (i->pfx & P_MEM) != 0;
     ir_temp ea = mem ? fe_ea(f) : fe_const(f, 0);
-    struct ir_op *op = ir_emit(f->ir, IR_X87, IR_I32, IR_NOTEMP, ea, IR_NOTEMP);
+    ir_temp v = is_comi(i) ? ir_new(f->ir, IR_I32) : IR_NOTEMP;
+    struct ir_op *op = ir_emit(f->ir, is_comi(i) ? IR_X87F : IR_X87, IR_I32, v, ea, IR_NOTEMP);
     op->c[0] = f->k;
     op->c[1] = i->seg;
+    op->c[2] = f->next;
     f->j->stats.jit_x87_insns++;
-    /* A store may hit code, and a handler that flags an unmasked exception
-     * with CR0.NE clear raises FERR#: either calls cpu_stop(). */
-    f->wrote_mem = true;
+    if (is_comi(i))
+        comi_flags(f, v);
+    /* No CHKSTOP after it: an inline store never hits code (the soft TLB
+     * has no write entries for code pages), and the backend checks for
+     * cpu_stop() itself after a handler (SMC, FERR#). */
     return true;
 }

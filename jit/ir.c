@@ -323,6 +323,7 @@ void ir_print(const struct ir_block *b, void (*out)(void *ctx, const char *line)
             snprintf(line + p, n - p, " insn %" PRId64, op->c[0]);
             break;
         case IR_X87:
+        case IR_X87F:
             snprintf(line + p, n - p, " insn %" PRId64 " seg%" PRId64, op->c[0], op->c[1]);
             break;
         case IR_CHKSTOP:

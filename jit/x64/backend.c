@@ -142,7 +142,9 @@ void be_constraints(const struct ir_block *ir, const struct ir_op *op, struct be
         c->scratch = ALL & ~(REGBIT(RDI) | REGBIT(RSI) | REGBIT(RDX));
         break;
     case IR_X87:
+    case IR_X87F:
         c->imm[0] = 1;
+        c->out_excl = 1;
         c->nscratch = 4;
         c->scratch = ALL;
         break;
@@ -169,6 +171,7 @@ bool be_imm_ok(const struct ir_op *op, int idx, int64_t v)
     case IR_QST:
     case IR_QLD:
     case IR_X87:
+    case IR_X87F:
     case IR_GOTO_IND:
     case IR_FLAGS:
         return true; /* 32-bit guest values; FLAGS loads any constant itself */
@@ -454,6 +457,7 @@ struct be_ctx *be_begin(struct jit *j, struct jit_tb *tb, uint8_t *start, uint8_
     x->failed = false;
     x->blk_set = false;
     x->x87_ready = false;
+    x->x87 = (struct x87_model){ .n = 0 };
     if (!grow((void **)&x->label, &x->label_cap, j->ir.nlabels + 1, sizeof(uint8_t *)))
         return NULL;
     for (unsigned k = 0; k < j->ir.nlabels; k++)
@@ -558,6 +562,13 @@ static void store_eip(struct be_ctx *x, int64_t eip)
     x_store_i(&x->buf, (int32_t)(uint32_t)eip, RBP, (int32_t)offsetof(struct cpu, eip), 4);
 }
 
+void x64_emit_exit(struct be_ctx *x, uint32_t eip, int64_t ninsns)
+{
+    store_eip(x, eip);
+    emit_exit_common(x, ninsns);
+    x_jmp_to(&x->buf, x->j->common.epilogue);
+}
+
 static void emit_goto(struct be_ctx *x, const struct ir_op *op)
 {
     struct xbuf *b = &x->buf;
@@ -589,6 +600,8 @@ void be_emit_op(struct be_ctx *x, const struct ir_block *ir, const struct ir_op 
     struct xbuf *b = &x->buf;
     int w = op->type == IR_I64;
     (void)ir;
+    if (!x64_x87_keeps_cache(op->opc))
+        x64_x87_flush(x);
     switch (op->opc) {
     case IR_NOP:
         break;
@@ -790,7 +803,10 @@ void be_emit_op(struct be_ctx *x, const struct ir_block *ir, const struct ir_op 
         break;
     }
     case IR_X87:
-        x64_emit_x87(x, op, in, s, live);
+        x64_emit_x87(x, op, -1, in, s, live);
+        break;
+    case IR_X87F:
+        x64_emit_x87(x, op, out, in, s, live);
         break;
     case IR_CHKSTOP: {
         x_alu_mi(b, ALU_CMP, 1, RBP, (int32_t)offsetof(struct cpu, blk_end), 0);

@@ -32,6 +32,23 @@
 
 enum cold_kind { COLD_LD, COLD_ST, COLD_SEGFAULT, COLD_EXIT, COLD_CHAIN, COLD_ENTRY_EXIT, COLD_X87 };
 
+/*
+ * The x87 register cache of x87.c, as known at translation time: host
+ * x87 register st(h), h < n, holds the guest's ST(v[h]) (relative to the
+ * guest's TOP), newer than struct cpu when bit h of `dirty` is set. The
+ * guest's TOP is the one in struct cpu plus `delta`; `empty` marks the
+ * ST(i) known empty (popped here while struct cpu still says otherwise).
+ * `c1`: where the guest's C1 now is (X87_C1_*); `host_ops`: a host
+ * instruction may have raised exception flags not yet in the guest's SW.
+ */
+enum { X87_C1_MEM, X87_C1_HOST, X87_C1_ZERO };
+struct x87_model {
+    uint8_t n;
+    int8_t v[8];
+    uint8_t dirty, delta, empty, c1;
+    bool host_ops;
+};
+
 struct cold {
     uint8_t kind;      /* enum cold_kind */
     uint8_t *site;     /* rel32 field of the branch that goes here */
@@ -44,6 +61,7 @@ struct cold {
     regset live;       /* registers to preserve across the slow call */
     int exit;          /* COLD_CHAIN: exit index */
     unsigned dfirst, dcount; /* deferred stores to do first (be_ctx.dpool) */
+    struct x87_model x87; /* COLD_X87: the cache to write back first */
 };
 
 /* A deferred store with the locations of its values (be_set_defers). */
@@ -76,6 +94,7 @@ struct be_ctx {
     bool failed;
     bool blk_set;          /* the main path has set cpu->blk already */
     bool x87_ready;        /* the host x87 is set up for the guest's (x87.c) */
+    struct x87_model x87;  /* the x87 register cache at this point of the main path */
 };
 
 /* Two words of the frame the backend uses as scratch memory: the save
@@ -105,8 +124,14 @@ struct cold *x64_tlb_probe(struct be_ctx *x, enum cold_kind kind, int lin, int e
 void x64_save_regs(struct xbuf *b, regset s, bool restore);
 
 /* x87.c */
-void x64_emit_x87(struct be_ctx *x, const struct ir_op *op, const struct be_loc *in, const int *s, regset live);
+void x64_emit_x87(struct be_ctx *x, const struct ir_op *op, int out, const struct be_loc *in, const int *s, regset live);
 void x64_emit_cold_x87(struct be_ctx *x, const struct cold *c);
+/* Before any op that is not one of the x87 cache's neighbours (x87.c):
+ * write the cache back and empty the host's x87 stack. Uses R11 only. */
+void x64_x87_flush(struct be_ctx *x);
+bool x64_x87_keeps_cache(int opc);
+/* Leave the block for the run loop at `eip` with `ninsns` instructions done. */
+void x64_emit_exit(struct be_ctx *x, uint32_t eip, int64_t ninsns);
 
 /* backend.c */
 struct cold *x64_add_cold(struct be_ctx *x, enum cold_kind kind, uint8_t *site);

@@ -47,43 +47,41 @@ enum {
 };
 
 /* What an instruction does, in host terms. Stack indexes are relative to
- * TOP before the instruction; 7 is the slot a push fills. */
+ * the guest's TOP before the instruction. */
 enum xkind {
     XK_CALL,    /* the interpreter handler, always */
-    XK_ARITH,   /* ST(a) = ST(a) op ST(b): fld b; fld a; op st0,st1 */
-    XK_ARITH_M, /* ST(0) = ST(0) op mem */
-    XK_COM,     /* compare ST(a) with ST(b) (fcompp/fucompp on the copies) */
-    XK_COM_M,   /* compare ST(0) with mem */
-    XK_TEST,    /* FTST, FXAM: ST(0) inspected */
-    XK_ONE,     /* ST(0) = f(ST(0)) */
-    XK_TWO,     /* ST(0) = f(ST(0), ST(1)) */
-    XK_CONST,   /* push a constant */
+    XK_ARITH,   /* ST(a) = ST(a) op ST(b); `code`: host ModRM.reg of "st0 = st0 op st(i)" */
+    XK_ARITH_M, /* ST(0) = ST(0) op mem (opcode byte = the guest's, ModRM.reg `mreg`) */
+    XK_COM,     /* compare ST(0) with ST(b); `code`: 1 unordered (FUCOM) */
+    XK_COM_M,   /* compare ST(0) with mem (the non-popping form) */
+    XK_COMI,    /* compare ST(0) with ST(b) into EFLAGS (the op's output); `code`: 1 unordered */
+    XK_TEST,    /* FTST, FXAM: D9 `code` on ST(0) */
+    XK_ONE,     /* ST(0) = f(ST(0)): D9 `code` */
+    XK_CONST,   /* push a constant: D9 `code` */
     XK_LD_M,    /* push mem */
-    XK_ST_M,    /* mem = ST(0) */
-    XK_LD_STI,  /* push ST(b): a copy */
-    XK_ST_STI,  /* ST(a) = ST(0): a copy */
+    XK_ST_M,    /* mem = ST(0), with `mreg` the host form (popping iff the guest's pops) */
+    XK_LD_STI,  /* push a copy of ST(b) */
+    XK_ST_STI,  /* ST(a) = ST(0) */
     XK_XCH,     /* swap ST(0) and ST(a) */
 };
 
 struct xform {
     uint8_t kind;
-    uint8_t a, b;       /* stack operands */
-    uint8_t need;       /* ST(i) that must be present: bit i */
-    bool push;          /* ST(7) must be empty, and TOP moves down */
-    uint8_t pops;       /* 0..2 after the result is written */
-    uint8_t hop[2];     /* host instruction (register forms) */
-    uint8_t mreg;       /* host ModRM.reg (memory forms; opcode byte = the guest's) */
-    uint8_t msize;      /* memory operand bytes */
-    uint16_t ccmask;    /* condition codes the instruction defines */
+    uint8_t a, b;   /* stack operands */
+    bool push;      /* TOP moves down first: ST(7) must be empty */
+    uint8_t pops;   /* guest pops after the operation (0..2) */
+    uint8_t code;
+    uint8_t mreg;   /* host ModRM.reg (memory forms) */
+    uint8_t msize;  /* memory operand bytes */
 };
 
-/* The host ModRM.reg of the arithmetic on ST(0),ST(1) computing "a op b"
- * with a in ST(0): add 0, mul 1, sub 4 (a-b), subr 5 (b-a), div 6, divr 7.
- * The guest's DC/DE register forms name sub/subr and div/divr the other
- * way round (their destination is ST(i)), hence `swapped`. */
-static uint8_t arith_hop(unsigned r, bool swapped)
+/* Guest ModRM.reg of an arithmetic form -> host "st0 = st0 op st(i)"
+ * ModRM.reg computing ST(a) op ST(b) with ST(a) in st0: add 0, mul 1,
+ * sub 4 (a-b), subr 5 (b-a), div 6, divr 7. The DC/DE register forms name
+ * sub/subr and div/divr the other way round (their destination is ST(i)). */
+static uint8_t arith_code(unsigned r, bool swapped)
 {
-    return (uint8_t)(0xc1 | ((r >= 4 && swapped ? r ^ 1 : r) << 3));
+    return (uint8_t)(r >= 4 && swapped ? r ^ 1 : r);
 }
 
 static struct xform classify(const struct insn *i)
@@ -91,116 +89,105 @@ static struct xform classify(const struct insn *i)
     struct xform f = { .kind = XK_CALL };
     unsigned r = (i->modrm >> 3) & 7, rm = i->modrm & 7;
     switch (i->id) {
-    /* ---- register arithmetic ---- */
     case OP_FADD_ST0STi: case OP_FMUL_ST0STi: case OP_FSUB_ST0STi: case OP_FSUBR_ST0STi:
     case OP_FDIV_ST0STi: case OP_FDIVR_ST0STi:
-        f = (struct xform){ XK_ARITH, 0, (uint8_t)rm, (uint8_t)(1 | 1u << rm), false, 0, { 0xd8, arith_hop(r, false) },
-                            0, 0, SW_C1 };
+        f = (struct xform){ XK_ARITH, 0, (uint8_t)rm, false, 0, arith_code(r, false), 0, 0 };
         break;
     case OP_FADD_STiST0: case OP_FMUL_STiST0: case OP_FSUB_STiST0: case OP_FSUBR_STiST0:
     case OP_FDIV_STiST0: case OP_FDIVR_STiST0:
     case OP_FADDP_STiST0: case OP_FMULP_STiST0: case OP_FSUBP_STiST0: case OP_FSUBRP_STiST0:
     case OP_FDIVP_STiST0: case OP_FDIVRP_STiST0:
-        f = (struct xform){ XK_ARITH, (uint8_t)rm, 0, (uint8_t)(1 | 1u << rm), false, i->b1 == 0xde,
-                            { 0xd8, arith_hop(r, true) }, 0, 0, SW_C1 };
+        f = (struct xform){ XK_ARITH, (uint8_t)rm, 0, false, i->b1 == 0xde, arith_code(r, true), 0, 0 };
         break;
-    /* ---- register comparisons (C0, C2, C3; C1 cleared) ---- */
     case OP_FCOM_ST0STi: case OP_FCOM_STi_DC:
     case OP_FCOMP_ST0STi: case OP_FCOMP_STi_DC: case OP_FCOMP_STi_DE:
-        f = (struct xform){ XK_COM, 0, (uint8_t)rm, (uint8_t)(1 | 1u << rm), false, r == 3 || i->b1 == 0xde,
-                            { 0xde, 0xd9 }, 0, 0, SW_CC };
+        f = (struct xform){ XK_COM, 0, (uint8_t)rm, false, r == 3 || i->b1 == 0xde, 0, 0, 0 };
         break;
     case OP_FUCOM: case OP_FUCOMP:
-        f = (struct xform){ XK_COM, 0, (uint8_t)rm, (uint8_t)(1 | 1u << rm), false, r == 5, { 0xda, 0xe9 }, 0, 0,
-                            SW_CC };
+        f = (struct xform){ XK_COM, 0, (uint8_t)rm, false, r == 5, 1, 0, 0 };
+        break;
+    case OP_FCOMI: case OP_FCOMIP:
+        f = (struct xform){ XK_COMI, 0, (uint8_t)rm, false, i->b1 == 0xdf, 0, 0, 0 };
+        break;
+    case OP_FUCOMI: case OP_FUCOMIP:
+        f = (struct xform){ XK_COMI, 0, (uint8_t)rm, false, i->b1 == 0xdf, 1, 0, 0 };
         break;
     case OP_FCOMPP:
-        f = (struct xform){ XK_COM, 0, 1, 3, false, 2, { 0xde, 0xd9 }, 0, 0, SW_CC };
+        f = (struct xform){ XK_COM, 0, 1, false, 2, 0, 0, 0 };
         break;
     case OP_FUCOMPP:
-        f = (struct xform){ XK_COM, 0, 1, 3, false, 2, { 0xda, 0xe9 }, 0, 0, SW_CC };
+        f = (struct xform){ XK_COM, 0, 1, false, 2, 1, 0, 0 };
         break;
     case OP_FTST: case OP_FXAM: /* FXAM of an empty ST(0) is the handler's */
-        f = (struct xform){ XK_TEST, 0, 0, 1, false, 0, { 0xd9, i->modrm }, 0, 0, SW_CC };
+        f = (struct xform){ XK_TEST, 0, 0, false, 0, i->modrm, 0, 0 };
         break;
-    /* ---- one- and two-operand functions ---- */
     case OP_FCHS: case OP_FABS: case OP_FSQRT: case OP_FRNDINT:
-        f = (struct xform){ XK_ONE, 0, 0, 1, false, 0, { 0xd9, i->modrm }, 0, 0, SW_C1 };
+        f = (struct xform){ XK_ONE, 0, 0, false, 0, i->modrm, 0, 0 };
         break;
-    case OP_FSCALE:
-        f = (struct xform){ XK_TWO, 0, 1, 3, false, 0, { 0xd9, i->modrm }, 0, 0, SW_C1 };
-        break;
-    /* Not FPREM/FPREM1: without a quotient (NaN, infinity, zero divisor)
-     * they leave C0 and C3 alone, and the host's are not the guest's. */
     case OP_FLD1: case OP_FLDL2T: case OP_FLDL2E: case OP_FLDPI: case OP_FLDLG2: case OP_FLDLN2: case OP_FLDZ:
-        f = (struct xform){ XK_CONST, 0, 0, 0, true, 0, { 0xd9, i->modrm }, 0, 0, SW_C1 };
+        f = (struct xform){ XK_CONST, 0, 0, true, 0, i->modrm, 0, 0 };
         break;
-    /* ---- register moves ---- */
     case OP_FLD_STi: /* FLD ST(7): the source is the slot the push fills, a fault either way */
         if (rm == 7)
             break;
-        f = (struct xform){ XK_LD_STI, 0, (uint8_t)rm, (uint8_t)(1u << rm), true, 0, { 0, 0 }, 0, 0, SW_C1 };
+        f = (struct xform){ XK_LD_STI, 0, (uint8_t)rm, true, 0, 0, 0, 0 };
         break;
     case OP_FST_STi:
-        f = (struct xform){ XK_ST_STI, (uint8_t)rm, 0, 1, false, 0, { 0, 0 }, 0, 0, SW_C1 };
+        f = (struct xform){ XK_ST_STI, (uint8_t)rm, 0, false, 0, 0, 0, 0 };
         break;
     case OP_FSTP_STi: case OP_FSTP_STi_DF2: case OP_FSTP_STi_DF3:
-        f = (struct xform){ XK_ST_STI, (uint8_t)rm, 0, 1, false, 1, { 0, 0 }, 0, 0, SW_C1 };
+        f = (struct xform){ XK_ST_STI, (uint8_t)rm, 0, false, 1, 0, 0, 0 };
         break;
     case OP_FXCH: case OP_FXCH_DD: case OP_FXCH_DF:
-        f = (struct xform){ XK_XCH, (uint8_t)rm, 0, (uint8_t)(1 | 1u << rm), false, 0, { 0, 0 }, 0, 0, SW_C1 };
+        f = (struct xform){ XK_XCH, (uint8_t)rm, 0, false, 0, 0, 0, 0 };
         break;
-    /* ---- memory arithmetic and comparisons ---- */
     case OP_FADD_Mf32: case OP_FMUL_Mf32: case OP_FSUB_Mf32: case OP_FSUBR_Mf32: case OP_FDIV_Mf32: case OP_FDIVR_Mf32:
     case OP_FIADD_Mi32: case OP_FIMUL_Mi32: case OP_FISUB_Mi32: case OP_FISUBR_Mi32: case OP_FIDIV_Mi32:
     case OP_FIDIVR_Mi32:
-        f = (struct xform){ XK_ARITH_M, 0, 0, 1, false, 0, { 0, 0 }, (uint8_t)r, 4, SW_C1 };
+        f = (struct xform){ XK_ARITH_M, 0, 0, false, 0, 0, (uint8_t)r, 4 };
         break;
     case OP_FADD_Mf64: case OP_FMUL_Mf64: case OP_FSUB_Mf64: case OP_FSUBR_Mf64: case OP_FDIV_Mf64: case OP_FDIVR_Mf64:
-        f = (struct xform){ XK_ARITH_M, 0, 0, 1, false, 0, { 0, 0 }, (uint8_t)r, 8, SW_C1 };
+        f = (struct xform){ XK_ARITH_M, 0, 0, false, 0, 0, (uint8_t)r, 8 };
         break;
     case OP_FIADD_Mi16: case OP_FIMUL_Mi16: case OP_FISUB_Mi16: case OP_FISUBR_Mi16: case OP_FIDIV_Mi16:
     case OP_FIDIVR_Mi16:
-        f = (struct xform){ XK_ARITH_M, 0, 0, 1, false, 0, { 0, 0 }, (uint8_t)r, 2, SW_C1 };
+        f = (struct xform){ XK_ARITH_M, 0, 0, false, 0, 0, (uint8_t)r, 2 };
         break;
     case OP_FCOM_Mf32: case OP_FCOMP_Mf32: case OP_FICOM_Mi32: case OP_FICOMP_Mi32:
-        f = (struct xform){ XK_COM_M, 0, 0, 1, false, r == 3, { 0, 0 }, 3, 4, SW_CC };
+        f = (struct xform){ XK_COM_M, 0, 0, false, r == 3, 0, 2, 4 };
         break;
     case OP_FCOM_Mf64: case OP_FCOMP_Mf64:
-        f = (struct xform){ XK_COM_M, 0, 0, 1, false, r == 3, { 0, 0 }, 3, 8, SW_CC };
+        f = (struct xform){ XK_COM_M, 0, 0, false, r == 3, 0, 2, 8 };
         break;
     case OP_FICOM_Mi16: case OP_FICOMP_Mi16:
-        f = (struct xform){ XK_COM_M, 0, 0, 1, false, r == 3, { 0, 0 }, 3, 2, SW_CC };
+        f = (struct xform){ XK_COM_M, 0, 0, false, r == 3, 0, 2, 2 };
         break;
-    /* ---- loads and stores ---- */
     case OP_FLD_Mf32: case OP_FILD_Mi32:
-        f = (struct xform){ XK_LD_M, 0, 0, 0, true, 0, { 0, 0 }, (uint8_t)r, 4, SW_C1 };
+        f = (struct xform){ XK_LD_M, 0, 0, true, 0, 0, (uint8_t)r, 4 };
         break;
     case OP_FLD_Mf64: case OP_FILD_Mi64:
-        f = (struct xform){ XK_LD_M, 0, 0, 0, true, 0, { 0, 0 }, (uint8_t)r, 8, SW_C1 };
+        f = (struct xform){ XK_LD_M, 0, 0, true, 0, 0, (uint8_t)r, 8 };
         break;
     case OP_FLD_Mf80:
-        f = (struct xform){ XK_LD_M, 0, 0, 0, true, 0, { 0, 0 }, (uint8_t)r, 10, SW_C1 };
+        f = (struct xform){ XK_LD_M, 0, 0, true, 0, 0, (uint8_t)r, 10 };
         break;
     case OP_FILD_Mi16:
-        f = (struct xform){ XK_LD_M, 0, 0, 0, true, 0, { 0, 0 }, (uint8_t)r, 2, SW_C1 };
+        f = (struct xform){ XK_LD_M, 0, 0, true, 0, 0, (uint8_t)r, 2 };
         break;
-    /* The host always stores with the popping form (/2 -> /3): its copy
-     * of ST(0) must not stay behind. */
     case OP_FST_Mf32: case OP_FSTP_Mf32: case OP_FIST_Mi32: case OP_FISTP_Mi32:
-        f = (struct xform){ XK_ST_M, 0, 0, 1, false, r == 3, { 0, 0 }, 3, 4, SW_C1 };
+        f = (struct xform){ XK_ST_M, 0, 0, false, r == 3, 0, (uint8_t)r, 4 };
         break;
     case OP_FST_Mf64: case OP_FSTP_Mf64:
-        f = (struct xform){ XK_ST_M, 0, 0, 1, false, r == 3, { 0, 0 }, 3, 8, SW_C1 };
+        f = (struct xform){ XK_ST_M, 0, 0, false, r == 3, 0, (uint8_t)r, 8 };
         break;
     case OP_FIST_Mi16: case OP_FISTP_Mi16:
-        f = (struct xform){ XK_ST_M, 0, 0, 1, false, r == 3, { 0, 0 }, 3, 2, SW_C1 };
+        f = (struct xform){ XK_ST_M, 0, 0, false, r == 3, 0, (uint8_t)r, 2 };
         break;
     case OP_FISTP_Mi64:
-        f = (struct xform){ XK_ST_M, 0, 0, 1, false, 1, { 0, 0 }, 7, 8, SW_C1 };
+        f = (struct xform){ XK_ST_M, 0, 0, false, 1, 0, 7, 8 };
         break;
     case OP_FSTP_Mf80:
-        f = (struct xform){ XK_ST_M, 0, 0, 1, false, 1, { 0, 0 }, 7, 10, SW_C1 };
+        f = (struct xform){ XK_ST_M, 0, 0, false, 1, 0, 7, 10 };
         break;
     default:
         break;
@@ -209,12 +196,6 @@ static struct xform classify(const struct insn *i)
 }
 
 /* ---- Encoding ---- */
-
-static void x87_rr(struct xbuf *b, const uint8_t op[2])
-{
-    xb(b, op[0]);
-    xb(b, op[1]);
-}
 
 /* opc /reg [base + index + disp] (x87 memory forms take no REX.W). */
 static void x87_m(struct xbuf *b, uint8_t opc, int reg, int base, int index, int32_t disp)
@@ -239,9 +220,17 @@ static void test_m8(struct xbuf *b, int32_t disp, uint8_t imm)
     xb(b, imm);
 }
 
-/* dst = offset of ST(k) from st[0]: ((top + k) & 7) * 16. */
+static void x87_2(struct xbuf *b, uint8_t a, uint8_t c)
+{
+    xb(b, a);
+    xb(b, c);
+}
+
+/* dst = offset of ST(k) from st[0] in struct cpu: ((top + k) & 7) * 16,
+ * with `top` struct cpu's TOP (k includes the cache's delta). */
 static void st_index(struct xbuf *b, int dst, int top, int k)
 {
+    k &= 7;
     if (k == 0) {
         x_mov_rr(b, 0, dst, top);
     } else {
@@ -251,60 +240,255 @@ static void st_index(struct xbuf *b, int dst, int top, int k)
     x_shift_ri(b, SH_SHL, 0, dst, 4);
 }
 
-/* A jump to the handler, out of line; it resumes after the op (the
- * caller sets `resume` when it gets there). Returns the stub's index:
- * adding stubs may move the array. */
-static unsigned x87_cold(struct be_ctx *x, uint8_t *site, regset live)
+/* The same into R11, reading TOP itself (write-back code has R11 only). */
+static void st_index_r11(struct xbuf *b, int k)
+{
+    x_load(b, 0, R11, RBP, NOREG, 0, FPU_OFF(top), 1, false);
+    if (k & 7) {
+        x_alu_ri(b, ALU_ADD, 0, R11, k & 7);
+        x_alu_ri(b, ALU_AND, 0, R11, 7);
+    }
+    x_shift_ri(b, SH_SHL, 0, R11, 4);
+}
+
+/* and word [rbp + disp], imm16 / or word [rbp + disp], r11w */
+static void and_m16(struct xbuf *b, int32_t disp, uint16_t imm)
+{
+    xb(b, 0x66);
+    x_rm(b, 0x81, 0, 4, RBP, NOREG, 0, disp);
+    xb(b, (uint8_t)imm);
+    xb(b, (uint8_t)(imm >> 8));
+}
+static void or_m16_r11(struct xbuf *b, int32_t disp)
+{
+    xb(b, 0x66);
+    x_rm(b, 0x09, 0, R11, RBP, NOREG, 0, disp);
+}
+
+/* ---- The register cache (struct x87_model, x64.h) ---- */
+
+static int hpos(const struct x87_model *m, int v)
+{
+    for (int h = 0; h < m->n; h++)
+        if (m->v[h] == v)
+            return h;
+    return -1;
+}
+
+static void m_push_host(struct x87_model *m, int v, bool dirty)
+{
+    for (int h = m->n; h > 0; h--)
+        m->v[h] = m->v[h - 1];
+    m->v[0] = (int8_t)v;
+    m->dirty = (uint8_t)(m->dirty << 1 | dirty);
+    m->n++;
+}
+
+static void m_pop_host(struct x87_model *m)
+{
+    for (int h = 0; h + 1 < m->n; h++)
+        m->v[h] = m->v[h + 1];
+    m->dirty >>= 1;
+    m->n--;
+}
+
+/* The guest pushes (the new ST(0) is the host's new top, not yet in
+ * struct cpu) or pops ST(0) (the host's top, already dropped). */
+static void m_guest_push(struct x87_model *m)
+{
+    for (int h = 0; h < m->n; h++)
+        m->v[h]++;
+    m->empty = (uint8_t)(m->empty << 1);
+    m->delta = (m->delta + 7) & 7;
+    m_push_host(m, 0, true);
+}
+
+static void m_guest_pop(struct x87_model *m)
+{
+    for (int h = 0; h < m->n; h++)
+        m->v[h]--;
+    m->empty = (uint8_t)(m->empty >> 1 | 0x80);
+    m->delta = (m->delta + 1) & 7;
+}
+
+/* Bring ST(v), cached, to the host's top: FXCH costs nothing on the host. */
+static void to_top(struct be_ctx *x, int v)
+{
+    struct x87_model *m = &x->x87;
+    int h = hpos(m, v);
+    if (h <= 0)
+        return;
+    x87_2(&x->buf, 0xd9, (uint8_t)(0xc8 + h));
+    int8_t t = m->v[0];
+    m->v[0] = m->v[h];
+    m->v[h] = t;
+    uint8_t d0 = m->dirty & 1, dh = (m->dirty >> h) & 1;
+    m->dirty = (uint8_t)((m->dirty & ~(1u | 1u << h)) | dh | d0 << h);
+}
+
+/* The guest pops ST(0): drop it from the host. A popped register keeps
+ * its contents (FNSAVE and MMX see them), so a value computed here is
+ * stored first. */
+static void pop_guest(struct be_ctx *x)
+{
+    struct x87_model *m = &x->x87;
+    to_top(x, 0);
+    if (m->dirty & 1) {
+        st_index_r11(&x->buf, m->delta);
+        fstp80(&x->buf, R11);
+    } else {
+        fpop(&x->buf);
+    }
+    m_pop_host(m);
+    m_guest_pop(m);
+}
+
+/*
+ * Write the cache back to struct cpu and empty the host's stack: the
+ * dirty registers, then TOP and the tags (rotated by delta; cached ones
+ * present, popped ones empty), then the host's new exception flags and
+ * C1. Uses R11 and the frame's TMP0 only, so it fits anywhere.
+ */
+static void emit_writeback(struct be_ctx *x, const struct x87_model *m)
+{
+    struct xbuf *b = &x->buf;
+    uint8_t cached = 0;
+    for (int h = 0; h < m->n; h++) {
+        cached |= (uint8_t)(1u << m->v[h]);
+        if (m->dirty & (1u << h)) {
+            st_index_r11(b, m->delta + m->v[h]);
+            fstp80(b, R11);
+        } else {
+            fpop(b);
+        }
+    }
+    if (m->delta || cached || m->empty) {
+        x_load(b, 0, R11, RBP, NOREG, 0, FPU_OFF(tw), 1, false);
+        if (m->delta) { /* rotate right by delta: relative to the new TOP */
+            x_imul_rri(b, 0, R11, R11, 0x101);
+            x_shift_ri(b, SH_SHR, 0, R11, m->delta);
+        }
+        x_alu_ri(b, ALU_AND, 0, R11, (int32_t)(uint8_t)~cached);
+        if (m->empty & ~cached)
+            x_alu_ri(b, ALU_OR, 0, R11, m->empty & ~cached);
+        x_store(b, R11, RBP, NOREG, 0, FPU_OFF(tw), 2);
+    }
+    if (m->delta) {
+        x_load(b, 0, R11, RBP, NOREG, 0, FPU_OFF(top), 1, false);
+        x_alu_ri(b, ALU_ADD, 0, R11, m->delta);
+        x_alu_ri(b, ALU_AND, 0, R11, 7);
+        x_store(b, R11, RBP, NOREG, 0, FPU_OFF(top), 1);
+    }
+    if (m->host_ops) {
+        x87_m(b, 0xdd, 7, RSP, NOREG, X64_TMP0); /* fnstsw: the sticky flags */
+        x_load(b, 0, R11, RSP, NOREG, 0, X64_TMP0, 2, false);
+        x_alu_ri(b, ALU_AND, 0, R11, FSW_EXC_BITS);
+        or_m16_r11(b, FPU_OFF(sw));
+    }
+    if (m->c1 != X87_C1_MEM)
+        and_m16(b, FPU_OFF(sw), (uint16_t)~SW_C1);
+    if (m->c1 == X87_C1_HOST) {
+        x_load(b, 0, R11, RSP, NOREG, 0, X64_TMP1, 2, false);
+        x_alu_ri(b, ALU_AND, 0, R11, SW_C1);
+        or_m16_r11(b, FPU_OFF(sw));
+    }
+}
+
+static bool model_empty(const struct x87_model *m)
+{
+    return !m->n && !m->delta && !m->empty && m->c1 == X87_C1_MEM && !m->host_ops;
+}
+
+void x64_x87_flush(struct be_ctx *x)
+{
+    if (model_empty(&x->x87))
+        return;
+    emit_writeback(x, &x->x87);
+    x->x87 = (struct x87_model){ .n = 0 };
+}
+
+/* Ops the cache survives: they touch neither the x87, nor anything a
+ * fault, a call or an exit would need in struct cpu. */
+bool x64_x87_keeps_cache(int opc)
+{
+    if (ir_opdefs[opc].flags & IRF_PURE)
+        return true;
+    switch (opc) {
+    case IR_NOP: case IR_INSN: case IR_LDG: case IR_STG: case IR_LD: case IR_ST: case IR_FLAGS: case IR_X87:
+        return true;
+    default:
+        return false;
+    }
+}
+
+/* A host instruction defined C1 (and maybe raised flags): keep its status. */
+static void capture(struct be_ctx *x)
+{
+    fnstsw_tmp(&x->buf);
+    x->x87.c1 = X87_C1_HOST;
+    x->x87.host_ops = true;
+}
+
+/* A comparison: its condition codes and flags into the guest's SW now
+ * (later host instructions leave C0, C2, C3 undefined). */
+static void merge_cc(struct be_ctx *x, int t, int u)
+{
+    struct xbuf *b = &x->buf;
+    fnstsw_tmp(b);
+    x_load(b, 0, t, RSP, NOREG, 0, X64_TMP1, 2, false);
+    x_alu_ri(b, ALU_AND, 0, t, SW_CC | FSW_EXC_BITS);
+    x_load(b, 0, u, RBP, NOREG, 0, FPU_OFF(sw), 2, false);
+    x_alu_ri(b, ALU_AND, 0, u, (int32_t)(uint16_t)~SW_CC);
+    x_alu_rr(b, ALU_OR, 0, u, t);
+    x_store(b, u, RBP, NOREG, 0, FPU_OFF(sw), 2);
+    x->x87.c1 = X87_C1_MEM;
+    x->x87.host_ops = true;
+}
+
+/* A jump to the handler, out of line, with the cache as it is now. */
+static struct cold *x87_cold(struct be_ctx *x, const struct ir_op *op, uint8_t *site, regset live, bool resume)
 {
     struct cold *c = x64_add_cold(x, COLD_X87, site);
     c->live = live;
-    return (unsigned)(c - x->cold);
-}
-
-/* Point the op's stubs back at the main path. */
-static void set_resume(struct be_ctx *x, const unsigned *colds, unsigned n)
-{
-    if (x->failed)
-        return; /* x64_add_cold ran out of memory: the indexes are not ours */
-    for (unsigned k = 0; k < n; k++)
-        x->cold[colds[k]].resume = x->buf.p;
+    c->flags = resume;
+    c->imm = op->c[2];
+    c->ninsns = op->c[0] + 1;
+    c->x87 = x->x87;
+    return c;
 }
 
 /*
- * The mode check, at every instruction: CR0.EM and CR0.TS clear, no
- * pending exception (SW.ES), every exception masked. A failure runs the
- * handler, which raises #NM/#MF or gives the unmasked responses.
+ * The mode check and host setup, at the first inline instruction of a
+ * block and the first after a handler ran (the cache is empty then): CR0.EM
+ * and CR0.TS clear, no pending exception (SW.ES), every exception masked;
+ * then the guest's control word into the host, and the host's exception
+ * flags a subset of the guest's. A failed check runs the handler and
+ * leaves the block: nothing else in a block can change the mode without a
+ * handler, after which the check is made again. s0, s1 scratch.
  */
-static void emit_mode_check(struct be_ctx *x, regset live, int t, unsigned *colds, unsigned *ncold)
+static void emit_setup(struct be_ctx *x, const struct ir_op *op, regset live, int t, int u)
 {
     struct xbuf *b = &x->buf;
     test_m32(b, (int32_t)offsetof(struct cpu, cr0), CR0_EM | CR0_TS);
-    colds[(*ncold)++] = x87_cold(x, x_jcc32(b, CC_NE), live);
+    x87_cold(x, op, x_jcc32(b, CC_NE), live, false);
     test_m8(b, FPU_OFF(sw), 0x80); /* ES */
-    colds[(*ncold)++] = x87_cold(x, x_jcc32(b, CC_NE), live);
+    x87_cold(x, op, x_jcc32(b, CC_NE), live, false);
     x_load(b, 0, t, RBP, NOREG, 0, FPU_OFF(cw), 2, false);
     x_alu_ri(b, ALU_AND, 0, t, FSW_EXC_BITS);
     x_alu_ri(b, ALU_CMP, 0, t, FSW_EXC_BITS);
-    colds[(*ncold)++] = x87_cold(x, x_jcc32(b, CC_NE), live);
-}
-
-/*
- * The host setup, once per block and again after anything that may have
- * changed the control word or cleared the status flags (an interpreter
- * handler): the guest's control word into the host, and the host's
- * exception flags a subset of the guest's. t and u are scratch.
- *
- * Sound with checks failing: the instruction that reaches this point
- * first on the main path does it; one whose mode check failed ran its
- * handler instead, but then the next instruction's check fails too (the
- * handlers of the forms done inline change neither CW nor ES, nor can
- * anything else in a block without going through a handler that resets
- * the setup), so no inline path runs without it.
- */
-static void emit_setup(struct be_ctx *x, int t, int u)
-{
-    struct xbuf *b = &x->buf;
+    x87_cold(x, op, x_jcc32(b, CC_NE), live, false);
+    /* FLDCW only when the host's differs in a bit that matters (it is
+     * the dearest instruction here; chained blocks mostly find it set). */
+    x87_m(b, 0xd9, 7, RSP, NOREG, X64_TMP1); /* fnstcw */
+    x_load(b, 0, t, RSP, NOREG, 0, X64_TMP1, 2, false);
+    x_alu_rm(b, ALU_XOR, 0, t, RBP, FPU_OFF(cw));
+    x_test_ri(b, 0, t, 0x0f3f);
+    xb(b, 0x74); /* jz over the fldcw */
+    xb(b, 0);
+    uint8_t *from = b->p;
     x87_m(b, 0xd9, 5, RBP, NOREG, FPU_OFF(cw)); /* fldcw */
+    if (!b->overflow)
+        from[-1] = (uint8_t)(b->p - from);
     fnstsw_tmp(b);
     x_load(b, 0, t, RSP, NOREG, 0, X64_TMP1, 2, false);
     x_load(b, 0, u, RBP, NOREG, 0, FPU_OFF(sw), 2, false);
@@ -313,54 +497,8 @@ static void emit_setup(struct be_ctx *x, int t, int u)
     x_test_ri(b, 0, t, FSW_EXC_BITS);
     xb(b, 0x74); /* jz over the fnclex */
     xb(b, 2);
-    xb(b, 0xdb);
-    xb(b, 0xe2);
+    x87_2(b, 0xdb, 0xe2);
     x->x87_ready = true;
-}
-
-/* SW = SW & ~ccmask | host SW & (ccmask | exception flags). */
-static void merge_status(struct xbuf *b, const struct xform *f, int t, int u)
-{
-    x_load(b, 0, t, RSP, NOREG, 0, X64_TMP1, 2, false);
-    x_alu_ri(b, ALU_AND, 0, t, f->ccmask | FSW_EXC_BITS);
-    x_load(b, 0, u, RBP, NOREG, 0, FPU_OFF(sw), 2, false);
-    x_alu_ri(b, ALU_AND, 0, u, (int32_t)(uint16_t)~f->ccmask);
-    x_alu_rr(b, ALU_OR, 0, u, t);
-    x_store(b, u, RBP, NOREG, 0, FPU_OFF(sw), 2);
-}
-
-/* Copy ST at index register src to ST at index register dst (16 bytes:
- * the padding too, as a struct copy would). */
-static void copy_st(struct xbuf *b, int dst, int src, int t)
-{
-    x_load(b, 1, t, RBP, src, 0, FPU_OFF(st), 8, false);
-    x_store(b, t, RBP, dst, 0, FPU_OFF(st), 8);
-    x_load(b, 1, t, RBP, src, 0, FPU_OFF(st) + 8, 8, false);
-    x_store(b, t, RBP, dst, 0, FPU_OFF(st) + 8, 8);
-}
-
-/* Tags and TOP after the instruction: mark ST(mark) present (-1: none),
- * then push or pop. */
-static void update_stack(struct xbuf *b, const struct xform *f, int mark, int t, int top)
-{
-    if (mark < 0 && !f->push && !f->pops)
-        return;
-    x_load(b, 0, t, RBP, NOREG, 0, FPU_OFF(tw), 2, false);
-    if (mark >= 0)
-        x_alu_ri(b, ALU_AND, 0, t, (int32_t)~(1u << mark) & 0xff);
-    if (f->push) {
-        x_shift_ri(b, SH_SHL, 0, t, 1);
-        x_alu_ri(b, ALU_AND, 0, t, 0xfe);
-    } else if (f->pops) {
-        x_shift_ri(b, SH_SHR, 0, t, f->pops);
-        x_alu_ri(b, ALU_OR, 0, t, f->pops == 1 ? 0x80 : 0xc0);
-    }
-    x_store(b, t, RBP, NOREG, 0, FPU_OFF(tw), 2);
-    if (f->push || f->pops) {
-        x_lea(b, 0, top, top, NOREG, 0, f->push ? 7 : f->pops);
-        x_alu_ri(b, ALU_AND, 0, top, 7);
-        x_store(b, top, RBP, NOREG, 0, FPU_OFF(top), 1);
-    }
 }
 
 /* The last-instruction pointers, as fpu_note_reg/fpu_note_mem record them. */
@@ -381,160 +519,241 @@ static void note(struct be_ctx *x, const struct insn *i, const struct be_loc *ea
     x_store(b, t, RBP, NOREG, 0, FPU_OFF(fds), 2);
 }
 
-void x64_emit_x87(struct be_ctx *x, const struct ir_op *op, const struct be_loc *in, const int *s, regset live)
+void x64_emit_x87(struct be_ctx *x, const struct ir_op *op, int out, const struct be_loc *in, const int *s, regset live)
 {
     struct xbuf *b = &x->buf;
+    struct x87_model *m = &x->x87;
     const struct insn *i = &x->b->insn[op->c[0]];
     struct xform f = classify(i);
-    unsigned colds[6];
-    unsigned ncold = 0;
     if (f.kind == XK_CALL) {
-        /* Out of line like a slow path, so the registers survive. */
-        colds[ncold++] = x87_cold(x, x_jmp32(b), live);
-        set_resume(x, colds, ncold);
+        x64_x87_flush(x);
+        uint8_t *site = x_jmp32(b);
+        unsigned c = (unsigned)(x87_cold(x, op, site, live, true) - x->cold);
+        if (!x->failed)
+            x->cold[c].resume = b->p;
         x->x87_ready = false;
         return;
     }
-    bool mem = f.msize != 0;
-    /* Scratch: for memory forms lin, ent, then top and one index; else
-     * top and two indexes. */
-    int lin = s[0], ent = s[1], top = mem ? s[2] : s[0], ia = mem ? s[3] : s[1], ib = mem ? s[3] : s[2];
-    int t = mem ? s[0] : s[3];
-    emit_mode_check(x, live, top, colds, &ncold);
-    if (!x->x87_ready)
-        emit_setup(x, top, ia);
-    if (f.need || f.push) {
-        x_load(b, 0, top, RBP, NOREG, 0, FPU_OFF(tw), 1, false);
-        if (f.push)
-            x_alu_ri(b, ALU_XOR, 0, top, 0x80);
-        x_test_ri(b, 0, top, f.need | (f.push ? 0x80 : 0));
-        colds[ncold++] = x87_cold(x, x_jcc32(b, CC_NE), live);
+    /* The stack registers the instruction reads. */
+    int need[2], nneed = 0;
+    switch (f.kind) {
+    case XK_ARITH: need[nneed++] = f.a; if (f.b != f.a) need[nneed++] = f.b; break;
+    case XK_COM: case XK_COMI: need[nneed++] = 0; if (f.b) need[nneed++] = f.b; break;
+    case XK_XCH: need[nneed++] = 0; if (f.a) need[nneed++] = f.a; break;
+    case XK_LD_STI: need[nneed++] = f.b; break;
+    case XK_CONST: case XK_LD_M: break;
+    default: need[nneed++] = 0; break;
     }
-    if (mem) {
+    /* Host registers the instruction may add: loads, a push, a copy. */
+    int extra = f.push + (f.kind == XK_ST_STI && f.a) + (f.kind == XK_ST_M && f.pops && f.mreg == 7);
+    for (int k = 0; k < nneed; k++)
+        extra += hpos(m, need[k]) < 0;
+    if (m->n + extra > 8)
+        x64_x87_flush(x);
+    int lin = s[0], ent = s[1], top = s[2], idx = s[3];
+    if (!x->x87_ready)
+        emit_setup(x, op, live, lin, ent);
+    /* Checks: operands present, the slot a push fills empty. Known from
+     * the cache where it can tell; else the tags in struct cpu. */
+    bool fault = f.push && hpos(m, 7) >= 0;
+    unsigned present = 0, emptied = 0;
+    for (int k = 0; k < nneed; k++) {
+        if (hpos(m, need[k]) >= 0)
+            continue;
+        if (m->empty & (1u << need[k]))
+            fault = true;
+        present |= 1u << ((m->delta + need[k]) & 7);
+    }
+    if (f.push && !(m->empty & 0x80))
+        emptied = 1u << ((m->delta + 7) & 7);
+    if (fault) {
+        x87_cold(x, op, x_jmp32(b), live, false); /* a stack fault: the handler's */
+    } else if (present | emptied) {
+        x_load(b, 0, idx, RBP, NOREG, 0, FPU_OFF(tw), 1, false);
+        if (emptied)
+            x_alu_ri(b, ALU_XOR, 0, idx, (int32_t)emptied);
+        x_test_ri(b, 0, idx, (int32_t)(present | emptied));
+        x87_cold(x, op, x_jcc32(b, CC_NE), live, false);
+    }
+    if (f.msize) {
         bool write = f.kind == XK_ST_M;
         x64_seg_check(x, &in[0], (int)op->c[1], f.msize, write, lin, ent);
         struct cold *c = x64_tlb_probe(x, COLD_X87, lin, ent, top, f.msize, write);
         c->live = live;
-        colds[ncold++] = (unsigned)(c - x->cold);
+        c->flags = false;
+        c->imm = op->c[2];
+        c->ninsns = op->c[0] + 1;
+        c->x87 = *m;
     }
-    x_load(b, 0, top, RBP, NOREG, 0, FPU_OFF(top), 1, false);
-    int mark = -1;
+    /* Load what is not cached yet (checked present above). */
+    if (nneed && (hpos(m, need[0]) < 0 || (nneed > 1 && hpos(m, need[1]) < 0)))
+        x_load(b, 0, top, RBP, NOREG, 0, FPU_OFF(top), 1, false);
+    for (int k = 0; k < nneed; k++) {
+        if (hpos(m, need[k]) >= 0)
+            continue;
+        st_index(b, idx, top, m->delta + need[k]);
+        fld80(b, idx);
+        m_push_host(m, need[k], false);
+    }
     switch (f.kind) {
     case XK_ARITH:
-        st_index(b, ib, top, f.b);
-        fld80(b, ib);
-        st_index(b, ia, top, f.a);
-        fld80(b, ia);
-        x87_rr(b, f.hop);
-        fnstsw_tmp(b);
-        fstp80(b, ia);
-        fpop(b);
+        to_top(x, f.a);
+        x87_2(b, 0xd8, (uint8_t)(0xc0 | f.code << 3 | hpos(m, f.b)));
+        m->dirty |= 1;
+        capture(x);
+        if (f.pops)
+            pop_guest(x);
         break;
     case XK_COM:
-        st_index(b, ib, top, f.b);
-        fld80(b, ib);
-        st_index(b, ia, top, f.a);
-        fld80(b, ia);
-        x87_rr(b, f.hop); /* fcompp/fucompp: the host's stack is empty again */
-        fnstsw_tmp(b);
+        to_top(x, 0);
+        if (f.code)
+            x87_2(b, 0xdd, (uint8_t)(0xe0 + hpos(m, f.b))); /* fucom st(i) */
+        else
+            x87_2(b, 0xd8, (uint8_t)(0xd0 + hpos(m, f.b))); /* fcom st(i) */
+        merge_cc(x, lin, ent);
+        for (int k = 0; k < f.pops; k++)
+            pop_guest(x);
+        break;
+    case XK_COMI:
+        /* ZF, PF, CF into out (zeroed first: XOR would clobber them after) */
+        to_top(x, 0);
+        x_alu_rr(b, ALU_XOR, 0, out, out);
+        x_alu_rr(b, ALU_XOR, 0, lin, lin);
+        x_alu_rr(b, ALU_XOR, 0, ent, ent);
+        x87_2(b, 0xdb, (uint8_t)((f.code ? 0xe8 : 0xf0) + hpos(m, f.b))); /* fucomi/fcomi st(i) */
+        x_setcc(b, CC_B, out);
+        x_setcc(b, CC_P, lin);
+        x_setcc(b, CC_E, ent);
+        x_shift_ri(b, SH_SHL, 0, lin, 2);
+        x_shift_ri(b, SH_SHL, 0, ent, 6);
+        x_alu_rr(b, ALU_OR, 0, out, lin);
+        x_alu_rr(b, ALU_OR, 0, out, ent);
+        m->host_ops = true; /* C1 stays as it was, as on the host */
+        for (int k = 0; k < f.pops; k++)
+            pop_guest(x);
         break;
     case XK_TEST:
-        st_index(b, ia, top, 0);
-        fld80(b, ia);
-        x87_rr(b, f.hop);
-        fnstsw_tmp(b);
-        fpop(b);
+        to_top(x, 0);
+        x87_2(b, 0xd9, f.code);
+        merge_cc(x, lin, ent);
         break;
     case XK_ONE:
-        st_index(b, ia, top, 0);
-        fld80(b, ia);
-        x87_rr(b, f.hop);
-        fnstsw_tmp(b);
-        fstp80(b, ia);
-        break;
-    case XK_TWO:
-        st_index(b, ib, top, 1);
-        fld80(b, ib);
-        st_index(b, ia, top, 0);
-        fld80(b, ia);
-        x87_rr(b, f.hop);
-        fnstsw_tmp(b);
-        fstp80(b, ia);
-        fpop(b);
+        to_top(x, 0);
+        x87_2(b, 0xd9, f.code);
+        m->dirty |= 1;
+        capture(x);
         break;
     case XK_CONST:
-        x87_rr(b, f.hop);
-        fnstsw_tmp(b);
-        st_index(b, ia, top, 7);
-        fstp80(b, ia);
+        x87_2(b, 0xd9, f.code);
+        m_guest_push(m);
+        capture(x);
         break;
     case XK_LD_M:
         x87_m(b, i->b1, f.mreg, ent, lin, 0);
-        fnstsw_tmp(b);
-        st_index(b, ia, top, 7);
-        fstp80(b, ia);
+        m_guest_push(m);
+        capture(x);
         break;
     case XK_ARITH_M:
+        to_top(x, 0);
+        x87_m(b, i->b1, f.mreg, ent, lin, 0);
+        m->dirty |= 1;
+        capture(x);
+        break;
     case XK_COM_M:
+        to_top(x, 0);
+        x87_m(b, i->b1, f.mreg, ent, lin, 0);
+        merge_cc(x, lin, ent);
+        if (f.pops)
+            pop_guest(x);
+        break;
     case XK_ST_M:
-        st_index(b, ia, top, 0);
-        fld80(b, ia);
-        x87_m(b, i->b1, f.mreg, ent, lin, 0); /* COM_M and ST_M use the popping form */
-        fnstsw_tmp(b);
-        if (f.kind == XK_ARITH_M)
-            fstp80(b, ia);
-        break;
-    case XK_LD_STI:
-        st_index(b, ia, top, 7);
-        st_index(b, ib, top, f.b);
-        copy_st(b, ia, ib, t);
-        break;
-    case XK_ST_STI:
-        st_index(b, ia, top, f.a);
-        st_index(b, ib, top, 0);
-        copy_st(b, ia, ib, t);
-        mark = f.a;
-        break;
-    case XK_XCH: /* TOP does not move: its register is the second temporary */
-        st_index(b, ia, top, f.a);
-        st_index(b, ib, top, 0);
-        for (int32_t half = 0; half < 16; half += 8) {
-            x_load(b, 1, t, RBP, ia, 0, FPU_OFF(st) + half, 8, false);
-            x_load(b, 1, top, RBP, ib, 0, FPU_OFF(st) + half, 8, false);
-            x_store(b, top, RBP, ia, 0, FPU_OFF(st) + half, 8);
-            x_store(b, t, RBP, ib, 0, FPU_OFF(st) + half, 8);
+        to_top(x, 0);
+        if (f.pops && (m->dirty & 1)) {
+            /* The popped value must reach struct cpu too (pop_guest):
+             * store with the non-popping form, or from a copy. */
+            if (f.mreg == 3) {
+                x87_m(b, i->b1, 2, ent, lin, 0);
+            } else {
+                x87_2(b, 0xd9, 0xc0); /* fld st(0) */
+                x87_m(b, i->b1, f.mreg, ent, lin, 0);
+            }
+            capture(x);
+            pop_guest(x);
+        } else {
+            x87_m(b, i->b1, f.mreg, ent, lin, 0); /* the host's form pops when the guest's does */
+            capture(x);
+            if (f.pops) {
+                m_pop_host(m);
+                m_guest_pop(m);
+            }
         }
         break;
+    case XK_LD_STI:
+        x87_2(b, 0xd9, (uint8_t)(0xc0 + hpos(m, f.b))); /* fld st(i) */
+        m_guest_push(m);
+        m->c1 = X87_C1_ZERO;
+        break;
+    case XK_ST_STI:
+        to_top(x, 0);
+        if (f.a) {
+            int ha = hpos(m, f.a);
+            if (ha > 0) {
+                x87_2(b, 0xdd, (uint8_t)(0xd0 + ha)); /* fst st(i) */
+                m->dirty |= (uint8_t)(1u << ha);
+            } else {
+                x87_2(b, 0xd9, 0xc0); /* fld st(0): the copy becomes ST(a) */
+                m_push_host(m, f.a, true);
+                m->empty &= (uint8_t)~(1u << f.a);
+            }
+        }
+        if (f.pops)
+            pop_guest(x);
+        m->c1 = X87_C1_ZERO;
+        break;
+    case XK_XCH: {
+        /* Renaming: the values stay where they are, struct cpu's copies
+         * of both are stale now. */
+        int h0 = hpos(m, 0), ha = hpos(m, f.a);
+        m->v[h0] = (int8_t)f.a;
+        m->v[ha] = 0;
+        m->dirty |= (uint8_t)(1u << h0 | 1u << ha);
+        m->c1 = X87_C1_ZERO;
+        break;
+    }
     default:
         break;
     }
-    if (f.kind == XK_LD_STI || f.kind == XK_ST_STI || f.kind == XK_XCH) {
-        /* Copies raise nothing and clear C1. */
-        x_load(b, 0, t, RBP, NOREG, 0, FPU_OFF(sw), 2, false);
-        x_alu_ri(b, ALU_AND, 0, t, (int32_t)(uint16_t)~SW_C1);
-        x_store(b, t, RBP, NOREG, 0, FPU_OFF(sw), 2);
-    } else {
-        merge_status(b, &f, t, ia);
-    }
-    update_stack(b, &f, mark, t, top);
-    note(x, i, &in[0], t);
-    set_resume(x, colds, ncold);
+    note(x, i, &in[0], lin);
 }
 
-/* The handler, out of line: from a failed check, or for a form not done
- * inline. The guest state is synced first, as for any call that may
- * fault; the registers still live are preserved. */
+/*
+ * The handler, out of line: write the cache back as it was before the
+ * instruction, sync the guest state, call. After a failed check, leave the
+ * block after the instruction (the cache the main path goes on with is
+ * not what the handler left). For a form never done inline (the cache is
+ * empty around it), resume unless the handler called cpu_stop().
+ */
 void x64_emit_cold_x87(struct be_ctx *x, const struct cold *c)
 {
     struct xbuf *b = &x->buf;
     const struct insn *i = &x->b->insn[c->insn];
-    regset keep = c->live & X64_CLOBBERED;
+    bool resume = c->flags;
+    emit_writeback(x, &c->x87);
+    regset keep = resume ? c->live & X64_CLOBBERED : 0;
     x64_save_regs(b, keep, false);
     x64_emit_defers(x, c);
     x64_set_cur(x, c->insn); /* leaves &insn in R11 */
     x_mov_rr(b, 1, RSI, R11);
     x_mov_rr(b, 1, RDI, RBP);
     x_call_abs(b, (const void *)i->fn);
-    x64_save_regs(b, keep, true);
-    x_jmp_to(b, c->resume);
+    if (resume) {
+        x_alu_mi(b, ALU_CMP, 1, RBP, (int32_t)offsetof(struct cpu, blk_end), 0);
+        uint8_t *go_on = x_jcc32(b, CC_E);
+        x64_emit_exit(x, (uint32_t)c->imm, c->ninsns);
+        x_patch32(go_on, b->p);
+        x64_save_regs(b, keep, true);
+        x_jmp_to(b, c->resume);
+        return;
+    }
+    x64_emit_exit(x, (uint32_t)c->imm, c->ninsns);
 }
