@@ -20,15 +20,32 @@
  * line, which gives the architected answer (stack faults, #NM, #MF,
  * unmasked responses, page crossings, MMIO, faults) from the same state.
  *
- * Host state, kept per block. The first inline x87 instruction of a block
- * (and the first after anything that may have run a handler) loads the
- * guest's control word into the host (FLDCW) and makes the host's sticky
- * exception flags a subset of the guest's (FNCLEX when they are not):
- * each instruction then ORs the host's flags into the guest's, which adds
- * exactly its own. The common prologue saves the host's control word
- * and the epilogue restores it; the emulator does no long double
- * arithmetic of its own in between (a guest fault unwinding past the
- * epilogue leaves the guest's control word in the host, harmlessly).
+ * The register cache. Within a block, guest registers stay in the host's
+ * x87 stack between instructions (struct x87_model, x64.h, says which host
+ * register holds which ST(i) and which are newer than struct cpu): an
+ * operand is loaded once, FXCH and FLD ST(i) are renamings, arithmetic is
+ * one host instruction on host registers, and the guest's TOP moves only
+ * in the model. The cache is written back (values, TOP, tags, status) and
+ * the host's stack emptied before any op that may fault, call out or
+ * leave the block (x64_x87_keeps_cache), so everything outside the x87
+ * code finds struct cpu exact, as the C ABI finds the x87 stack empty. A
+ * popped register keeps its value in struct cpu, as on the host (FNSAVE
+ * and MMX see it). A check that fails (an operand empty, a TLB miss)
+ * writes the cache back as it was before the instruction, runs the
+ * handler and leaves the block after it.
+ *
+ * Host setup, per block. The first inline x87 instruction of a block (and
+ * the first after a handler ran) checks the mode, loads the guest's
+ * control word into the host (FLDCW, when it differs) and makes the
+ * host's sticky exception flags a subset of the guest's (FNCLEX when they
+ * are not): the guest's flags then take the host's with an OR, which adds
+ * exactly what the instructions raised. C1 is the last defining
+ * instruction's (FNSTSW after each), the condition codes of a comparison
+ * go to the guest's status word at once. The common prologue saves the
+ * host's control word and the epilogue restores it; the emulator does no
+ * long double arithmetic of its own in between (a guest fault unwinding
+ * past the epilogue leaves the guest's control word in the host,
+ * harmlessly).
  */
 #include <stddef.h>
 
