@@ -62,6 +62,7 @@ static void usage(FILE *f)
             "  --log LIST             comma-separated: in_asm,exec,int,io,unimpl,mmu,ir,ir_opt,out_asm\n"
             "  --cosim                run every translated block against the interpreter too and\n"
             "                         report the first difference (implies --accel jit)\n"
+            "  --jit-perf-map         name translated blocks for perf (/tmp/perf-PID.map)\n"
             "  --stats                print execution counters on exit\n"
             "  --max-insns N          stop after N guest instructions (exit status 3)\n"
             "  --max-time SECS        stop after SECS of guest time (exit status 3)\n"
@@ -259,6 +260,7 @@ int main(int argc, char **argv)
         .jit_max_insns = o.jit_max_insns,
         .jit_stats = o.stats,
         .jit_cosim = o.cosim,
+        .jit_perf_map = o.perf_map,
         .vga_bios = o.vga_bios,
         .max_time_ns = o.max_time_ns,
         .serial_out = serial_out,

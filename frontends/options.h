@@ -28,6 +28,7 @@ struct options {
     unsigned jit_threshold; /* --jit-threshold */
     unsigned jit_max_insns; /* --jit-max-insns (0: no cap) */
     bool cosim;        /* --cosim */
+    bool perf_map;     /* --jit-perf-map */
     const char *disk[4];    /* --disk FILE[,ro], in IDE order */
     bool disk_ro[4];
     int ndisks;

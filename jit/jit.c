@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include "cpu/block.h"
 #include "cpu/cpu.h"
@@ -152,6 +153,13 @@ static void hook_hot(void *ctx, struct block *b)
     j->stats.jit_code_bytes += tb->size;
     if (j->cpu->log_mask & LOG_OUT_ASM)
         log_host_code(j, tb);
+    if (j->perf_map) {
+        /* perf's format for JIT code: start, size (hex), name. A block's
+         * code may be reused after a flush; the latest line wins. */
+        fprintf(j->perf_map, "%" PRIxPTR " %x kestrel_%04x:%08x\n", (uintptr_t)tb->code, tb->size,
+                j->cpu->seg[SEG_CS].sel, b->eip);
+        fflush(j->perf_map);
+    }
     if (j->cosim)
         cosim_attach(j->cosim, b);
 }
@@ -292,6 +300,16 @@ struct jit *jit_new(struct cpu *cpu, const struct jit_config *cfg, char *err, si
         jit_free(j);
         return NULL;
     }
+    if (cfg->perf_map) {
+        char path[64];
+        snprintf(path, sizeof(path), "/tmp/perf-%d.map", (int)getpid());
+        j->perf_map = fopen(path, "w");
+        if (!j->perf_map) {
+            snprintf(err, errlen, "%s: %s", path, strerror(errno));
+            jit_free(j);
+            return NULL;
+        }
+    }
     if (cfg->cosim) {
         j->cosim = cosim_new(j, err, errlen);
         if (!j->cosim) {
@@ -318,6 +336,8 @@ void jit_free(struct jit *j)
     }
     if (j->cosim)
         cosim_free(j->cosim);
+    if (j->perf_map)
+        fclose(j->perf_map);
     if (j->arena && j->arena != MAP_FAILED)
         munmap(j->arena, j->arena_size);
     free(j->tbs);

@@ -18,6 +18,7 @@ struct jit_config {
     unsigned max_insns; /* instructions per translated block (a prefix of the decoded block); 0: no cap */
     bool stats;         /* keep the counters translated code updates itself */
     bool cosim;         /* lockstep co-simulation against the interpreter (jit/cosim.c) */
+    bool perf_map;      /* name translated blocks for perf in /tmp/perf-PID.map */
     size_t code_size;   /* code arena bytes; 0: default */
 };
 

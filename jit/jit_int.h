@@ -19,6 +19,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "cpu/accel.h"
 #include "jit/backend.h"
@@ -76,6 +77,7 @@ struct jit {
     struct be_ctx *be;       /* the backend's translation context, reused */
     struct jit_stats stats;
     struct cosim *cosim;     /* NULL unless cfg.cosim */
+    FILE *perf_map;          /* NULL unless cfg.perf_map */
 };
 
 /* jit.c */

@@ -456,7 +456,7 @@ struct be_ctx *be_begin(struct jit *j, struct jit_tb *tb, uint8_t *start, uint8_
     x->cur_dfirst = x->cur_dcount = 0;
     x->failed = false;
     x->blk_set = false;
-    x->x87_ready = false;
+    x->x87_checked = false;
     x->x87 = (struct x87_model){ .n = 0 };
     if (!grow((void **)&x->label, &x->label_cap, j->ir.nlabels + 1, sizeof(uint8_t *)))
         return NULL;
@@ -799,7 +799,8 @@ void be_emit_op(struct be_ctx *x, const struct ir_block *ir, const struct ir_op 
         x_mov_rr(b, 1, RDI, RBP);
         x_mov_rr(b, 1, RSI, R11);
         x_call_abs(b, (const void *)i->fn);
-        x->x87_ready = false; /* the handler may have changed the x87 state's mode */
+        x64_emit_x87_setup(b); /* the handler may have changed the x87's mode */
+        x->x87_checked = false;
         break;
     }
     case IR_X87:

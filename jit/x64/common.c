@@ -4,9 +4,10 @@
  *
  *   prologue   block->native(cpu) lands here through the block's entry
  *              thunk (RAX = body): save the callee-saved registers, build
- *              the frame, save the host's x87 control word (x87.c loads
- *              the guest's), pin the CPU in RBP, arm the cpu_stop()
- *              sentinel (blk_end = NULL), jump to the body.
+ *              the frame, save the host's x87 control word, pin the CPU
+ *              in RBP, check the guest's x87 mode and set the host's up
+ *              for it (x87.c), arm the cpu_stop() sentinel (blk_end =
+ *              NULL), jump to the body.
  *   epilogue   back to the run loop: clear cpu->blk (the unwinder must not
  *              take a later fault for one inside this block), restore the
  *              host's x87 control word, unwind.
@@ -86,6 +87,7 @@ size_t be_gen_common(struct jit *j, uint8_t *start, uint8_t *end)
     x_alu_ri(b, ALU_SUB, 1, RSP, X64_FRAME);
     x_rm(b, 0xd9, 0, 7, RSP, NOREG, 0, X64_HOSTCW); /* fnstcw: x87.c loads the guest's */
     x_mov_rr(b, 1, RBP, RDI);
+    x64_emit_x87_setup(b);
     x_store_i(b, 0, RBP, (int32_t)offsetof(struct cpu, blk_end), 8);
     x_jmp_r(b, RAX);
 

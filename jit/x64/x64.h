@@ -39,7 +39,9 @@ enum cold_kind { COLD_LD, COLD_ST, COLD_SEGFAULT, COLD_EXIT, COLD_CHAIN, COLD_EN
  * guest's TOP is the one in struct cpu plus `delta`; `empty` marks the
  * ST(i) known empty (popped here while struct cpu still says otherwise).
  * `c1`: where the guest's C1 now is (X87_C1_*); `host_ops`: a host
- * instruction may have raised exception flags not yet in the guest's SW.
+ * instruction may have raised exception flags not yet in the guest's SW;
+ * `note`: 1 + the block's instruction whose FIP, FCS and FOP are still to
+ * be stored (0: none).
  */
 enum { X87_C1_MEM, X87_C1_HOST, X87_C1_ZERO };
 struct x87_model {
@@ -47,6 +49,7 @@ struct x87_model {
     int8_t v[8];
     uint8_t dirty, delta, empty, c1;
     bool host_ops;
+    uint16_t note;
 };
 
 struct cold {
@@ -93,7 +96,7 @@ struct be_ctx {
     unsigned cur_dfirst, cur_dcount; /* the current op's deferred stores */
     bool failed;
     bool blk_set;          /* the main path has set cpu->blk already */
-    bool x87_ready;        /* the host x87 is set up for the guest's (x87.c) */
+    bool x87_checked;      /* X64_X87OK tested since the last handler call (x87.c) */
     struct x87_model x87;  /* the x87 register cache at this point of the main path */
 };
 
@@ -104,6 +107,10 @@ struct be_ctx {
 /* The frame's last word: the host's x87 control word, saved by the common
  * prologue and restored by the epilogue (x87.c changes it). */
 #define X64_HOSTCW (X64_SAVE_OFF + 16 * 8)
+/* The save area's RBX slot (callee-saved: never parked there), a dword:
+ * nonzero when the guest's x87 mode lets x87.c run instructions on the
+ * host's x87, which is then set up for it (x64_emit_x87_setup). */
+#define X64_X87OK (X64_SAVE_OFF + 8 * RBX)
 
 /* Offsets into struct cpu, checked against the types in backend.c. */
 int x64_global_off(int g);
@@ -130,6 +137,9 @@ void x64_emit_cold_x87(struct be_ctx *x, const struct cold *c);
  * write the cache back and empty the host's x87 stack. Uses R11 only. */
 void x64_x87_flush(struct be_ctx *x);
 bool x64_x87_keeps_cache(int opc);
+/* Check the guest's x87 mode and set the host's x87 up for it, into
+ * X64_X87OK: at native entry and after every handler call. R11 only. */
+void x64_emit_x87_setup(struct xbuf *b);
 /* Leave the block for the run loop at `eip` with `ninsns` instructions done. */
 void x64_emit_exit(struct be_ctx *x, uint32_t eip, int64_t ninsns);
 

@@ -409,11 +409,18 @@ static void emit_writeback(struct be_ctx *x, const struct x87_model *m)
         x_alu_ri(b, ALU_AND, 0, R11, SW_C1);
         or_m16_r11(b, FPU_OFF(sw));
     }
+    if (m->note) { /* the last instruction's pointers (fpu_note_reg) */
+        const struct insn *i = &x->b->insn[m->note - 1];
+        x_store_i(b, (int32_t)(x->b->eip + i->off), RBP, FPU_OFF(fip), 4);
+        x_store_i(b, (int32_t)((i->b1 << 8 | i->modrm) & 0x7ff), RBP, FPU_OFF(fop), 2);
+        x_load(b, 0, R11, RBP, NOREG, 0, SEG_SEL_OFF(SEG_CS), 2, false);
+        x_store(b, R11, RBP, NOREG, 0, FPU_OFF(fcs), 2);
+    }
 }
 
 static bool model_empty(const struct x87_model *m)
 {
-    return !m->n && !m->delta && !m->empty && m->c1 == X87_C1_MEM && !m->host_ops;
+    return !m->n && !m->delta && !m->empty && m->c1 == X87_C1_MEM && !m->host_ops && !m->note;
 }
 
 void x64_x87_flush(struct be_ctx *x)
@@ -475,57 +482,56 @@ static struct cold *x87_cold(struct be_ctx *x, const struct ir_op *op, uint8_t *
 }
 
 /*
- * The mode check and host setup, at the first inline instruction of a
- * block and the first after a handler ran (the cache is empty then): CR0.EM
- * and CR0.TS clear, no pending exception (SW.ES), every exception masked;
- * then the guest's control word into the host, and the host's exception
- * flags a subset of the guest's. A failed check runs the handler and
- * leaves the block: nothing else in a block can change the mode without a
- * handler, after which the check is made again. s0, s1 scratch.
+ * The mode check and host setup, at native entry (the common prologue)
+ * and after every handler call, which are the only places the guest's
+ * x87 mode can change from: CR0.EM and CR0.TS clear, no pending exception
+ * (SW.ES), every exception masked. When they hold, the guest's control
+ * word goes into the host (FLDCW, when a bit that matters differs) and the
+ * host's sticky exception flags are made a subset of the guest's (FNCLEX
+ * when they are not). The verdict is a word of the frame, X64_X87OK,
+ * which a block tests before its first inline instruction. Inline
+ * instructions keep it true: masked exceptions never set ES, and nothing
+ * inline writes CW or CR0. R11 and TMP1 only, so it fits anywhere.
  */
-static void emit_setup(struct be_ctx *x, const struct ir_op *op, regset live, int t, int u)
+void x64_emit_x87_setup(struct xbuf *b)
 {
-    struct xbuf *b = &x->buf;
+    uint8_t *fail[3];
+    x_store_i(b, 0, RSP, X64_X87OK, 4);
     test_m32(b, (int32_t)offsetof(struct cpu, cr0), CR0_EM | CR0_TS);
-    x87_cold(x, op, x_jcc32(b, CC_NE), live, false);
+    fail[0] = x_jcc32(b, CC_NE);
     test_m8(b, FPU_OFF(sw), 0x80); /* ES */
-    x87_cold(x, op, x_jcc32(b, CC_NE), live, false);
-    x_load(b, 0, t, RBP, NOREG, 0, FPU_OFF(cw), 2, false);
-    x_alu_ri(b, ALU_AND, 0, t, FSW_EXC_BITS);
-    x_alu_ri(b, ALU_CMP, 0, t, FSW_EXC_BITS);
-    x87_cold(x, op, x_jcc32(b, CC_NE), live, false);
-    /* FLDCW only when the host's differs in a bit that matters (it is
-     * the dearest instruction here; chained blocks mostly find it set). */
+    fail[1] = x_jcc32(b, CC_NE);
+    x_load(b, 0, R11, RBP, NOREG, 0, FPU_OFF(cw), 2, false);
+    x_alu_ri(b, ALU_AND, 0, R11, FSW_EXC_BITS);
+    x_alu_ri(b, ALU_CMP, 0, R11, FSW_EXC_BITS);
+    fail[2] = x_jcc32(b, CC_NE);
     x87_m(b, 0xd9, 7, RSP, NOREG, X64_TMP1); /* fnstcw */
-    x_load(b, 0, t, RSP, NOREG, 0, X64_TMP1, 2, false);
-    x_alu_rm(b, ALU_XOR, 0, t, RBP, FPU_OFF(cw));
-    x_test_ri(b, 0, t, 0x0f3f);
-    xb(b, 0x74); /* jz over the fldcw */
-    xb(b, 0);
-    uint8_t *from = b->p;
+    x_load(b, 0, R11, RSP, NOREG, 0, X64_TMP1, 2, false);
+    x_alu_rm(b, ALU_XOR, 0, R11, RBP, FPU_OFF(cw));
+    x_test_ri(b, 0, R11, 0x0f3f);
+    uint8_t *same = x_jcc32(b, CC_E);
     x87_m(b, 0xd9, 5, RBP, NOREG, FPU_OFF(cw)); /* fldcw */
-    if (!b->overflow)
-        from[-1] = (uint8_t)(b->p - from);
-    fnstsw_tmp(b);
-    x_load(b, 0, t, RSP, NOREG, 0, X64_TMP1, 2, false);
-    x_load(b, 0, u, RBP, NOREG, 0, FPU_OFF(sw), 2, false);
-    x_unary(b, 2, 0, u);
-    x_alu_rr(b, ALU_AND, 0, t, u);
-    x_test_ri(b, 0, t, FSW_EXC_BITS);
-    xb(b, 0x74); /* jz over the fnclex */
-    xb(b, 2);
-    x87_2(b, 0xdb, 0xe2);
-    x->x87_ready = true;
+    x_patch32(same, b->p);
+    fnstsw_tmp(b); /* host flags not in the guest's: (host | guest) ^ guest */
+    x_load(b, 0, R11, RSP, NOREG, 0, X64_TMP1, 2, false);
+    x_alu_rm(b, ALU_OR, 0, R11, RBP, FPU_OFF(sw));
+    x_alu_rm(b, ALU_XOR, 0, R11, RBP, FPU_OFF(sw));
+    x_test_ri(b, 0, R11, FSW_EXC_BITS);
+    uint8_t *subset = x_jcc32(b, CC_E);
+    x87_2(b, 0xdb, 0xe2); /* fnclex */
+    x_patch32(subset, b->p);
+    x_store_i(b, 1, RSP, X64_X87OK, 4);
+    for (int k = 0; k < 3; k++)
+        x_patch32(fail[k], b->p);
 }
 
-/* The last-instruction pointers, as fpu_note_reg/fpu_note_mem record them. */
+/* The last-instruction pointers, as fpu_note_reg/fpu_note_mem record them:
+ * the data pointer now (the EA is at hand), the rest with the write-back
+ * (only the last instruction's are ever seen). */
 static void note(struct be_ctx *x, const struct insn *i, const struct be_loc *ea, int t)
 {
     struct xbuf *b = &x->buf;
-    x_store_i(b, (int32_t)(x->b->eip + i->off), RBP, FPU_OFF(fip), 4);
-    x_store_i(b, (int32_t)((i->b1 << 8 | i->modrm) & 0x7ff), RBP, FPU_OFF(fop), 2);
-    x_load(b, 0, t, RBP, NOREG, 0, SEG_SEL_OFF(SEG_CS), 2, false);
-    x_store(b, t, RBP, NOREG, 0, FPU_OFF(fcs), 2);
+    x->x87.note = (uint16_t)(i - x->b->insn + 1);
     if (!(i->pfx & P_MEM))
         return;
     if (ea->reg >= 0)
@@ -548,7 +554,7 @@ void x64_emit_x87(struct be_ctx *x, const struct ir_op *op, int out, const struc
         unsigned c = (unsigned)(x87_cold(x, op, site, live, true) - x->cold);
         if (!x->failed)
             x->cold[c].resume = b->p;
-        x->x87_ready = false;
+        x->x87_checked = false;
         return;
     }
     /* The stack registers the instruction reads. */
@@ -568,8 +574,11 @@ void x64_emit_x87(struct be_ctx *x, const struct ir_op *op, int out, const struc
     if (m->n + extra > 8)
         x64_x87_flush(x);
     int lin = s[0], ent = s[1], top = s[2], idx = s[3];
-    if (!x->x87_ready)
-        emit_setup(x, op, live, lin, ent);
+    if (!x->x87_checked) { /* the cache is empty here: only handlers clear the flag */
+        x_alu_mi(b, ALU_CMP, 0, RSP, X64_X87OK, 0);
+        x87_cold(x, op, x_jcc32(b, CC_E), live, false);
+        x->x87_checked = true;
+    }
     /* Checks: operands present, the slot a push fills empty. Known from
      * the cache where it can tell; else the tags in struct cpu. */
     bool fault = f.push && hpos(m, 7) >= 0;
@@ -764,6 +773,7 @@ void x64_emit_cold_x87(struct be_ctx *x, const struct cold *c)
     x_mov_rr(b, 1, RDI, RBP);
     x_call_abs(b, (const void *)i->fn);
     if (resume) {
+        x64_emit_x87_setup(b);
         x_alu_mi(b, ALU_CMP, 1, RBP, (int32_t)offsetof(struct cpu, blk_end), 0);
         uint8_t *go_on = x_jcc32(b, CC_E);
         x64_emit_exit(x, (uint32_t)c->imm, c->ninsns);
