@@ -66,6 +66,12 @@ void blkcache_jmp_set(struct blkcache *bc, struct block *b, bool global, bool la
     bc->jpage[pg / 64] |= 1ull << (pg % 64);
     if (large)
         bc->jlarge[(b->lin >> 22) / 64] |= 1ull << ((b->lin >> 22) % 64);
+    if (b->crosses) { /* INVLPG of the second page must drop it too */
+        uint32_t lin2 = (b->lin & ~0xfffu) + 0x1000;
+        unsigned pg2 = (lin2 >> 12) % JMP_PAGE_BITS;
+        bc->jpage[pg2 / 64] |= 1ull << (pg2 % 64);
+        bc->jlarge[(lin2 >> 22) / 64] |= 1ull << ((lin2 >> 22) % 64); /* it may be a large page: unknown here */
+    }
     if (global)
         return;
     if (bc->jlog_n < JMP_LOG_SIZE)
@@ -164,6 +170,15 @@ void blkcache_insert(struct blkcache *bc, struct block *b)
         b->pnext = bc->page[pg];
         bc->page[pg] = b;
     }
+    uint64_t pg2 = b->paddr2 >> 12;
+    if (b->crosses && pg2 < bc->npages) {
+        if (!bc->page[pg2]) {
+            phys_mark_code(bc->mem, b->paddr2);
+            mmu_protect_code(&bc->cpu->mmu, bc->mem, b->paddr2);
+        }
+        b->pnext2 = bc->page[pg2];
+        bc->page[pg2] = b;
+    }
     /* Not in the jump cache yet: find_block() puts it there, knowing
      * whether its page is global or part of a large page. */
 }
@@ -180,6 +195,31 @@ static void unlink_hash(struct blkcache *bc, struct block *b)
         bc->jmp[j] = NULL;
 }
 
+void blkcache_drop(struct blkcache *bc, struct block *b)
+{
+    unlink_hash(bc, b);
+    if (bc->cpu->accel && b->native)
+        bc->cpu->accel->invalidate(bc->cpu->accel->ctx, b);
+    bc->invalidations++;
+}
+
+/* Whether a write to [paddr, end) on physical page pg touches b's bytes
+ * there, and b's link in that page's list. A crossing block stays on the
+ * other page's list when dropped from one: a stale entry, invalidated
+ * again harmlessly if that page is written, gone at the next flush. */
+static bool block_hit(const struct block *b, uint64_t pg, uint64_t paddr, uint64_t end)
+{
+    if (b->paddr >> 12 == pg)
+        return b->paddr < end && paddr < b->paddr + b->bytes;
+    uint64_t tail = b->paddr + b->bytes - ((b->paddr | 0xfff) + 1); /* bytes on the second page */
+    return b->paddr2 < end && paddr < b->paddr2 + tail;
+}
+
+static struct block **next_on(struct block *b, uint64_t pg)
+{
+    return b->paddr >> 12 == pg ? &b->pnext : &b->pnext2;
+}
+
 static void code_write_hook(void *opaque, uint64_t paddr, unsigned len)
 {
     struct blkcache *bc = opaque;
@@ -192,17 +232,14 @@ static void code_write_hook(void *opaque, uint64_t paddr, unsigned len)
         struct block **pp = &bc->page[pg];
         while (*pp) {
             struct block *b = *pp;
-            if (b->paddr < end && paddr < b->paddr + b->bytes) {
-                *pp = b->pnext;
-                unlink_hash(bc, b);
-                if (bc->cpu->accel && b->native)
-                    bc->cpu->accel->invalidate(bc->cpu->accel->ctx, b);
-                bc->invalidations++;
+            if (block_hit(b, pg, paddr, end)) {
+                *pp = *next_on(b, pg);
+                blkcache_drop(bc, b);
                 bc->cpu->stats.smc_invalidations++;
                 /* The running block may be the one rewritten: leave it after this insn. */
                 cpu_stop(bc->cpu);
             } else {
-                pp = &b->pnext;
+                pp = next_on(b, pg);
             }
         }
         if (!bc->page[pg])

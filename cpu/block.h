@@ -3,8 +3,13 @@
  * interpreter executes without decoding again.
  *
  * Invariants
- * - A block lies within one physical page; an instruction that crosses a
- *   page is never cached (interp.c runs it on its own).
+ * - A block lies within one physical page, except that its last
+ *   instruction may cross into the next linear page (`crosses`): then the
+ *   block is on both pages' lists for self-modifying code, is found in
+ *   the hash only while the second page still maps to `paddr2`, and its
+ *   jump-cache entry goes with either page's invalidation. Such an
+ *   instruction is cached only when the second page is in the TLB at
+ *   build time; otherwise interp.c runs it on its own.
  * - It ends after an A_END instruction (control transfer, mode change,
  *   string instruction), at the page end, or at max_block_insns.
  * - Keyed by (physical address, EIP, CS base, CS limit, mode word): EIP is
@@ -38,6 +43,9 @@ struct block {
     uint64_t paddr;      /* physical address of the first byte */
     struct block *hnext; /* hash chain */
     struct block *pnext; /* blocks on the same physical page */
+    struct block *pnext2; /* crossing blocks: the chain of the second page's list */
+    uint64_t paddr2;     /* crossing blocks: physical address of the second page */
+    uint8_t crosses;     /* the last instruction crosses into the next linear page */
     uint16_t n;          /* instructions */
     uint16_t bytes;      /* guest code bytes covered */
     uint32_t lin;        /* linear address of the first byte */
@@ -94,6 +102,10 @@ void blkcache_flush_jmp(struct blkcache *bc);
  * drops the entry).
  */
 void blkcache_jmp_set(struct blkcache *bc, struct block *b, bool global, bool large);
+
+/* Drop `b` from lookups (hash and jump cache) and from the accelerator, as
+ * for a code write: a crossing block whose second page maps elsewhere now. */
+void blkcache_drop(struct blkcache *bc, struct block *b);
 
 /* Whether the jump cache may hold a block from the linear page of `lin`
  * (or from a large page around it) since the last jmp_gen bump, which

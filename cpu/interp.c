@@ -141,6 +141,48 @@ static void run_uncached(struct cpu *c, uint32_t eip, uint32_t lin, const uint8_
 }
 
 /* Decode a new block starting at CS:EIP, whose page is `page`. */
+/*
+ * The instruction at page offset o that runs past the page end, decoded
+ * with the next linear page's bytes when that page is in the TLB (for
+ * execution) on another physical page; 0 when not (interp.c then runs it
+ * uncached, which fetches, and faults, as the CPU would). Looking only at
+ * the TLB keeps block building free of page walks and faults: a block
+ * must not fault before its instructions run.
+ */
+static const struct tlb_entry *next_page_entry(const struct cpu *c, uint32_t lin, uint64_t paddr, uint64_t *pa2)
+{
+    int mode = c->cpl == 3 ? MMU_USER : MMU_SUP;
+    uint32_t lin2 = (lin & ~0xfffu) + 0x1000;
+    unsigned idx = (lin2 >> 12) & (TLB_SIZE - 1);
+    const struct tlb_entry *e = &c->mmu.tlb[mode][idx];
+    if (e->tag_x != lin2 || lin2 == 0)
+        return NULL;
+    *pa2 = c->mmu.phys[mode][idx] & ~0xfffull;
+    if (*pa2 == (paddr & ~0xfffull))
+        return NULL; /* one physical page twice: its block list could not hold the block twice */
+    return e;
+}
+
+static int decode_crossing(struct cpu *c, struct block *b, uint32_t lin, unsigned o, const uint8_t *page,
+                           uint64_t paddr, uint32_t eip, struct insn *i)
+{
+    uint64_t pa2;
+    uint32_t lin2 = (lin & ~0xfffu) + 0x1000;
+    const struct tlb_entry *e = next_page_entry(c, lin, paddr, &pa2);
+    if (!e || (!(c->mode & MODE_CS32) && eip + 15 > 0xffff))
+        return 0;
+    uint8_t buf[15];
+    unsigned have = 0x1000 - o;
+    memcpy(buf, page + o, have);
+    memcpy(buf + have, (const uint8_t *)(uintptr_t)(e->addend + lin2), sizeof(buf) - have);
+    int len = decode_one(c, buf, (int)sizeof(buf), eip, i);
+    if (len <= (int)have || i->fn == op_ud || i->fn == op_gp0 || i->fn == op_unimpl)
+        return 0; /* faults stay with the uncached path */
+    b->crosses = 1;
+    b->paddr2 = pa2;
+    return len;
+}
+
 static struct block *build_block(struct cpu *c, uint32_t eip, uint32_t lin, const uint8_t *page, uint64_t paddr)
 {
     unsigned max = (unsigned)c->max_block_insns;
@@ -151,13 +193,15 @@ static struct block *build_block(struct cpu *c, uint32_t eip, uint32_t lin, cons
         struct insn *i = &b->insn[n];
         int len = decode_one(c, page + o + pos, (int)(0x1000 - o - pos), eip + pos, i);
         if (len == DEC_MORE)
+            len = decode_crossing(c, b, lin, o + pos, page, paddr, eip + pos, i);
+        if (len <= 0)
             break;
         i->off = (uint16_t)pos;
         pos += (unsigned)len;
         n++;
         if ((op_info[i->id].attr & A_END) || i->fn == op_ud || i->fn == op_gp0 || i->fn == op_unimpl)
             break;
-        if (o + pos >= 0x1000 || (!mode32 && eip + pos > 0xffff))
+        if (o + pos >= 0x1000 || (!mode32 && eip + pos > 0xffff) || b->crosses)
             break;
     }
     if (n == 0)
@@ -201,18 +245,27 @@ static __attribute__((noinline)) struct block *find_block(struct cpu *c, uint32_
         run_uncached(c, eip, lin, NULL, paddr);
         return NULL;
     }
-    /* An instruction that crosses a page is never cached: when it is the
-     * one that failed last time (a hot loop may hold one), run it at once
+    /* An instruction that crosses a page is cached only when the next page
+     * is in the TLB (build_block): when it is the one that failed last
+     * time (a hot loop may hold one) and still cannot be, run it at once
      * rather than miss in the hash and fail to build a block again. The
      * generation covers CS limit changes and flushes; if its bytes change
      * so that a block could be built, running it uncached is still right. */
+    uint64_t pa2;
     if (lin == c->uncached.lin && eip == c->uncached.eip && c->mode == c->uncached.mode &&
-        c->jmp_gen == c->uncached.jmp_gen && paddr == c->uncached.paddr) {
+        c->jmp_gen == c->uncached.jmp_gen && paddr == c->uncached.paddr && !next_page_entry(c, lin, paddr, &pa2)) {
         run_uncached(c, eip, lin, page, paddr);
         return NULL;
     }
     /* mem_fetch_page() gives the page's address; blocks are keyed by their first byte's. */
     struct block *b = blkcache_lookup(c->cache, paddr + (lin & 0xfff), eip, base, c->seg[SEG_CS].limit, c->mode);
+    int mode = c->cpl == 3 ? MMU_USER : MMU_SUP;
+    unsigned idx2 = (((lin & ~0xfffu) + 0x1000) >> 12) & (TLB_SIZE - 1);
+    if (b && b->crosses &&
+        (c->mmu.tlb[mode][idx2].tag_x != (lin & ~0xfffu) + 0x1000 || (c->mmu.phys[mode][idx2] & ~0xfffull) != b->paddr2)) {
+        blkcache_drop(c->cache, b); /* its second page maps elsewhere now, or is not in the TLB to tell */
+        b = NULL;
+    }
     if (!b) {
         b = build_block(c, eip, lin, page, paddr);
         if (!b) {
@@ -229,8 +282,8 @@ static __attribute__((noinline)) struct block *find_block(struct cpu *c, uint32_
     }
     /* mem_fetch_page() left the page's translation in this TLB slot; the
      * MMU's large-page span covers it if it came from a large page. */
-    blkcache_jmp_set(c->cache, b, c->mmu.global[c->cpl == 3 ? MMU_USER : MMU_SUP][(lin >> 12) & (TLB_SIZE - 1)],
-                     (lin & c->mmu.large_mask) == c->mmu.large_base);
+    bool global = c->mmu.global[mode][(lin >> 12) & (TLB_SIZE - 1)] && (!b->crosses || c->mmu.global[mode][idx2]);
+    blkcache_jmp_set(c->cache, b, global, (lin & c->mmu.large_mask) == c->mmu.large_base);
     return b;
 }
 

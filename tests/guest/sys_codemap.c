@@ -8,7 +8,10 @@
  *   - INVLPG of that page, for a global 4 KiB page;
  *   - INVLPG of another 4 KiB piece of the same global 4 MiB page (INVLPG
  *     drops the whole large-page translation);
- *   - toggling CR4.PGE, for a global page.
+ *   - toggling CR4.PGE, for a global page;
+ *   - for an instruction that crosses into a remapped page (Kestrel caches
+ *     such an instruction with the block it ends): INVLPG of the second
+ *     page, a write to its bytes there, and a CR3 load.
  *
  * After each, the next call must run the new code. A global page whose
  * entry is unchanged must keep working across a CR3 load. These are the
@@ -29,6 +32,9 @@
 /* Two code frames below 4 MiB (identity-mapped), and two 4 MiB frames. */
 #define FRAME_A 0x00300000u
 #define FRAME_B 0x00301000u
+#define FRAME_C 0x00302000u /* ends with the first bytes of a crossing "mov $imm, %eax" */
+#define FRAME_D 0x00303000u /* second pages for it: the immediate's last byte, then ret */
+#define FRAME_E 0x00304000u
 #define BIG_A 0x00800000u
 #define BIG_B 0x00c00000u
 #define LIN4K(n) (0x00400000u + (uint32_t)(n) * 0x1000u) /* through pt_test */
@@ -135,6 +141,31 @@ int main(uint32_t magic, uint32_t info)
     write_cr4(read_cr4() & ~CR4_PGE);
     write_cr4(read_cr4() | CR4_PGE);
     CHECK(call_at(LIN4K(3)) == 0xbbbb0002u, "global page after CR4.PGE toggle");
+
+    /* "jmp rel32" with its opcode at the end of one page and its
+     * displacement on the next, remapped under it: the target (back on the
+     * first page, nothing runs from the second) tells which bytes ran. */
+    volatile uint8_t *c = (volatile uint8_t *)FRAME_C, *d = (volatile uint8_t *)FRAME_D,
+                     *e = (volatile uint8_t *)FRAME_E;
+    put_ret(FRAME_C + 0x100, 0xcccc0005u);
+    put_ret(FRAME_C + 0x200, 0xcccc0006u);
+    c[0xfff] = 0xe9;
+    d[0] = 0xfc, d[1] = 0xf0, d[2] = 0xff, d[3] = 0xff; /* 0x1004 + rel = 0x100 */
+    e[0] = 0xfc, e[1] = 0xf1, e[2] = 0xff, e[3] = 0xff; /* 0x1004 + rel = 0x200 */
+    map4k(4, FRAME_C, P | RW);
+    map4k(5, FRAME_D, P | RW);
+    CHECK(hot(LIN4K(4) + 0xfff) == 0xcccc0005u, "crossing instruction before remap");
+    map4k(5, FRAME_E, P | RW);
+    CHECK(call_at(LIN4K(4) + 0xfff) == 0xcccc0006u, "crossing instruction after INVLPG of its second page");
+    CHECK(hot(LIN4K(4) + 0xfff) == 0xcccc0006u, "crossing instruction hot again");
+    e[1] = 0xf0; /* through the identity map: the same frame */
+    CHECK(call_at(LIN4K(4) + 0xfff) == 0xcccc0005u, "crossing instruction after a write to its second page");
+    CHECK(hot(LIN4K(4) + 0xfff) == 0xcccc0005u, "crossing instruction hot after the write");
+    e[1] = 0xf1;
+    CHECK(hot(LIN4K(4) + 0xfff) == 0xcccc0006u, "crossing instruction hot after another write");
+    pt_test[5] = FRAME_D | P | RW;
+    write_cr3(read_cr3());
+    CHECK(call_at(LIN4K(4) + 0xfff) == 0xcccc0005u, "crossing instruction after a CR3 load");
 
     write_cr0(read_cr0() & ~CR0_PG);
     rt_printf("sys_codemap: %d failures\n", rt_failures);
