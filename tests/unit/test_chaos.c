@@ -6,6 +6,8 @@
  * faults of every kind — the emulator must keep running: the run ends by
  * the instruction limit, a halt, a reset or power-off, never by a crash,
  * an assertion or memory misuse (this test also runs under ASan/UBSan).
+ * CHAOS_ACCEL=jit runs the same under the JIT, translating every block
+ * before its first run (the x87 on the host's x87 included).
  */
 #include <check.h>
 #include <stdio.h>
@@ -133,6 +135,11 @@ START_TEST(random_code_on_the_board)
      * waits forever, as on hardware. */
     struct vm_config cfg = { .mem_size = 64u << 20, .clock = CLOCK_ICOUNT, .ns_per_insn = 4, .no_reboot = true,
                              .max_time_ns = 50000000 };
+    const char *accel = getenv("CHAOS_ACCEL");
+    if (accel && !strcmp(accel, "jit")) {
+        cfg.accel = VM_ACCEL_JIT;
+        cfg.jit_threshold = 0;
+    }
     ck_assert_int_eq(vm_init(vm, &cfg), 0);
     ck_assert_int_eq(pc_finalize(vm), 0);
     /* Random low memory (IVT, BIOS data, code) and scattered random pages. */
