@@ -799,8 +799,14 @@ void be_emit_op(struct be_ctx *x, const struct ir_block *ir, const struct ir_op 
         x_mov_rr(b, 1, RDI, RBP);
         x_mov_rr(b, 1, RSI, R11);
         x_call_abs(b, (const void *)i->fn);
-        x64_emit_x87_setup(b); /* the handler may have changed the x87's mode */
-        x->x87_checked = false;
+        /* x87 and MMX handlers and CLTS may change what x87.c's mode check
+         * looks at (CR0.TS, the control and status words); the other
+         * instructions that can (MOV CR0, LMSW, task switches) end the
+         * block, and the next native entry checks again. */
+        if ((op_info[i->id].attr & (A_FPU | A_MMX)) || i->id == OP_CLTS) {
+            x64_emit_x87_setup(b);
+            x->x87_checked = false;
+        }
         break;
     }
     case IR_X87:
