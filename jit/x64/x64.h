@@ -138,7 +138,8 @@ void x64_emit_cold_x87(struct be_ctx *x, const struct cold *c);
 void x64_x87_flush(struct be_ctx *x);
 bool x64_x87_keeps_cache(int opc);
 /* Check the guest's x87 mode and set the host's x87 up for it, into
- * X64_X87OK: at native entry and after every handler call. R11 only. */
+ * X64_X87OK: at native entry and after handlers that may change that
+ * mode (backend.c, x87.c). R11 only. */
 void x64_emit_x87_setup(struct xbuf *b);
 /* Leave the block for the run loop at `eip` with `ninsns` instructions done. */
 void x64_emit_exit(struct be_ctx *x, uint32_t eip, int64_t ninsns);

@@ -34,12 +34,13 @@
  * writes the cache back as it was before the instruction, runs the
  * handler and leaves the block after it.
  *
- * Host setup, per block. The first inline x87 instruction of a block (and
- * the first after a handler ran) checks the mode, loads the guest's
- * control word into the host (FLDCW, when it differs) and makes the
- * host's sticky exception flags a subset of the guest's (FNCLEX when they
- * are not): the guest's flags then take the host's with an OR, which adds
- * exactly what the instructions raised. C1 is the last defining
+ * Host setup, at native entry and after a handler that may change the
+ * x87's mode (x64_emit_x87_setup): the mode is checked, the guest's
+ * control word loaded into the host (FLDCW, when it differs) and the
+ * host's sticky exception flags made a subset of the guest's (FNCLEX when
+ * they are not); a block's first inline instruction tests the verdict.
+ * The guest's flags then take the host's with an OR, which adds exactly
+ * what the instructions raised. C1 is the last defining
  * instruction's (FNSTSW after each), the condition codes of a comparison
  * go to the guest's status word at once. The common prologue saves the
  * host's control word and the epilogue restores it; the emulator does no
@@ -483,8 +484,9 @@ static struct cold *x87_cold(struct be_ctx *x, const struct ir_op *op, uint8_t *
 
 /*
  * The mode check and host setup, at native entry (the common prologue)
- * and after every handler call, which are the only places the guest's
- * x87 mode can change from: CR0.EM and CR0.TS clear, no pending exception
+ * and after the handlers that can change the guest's x87 mode (x87 and
+ * MMX instructions, CLTS; MOV CR0, LMSW and task switches end the block,
+ * so native entry covers them). The mode: CR0.EM and CR0.TS clear, no pending exception
  * (SW.ES), every exception masked. When they hold, the guest's control
  * word goes into the host (FLDCW, when a bit that matters differs) and the
  * host's sticky exception flags are made a subset of the guest's (FNCLEX
