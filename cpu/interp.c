@@ -259,10 +259,7 @@ static __attribute__((noinline)) struct block *find_block(struct cpu *c, uint32_
     }
     /* mem_fetch_page() gives the page's address; blocks are keyed by their first byte's. */
     struct block *b = blkcache_lookup(c->cache, paddr + (lin & 0xfff), eip, base, c->seg[SEG_CS].limit, c->mode);
-    int mode = c->cpl == 3 ? MMU_USER : MMU_SUP;
-    unsigned idx2 = (((lin & ~0xfffu) + 0x1000) >> 12) & (TLB_SIZE - 1);
-    if (b && b->crosses &&
-        (c->mmu.tlb[mode][idx2].tag_x != (lin & ~0xfffu) + 0x1000 || (c->mmu.phys[mode][idx2] & ~0xfffull) != b->paddr2)) {
+    if (b && b->crosses && (!next_page_entry(c, lin, paddr, &pa2) || pa2 != b->paddr2)) {
         blkcache_drop(c->cache, b); /* its second page maps elsewhere now, or is not in the TLB to tell */
         b = NULL;
     }
@@ -282,7 +279,9 @@ static __attribute__((noinline)) struct block *find_block(struct cpu *c, uint32_
     }
     /* mem_fetch_page() left the page's translation in this TLB slot; the
      * MMU's large-page span covers it if it came from a large page. */
-    bool global = c->mmu.global[mode][(lin >> 12) & (TLB_SIZE - 1)] && (!b->crosses || c->mmu.global[mode][idx2]);
+    int mode = c->cpl == 3 ? MMU_USER : MMU_SUP;
+    bool global = c->mmu.global[mode][(lin >> 12) & (TLB_SIZE - 1)] &&
+                  (!b->crosses || c->mmu.global[mode][((lin >> 12) + 1) & (TLB_SIZE - 1)]);
     blkcache_jmp_set(c->cache, b, global, (lin & c->mmu.large_mask) == c->mmu.large_base);
     return b;
 }

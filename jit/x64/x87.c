@@ -470,15 +470,22 @@ static void merge_cc(struct be_ctx *x, int t, int u)
     x->x87.host_ops = true;
 }
 
-/* A jump to the handler, out of line, with the cache as it is now. */
-static struct cold *x87_cold(struct be_ctx *x, const struct ir_op *op, uint8_t *site, regset live, bool resume)
+/* A stub to the handler, out of line, with the cache as it is now (the
+ * TLB probe makes its own stub; this fills either). */
+static void x87_cold_fill(struct be_ctx *x, struct cold *c, const struct ir_op *op, regset live, bool resume)
 {
-    struct cold *c = x64_add_cold(x, COLD_X87, site);
     c->live = live;
     c->flags = resume;
     c->imm = op->c[2];
     c->ninsns = op->c[0] + 1;
     c->x87 = x->x87;
+}
+
+/* A jump from `site` to such a stub. */
+static struct cold *x87_cold(struct be_ctx *x, const struct ir_op *op, uint8_t *site, regset live, bool resume)
+{
+    struct cold *c = x64_add_cold(x, COLD_X87, site);
+    x87_cold_fill(x, c, op, live, resume);
     return c;
 }
 
@@ -606,12 +613,7 @@ void x64_emit_x87(struct be_ctx *x, const struct ir_op *op, int out, const struc
     if (f.msize) {
         bool write = f.kind == XK_ST_M;
         x64_seg_check(x, &in[0], (int)op->c[1], f.msize, write, lin, ent);
-        struct cold *c = x64_tlb_probe(x, COLD_X87, lin, ent, top, f.msize, write);
-        c->live = live;
-        c->flags = false;
-        c->imm = op->c[2];
-        c->ninsns = op->c[0] + 1;
-        c->x87 = *m;
+        x87_cold_fill(x, x64_tlb_probe(x, COLD_X87, lin, ent, top, f.msize, write), op, live, false);
     }
     /* Load what is not cached yet (checked present above). */
     if (nneed && (hpos(m, need[0]) < 0 || (nneed > 1 && hpos(m, need[1]) < 0)))

@@ -2,3 +2,6 @@
 # translated blocks, timer interrupts ending chained loops), on the pm_*
 # scaffolding; runs under every accelerator configuration like the others.
 kestrel_guest_c(jit jit.c jit_code.S pm/lib.c pm/stubs.S)
+# --jit-perf-map writes perf's map of the translated blocks.
+add_test(NAME guest.jit.perf_map COMMAND sh ${GUEST_DIR}/perf-map.sh $<TARGET_FILE:kestrel> ${GUEST_OUT}/jit.elf)
+set_tests_properties(guest.jit.perf_map PROPERTIES LABELS "guest;jit" TIMEOUT 120)
