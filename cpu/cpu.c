@@ -121,6 +121,9 @@ void cpu_update_mode(struct cpu *c)
     if (c->cr0 & CR0_PG)
         m |= MODE_PG;
     m |= (uint32_t)c->cpl << MODE_CPL_SHIFT;
+    for (int s = SEG_ES; s <= SEG_GS; s++)
+        if (seg_is_flat(&c->seg[s]))
+            m |= MODE_FLAT(s);
     c->mode = m;
     c->tlb = c->mmu.tlb[c->cpl == 3 ? MMU_USER : MMU_SUP];
 }

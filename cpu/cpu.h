@@ -110,6 +110,14 @@ enum {
 #define MODE_PG (1u << 4)    /* paging on */
 #define MODE_CPL_SHIFT 5     /* two bits of CPL */
 #define MODE_CPL_MASK (3u << MODE_CPL_SHIFT)
+/* Data segment s (SEG_ES..SEG_GS) is flat: base 0, offsets 0..4 GiB-1
+ * readable and writable. Translated code then skips its limit check and
+ * base addition (only an access wrapping past 4 GiB can fault, and that
+ * never hits the soft TLB). seg_recompute() keeps these bits current and
+ * ends the running block when one changes. */
+#define MODE_FLAT_SHIFT 7
+#define MODE_FLAT(s) (1u << (MODE_FLAT_SHIFT + (s)))
+#define MODE_FLAT_MASK (0x3fu << MODE_FLAT_SHIFT)
 
 /* A segment register with its cached descriptor. */
 struct seg {

@@ -55,9 +55,23 @@ void desc_set_accessed(struct cpu *c, uint16_t sel, struct desc *d)
     mem_sys_write(c, desc_addr(c, sel) + 5, 1, (d->hi >> 8) & 0xff);
 }
 
+bool seg_is_flat(const struct seg *s)
+{
+    return s->base == 0 && s->lo == 0 && s->span_r == 0xffffffffll && s->span_w == 0xffffffffll;
+}
+
 void seg_recompute(struct cpu *c, int sreg)
 {
     seg_compute_checks(&c->seg[sreg], sreg, (c->cr0 & CR0_PE) && !(c->eflags & EFL_VM));
+    if (sreg >= SEG_LDTR)
+        return;
+    uint32_t m = seg_is_flat(&c->seg[sreg]) ? c->mode | MODE_FLAT(sreg) : c->mode & ~MODE_FLAT(sreg);
+    if (m != c->mode) {
+        /* Translated code after this instruction assumed the old flatness:
+         * leave the block (blocks are keyed by the mode word). */
+        c->mode = m;
+        cpu_stop(c);
+    }
 }
 
 void seg_compute_checks(struct seg *s, int sreg, bool pm)

@@ -96,6 +96,8 @@ void seg_drop_inaccessible(struct cpu *c);
 void seg_load_desc(struct cpu *c, int sreg, uint16_t sel, struct desc d);
 /* Recompute a segment's fast-check fields for the current mode. */
 void seg_recompute(struct cpu *c, int sreg);
+/* Base 0, every 32-bit offset readable and writable (MODE_FLAT). */
+bool seg_is_flat(const struct seg *s);
 /* The same for a segment cache not (yet) in a register, e.g. a new stack. */
 void seg_compute_checks(struct seg *s, int sreg, bool pm);
 

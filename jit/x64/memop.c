@@ -5,6 +5,9 @@
  * Inline path (the same test cpu/mem.h makes, see the comments there):
  *   off = ea - seg.lo;  fault if off + size - 1 > seg.span   (64-bit compare)
  *   lin = ea + seg.base
+ * (for a segment the block's mode word says is flat, MODE_FLAT: lin = ea,
+ * and the one fault left, an access running past 4 GiB, is checked at the
+ * top of the slow path, which such an access always takes)
  *   e = cpu->tlb + ((lin >> 12) & (TLB_SIZE - 1))   (cpu->tlb: a constant
  *       offset from the CPU pointer for the block's CPL)
  *   hit if ((lin + size - 1) & ~0xfff) == e->tag   (a page-crossing access never hits)
@@ -40,6 +43,8 @@ void x64_seg_check(struct be_ctx *x, const struct be_loc *ea, int seg, int size,
 {
     struct xbuf *b = &x->buf;
     mov_ea(b, lin, ea);
+    if (x64_seg_flat(x, seg))
+        return; /* lin = ea; a wrap past 4 GiB misses the TLB: x64_emit_wrap_check */
     x_alu_rm(b, ALU_SUB, 0, lin, RBP, seg_off(seg, offsetof(struct seg, lo)));
     int32_t span = seg_off(seg, write ? offsetof(struct seg, span_w) : offsetof(struct seg, span_r));
     if (size > 1) {
@@ -90,6 +95,8 @@ void x64_emit_qld(struct be_ctx *x, const struct ir_op *op, int out, const struc
     struct cold *c = x64_tlb_probe(x, COLD_LD, lin, ent, out, size, write);
     x_load(&x->buf, 0, out, ent, lin, 0, 0, size, (flags & IRM_SIGN) != 0);
     c->resume = x->buf.p;
+    c->seg = (uint8_t)seg;
+    c->flat = x64_seg_flat(x, seg);
     c->lin = (int8_t)lin;
     c->out = (int8_t)out;
     c->size = (uint8_t)size;
@@ -123,11 +130,39 @@ void x64_emit_qst(struct be_ctx *x, const struct ir_op *op, const struct be_loc 
             x32(b, (uint32_t)v);
     }
     c->resume = b->p;
+    c->seg = (uint8_t)seg;
+    c->flat = x64_seg_flat(x, seg);
     c->lin = (int8_t)lin;
     c->val = (int8_t)in[1].reg;
     c->imm = in[1].val;
     c->size = (uint8_t)size;
     c->live = live;
+}
+
+bool x64_seg_flat(const struct be_ctx *x, int seg)
+{
+    return seg <= SEG_GS && (x->b->mode & MODE_FLAT(seg));
+}
+
+/* The one limit check x64_seg_check leaves out for a flat segment: an
+ * access of `size` bytes at lin (zero-extended) must not run past 4 GiB.
+ * Emitted at the top of the slow path, which such an access always
+ * takes (its last byte is on another page than its first). */
+void x64_emit_wrap_check(struct be_ctx *x, const struct cold *c, int lin)
+{
+    struct xbuf *b = &x->buf;
+    if (!c->flat || c->size <= 1)
+        return;
+    x_lea(b, 1, R11, lin, NOREG, 0, c->size - 1);
+    x_shift_ri(b, SH_SHR, 1, R11, 32);
+    uint8_t *ok = x_jcc32(b, CC_E);
+    x64_emit_defers(x, c);
+    x64_set_cur(x, c->insn);
+    x_mov_rr(b, 1, RDI, RBP);
+    x_mov_ri(b, 0, RSI, c->seg);
+    x_mov_ri(b, 0, RDX, c->kind == COLD_ST || (c->flags & IRM_WCHK));
+    x_call_abs(b, (const void *)jit_seg_fault);
+    x_patch32(ok, b->p);
 }
 
 void x64_save_regs(struct xbuf *b, regset s, bool restore)
@@ -155,6 +190,7 @@ void x64_emit_cold_mem(struct be_ctx *x, const struct cold *c)
         x_call_abs(b, (const void *)jit_seg_fault);
         break;
     case COLD_LD:
+        x64_emit_wrap_check(x, c, c->lin);
         x64_save_regs(b, keep, false);
         x64_emit_defers(x, c);
         x64_set_cur(x, c->insn);
@@ -172,6 +208,7 @@ void x64_emit_cold_mem(struct be_ctx *x, const struct cold *c)
         x_jmp_to(b, c->resume);
         break;
     case COLD_ST:
+        x64_emit_wrap_check(x, c, c->lin);
         x64_save_regs(b, keep, false);
         x64_emit_defers(x, c);
         x64_set_cur(x, c->insn);

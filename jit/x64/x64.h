@@ -59,6 +59,7 @@ struct cold {
     uint16_t insn;     /* guest instruction (for cpu->cur) */
     int8_t lin, out, val; /* registers: linear address, load result, store value (-1: constant) */
     uint8_t size, flags, seg;
+    bool flat;         /* COLD_LD/ST: seg is flat, its limit check left to x64_emit_wrap_check */
     int64_t imm;       /* store value when constant; exit EIP */
     int64_t ninsns;    /* exits: instructions completed */
     regset live;       /* registers to preserve across the slow call */
@@ -124,6 +125,9 @@ void x64_emit_qst(struct be_ctx *x, const struct ir_op *op, const struct be_loc 
 void x64_emit_cold_mem(struct be_ctx *x, const struct cold *c);
 /* Segment check of `size` bytes at ea, linear address into `lin`. */
 void x64_seg_check(struct be_ctx *x, const struct be_loc *ea, int seg, int size, bool write, int lin, int tmp);
+/* The block's mode word says segment `seg` is flat (MODE_FLAT). */
+bool x64_seg_flat(const struct be_ctx *x, int seg);
+void x64_emit_wrap_check(struct be_ctx *x, const struct cold *c, int lin);
 /* Soft-TLB probe of lin: host address = ent + lin, or a jump to the
  * returned cold stub of `kind`. */
 struct cold *x64_tlb_probe(struct be_ctx *x, enum cold_kind kind, int lin, int ent, int tag, int size, bool write);

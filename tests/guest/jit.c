@@ -10,6 +10,7 @@
  *   beyond a segment limit (the inline segment check), #DE from an
  *   instruction the JIT leaves to the interpreter; the trap frame must hold
  *   exactly the state before the faulting instruction;
+ * - a segment load that makes ES based or flat inside a translated loop;
  * - timer interrupts ending loops that are chained to themselves, one
  *   reading memory and one on registers only; the interrupted EIP must be
  *   an instruction boundary of the loop.
@@ -30,6 +31,7 @@ void jit_fault_de(void);
 void jit_fault_st(void);
 void jit_fault_pf(uint8_t *p);
 uint32_t jit_spin(volatile uint32_t *ticks, uint32_t n);
+uint32_t jit_seg_flip(uint32_t based_sel, uint32_t flat_sel, const uint32_t *p, uint32_t n);
 uint32_t jit_spin_reg(void);
 extern char jit_fault_gp_at[], jit_fault_gp_resume[], jit_fault_de_at[], jit_fault_de_resume[];
 extern char jit_fault_st_at[], jit_fault_st_resume[], jit_fault_pf_at[], jit_fault_pf_resume[];
@@ -41,6 +43,7 @@ uint32_t jit_entry_esp; /* ESP on entry to jit_fault_gp (set by it) */
 #define ROUNDS 40
 #define FLAGS_ARITH 0x8d5u /* OF SF ZF AF PF CF */
 #define G_SMALL GDT_FIRST_FREE
+#define G_BASED4 (GDT_FIRST_FREE + 1)
 
 static void smc(void)
 {
@@ -160,6 +163,18 @@ static void faults(void)
     rt_printf("fault: %d traps taken\n", traps);
 }
 
+/* Translated code skips the base and limit of segments that are flat
+ * when the block is keyed (MODE_FLAT): a segment load that changes that
+ * must end the block. */
+static void seg_flip(void)
+{
+    static const uint32_t words[2] = { 0x100, 0x10001 };
+    pm_gdt[G_BASED4] = pm_desc(4, 0xfffff, T_DATA_RW, 0, D_S | D_DB | D_G);
+    uint32_t n = 200, sum = jit_seg_flip(pm_sel(G_BASED4, 0), KDATA, words, n);
+    rt_printf("segments: ES flat and based in turn in one loop: sum %x: %s\n", sum,
+              sum == n * (words[0] + words[1]) ? "ok" : "FAIL");
+}
+
 /* ---- Timer interrupts ---- */
 
 static volatile uint32_t ticks, off_boundary, reg_stop_at;
@@ -225,6 +240,7 @@ int main(void)
     pm_init();
     smc();
     faults();
+    seg_flip();
     timer();
     return 0;
 }

@@ -139,4 +139,31 @@ jit_spin_reg_jz:
 jit_spin_reg_end:
     ret
 
+/* uint32_t jit_seg_flip(uint32_t based_sel, uint32_t flat_sel, const uint32_t *p, uint32_t n):
+ * a loop that makes ES based (base 4) and flat again in turn, reading
+ * ES:[p] after each load: p[1] + p[0] per iteration. Translated code
+ * keyed as "ES flat" skips ES's base, so it must not run on past the
+ * load that changes that (seg_recompute ends the block). ES is left flat. */
+    .globl jit_seg_flip
+jit_seg_flip:
+    pushl %ebx
+    pushl %esi
+    pushl %edi
+    movl 16(%esp), %esi
+    movl 20(%esp), %edi
+    movl 24(%esp), %ebx
+    movl 28(%esp), %ecx
+    xorl %eax, %eax
+    movw %di, %es
+1:  movw %si, %es
+    addl %es:(%ebx), %eax
+    movw %di, %es
+    addl %es:(%ebx), %eax
+    decl %ecx
+    jnz 1b
+    popl %edi
+    popl %esi
+    popl %ebx
+    ret
+
     .section .note.GNU-stack, "", @progbits

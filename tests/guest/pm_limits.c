@@ -71,6 +71,20 @@ static void expand_down(void)
     pm_flat_esfsgs();
 }
 
+/* A flat segment (base 0, limit 4 GiB-1) still faults on an access whose
+ * last byte lies past 4 GiB; translated code skips the limit check for
+ * flat segments and must catch exactly this case on its slow path. */
+static void flat_wrap(void)
+{
+    rt_printf("-- flat segments at 4 GiB\n");
+    PM_TRY("flat ds: dword at fffffffd", "movl 0xfffffffd, %%eax", : : : "eax", "memory");
+    PM_TRY("flat ds: word write at ffffffff", "movw %%ax, 0xffffffff", : : : "memory");
+    PM_TRY("flat ds: dword write at [ebx=fffffffe]", "movl %%eax, (%%ebx)", : : "b"(0xfffffffeu) : "memory");
+    PM_TRY("flat ds: add to dword at fffffffe", "addl %%eax, 0xfffffffe", : : : "memory");
+    PM_TRY("flat ss: dword at fffffffe", "movl %%ss:0xfffffffe, %%eax", : : : "eax", "memory");
+    PM_TRY("flat es: fld qword at fffffffc", "fldl %%es:0xfffffffc", : : : "memory");
+}
+
 static void code_as_data(void)
 {
     rt_printf("-- code segments as data, null segments\n");
@@ -177,6 +191,7 @@ int main(void)
     rt_printf("pm_limits: limit and type checks on accesses\n");
     data_limits();
     expand_down();
+    flat_wrap();
     code_as_data();
 
     /* Offset 0x1000 of the ring-3 stack is stk3 + 0x80. */
