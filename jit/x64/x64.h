@@ -38,12 +38,13 @@ enum cold_kind { COLD_LD, COLD_ST, COLD_SEGFAULT, COLD_EXIT, COLD_CHAIN, COLD_EN
  * guest's TOP), newer than struct cpu when bit h of `dirty` is set. The
  * guest's TOP is the one in struct cpu plus `delta`; `empty` marks the
  * ST(i) known empty (popped here while struct cpu still says otherwise).
- * `c1`: where the guest's C1 now is (X87_C1_*); `host_ops`: a host
+ * `c1`: where the guest's C1 now is (X87_C1_*: struct cpu, the frame's
+ * TMP1, zero, or the host's status word itself); `host_ops`: a host
  * instruction may have raised exception flags not yet in the guest's SW;
  * `note`: 1 + the block's instruction whose FIP, FCS and FOP are still to
  * be stored (0: none).
  */
-enum { X87_C1_MEM, X87_C1_HOST, X87_C1_ZERO };
+enum { X87_C1_MEM, X87_C1_HOST, X87_C1_ZERO, X87_C1_LIVE };
 struct x87_model {
     uint8_t n;
     int8_t v[8];

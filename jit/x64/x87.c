@@ -41,7 +41,9 @@
  * they are not); a block's first inline instruction tests the verdict.
  * The guest's flags then take the host's with an OR, which adds exactly
  * what the instructions raised. C1 is the last defining
- * instruction's (FNSTSW after each), the condition codes of a comparison
+ * instruction's: it stays in the host's status word until a host-only
+ * instruction (a load, FXCH, a pop, the write-back) would change it, and
+ * only then is it saved with FNSTSW (c1_save). The condition codes of a comparison
  * go to the guest's status word at once. The common prologue saves the
  * host's control word and the epilogue restores it; the emulator does no
  * long double arithmetic of its own in between (a guest fault unwinding
@@ -329,6 +331,17 @@ static void m_guest_pop(struct x87_model *m)
     m->delta = (m->delta + 1) & 7;
 }
 
+/* The guest's C1 is the host's own (X87_C1_LIVE): save it (FNSTSW)
+ * before a host instruction that is not the guest's changes it. Most
+ * never need this: the guest's next instruction defines C1 anew. */
+static void c1_save(struct be_ctx *x)
+{
+    if (x->x87.c1 == X87_C1_LIVE) {
+        fnstsw_tmp(&x->buf);
+        x->x87.c1 = X87_C1_HOST;
+    }
+}
+
 /* Bring ST(v), cached, to the host's top: FXCH costs nothing on the host. */
 static void to_top(struct be_ctx *x, int v)
 {
@@ -336,6 +349,7 @@ static void to_top(struct be_ctx *x, int v)
     int h = hpos(m, v);
     if (h <= 0)
         return;
+    c1_save(x);
     x87_2(&x->buf, 0xd9, (uint8_t)(0xc8 + h));
     int8_t t = m->v[0];
     m->v[0] = m->v[h];
@@ -351,6 +365,7 @@ static void pop_guest(struct be_ctx *x)
 {
     struct x87_model *m = &x->x87;
     to_top(x, 0);
+    c1_save(x);
     if (m->dirty & 1) {
         st_index_r11(&x->buf, m->delta);
         fstp80(&x->buf, R11);
@@ -371,6 +386,8 @@ static void emit_writeback(struct be_ctx *x, const struct x87_model *m)
 {
     struct xbuf *b = &x->buf;
     uint8_t cached = 0;
+    if (m->c1 == X87_C1_LIVE)
+        fnstsw_tmp(b); /* before the stores change it; HOST from here on */
     for (int h = 0; h < m->n; h++) {
         cached |= (uint8_t)(1u << m->v[h]);
         if (m->dirty & (1u << h)) {
@@ -405,7 +422,7 @@ static void emit_writeback(struct be_ctx *x, const struct x87_model *m)
     }
     if (m->c1 != X87_C1_MEM)
         and_m16(b, FPU_OFF(sw), (uint16_t)~SW_C1);
-    if (m->c1 == X87_C1_HOST) {
+    if (m->c1 == X87_C1_HOST || m->c1 == X87_C1_LIVE) {
         x_load(b, 0, R11, RSP, NOREG, 0, X64_TMP1, 2, false);
         x_alu_ri(b, ALU_AND, 0, R11, SW_C1);
         or_m16_r11(b, FPU_OFF(sw));
@@ -439,18 +456,18 @@ bool x64_x87_keeps_cache(int opc)
     if (ir_opdefs[opc].flags & IRF_PURE)
         return true;
     switch (opc) {
-    case IR_NOP: case IR_INSN: case IR_LDG: case IR_STG: case IR_LD: case IR_ST: case IR_FLAGS: case IR_X87:
+    case IR_NOP: case IR_INSN: case IR_LDG: case IR_STG: case IR_LD: case IR_ST: case IR_FLAGS: case IR_X87: case IR_X87F:
         return true;
     default:
         return false;
     }
 }
 
-/* A host instruction defined C1 (and maybe raised flags): keep its status. */
+/* A host instruction defined C1 (and maybe raised flags): its status is
+ * the guest's until a host-only instruction changes it (c1_save). */
 static void capture(struct be_ctx *x)
 {
-    fnstsw_tmp(&x->buf);
-    x->x87.c1 = X87_C1_HOST;
+    x->x87.c1 = X87_C1_LIVE;
     x->x87.host_ops = true;
 }
 
@@ -615,12 +632,18 @@ void x64_emit_x87(struct be_ctx *x, const struct ir_op *op, int out, const struc
         x64_seg_check(x, &in[0], (int)op->c[1], f.msize, write, lin, ent);
         x87_cold_fill(x, x64_tlb_probe(x, COLD_X87, lin, ent, top, f.msize, write), op, live, false);
     }
+    /* Past the checks (their stubs hold the cache as it was): every kind
+     * but FCOMI defines C1 itself, so the loads and exchanges before its
+     * host instruction need not save the previous one. */
+    if (f.kind != XK_COMI && m->c1 == X87_C1_LIVE)
+        m->c1 = X87_C1_ZERO; /* a placeholder: redefined below */
     /* Load what is not cached yet (checked present above). */
     if (nneed && (hpos(m, need[0]) < 0 || (nneed > 1 && hpos(m, need[1]) < 0)))
         x_load(b, 0, top, RBP, NOREG, 0, FPU_OFF(top), 1, false);
     for (int k = 0; k < nneed; k++) {
         if (hpos(m, need[k]) >= 0)
             continue;
+        c1_save(x);
         st_index(b, idx, top, m->delta + need[k]);
         fld80(b, idx);
         m_push_host(m, need[k], false);
@@ -647,6 +670,7 @@ void x64_emit_x87(struct be_ctx *x, const struct ir_op *op, int out, const struc
     case XK_COMI:
         /* ZF, PF, CF into out (zeroed first: XOR would clobber them after) */
         to_top(x, 0);
+        c1_save(x); /* the guest's FCOMI keeps C1; the host's may not */
         x_alu_rr(b, ALU_XOR, 0, out, out);
         x_alu_rr(b, ALU_XOR, 0, lin, lin);
         x_alu_rr(b, ALU_XOR, 0, ent, ent);
