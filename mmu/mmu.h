@@ -33,11 +33,11 @@
 
 #include "mmu/phys.h"
 
-#define TLB_BITS 9
+#define TLB_BITS 11
 #define TLB_SIZE (1u << TLB_BITS)
 #define TLB_INVALID 1ull
 /* Non-global fills remembered so a CR3 load visits only those slots. */
-#define TLB_FILL_LOG 512
+#define TLB_FILL_LOG 1024
 
 struct tlb_entry {
     uint64_t tag_r;    /* linear page readable through this entry */

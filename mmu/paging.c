@@ -30,6 +30,7 @@
 void mmu_init(struct mmu *m)
 {
     memset(m, 0, sizeof(*m));
+    m->nfill = TLB_FILL_LOG + 1; /* zeroed entries are not logged: clear them all */
     mmu_flush(m);
 }
 

@@ -11,9 +11,18 @@
 void mmu_flush(struct mmu *m)
 {
     /* All-ones bytes make every tag odd, hence TLB_INVALID-like: never a page address. */
-    memset(m->tlb, 0xff, sizeof(m->tlb));
-    memset(m->global, 0, sizeof(m->global));
-    m->nglobal = 0;
+    if (m->nglobal == 0 && m->nfill <= TLB_FILL_LOG) {
+        /* Every valid entry is a logged non-global fill: clearing those is
+         * much cheaper than the whole TLB on each CR3 load of a guest
+         * without global pages. */
+        for (unsigned k = 0; k < m->nfill; k++)
+            memset(&m->tlb[m->fill_log[k] >> TLB_BITS][m->fill_log[k] & (TLB_SIZE - 1)], 0xff,
+                   sizeof(struct tlb_entry));
+    } else {
+        memset(m->tlb, 0xff, sizeof(m->tlb));
+        memset(m->global, 0, sizeof(m->global));
+        m->nglobal = 0;
+    }
     m->large_base = TLB_INVALID; /* with mask 0 no address matches */
     m->large_mask = 0;
     m->nfill = 0;

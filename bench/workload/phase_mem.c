@@ -1,7 +1,9 @@
 /*
- * Memory phase: walks over an 8 MiB array (2048 pages: four times the
- * reach of Kestrel's 512-entry soft TLB, and more than a typical host
- * STLB), sequentially and with a page-crossing stride; a quicksort of
+ * Memory phase: walks over an 8 MiB array (2048 pages: the whole reach
+ * of Kestrel's direct-mapped 2048-entry soft TLB, shared with everything
+ * else the phase touches, and more than a typical host STLB; the TLB had
+ * 512 entries when this was written), sequentially and with a
+ * page-crossing stride; a quicksort of
  * 64 Ki words; and pointer chasing through a random single-cycle
  * permutation of 4 MiB, where nearly every load misses every cache and
  * TLB the emulator or the host has.

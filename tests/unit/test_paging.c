@@ -428,6 +428,34 @@ START_TEST(tlb_global_entries)
 }
 END_TEST
 
+static bool all_invalid(void)
+{
+    for (int mode = 0; mode < MMU_MODES; mode++)
+        for (unsigned i = 0; i < TLB_SIZE; i++)
+            if (!(mmu.tlb[mode][i].tag_r & 1) || !(mmu.tlb[mode][i].tag_w & 1) || !(mmu.tlb[mode][i].tag_x & 1))
+                return false;
+    return true;
+}
+
+/* A full flush (CR3 load without global pages, CR0/CR4 changes) visits
+ * only the logged fills when it can: it must still leave nothing valid,
+ * from a new TLB, after a few fills, and after more fills than the log
+ * holds. */
+START_TEST(tlb_flush_all)
+{
+    ck_assert(all_invalid()); /* mmu_init */
+    mmu_set_paging(&mmu, &mem, 0, 0, 0, 0);
+    const unsigned counts[] = { 3, TLB_FILL_LOG - 1, TLB_FILL_LOG + 300 };
+    for (unsigned k = 0; k < 3; k++) {
+        for (unsigned p = 0; p < counts[k]; p++)
+            fill(p << 12, ACC_WRITE, p & 1);
+        ck_assert(!all_invalid());
+        mmu_flush(&mmu);
+        ck_assert_msg(all_invalid(), "after %u fills", counts[k]);
+    }
+}
+END_TEST
+
 /* INVLPG of any address inside a large page drops all its cached pieces. */
 START_TEST(tlb_invlpg_large_page)
 {
@@ -481,6 +509,7 @@ int main(void)
     tcase_add_test(tt, tlb_write_tags_follow_dirty);
     tcase_add_test(tt, tlb_global_entries);
     tcase_add_test(tt, tlb_invlpg_large_page);
+    tcase_add_test(tt, tlb_flush_all);
     tcase_add_test(tt, tlb_watch_pages);
     suite_add_tcase(s, tt);
     return check_run(s, CK_FORK);
