@@ -47,7 +47,8 @@ struct block {
     uint64_t paddr2;     /* crossing blocks: physical address of the second page */
     uint8_t crosses;     /* the last instruction crosses into the next linear page */
     uint16_t n;          /* instructions */
-    uint16_t bytes;      /* guest code bytes covered */
+    uint16_t bytes;      /* guest code bytes covered (an accelerator may widen this over
+                          * code it translated with the block: jit/super.c) */
     uint32_t lin;        /* linear address of the first byte */
     uint32_t jmp_gen;    /* cpu->jmp_gen when it entered the jump cache */
     uint8_t jmp_global;  /* its page was global (PTE.G, CR4.PGE) when it entered the jump cache */

@@ -33,6 +33,8 @@ static void usage(FILE *f)
             "                         devices; no --clock icount or --max-insns)\n"
             "  --jit-threshold N      runs of a block before it is translated (default %d; 0: at once)\n"
             "  --jit-max-insns N      translate at most N instructions per block (1 for bisecting)\n"
+            "  --jit-max-blocks N     decoded blocks one translation may span past not-taken\n"
+            "                         conditional branches (superblocks; default 4, 1: none)\n"
             "  --mem SIZE             guest RAM, e.g. 128M (default), 1G; suffixes K M G\n"
             "Guest:\n"
             "  --kernel FILE          Linux bzImage (boot protocol 2.06+) or Multiboot (v1) kernel,\n"
@@ -258,6 +260,7 @@ int main(int argc, char **argv)
                                                                         : VM_ACCEL_JIT,
         .jit_threshold = o.jit_threshold,
         .jit_max_insns = o.jit_max_insns,
+        .jit_max_blocks = o.jit_max_blocks,
         .jit_stats = o.stats,
         .jit_cosim = o.cosim,
         .jit_perf_map = o.perf_map,

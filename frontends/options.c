@@ -56,7 +56,7 @@ static bool parse_log(const char *s, unsigned *mask, char *err, size_t errlen)
 int options_parse(struct options *o, int argc, char **argv)
 {
     enum { O_ACCEL = 256, O_MEM, O_KERNEL, O_APPEND, O_BIOS, O_SERIAL, O_LOG, O_STATS, O_MAXI, O_MAXB, O_CLOCK, O_NOREBOOT, O_INITRD, O_DEBUGCON, O_DISPLAY, O_SCREENSHOT, O_VGADUMP, O_VGABIOS, O_MAXTIME,
-           O_DISK, O_CDROM, O_BOOT, O_HELP, O_VER, O_JIT_THRESHOLD, O_JIT_MAX, O_COSIM, O_PERF_MAP };
+           O_DISK, O_CDROM, O_BOOT, O_HELP, O_VER, O_JIT_THRESHOLD, O_JIT_MAX, O_JIT_BLOCKS, O_COSIM, O_PERF_MAP };
     static const struct option longopts[] = {
         { "accel", required_argument, 0, O_ACCEL }, { "mem", required_argument, 0, O_MEM },
         { "kernel", required_argument, 0, O_KERNEL }, { "append", required_argument, 0, O_APPEND },
@@ -71,7 +71,8 @@ int options_parse(struct options *o, int argc, char **argv)
         { "disk", required_argument, 0, O_DISK }, { "cdrom", required_argument, 0, O_CDROM },
         { "boot", required_argument, 0, O_BOOT },
         { "jit-threshold", required_argument, 0, O_JIT_THRESHOLD },
-        { "jit-max-insns", required_argument, 0, O_JIT_MAX }, { "cosim", no_argument, 0, O_COSIM },
+        { "jit-max-insns", required_argument, 0, O_JIT_MAX },
+        { "jit-max-blocks", required_argument, 0, O_JIT_BLOCKS }, { "cosim", no_argument, 0, O_COSIM },
         { "jit-perf-map", no_argument, 0, O_PERF_MAP },
         { "help", no_argument, 0, O_HELP }, { "version", no_argument, 0, O_VER }, { 0, 0, 0, 0 },
     };
@@ -213,6 +214,15 @@ int options_parse(struct options *o, int argc, char **argv)
             }
             o->boot = optarg[0];
             break;
+        case O_JIT_BLOCKS: {
+            unsigned long v = strtoul(optarg, &end, 0);
+            if (*end || !*optarg || v < 1 || v > 4) {
+                snprintf(o->error, sizeof(o->error), "--jit-max-blocks %s: expected a number from 1 to 4", optarg);
+                return OPT_ERROR;
+            }
+            o->jit_max_blocks = (unsigned)v;
+            break;
+        }
         case O_JIT_THRESHOLD:
         case O_JIT_MAX: {
             unsigned long v = strtoul(optarg, &end, 0);

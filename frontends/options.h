@@ -27,6 +27,7 @@ struct options {
     bool jit;          /* --accel jit */
     unsigned jit_threshold; /* --jit-threshold */
     unsigned jit_max_insns; /* --jit-max-insns (0: no cap) */
+    unsigned jit_max_blocks; /* --jit-max-blocks (0: the JIT's default) */
     bool cosim;        /* --cosim */
     bool perf_map;     /* --jit-perf-map */
     const char *disk[4];    /* --disk FILE[,ro], in IDE order */

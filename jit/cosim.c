@@ -253,6 +253,21 @@ static void report(struct cosim *cs, struct cpu *c, const struct block *b, const
 
 /* ---- The entry every translated block gets ---- */
 
+/* The interpreter over the decoded blocks the translation covers (more
+ * than one for a superblock, jit/super.c): `limit` instructions, or fewer
+ * when a Jcc between parts leaves them. */
+static void run_parts(struct cpu *c, const struct jit_tb *tb, unsigned limit)
+{
+    for (unsigned p = 0; p < tb->parts.n && limit; p++) {
+        const struct block *pb = tb->parts.b[p];
+        if (p > 0 && (uint32_t)c->eip != pb->eip)
+            return; /* the previous part's branch was taken */
+        unsigned run = limit < pb->n ? limit : pb->n;
+        cpu_run_block(c, pb, run);
+        limit -= run;
+    }
+}
+
 /* A function, not a local pointer: a local live across setjmp trips
  * -Wclobbered at -O2. */
 static void run_native(struct cpu *c, const struct jit_tb *tb)
@@ -271,7 +286,7 @@ static void cosim_entry(struct cpu *c)
         cpu_logf(c, "cosim: no block for %08x", eip); /* cannot happen: the loop just found it there */
         abort();
     }
-    if (!checkable(b, tb->ninsns)) {
+    if (!checkable(tb->blk, tb->ninsns)) {
         cs->skipped++;
         run_native(c, tb);
         return;
@@ -323,7 +338,7 @@ static void cosim_entry(struct cpu *c)
     uint64_t done = cs->native->icount - cs->before->icount;
     volatile unsigned limit = nfault || done == 0 || done > tb->ninsns ? tb->ninsns : (unsigned)done;
     if (setjmp(c->jb) == 0)
-        cpu_run_block(c, b, limit);
+        run_parts(c, tb, limit);
     else {
         ifault = true;
         fix_fault(c);

@@ -1,6 +1,8 @@
 /*
  * Lowering of near control transfers (cpu/ops/branch.c): Jcc, JMP, CALL,
- * RET [imm16], JMP/CALL r/m, LOOP/LOOPE/LOOPNE, JCXZ. Each ends the block.
+ * RET [imm16], JMP/CALL r/m, LOOP/LOOPE/LOOPNE, JCXZ. Each ends the block,
+ * but a Jcc inside a superblock (jit/super.c), whose taken branch is a
+ * side exit and whose fall-through is the next instruction.
  *
  * Direct targets are constants: a target beyond the CS limit the block
  * was decoded under (part of its key) faults, so such a branch is left to
@@ -75,6 +77,8 @@ static bool lower_jcc(struct fe *f, int cc)
     unsigned taken = ir_new_label(f->ir);
     fe_brcond_cc(f, cc, taken);
     fe_side_goto(f, target, 1, taken);
+    if (f->k + 1 < f->n)
+        return true; /* a superblock (jit/super.c) goes on with the fall-through */
     fe_goto(f, f->next, 0);
     return true;
 }

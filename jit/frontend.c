@@ -423,7 +423,7 @@ void fe_brcond_cc(struct fe *f, int cc, unsigned label)
 
 /* ---- Exits ---- */
 
-#define MAX_PENDING 8
+#define MAX_PENDING 16
 struct pending {
     unsigned label;
     uint8_t kind; /* 0 goto, 1 raise */

@@ -88,20 +88,21 @@ static void log_host_code(struct jit *j, const struct jit_tb *tb)
     cs_close(&h);
 }
 
-struct jit_tb *jit_translate(struct jit *j, struct block *b)
+/* Translate `blk` (b, or a superblock starting with it: super.c) for b. */
+static struct jit_tb *translate(struct jit *j, struct block *b, const struct block *blk, const struct jit_parts *parts)
 {
     struct cpu *c = j->cpu;
-    unsigned n = b->n;
+    unsigned n = blk->n;
     if (j->cfg.max_insns && n > j->cfg.max_insns)
         n = j->cfg.max_insns;
     if (n == 0)
         return NULL;
     ir_reset(&j->ir);
-    fe_translate(j, b, n, &j->ir);
+    fe_translate(j, blk, n, &j->ir);
     if (j->ir.oom)
         return NULL;
     if (c->log_mask & LOG_IR) {
-        cpu_logf(c, "ir: block %08x (%u insns)", b->eip, n);
+        cpu_logf(c, "ir: block %08x (%u insns%s)", b->eip, n, blk != b ? ", superblock" : "");
         ir_print(&j->ir, log_line, c);
     }
     opt_run(&j->ir);
@@ -109,12 +110,25 @@ struct jit_tb *jit_translate(struct jit *j, struct block *b)
         cpu_logf(c, "ir_opt: block %08x", b->eip);
         ir_print(&j->ir, log_line, c);
     }
+    /* A superblock's instructions go into the arena first: the code points
+     * cpu->blk and cpu->cur into them. */
+    size_t copy = blk != b ? jit_super_size(blk->n) : 0;
     for (int attempt = 0; attempt < 2; attempt++) {
         if (j->ntbs == j->tbs_cap)
             jit_flush_code(j);
         struct jit_tb *tb = &j->tbs[j->ntbs];
-        *tb = (struct jit_tb){ .b = b, .page = b->lin & ~0xfffu, .ninsns = n };
+        *tb = (struct jit_tb){ .b = b, .blk = b, .parts = *parts, .page = b->lin & ~0xfffu, .ninsns = n };
         uint8_t *start = j->arena + j->used, *end = j->arena + j->arena_size;
+        if (copy) {
+            if (copy >= (size_t)(end - start)) {
+                if (attempt == 0)
+                    jit_flush_code(j);
+                continue;
+            }
+            memcpy(start, blk, sizeof(struct block) + blk->n * sizeof(struct insn));
+            tb->blk = (const struct block *)(void *)start;
+            start += copy;
+        }
         struct be_ctx *x = be_begin(j, tb, start, end);
         if (!x)
             return NULL;
@@ -129,11 +143,29 @@ struct jit_tb *jit_translate(struct jit *j, struct block *b)
             return NULL; /* cannot be translated (allocator or backend limit) */
         tb->code = start;
         tb->size = (uint32_t)size;
-        j->used = (j->used + size + 15) & ~(size_t)15;
+        j->used = (j->used + copy + size + 15) & ~(size_t)15;
         j->ntbs++;
         return tb;
     }
     return NULL;
+}
+
+struct jit_tb *jit_translate(struct jit *j, struct block *b)
+{
+    struct jit_parts parts;
+    const struct block *blk = jit_super_build(j, b, &parts);
+    if (blk != b) {
+        struct jit_tb *tb = translate(j, b, blk, &parts);
+        if (tb) {
+            /* Writes to any part must reach this translation: widen b's
+             * range for self-modifying code over the parts (super.c). */
+            b->bytes = blk->bytes;
+            j->stats.jit_superblocks++;
+            return tb;
+        }
+        parts = (struct jit_parts){ .n = 1, .b = { b } }; /* a limit of the superblock's: translate b alone */
+    }
+    return translate(j, b, b, &parts);
 }
 
 static void hook_hot(void *ctx, struct block *b)
@@ -295,9 +327,10 @@ struct jit *jit_new(struct cpu *cpu, const struct jit_config *cfg, char *err, si
     j->tbs_cap = MAX_TBS;
     j->tbs = calloc(j->tbs_cap, sizeof(*j->tbs));
     j->ra = ra_new();
+    j->super = malloc(jit_super_size(JIT_SUPER_INSNS));
     ir_init(&j->ir);
     j->common_size = be_gen_common(j, j->arena, j->arena + j->arena_size);
-    if (!j->tbs || !j->ra || !j->common_size) {
+    if (!j->tbs || !j->ra || !j->super || !j->common_size) {
         snprintf(err, errlen, "cannot set up the JIT");
         jit_free(j);
         return NULL;
@@ -343,6 +376,7 @@ void jit_free(struct jit *j)
     if (j->arena && j->arena != MAP_FAILED)
         munmap(j->arena, j->arena_size);
     free(j->tbs);
+    free(j->super);
     ra_free(j->ra);
     ir_free(&j->ir);
     be_free(j->be);

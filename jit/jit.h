@@ -16,6 +16,7 @@ struct jit;
 struct jit_config {
     unsigned threshold; /* interpreted runs of a block before it is translated; 0: at once */
     unsigned max_insns; /* instructions per translated block (a prefix of the decoded block); 0: no cap */
+    unsigned max_blocks; /* decoded blocks a translation may span past not-taken Jcc (superblocks); 0: default */
     bool stats;         /* keep the counters translated code updates itself */
     bool cosim;         /* lockstep co-simulation against the interpreter (jit/cosim.c) */
     bool perf_map;      /* name translated blocks for perf in /tmp/perf-PID.map */

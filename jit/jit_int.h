@@ -38,14 +38,30 @@ struct jit_exit {
     struct jit_exit *next_in; /* next exit chained to the same target */
 };
 
-#define JIT_MAX_EXITS 2
+/* Superblocks (super.c): decoded blocks one translation may span, by
+ * default and at most, and its instruction cap. */
+#define JIT_DEFAULT_BLOCKS 4
+#define JIT_MAX_PARTS 4
+#define JIT_SUPER_INSNS 96
+
+/* Exits: a side exit per part but the last, which has two. */
+#define JIT_MAX_EXITS (JIT_MAX_PARTS + 1)
+
+/* The decoded blocks a translation covers, in order (parts.b[0] is the
+ * block it is attached to). */
+struct jit_parts {
+    unsigned n;
+    const struct block *b[JIT_MAX_PARTS];
+};
 
 struct jit_tb {
     struct block *b;
+    const struct block *blk; /* the instructions translated: b, or its superblock copy in the arena */
+    struct jit_parts parts;
     uint8_t *code;          /* entry point: block->native */
     uint32_t size;          /* bytes of host code */
     uint32_t page;          /* linear page of the block */
-    unsigned ninsns;        /* guest instructions translated (a prefix of b) */
+    unsigned ninsns;        /* guest instructions translated (a prefix of blk) */
     unsigned nexits;
     struct jit_exit exit[JIT_MAX_EXITS];
     struct jit_exit *incoming; /* exits chained to this block */
@@ -77,6 +93,7 @@ struct jit {
     struct be_ctx *be;       /* the backend's translation context, reused */
     struct jit_stats stats;
     struct cosim *cosim;     /* NULL unless cfg.cosim */
+    struct block *super;     /* superblock scratch, room for JIT_SUPER_INSNS (super.c) */
     FILE *perf_map;          /* NULL unless cfg.perf_map */
 };
 
@@ -88,6 +105,11 @@ void jit_flush_code(struct jit *j);
 const uint8_t *jit_chain_exit(struct cpu *cpu, struct jit_exit *e);
 /* Exception raised from translated code (RAISE): does not return. */
 _Noreturn void jit_raise(struct cpu *cpu, int vector, int errcode);
+
+/* super.c: the block to translate for b, b itself or a superblock in
+ * j->super, and the decoded blocks it covers; its size in the arena. */
+const struct block *jit_super_build(struct jit *j, struct block *b, struct jit_parts *parts);
+size_t jit_super_size(unsigned n);
 
 /* frontend.c: decoded block -> IR (the first n instructions). */
 void fe_translate(struct jit *j, const struct block *b, unsigned n, struct ir_block *ir);

@@ -136,6 +136,7 @@ int vm_init(struct vm *vm, const struct vm_config *cfg)
         vm->cpu.max_block_insns = cfg->max_block_insns;
     if (cfg->accel == VM_ACCEL_JIT) {
         struct jit_config jc = { .threshold = cfg->jit_threshold, .max_insns = cfg->jit_max_insns,
+                                 .max_blocks = cfg->jit_max_blocks,
                                  .stats = cfg->jit_stats, .cosim = cfg->jit_cosim,
                                  .perf_map = cfg->jit_perf_map };
         char why[200];

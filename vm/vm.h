@@ -58,6 +58,7 @@ struct vm_config {
     enum vm_accel accel; /* VM_ACCEL_KVM: vm_init() opens /dev/kvm and fails if it cannot */
     unsigned jit_threshold; /* VM_ACCEL_JIT: interpreted runs before a block is translated (0: at once) */
     unsigned jit_max_insns; /* VM_ACCEL_JIT: cap on instructions per translated block (0: none) */
+    unsigned jit_max_blocks; /* VM_ACCEL_JIT: decoded blocks per translation (superblocks; 0: default) */
     bool jit_stats;         /* VM_ACCEL_JIT: keep the counters translated code updates */
     bool jit_cosim;         /* VM_ACCEL_JIT: lockstep co-simulation against the interpreter */
     bool jit_perf_map;      /* VM_ACCEL_JIT: /tmp/perf-PID.map naming translated blocks */

@@ -448,7 +448,7 @@ struct be_ctx *be_begin(struct jit *j, struct jit_tb *tb, uint8_t *start, uint8_
     }
     x->j = j;
     x->tb = tb;
-    x->b = tb->b;
+    x->b = tb->blk;
     x->buf = (struct xbuf){ start, end, false };
     x->start = start;
     x->insn = 0;

@@ -72,3 +72,10 @@ if(KESTREL_HAVE_M32_LIBC AND Python3_Interpreter_FOUND)
             --kestrel $<TARGET_FILE:kestrel> --scale 1 --runs 1 --no-qemu)
   set_tests_properties(bench.smoke PROPERTIES LABELS "bench" TIMEOUT 300)
 endif()
+if(KESTREL_HAVE_M32_LIBC)
+  # The workload under --cosim at the default JIT threshold (superblocks form).
+  add_test(NAME bench.cosim
+    COMMAND sh ${CMAKE_SOURCE_DIR}/tests/guest/cosim-workload.sh $<TARGET_FILE:kestrel> ${BENCH_OUT}/workload.elf
+            ${BENCH_OUT}/workload-native)
+  set_tests_properties(bench.cosim PROPERTIES LABELS "bench;jit" TIMEOUT 300)
+endif()

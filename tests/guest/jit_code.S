@@ -166,4 +166,22 @@ jit_seg_flip:
     popl %ebx
     ret
 
+/* uint32_t jit_super_smc(void): 4 x (1 + the immediate at
+ * jit_super_smc_imm + 1). The decoder cuts the loop at a never-taken jz;
+ * the JIT translates the block before it together with the block after it
+ * (a superblock), so rewriting the immediate in the second block must
+ * invalidate the translation of the first. */
+    .globl jit_super_smc, jit_super_smc_imm
+jit_super_smc:
+    xorl %eax, %eax
+    movl $4, %ecx
+1:  addl $1, %eax
+    testl %ecx, %ecx
+    jz 2f
+jit_super_smc_imm:
+    addl $0x100, %eax
+    decl %ecx
+    jnz 1b
+2:  ret
+
     .section .note.GNU-stack, "", @progbits

@@ -1,0 +1,98 @@
+/*
+ * Superblocks: a hot block that ends in a conditional branch is translated
+ * together with the decoded blocks that follow it when the branch is not
+ * taken, so a loop whose body the decoder cut at a `jcc` (an early exit, a
+ * bounds check) runs as one translation: no block entry checks, no
+ * registers written back and reloaded, no lazy flags rebuilt in between.
+ * The taken branch becomes a side exit (frontend: lower_jcc).
+ *
+ * The pieces are the interpreter's own decoded blocks, found in the block
+ * cache: a fall-through block that was never decoded never ran, and is not
+ * worth following. They are copied, back to back, into one struct block
+ * (`jit_super`), which the translation treats as its block: EIP and the
+ * instruction count of a fault come from it (cpu->blk, cpu->cur), exactly
+ * as the interpreter's unwinder reads them. The copy lives in the code
+ * arena next to the code, so it goes when the code does.
+ *
+ * Conditions, so that nothing else needs to know:
+ * - the pieces are contiguous on one physical page and none crosses a
+ *   page, so the first block's byte range can simply be widened to cover
+ *   them all (jit.c): a write to any piece invalidates the first block
+ *   and unlinks its translation, as a write to the block itself does;
+ * - each piece was decoded under the same key (EIP follows without a
+ *   16-bit wrap, same CS base, limit and mode word);
+ * - the branch is a Jcc, lowered inline (its target within the CS limit).
+ */
+#include <string.h>
+
+#include "cpu/block.h"
+#include "cpu/cpu.h"
+#include "cpu/opcode.h"
+#include "jit/jit_int.h"
+
+static bool is_jcc(const struct insn *i)
+{
+    return (i->id >= OP_JO_Jb && i->id <= OP_JG_Jb) || (i->id >= OP_JO_Jz && i->id <= OP_JG_Jz);
+}
+
+/* The decoded block that runs when b's last instruction falls through, if
+ * it can be translated with b. */
+static const struct block *fall_through(struct jit *j, const struct block *b)
+{
+    const struct insn *last = &b->insn[b->n - 1];
+    if (b->crosses || !is_jcc(last) || last->imm > b->cs_limit)
+        return NULL;
+    if (b->eip + b->bytes != b->next_eip) /* 16-bit EIP wrapped */
+        return NULL;
+    uint64_t pa = b->paddr + b->bytes;
+    if (pa >> 12 != b->paddr >> 12)
+        return NULL;
+    const struct block *n = blkcache_lookup(j->cpu->cache, pa, b->next_eip, b->cs_base, b->cs_limit, b->mode);
+    if (!n || n->crosses)
+        return NULL;
+    return n;
+}
+
+const struct block *jit_super_build(struct jit *j, struct block *b, struct jit_parts *parts)
+{
+    parts->n = 1;
+    parts->b[0] = b;
+    unsigned max_blocks = j->cfg.max_blocks ? j->cfg.max_blocks : JIT_DEFAULT_BLOCKS;
+    if (max_blocks > JIT_MAX_PARTS)
+        max_blocks = JIT_MAX_PARTS;
+    unsigned total = b->n, cap = j->cfg.max_insns ? j->cfg.max_insns : JIT_SUPER_INSNS;
+    const struct block *cur = b;
+    while (parts->n < max_blocks) {
+        const struct block *n = fall_through(j, cur);
+        if (!n || total + n->n > cap)
+            break;
+        parts->b[parts->n++] = n;
+        total += n->n;
+        cur = n;
+    }
+    if (parts->n == 1)
+        return b;
+    struct block *s = j->super;
+    *s = *b;
+    s->n = (uint16_t)total;
+    s->bytes = 0;
+    s->native = NULL;
+    s->accel = NULL;
+    s->hnext = s->pnext = s->pnext2 = NULL;
+    unsigned k = 0;
+    for (unsigned p = 0; p < parts->n; p++) {
+        const struct block *pb = parts->b[p];
+        for (unsigned i = 0; i < pb->n; i++, k++) {
+            s->insn[k] = pb->insn[i];
+            s->insn[k].off = (uint16_t)(s->bytes + pb->insn[i].off);
+        }
+        s->bytes = (uint16_t)(s->bytes + pb->bytes);
+        s->next_eip = pb->next_eip;
+    }
+    return s;
+}
+
+size_t jit_super_size(unsigned n)
+{
+    return (sizeof(struct block) + n * sizeof(struct insn) + 15) & ~(size_t)15;
+}
