@@ -7,8 +7,10 @@
  *      STG) becomes a use of that value.
  *    - A global store (STG) is dead when the same global is stored again
  *      before anything could observe struct cpu: observers are the ops
- *      flagged IRF_SYNC (a memory op that may fault, a side exit, an
- *      interpreter call, a block exit). This is also the flag-liveness
+ *      flagged IRF_SYNC (an interpreter call, a block exit). Ops flagged
+ *      IRF_SOFT (a memory op that may fault, a conditional side exit)
+ *      observe it only on their way out: a store dead on the main path
+ *      becomes a deferred store their slow path or exit stub does. This is also the flag-liveness
  *      pass at IR level: lf_res/lf_aux stores that a later flag write
  *      overwrites first disappear, and with them the flag computation.
  *      (The frontend already skips flag work the opcode table's masks

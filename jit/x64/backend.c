@@ -745,6 +745,13 @@ void be_emit_op(struct be_ctx *x, const struct ir_block *ir, const struct ir_op 
     case IR_BRCOND: {
         emit_cmp(x, w, (enum ir_cond)op->cond, &in[0], &in[1]);
         uint8_t *site = x_jcc32(b, cc_of((enum ir_cond)op->cond));
+        if (x->cur_dcount) {
+            /* Stores the main path left for later (opt.c) are due at the
+             * side exit: a stub does them, then goes to the label. */
+            struct cold *c = x64_add_cold(x, COLD_BRANCH, site);
+            c->exit = (int)op->c[0];
+            break;
+        }
         if (grow((void **)&x->lref, &x->lref_cap, x->nlref + 1, sizeof(struct label_ref)))
             x->lref[x->nlref++] = (struct label_ref){ site, (unsigned)op->c[0] };
         else
@@ -873,6 +880,13 @@ static void emit_cold(struct be_ctx *x, const struct cold *c)
         break;
     case COLD_ENTRY_EXIT:
         x_jmp_to(b, x->j->common.epilogue);
+        break;
+    case COLD_BRANCH:
+        x64_emit_defers(x, c);
+        if (x->label[c->exit])
+            x_jmp_to(b, x->label[c->exit]);
+        else
+            x->failed = true;
         break;
     case COLD_X87:
         x64_emit_cold_x87(x, c);

@@ -30,7 +30,7 @@
 #define X64_CLOBBERED                                                                                                  \
     (REGBIT(RAX) | REGBIT(RCX) | REGBIT(RDX) | REGBIT(RSI) | REGBIT(RDI) | REGBIT(R8) | REGBIT(R9) | REGBIT(R10))
 
-enum cold_kind { COLD_LD, COLD_ST, COLD_SEGFAULT, COLD_EXIT, COLD_CHAIN, COLD_ENTRY_EXIT, COLD_X87 };
+enum cold_kind { COLD_LD, COLD_ST, COLD_SEGFAULT, COLD_EXIT, COLD_CHAIN, COLD_ENTRY_EXIT, COLD_X87, COLD_BRANCH };
 
 /*
  * The x87 register cache of x87.c, as known at translation time: host
@@ -64,7 +64,7 @@ struct cold {
     int64_t imm;       /* store value when constant; exit EIP */
     int64_t ninsns;    /* exits: instructions completed */
     regset live;       /* registers to preserve across the slow call */
-    int exit;          /* COLD_CHAIN: exit index */
+    int exit;          /* COLD_CHAIN: exit index; COLD_BRANCH: the label */
     unsigned dfirst, dcount; /* deferred stores to do first (be_ctx.dpool) */
     struct x87_model x87; /* COLD_X87: the cache to write back first */
 };
