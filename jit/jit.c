@@ -159,7 +159,8 @@ struct jit_tb *jit_translate(struct jit *j, struct block *b)
         if (tb) {
             /* Writes to any part must reach this translation: widen b's
              * range for self-modifying code over the parts (super.c). */
-            b->bytes = blk->bytes;
+            if (b->bytes < blk->bytes)
+                b->bytes = blk->bytes;
             j->stats.jit_superblocks++;
             return tb;
         }

@@ -9,7 +9,7 @@
  * The pieces are the interpreter's own decoded blocks, found in the block
  * cache: a fall-through block that was never decoded never ran, and is not
  * worth following. They are copied, back to back, into one struct block
- * (`jit_super`), which the translation treats as its block: EIP and the
+ * (j->super), which the translation treats as its block: EIP and the
  * instruction count of a fault come from it (cpu->blk, cpu->cur), exactly
  * as the interpreter's unwinder reads them. The copy lives in the code
  * arena next to the code, so it goes when the code does.
@@ -35,6 +35,14 @@ static bool is_jcc(const struct insn *i)
     return (i->id >= OP_JO_Jb && i->id <= OP_JG_Jb) || (i->id >= OP_JO_Jz && i->id <= OP_JG_Jz);
 }
 
+/* Bytes of b's own instructions: b->bytes may have been widened over the
+ * parts of an earlier superblock (jit.c). */
+static unsigned code_bytes(const struct block *b)
+{
+    const struct insn *last = &b->insn[b->n - 1];
+    return last->off + last->len;
+}
+
 /* The decoded block that runs when b's last instruction falls through, if
  * it can be translated with b. */
 static const struct block *fall_through(struct jit *j, const struct block *b)
@@ -42,9 +50,9 @@ static const struct block *fall_through(struct jit *j, const struct block *b)
     const struct insn *last = &b->insn[b->n - 1];
     if (b->crosses || !is_jcc(last) || last->imm > b->cs_limit)
         return NULL;
-    if (b->eip + b->bytes != b->next_eip) /* 16-bit EIP wrapped */
+    if (b->eip + code_bytes(b) != b->next_eip) /* 16-bit EIP wrapped */
         return NULL;
-    uint64_t pa = b->paddr + b->bytes;
+    uint64_t pa = b->paddr + code_bytes(b);
     if (pa >> 12 != b->paddr >> 12)
         return NULL;
     const struct block *n = blkcache_lookup(j->cpu->cache, pa, b->next_eip, b->cs_base, b->cs_limit, b->mode);
@@ -86,7 +94,7 @@ const struct block *jit_super_build(struct jit *j, struct block *b, struct jit_p
             s->insn[k] = pb->insn[i];
             s->insn[k].off = (uint16_t)(s->bytes + pb->insn[i].off);
         }
-        s->bytes = (uint16_t)(s->bytes + pb->bytes);
+        s->bytes = (uint16_t)(s->bytes + code_bytes(pb));
         s->next_eip = pb->next_eip;
     }
     return s;
