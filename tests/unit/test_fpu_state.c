@@ -111,6 +111,17 @@ START_TEST(images)
 }
 END_TEST
 
+/* Run p from the data block `in` on the host (h) and on Kestrel (k): the
+ * first differing offset, or -1. */
+static int run_both(const struct prog *p, const uint8_t *in, uint8_t *h, uint8_t *k)
+{
+    memcpy(h, in, D_SIZE);
+    memcpy(k, in, D_SIZE);
+    run_native(p, h);
+    run_kestrel(p, k);
+    return data_diff(h, k);
+}
+
 /* ---- Random sequences ---- */
 
 /* Emit one random instruction. */
@@ -180,11 +191,7 @@ START_TEST(sequences)
                 PB(&p, 0xdb, 0xe2); /* fnclex: keep the host from trapping */
         }
         prog_epilogue(&p);
-        memcpy(h, in, D_SIZE);
-        memcpy(k, in, D_SIZE);
-        run_native(&p, h);
-        run_kestrel(&p, k);
-        if (data_diff(h, k) >= 0) {
+        if (run_both(&p, in, h, k) >= 0) {
             if (bad < 5) {
                 printf("MISMATCH sequence seed=%#llx iter=%d at +%#x; code:", (unsigned long long)seed, it,
                        data_diff(h, k));
@@ -237,11 +244,7 @@ START_TEST(c1_carry)
             PB(&p, 0xd9, 0xc1); /* fld st(1) */
         PB(&p, 0xdd, 0x7b, (uint8_t)(D_STEPSW + 2)); /* fnstsw [step 1] */
         prog_epilogue(&p);
-        memcpy(h, in, D_SIZE);
-        memcpy(k, in, D_SIZE);
-        run_native(&p, h);
-        run_kestrel(&p, k);
-        if (data_diff(h, k) >= 0) {
+        if (run_both(&p, in, h, k) >= 0) {
             if (bad < 5) {
                 printf("MISMATCH c1_carry seed=%#llx iter=%d at +%#x\n", (unsigned long long)seed, it,
                        data_diff(h, k));
