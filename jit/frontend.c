@@ -335,12 +335,39 @@ static struct fe_cmp cmp_bool(struct fe *f, ir_temp t)
     return (struct fe_cmp){ IR_NE, IR_I32, t, fe_const(f, 0) };
 }
 
+/* ZF and SF of a 32-bit result come from the result itself: comparing it
+ * with 0 needs no lf_res (a sign extension, and a store the exit may not
+ * need at all, opt.c). */
+static bool cond_res32(struct fe *f, int c, struct fe_cmp *m)
+{
+    const struct fe_flags *fl = &f->fl;
+    if (fl->size != 32 || fl->r == IR_NOTEMP || fl->kind == FL_NONE || fl->kind == FL_WORDS)
+        return false;
+    ir_temp zero = fe_const(f, 0);
+    if (c == 2)
+        *m = (struct fe_cmp){ IR_EQ, IR_I32, fl->r, zero };
+    else if (c == 4)
+        *m = (struct fe_cmp){ IR_LT, IR_I32, fl->r, zero };
+    else if (fl->kind == FL_LOGIC && c == 6) /* OF = 0: SF */
+        *m = (struct fe_cmp){ IR_LT, IR_I32, fl->r, zero };
+    else if (fl->kind == FL_LOGIC && c == 7) /* ZF or SF */
+        *m = (struct fe_cmp){ IR_LE, IR_I32, fl->r, zero };
+    else
+        return false;
+    return true;
+}
+
 static struct fe_cmp cond_cmp(struct fe *f, int cc)
 {
     struct ir_block *ir = f->ir;
     struct fe_flags *fl = &f->fl;
     int c = cc >> 1;
     ir_temp zero64 = ir_const(ir, IR_I64, 0);
+    struct fe_cmp m;
+    if (fl->kind != FL_SUB && cond_res32(f, c, &m))
+        return m;
+    if (fl->kind == FL_SUB && c == 4 && cond_res32(f, c, &m))
+        return m;
     if (fl->kind == FL_SUB) {
         switch (c) {
         case 1: return (struct fe_cmp){ IR_LTU, IR_I32, fl->a, fl->b };
