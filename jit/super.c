@@ -68,7 +68,11 @@ const struct block *jit_super_build(struct jit *j, struct block *b, struct jit_p
     unsigned max_blocks = j->cfg.max_blocks ? j->cfg.max_blocks : JIT_DEFAULT_BLOCKS;
     if (max_blocks > JIT_MAX_PARTS)
         max_blocks = JIT_MAX_PARTS;
-    unsigned total = b->n, cap = j->cfg.max_insns ? j->cfg.max_insns : JIT_SUPER_INSNS;
+    /* j->super holds JIT_SUPER_INSNS instructions, whatever the caps of
+     * decoded (--max-block) and translated (--jit-max-insns) blocks. */
+    unsigned total = b->n, cap = JIT_SUPER_INSNS;
+    if (j->cfg.max_insns && j->cfg.max_insns < cap)
+        cap = j->cfg.max_insns;
     const struct block *cur = b;
     while (parts->n < max_blocks) {
         const struct block *n = fall_through(j, cur);

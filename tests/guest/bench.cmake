@@ -78,4 +78,10 @@ if(KESTREL_HAVE_M32_LIBC)
     COMMAND sh ${CMAKE_SOURCE_DIR}/tests/guest/cosim-workload.sh $<TARGET_FILE:kestrel> ${BENCH_OUT}/workload.elf
             ${BENCH_OUT}/workload-native)
   set_tests_properties(bench.cosim PROPERTIES LABELS "bench;jit" TIMEOUT 300)
+  # Decoded and translated blocks longer than a superblock's cap: the
+  # superblock must stay within it (the ASan build runs this one too).
+  add_test(NAME bench.cosim.long_blocks
+    COMMAND sh ${CMAKE_SOURCE_DIR}/tests/guest/cosim-workload.sh $<TARGET_FILE:kestrel> ${BENCH_OUT}/workload.elf
+            ${BENCH_OUT}/workload-native --max-block 200 --jit-max-insns 400)
+  set_tests_properties(bench.cosim.long_blocks PROPERTIES LABELS "bench;jit;sanitize" TIMEOUT 300)
 endif()

@@ -5,12 +5,13 @@
 # translated block is checked against the interpreter. Passes when no
 # block diverged, superblocks were among them, and the checksums equal
 # the native run's.
-#   cosim-workload.sh KESTREL workload.elf workload-native
+#   cosim-workload.sh KESTREL workload.elf workload-native [KESTREL OPTIONS...]
 set -u
 kestrel=$1 elf=$2 native=$3
+shift 3
 out=$(mktemp) err=$(mktemp)
 trap 'rm -f "$out" "$err"' EXIT
-timeout 120 "$kestrel" --cosim --clock icount:4 --kernel "$elf" --append "phases=all scale=1" --serial "file:$out" --stats 2>"$err"
+timeout 120 "$kestrel" --cosim --clock icount:4 --kernel "$elf" --append "phases=all scale=1" --serial "file:$out" --stats "$@" 2>"$err"
 want=$("$native" phases=all scale=1 | grep '^checksum')
 got=$(grep '^checksum' "$out")
 checked=$(sed -n 's/^ *cosim_blocks *\([0-9]*\) checked, \([0-9]*\) diverged.*/\1 \2/p' "$err")
