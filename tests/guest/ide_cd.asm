@@ -128,11 +128,20 @@ fail:
     out 0xf4, al
     hlt
 
+; Interrupts are off while a line goes out: SeaBIOS's serial console
+; flushes its own pending output from the timer interrupt, which would
+; otherwise land in the middle of our line (seen under a slow KVM).
 say:
+    pushf
+    cli
     push si
     mov si, s_prefix
     call print
     pop si
+    call print
+    popf
+    ret
+
 print:
     lodsb
     test al, al
