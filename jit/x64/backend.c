@@ -745,11 +745,13 @@ void be_emit_op(struct be_ctx *x, const struct ir_block *ir, const struct ir_op 
     case IR_BRCOND: {
         emit_cmp(x, w, (enum ir_cond)op->cond, &in[0], &in[1]);
         uint8_t *site = x_jcc32(b, cc_of((enum ir_cond)op->cond));
-        if (x->cur_dcount) {
-            /* Stores the main path left for later (opt.c) are due at the
-             * side exit: a stub does them, then goes to the label. */
+        if (x->cur_dcount || x64_x87_cached(x)) {
+            /* Stores the main path left for later (opt.c) and the x87
+             * cache are due at the side exit: a stub does them, then
+             * goes to the label (where the cache is empty). */
             struct cold *c = x64_add_cold(x, COLD_BRANCH, site);
             c->exit = (int)op->c[0];
+            c->x87 = x->x87;
             break;
         }
         if (grow((void **)&x->lref, &x->lref_cap, x->nlref + 1, sizeof(struct label_ref)))
@@ -882,6 +884,7 @@ static void emit_cold(struct be_ctx *x, const struct cold *c)
         x_jmp_to(b, x->j->common.epilogue);
         break;
     case COLD_BRANCH:
+        x64_x87_writeback(x, &c->x87);
         x64_emit_defers(x, c);
         if (x->label[c->exit])
             x_jmp_to(b, x->label[c->exit]);

@@ -141,6 +141,8 @@ void x64_emit_cold_x87(struct be_ctx *x, const struct cold *c);
 /* Before any op that is not one of the x87 cache's neighbours (x87.c):
  * write the cache back and empty the host's x87 stack. Uses R11 only. */
 void x64_x87_flush(struct be_ctx *x);
+bool x64_x87_cached(const struct be_ctx *x);
+void x64_x87_writeback(struct be_ctx *x, const struct x87_model *m);
 bool x64_x87_keeps_cache(int opc);
 /* Check the guest's x87 mode and set the host's x87 up for it, into
  * X64_X87OK: at native entry and after handlers that may change that

@@ -27,7 +27,8 @@
  * one host instruction on host registers, and the guest's TOP moves only
  * in the model. The cache is written back (values, TOP, tags, status) and
  * the host's stack emptied before any op that may fault, call out or
- * leave the block (x64_x87_keeps_cache), so everything outside the x87
+ * leave the block (x64_x87_keeps_cache; a conditional branch does it in
+ * the stub of its taken side), so everything outside the x87
  * code finds struct cpu exact, as the C ABI finds the x87 stack empty. A
  * popped register keeps its value in struct cpu, as on the host (FNSAVE
  * and MMX see it). A check that fails (an operand empty, a TLB miss)
@@ -441,6 +442,18 @@ static bool model_empty(const struct x87_model *m)
     return !m->n && !m->delta && !m->empty && m->c1 == X87_C1_MEM && !m->host_ops && !m->note;
 }
 
+bool x64_x87_cached(const struct be_ctx *x)
+{
+    return !model_empty(&x->x87);
+}
+
+/* In a stub that leaves the main path: its copy of the cache. */
+void x64_x87_writeback(struct be_ctx *x, const struct x87_model *m)
+{
+    if (!model_empty(m))
+        emit_writeback(x, m);
+}
+
 void x64_x87_flush(struct be_ctx *x)
 {
     if (model_empty(&x->x87))
@@ -450,13 +463,15 @@ void x64_x87_flush(struct be_ctx *x)
 }
 
 /* Ops the cache survives: they touch neither the x87, nor anything a
- * fault, a call or an exit would need in struct cpu. */
+ * fault, a call or an exit would need in struct cpu. A conditional branch
+ * writes it back in its stub, on the taken side only. */
 bool x64_x87_keeps_cache(int opc)
 {
     if (ir_opdefs[opc].flags & IRF_PURE)
         return true;
     switch (opc) {
     case IR_NOP: case IR_INSN: case IR_LDG: case IR_STG: case IR_LD: case IR_ST: case IR_FLAGS: case IR_X87: case IR_X87F:
+    case IR_BRCOND:
         return true;
     default:
         return false;
