@@ -38,6 +38,9 @@ enum cold_kind { COLD_LD, COLD_ST, COLD_SEGFAULT, COLD_EXIT, COLD_CHAIN, COLD_EN
  * guest's TOP), newer than struct cpu when bit h of `dirty` is set. The
  * guest's TOP is the one in struct cpu plus `delta`; `empty` marks the
  * ST(i) known empty (popped here while struct cpu still says otherwise).
+ * Bit h of `ghost`: st(h) is a popped register's value that struct cpu
+ * still needs (an empty register keeps its contents); v[h] is then its
+ * physical slot relative to struct cpu's TOP, and it is always dirty.
  * `c1`: where the guest's C1 now is (X87_C1_*: struct cpu, the frame's
  * TMP1, zero, or the host's status word itself); `host_ops`: a host
  * instruction may have raised exception flags not yet in the guest's SW;
@@ -48,7 +51,7 @@ enum { X87_C1_MEM, X87_C1_HOST, X87_C1_ZERO, X87_C1_LIVE };
 struct x87_model {
     uint8_t n;
     int8_t v[8];
-    uint8_t dirty, delta, empty, c1;
+    uint8_t dirty, ghost, delta, empty, c1;
     bool host_ops;
     uint16_t note;
 };

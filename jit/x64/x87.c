@@ -288,10 +288,21 @@ static void or_m16_r11(struct xbuf *b, int32_t disp)
 
 /* ---- The register cache (struct x87_model, x64.h) ---- */
 
+/* The host register holding the guest's ST(v), or -1. */
 static int hpos(const struct x87_model *m, int v)
 {
     for (int h = 0; h < m->n; h++)
-        if (m->v[h] == v)
+        if (m->v[h] == v && !(m->ghost & (1u << h)))
+            return h;
+    return -1;
+}
+
+/* The host register holding the ghost of slot `rel` (relative to struct
+ * cpu's TOP), or -1. */
+static int gpos(const struct x87_model *m, int rel)
+{
+    for (int h = 0; h < m->n; h++)
+        if (m->v[h] == rel && (m->ghost & (1u << h)))
             return h;
     return -1;
 }
@@ -302,6 +313,7 @@ static void m_push_host(struct x87_model *m, int v, bool dirty)
         m->v[h] = m->v[h - 1];
     m->v[0] = (int8_t)v;
     m->dirty = (uint8_t)(m->dirty << 1 | dirty);
+    m->ghost = (uint8_t)(m->ghost << 1);
     m->n++;
 }
 
@@ -310,15 +322,31 @@ static void m_pop_host(struct x87_model *m)
     for (int h = 0; h + 1 < m->n; h++)
         m->v[h] = m->v[h + 1];
     m->dirty >>= 1;
+    m->ghost >>= 1;
     m->n--;
 }
 
+/* Host registers h1 and h2 trade places (FXCH). */
+static void m_swap_host(struct x87_model *m, int h1, int h2)
+{
+    int8_t t = m->v[h1];
+    m->v[h1] = m->v[h2];
+    m->v[h2] = t;
+    uint8_t both = (uint8_t)(1u << h1 | 1u << h2);
+    if (((m->dirty >> h1) ^ (m->dirty >> h2)) & 1)
+        m->dirty ^= both;
+    if (((m->ghost >> h1) ^ (m->ghost >> h2)) & 1)
+        m->ghost ^= both;
+}
+
 /* The guest pushes (the new ST(0) is the host's new top, not yet in
- * struct cpu) or pops ST(0) (the host's top, already dropped). */
+ * struct cpu) or pops ST(0) (the host's top, already dropped or made a
+ * ghost). Ghosts are named by slot, which does not move. */
 static void m_guest_push(struct x87_model *m)
 {
     for (int h = 0; h < m->n; h++)
-        m->v[h]++;
+        if (!(m->ghost & (1u << h)))
+            m->v[h]++;
     m->empty = (uint8_t)(m->empty << 1);
     m->delta = (m->delta + 7) & 7;
     m_push_host(m, 0, true);
@@ -327,7 +355,8 @@ static void m_guest_push(struct x87_model *m)
 static void m_guest_pop(struct x87_model *m)
 {
     for (int h = 0; h < m->n; h++)
-        m->v[h]--;
+        if (!(m->ghost & (1u << h)))
+            m->v[h]--;
     m->empty = (uint8_t)(m->empty >> 1 | 0x80);
     m->delta = (m->delta + 1) & 7;
 }
@@ -343,38 +372,76 @@ static void c1_save(struct be_ctx *x)
     }
 }
 
-/* Bring ST(v), cached, to the host's top: FXCH costs nothing on the host. */
-static void to_top(struct be_ctx *x, int v)
+/* Bring host register h to the host's top: FXCH costs nothing there. */
+static void to_top_h(struct be_ctx *x, int h)
 {
     struct x87_model *m = &x->x87;
-    int h = hpos(m, v);
     if (h <= 0)
         return;
     c1_save(x);
     x87_2(&x->buf, 0xd9, (uint8_t)(0xc8 + h));
-    int8_t t = m->v[0];
-    m->v[0] = m->v[h];
-    m->v[h] = t;
-    uint8_t d0 = m->dirty & 1, dh = (m->dirty >> h) & 1;
-    m->dirty = (uint8_t)((m->dirty & ~(1u | 1u << h)) | dh | d0 << h);
+    m_swap_host(m, 0, h);
 }
 
-/* The guest pops ST(0): drop it from the host. A popped register keeps
- * its contents (FNSAVE and MMX see them), so a value computed here is
- * stored first. */
+/* Bring ST(v), cached, to the host's top. */
+static void to_top(struct be_ctx *x, int v)
+{
+    to_top_h(x, hpos(&x->x87, v));
+}
+
+/* The guest pops ST(0). A popped register keeps its contents (FNSAVE and
+ * MMX see them), so a value computed here stays on the host as a ghost
+ * of its slot, stored with the write-back unless a push refills the slot
+ * first (kill_ghost); the guest's loops pop and push the same slots over
+ * and over. A value struct cpu has is simply dropped. */
 static void pop_guest(struct be_ctx *x)
 {
     struct x87_model *m = &x->x87;
     to_top(x, 0);
-    c1_save(x);
     if (m->dirty & 1) {
-        st_index_r11(&x->buf, m->delta);
-        fstp80(&x->buf, R11);
+        m->v[0] = (int8_t)m->delta;
+        m->ghost |= 1;
     } else {
+        c1_save(x);
         fpop(&x->buf);
+        m_pop_host(m);
     }
-    m_pop_host(m);
     m_guest_pop(m);
+}
+
+/* Slot `rel` (relative to struct cpu's TOP) is about to be written: its
+ * ghost, if any, is dead. FSTP ST(h) moves the top over it and pops. */
+static void kill_ghost(struct be_ctx *x, int rel)
+{
+    struct x87_model *m = &x->x87;
+    int h = gpos(m, rel & 7);
+    if (h < 0)
+        return;
+    c1_save(x);
+    if (h == 0) {
+        fpop(&x->buf);
+        m_pop_host(m);
+        return;
+    }
+    x87_2(&x->buf, 0xdd, (uint8_t)(0xd8 + h)); /* fstp st(h) */
+    m_swap_host(m, 0, h);
+    m_pop_host(m); /* the old top is now at h - 1 */
+}
+
+/* Store the deepest ghost to struct cpu, making room on the host. */
+static bool evict_ghost(struct be_ctx *x)
+{
+    struct x87_model *m = &x->x87;
+    for (int h = m->n - 1; h >= 0; h--) {
+        if (!(m->ghost & (1u << h)))
+            continue;
+        to_top_h(x, h);
+        st_index_r11(&x->buf, m->v[0]);
+        fstp80(&x->buf, R11);
+        m_pop_host(m);
+        return true;
+    }
+    return false;
 }
 
 /*
@@ -390,6 +457,11 @@ static void emit_writeback(struct be_ctx *x, const struct x87_model *m)
     if (m->c1 == X87_C1_LIVE)
         fnstsw_tmp(b); /* before the stores change it; HOST from here on */
     for (int h = 0; h < m->n; h++) {
+        if (m->ghost & (1u << h)) {
+            st_index_r11(b, m->v[h]);
+            fstp80(b, R11);
+            continue;
+        }
         cached |= (uint8_t)(1u << m->v[h]);
         if (m->dirty & (1u << h)) {
             st_index_r11(b, m->delta + m->v[h]);
@@ -612,6 +684,8 @@ void x64_emit_x87(struct be_ctx *x, const struct ir_op *op, int out, const struc
     int extra = f.push + (f.kind == XK_ST_STI && f.a) + (f.kind == XK_ST_M && f.pops && f.mreg == 7);
     for (int k = 0; k < nneed; k++)
         extra += hpos(m, need[k]) < 0;
+    while (m->n + extra > 8 && evict_ghost(x))
+        ;
     if (m->n + extra > 8)
         x64_x87_flush(x);
     int lin = s[0], ent = s[1], top = s[2], idx = s[3];
@@ -652,6 +726,11 @@ void x64_emit_x87(struct be_ctx *x, const struct ir_op *op, int out, const struc
      * host instruction need not save the previous one. */
     if (f.kind != XK_COMI && m->c1 == X87_C1_LIVE)
         m->c1 = X87_C1_ZERO; /* a placeholder: redefined below */
+    /* A slot this instruction fills loses its ghost. */
+    if (f.push)
+        kill_ghost(x, m->delta + 7);
+    if (f.kind == XK_ST_STI && f.a)
+        kill_ghost(x, m->delta + f.a);
     /* Load what is not cached yet (checked present above). */
     if (nneed && (hpos(m, need[0]) < 0 || (nneed > 1 && hpos(m, need[1]) < 0)))
         x_load(b, 0, top, RBP, NOREG, 0, FPU_OFF(top), 1, false);
