@@ -199,10 +199,10 @@ static bool grow(void **p, unsigned *cap, unsigned need, size_t elem)
 
 struct cold *x64_add_cold(struct be_ctx *x, enum cold_kind kind, uint8_t *site)
 {
-    static struct cold spare;
     if (!grow((void **)&x->cold, &x->cold_cap, x->ncold + 1, sizeof(struct cold))) {
         x->failed = true;
-        return &spare;
+        x->spare = (struct cold){ .kind = (uint8_t)kind }; /* written to, never emitted */
+        return &x->spare;
     }
     struct cold *c = &x->cold[x->ncold++];
     *c = (struct cold){ .kind = (uint8_t)kind, .site = site, .insn = (uint16_t)x->insn, .lin = -1, .out = -1,
@@ -893,6 +893,15 @@ static void emit_cold(struct be_ctx *x, const struct cold *c)
         break;
     case COLD_X87:
         x64_emit_cold_x87(x, c);
+        break;
+    case COLD_X87_CROSS: /* the handler's stub is the next record (x87.c) */
+        if (c + 1 < x->cold + x->ncold && c[1].kind == COLD_X87)
+            x64_emit_cold_x87_cross(x, c, &x->cold[c - x->cold + 1]);
+        else
+            x->failed = true;
+        break;
+    case COLD_X87_CROSS_ST:
+        x64_emit_cold_x87_cross_st(x, c);
         break;
     case COLD_CHAIN: {
         struct jit_exit *e = &x->tb->exit[c->exit];

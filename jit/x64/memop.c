@@ -62,15 +62,20 @@ void x64_seg_check(struct be_ctx *x, const struct be_loc *ea, int seg, int size,
 
 /* TLB probe: leaves the host address base in `ent` (add `lin`), or jumps to
  * the returned cold stub. `tag` is clobbered. */
+/* The active TLB (cpu->tlb) is the one of the block's CPL (cpu.c sets it
+ * with the mode word, which the block is keyed by): an offset from the
+ * CPU pointer, known now. */
+int32_t x64_tlb_base(const struct be_ctx *x)
+{
+    return (int32_t)(offsetof(struct cpu, mmu) + offsetof(struct mmu, tlb) +
+                     (((x->b->mode & MODE_CPL_MASK) >> MODE_CPL_SHIFT) == 3 ? MMU_USER : MMU_SUP) *
+                         sizeof(struct tlb_entry[TLB_SIZE]));
+}
+
 struct cold *x64_tlb_probe(struct be_ctx *x, enum cold_kind kind, int lin, int ent, int tag, int size, bool write)
 {
     struct xbuf *b = &x->buf;
-    /* The active TLB (cpu->tlb) is the one of the block's CPL (cpu.c sets
-     * it with the mode word, which the block is keyed by): an offset from
-     * the CPU pointer, known now. */
-    int32_t tlb = (int32_t)(offsetof(struct cpu, mmu) + offsetof(struct mmu, tlb) +
-                            (((x->b->mode & MODE_CPL_MASK) >> MODE_CPL_SHIFT) == 3 ? MMU_USER : MMU_SUP) *
-                                sizeof(struct tlb_entry[TLB_SIZE]));
+    int32_t tlb = x64_tlb_base(x);
     x_mov_rr(b, 0, ent, lin);
     x_shift_ri(b, SH_SHR, 0, ent, 12 - 5);
     x_alu_ri(b, ALU_AND, 0, ent, (TLB_SIZE - 1) << 5);

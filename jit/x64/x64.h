@@ -30,7 +30,10 @@
 #define X64_CLOBBERED                                                                                                  \
     (REGBIT(RAX) | REGBIT(RCX) | REGBIT(RDX) | REGBIT(RSI) | REGBIT(RDI) | REGBIT(R8) | REGBIT(R9) | REGBIT(R10))
 
-enum cold_kind { COLD_LD, COLD_ST, COLD_SEGFAULT, COLD_EXIT, COLD_CHAIN, COLD_ENTRY_EXIT, COLD_X87, COLD_BRANCH };
+enum cold_kind {
+    COLD_LD, COLD_ST, COLD_SEGFAULT, COLD_EXIT, COLD_CHAIN, COLD_ENTRY_EXIT, COLD_X87, COLD_BRANCH,
+    COLD_X87_CROSS, COLD_X87_CROSS_ST, /* x87.c: an operand across two pages, through X64_BOUNCE */
+};
 
 /*
  * The x87 register cache of x87.c, as known at translation time: host
@@ -62,6 +65,7 @@ struct cold {
     uint8_t *resume;   /* where the main path continues (slow paths) */
     uint16_t insn;     /* guest instruction (for cpu->cur) */
     int8_t lin, out, val; /* registers: linear address, load result, store value (-1: constant) */
+    int8_t aux;        /* COLD_X87_CROSS*: a fourth scratch register */
     uint8_t size, flags, seg;
     bool flat;         /* COLD_LD/ST: seg is flat, its limit check left to x64_emit_wrap_check */
     int64_t imm;       /* store value when constant; exit EIP */
@@ -103,6 +107,7 @@ struct be_ctx {
     bool blk_set;          /* the main path has set cpu->blk already */
     bool x87_checked;      /* X64_X87OK tested since the last handler call (x87.c) */
     struct x87_model x87;  /* the x87 register cache at this point of the main path */
+    struct cold spare;     /* what x64_add_cold hands out when out of memory */
 };
 
 /* Two words of the frame the backend uses as scratch memory: the save
@@ -116,6 +121,10 @@ struct be_ctx {
  * nonzero when the guest's x87 mode lets x87.c run instructions on the
  * host's x87, which is then set up for it (x64_emit_x87_setup). */
 #define X64_X87OK (X64_SAVE_OFF + 8 * RBX)
+/* 16 bytes of the save area, the slots of R12 and R13 (callee-saved:
+ * never parked there): an x87 memory operand that spans two pages is
+ * read or written there by the host instruction (x87.c). */
+#define X64_BOUNCE (X64_SAVE_OFF + 8 * R12)
 
 /* Offsets into struct cpu, checked against the types in backend.c. */
 int x64_global_off(int g);
@@ -134,6 +143,7 @@ bool x64_seg_flat(const struct be_ctx *x, int seg);
 void x64_emit_wrap_check(struct be_ctx *x, const struct cold *c, int lin);
 /* Soft-TLB probe of lin: host address = ent + lin, or a jump to the
  * returned cold stub of `kind`. */
+int32_t x64_tlb_base(const struct be_ctx *x);
 struct cold *x64_tlb_probe(struct be_ctx *x, enum cold_kind kind, int lin, int ent, int tag, int size, bool write);
 /* Park (restore) the registers of `s` in the frame's save area. */
 void x64_save_regs(struct xbuf *b, regset s, bool restore);
@@ -144,6 +154,8 @@ void x64_emit_cold_x87(struct be_ctx *x, const struct cold *c);
 /* Before any op that is not one of the x87 cache's neighbours (x87.c):
  * write the cache back and empty the host's x87 stack. Uses R11 only. */
 void x64_x87_flush(struct be_ctx *x);
+void x64_emit_cold_x87_cross(struct be_ctx *x, const struct cold *c, struct cold *handler);
+void x64_emit_cold_x87_cross_st(struct be_ctx *x, const struct cold *c);
 bool x64_x87_cached(const struct be_ctx *x);
 void x64_x87_writeback(struct be_ctx *x, const struct x87_model *m);
 bool x64_x87_keeps_cache(int opc);

@@ -16,7 +16,7 @@
  * The inline path covers what exceptions cannot reach: it requires every
  * exception masked, no pending one (SW.ES clear), CR0.EM and CR0.TS clear,
  * the operands present and the register a push fills empty, and a TLB hit
- * for a memory operand. Anything else runs the interpreter handler out of
+ * for a memory operand (for both pages of one that spans two). Anything else runs the interpreter handler out of
  * line, which gives the architected answer (stack faults, #NM, #MF,
  * unmasked responses, page crossings, MMIO, faults) from the same state.
  *
@@ -594,6 +594,150 @@ static struct cold *x87_cold(struct be_ctx *x, const struct ir_op *op, uint8_t *
 }
 
 /*
+ * Memory operands that span two pages. The inline probe checks the page
+ * of the operand's last byte against the TLB entry of its first, so such
+ * an operand always misses it. Rather than leave the block (the handler
+ * cannot hand the cache back), its stub looks both pages up in the TLB
+ * and, when both are there, points the host instruction at the frame's
+ * bounce buffer: filled from the two pages first for a load, copied out
+ * to them after a store (the write entries exclude pages with code and
+ * MMIO). No x87 instruction runs in the stubs, so the cache and the
+ * host's status word stay as they are. An operand past 4 GiB, or a page
+ * not in the TLB, goes to the handler as before (its stub is the next
+ * cold record, reached from here).
+ */
+static void cross_probe(struct be_ctx *x, const struct ir_op *op, int lin, int ent, int t, int u, int size, bool write,
+                        regset live)
+{
+    struct cold *c = x64_tlb_probe(x, COLD_X87_CROSS, lin, ent, t, size, write);
+    c->resume = x->buf.p;
+    c->lin = (int8_t)lin;
+    c->out = (int8_t)ent;
+    c->val = (int8_t)t;
+    c->aux = (int8_t)u;
+    c->size = (uint8_t)size;
+    c->flags = write;
+    x87_cold(x, op, NULL, live, false); /* the handler: its site is in the stub */
+}
+
+/* After the host's store: when it went to the bounce buffer, copy it out
+ * (t and u: the op's scratch registers, free again). */
+static void cross_store_back(struct be_ctx *x, int lin, int ent, int t, int u, int size)
+{
+    struct xbuf *b = &x->buf;
+    x_lea(b, 1, R11, ent, lin, 0, 0);
+    x_alu_rr(b, ALU_SUB, 1, R11, RSP);
+    x_alu_ri(b, ALU_CMP, 1, R11, X64_BOUNCE);
+    struct cold *c = x64_add_cold(x, COLD_X87_CROSS_ST, x_jcc32(b, CC_E));
+    c->resume = b->p;
+    c->lin = (int8_t)lin;
+    c->out = (int8_t)ent;
+    c->val = (int8_t)t;
+    c->aux = (int8_t)u;
+    c->size = (uint8_t)size;
+}
+
+/* p1 = host address of the operand's first byte, p2 = of its second
+ * page (TLB entries known to be there). Clobbers both and `t`. */
+static void cross_pages(struct be_ctx *x, int lin, int p1, int p2, int t, int size)
+{
+    struct xbuf *b = &x->buf;
+    int32_t add = x64_tlb_base(x) + (int32_t)offsetof(struct tlb_entry, addend);
+    x_lea(b, 0, t, lin, NOREG, 0, size - 1);
+    x_alu_ri(b, ALU_AND, 0, t, (int32_t)0xfffff000u); /* the second page */
+    x_mov_rr(b, 0, p2, t);
+    x_shift_ri(b, SH_SHR, 0, p2, 12 - 5);
+    x_alu_ri(b, ALU_AND, 0, p2, (TLB_SIZE - 1) << 5);
+    x_load(b, 1, p2, RBP, p2, 0, add, 8, false);
+    x_alu_rr(b, ALU_ADD, 1, p2, t);
+    x_mov_rr(b, 0, p1, lin);
+    x_shift_ri(b, SH_SHR, 0, p1, 12 - 5);
+    x_alu_ri(b, ALU_AND, 0, p1, (TLB_SIZE - 1) << 5);
+    x_load(b, 1, p1, RBP, p1, 0, add, 8, false);
+    x_alu_rr(b, ALU_ADD, 1, p1, lin);
+}
+
+/* Copy between the bounce buffer and the pages at p1 (up to the page
+ * end) and p2 (the rest): k counts bytes, R11 carries them. */
+static void cross_copy(struct xbuf *b, int lin, int p1, int p2, int k, int size, bool out)
+{
+    x_alu_rr(b, ALU_XOR, 0, k, k);
+    uint8_t *first = b->p;
+    if (out) {
+        x_load(b, 0, R11, RSP, k, 0, X64_BOUNCE, 1, false);
+        x_store(b, R11, p1, k, 0, 0, 1);
+    } else {
+        x_load(b, 0, R11, p1, k, 0, 0, 1, false);
+        x_store(b, R11, RSP, k, 0, X64_BOUNCE, 1);
+    }
+    x_alu_ri(b, ALU_ADD, 0, k, 1);
+    x_lea(b, 0, R11, lin, k, 0, 0);
+    x_test_ri(b, 0, R11, 0xfff);
+    x_jcc_to(b, CC_NE, first);
+    x_alu_rr(b, ALU_SUB, 1, p2, k); /* p2 - k + k addresses the second page's first byte */
+    uint8_t *second = b->p;
+    if (out) {
+        x_load(b, 0, R11, RSP, k, 0, X64_BOUNCE, 1, false);
+        x_store(b, R11, p2, k, 0, 0, 1);
+    } else {
+        x_load(b, 0, R11, p2, k, 0, 0, 1, false);
+        x_store(b, R11, RSP, k, 0, X64_BOUNCE, 1);
+    }
+    x_alu_ri(b, ALU_ADD, 0, k, 1);
+    x_alu_ri(b, ALU_CMP, 0, k, size);
+    x_jcc_to(b, CC_B, second);
+}
+
+void x64_emit_cold_x87_cross(struct be_ctx *x, const struct cold *c, struct cold *handler)
+{
+    struct xbuf *b = &x->buf;
+    int lin = c->lin, p1 = c->out, p2 = c->val, t = c->aux, size = c->size;
+    bool write = c->flags;
+    int32_t tag = x64_tlb_base(x) +
+                  (int32_t)(write ? offsetof(struct tlb_entry, tag_w) : offsetof(struct tlb_entry, tag_r));
+    uint8_t *fail[4];
+    x_lea(b, 1, R11, lin, NOREG, 0, size - 1); /* past 4 GiB: the handler's */
+    x_shift_ri(b, SH_SHR, 1, R11, 32);
+    fail[0] = x_jcc32(b, CC_NE);
+    x_mov_rr(b, 0, R11, lin);
+    x_alu_ri(b, ALU_AND, 0, R11, 0xfff);
+    x_alu_ri(b, ALU_CMP, 0, R11, 0x1000 - size);
+    fail[1] = x_jcc32(b, CC_BE); /* within one page: a TLB miss */
+    for (int k = 0; k < 2; k++) { /* both pages in the TLB */
+        if (k == 0)
+            x_mov_rr(b, 0, R11, lin);
+        else
+            x_lea(b, 0, R11, lin, NOREG, 0, size - 1);
+        x_alu_ri(b, ALU_AND, 0, R11, (int32_t)0xfffff000u);
+        x_mov_rr(b, 0, t, R11);
+        x_shift_ri(b, SH_SHR, 0, t, 12 - 5);
+        x_alu_ri(b, ALU_AND, 0, t, (TLB_SIZE - 1) << 5);
+        x_rm(b, (unsigned)(ALU_CMP << 3 | 3), 1, R11, RBP, t, 0, tag);
+        fail[2 + k] = x_jcc32(b, CC_NE);
+    }
+    if (!write) {
+        cross_pages(x, lin, p1, p2, t, size);
+        cross_copy(b, lin, p1, p2, t, size, false);
+    }
+    x_lea(b, 1, p1, RSP, NOREG, 0, X64_BOUNCE); /* [p1 + lin] is the buffer */
+    x_alu_rr(b, ALU_SUB, 1, p1, lin);
+    x_jmp_to(b, c->resume);
+    uint8_t *at = b->p;
+    for (int k = 0; k < 4; k++)
+        x_patch32(fail[k], at);
+    handler->site = x_jmp32(b);
+}
+
+void x64_emit_cold_x87_cross_st(struct be_ctx *x, const struct cold *c)
+{
+    /* Both pages' write entries were checked by the first stub, and
+     * nothing has run since that could change the TLB. */
+    cross_pages(x, c->lin, c->out, c->val, c->aux, c->size);
+    cross_copy(&x->buf, c->lin, c->out, c->val, c->aux, c->size, true);
+    x_jmp_to(&x->buf, c->resume);
+}
+
+/*
  * The mode check and host setup, at native entry (the common prologue)
  * and after the handlers that can change the guest's x87 mode (x87 and
  * MMX instructions, CLTS; MOV CR0, LMSW and task switches end the block,
@@ -716,10 +860,10 @@ void x64_emit_x87(struct be_ctx *x, const struct ir_op *op, int out, const struc
         x_test_ri(b, 0, idx, (int32_t)(present | emptied));
         x87_cold(x, op, x_jcc32(b, CC_NE), live, false);
     }
+    bool write = f.kind == XK_ST_M;
     if (f.msize) {
-        bool write = f.kind == XK_ST_M;
         x64_seg_check(x, &in[0], (int)op->c[1], f.msize, write, lin, ent);
-        x87_cold_fill(x, x64_tlb_probe(x, COLD_X87, lin, ent, top, f.msize, write), op, live, false);
+        cross_probe(x, op, lin, ent, top, idx, f.msize, write, live);
     }
     /* Past the checks (their stubs hold the cache as it was): every kind
      * but FCOMI defines C1 itself, so the loads and exchanges before its
@@ -825,10 +969,12 @@ void x64_emit_x87(struct be_ctx *x, const struct ir_op *op, int out, const struc
                 x87_2(b, 0xd9, 0xc0); /* fld st(0) */
                 x87_m(b, i->b1, f.mreg, ent, lin, 0);
             }
+            cross_store_back(x, lin, ent, top, idx, f.msize);
             capture(x);
             pop_guest(x);
         } else {
             x87_m(b, i->b1, f.mreg, ent, lin, 0); /* the host's form pops when the guest's does */
+            cross_store_back(x, lin, ent, top, idx, f.msize);
             capture(x);
             if (f.pops) {
                 m_pop_host(m);

@@ -243,6 +243,29 @@ static void mmx(void)
     rt_printf("after mmx: sw=%04x tw=%04x; after emms: sw=%04x tw=%04x\n", env[2], env[4], env2[2], env2[4]);
 }
 
+/* Memory operands across a page boundary (a translator's inline access
+ * covers one page): in a loop, hot enough to be translated, a long double
+ * and a double are loaded across one, and stored across another. */
+static uint8_t pages[4 * 4096] __attribute__((aligned(4096)));
+
+static void across_pages(void)
+{
+    struct ext *a = (struct ext *)(pages + 4096 - 3), *r = (struct ext *)(pages + 3 * 4096 - 6);
+    double *d = (double *)(pages + 2 * 4096 - 5);
+    long double tenth = 0.1L;
+    uint16_t sw = 0;
+    __builtin_memcpy(a, &tenth, 10);
+    *d = 1.0 / 3.0;
+    __asm__ volatile("fninit");
+    for (int k = 0; k < 50; k++)
+        __asm__ volatile("fldt %1; faddl %2; fld %%st(0); fstpl %2; fmul %%st(0), %%st; fstpt %0; fnstsw %3"
+                         : "=m"(*r), "+m"(*a), "+m"(*d), "=m"(sw));
+    uint64_t bits;
+    __builtin_memcpy(&bits, d, 8);
+    p80("across pages", r, sw);
+    rt_printf("across pages: double %08x%08x\n", (unsigned)(bits >> 32), (unsigned)bits);
+}
+
 void fpu_calc(void)
 {
     division();
@@ -252,6 +275,7 @@ void fpu_calc(void)
     compares();
     transcendental();
     mmx();
+    across_pages();
 }
 
 #ifdef HOST_ORACLE
