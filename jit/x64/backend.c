@@ -206,7 +206,7 @@ struct cold *x64_add_cold(struct be_ctx *x, enum cold_kind kind, uint8_t *site)
     }
     struct cold *c = &x->cold[x->ncold++];
     *c = (struct cold){ .kind = (uint8_t)kind, .site = site, .insn = (uint16_t)x->insn, .lin = -1, .out = -1,
-                        .val = -1, .dfirst = x->cur_dfirst, .dcount = x->cur_dcount };
+                        .val = -1, .dfirst = x->cur_dfirst, .dcount = x->cur_dcount, .x87 = x->x87 };
     return c;
 }
 
@@ -875,6 +875,7 @@ static void emit_cold(struct be_ctx *x, const struct cold *c)
     struct xbuf *b = &x->buf;
     switch (c->kind) {
     case COLD_EXIT:
+        x64_x87_writeback(x, &c->x87);
         x64_emit_defers(x, c);
         store_eip(x, c->imm);
         emit_exit_common(x, c->ninsns);

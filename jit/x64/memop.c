@@ -161,6 +161,7 @@ void x64_emit_wrap_check(struct be_ctx *x, const struct cold *c, int lin)
     x_lea(b, 1, R11, lin, NOREG, 0, c->size - 1);
     x_shift_ri(b, SH_SHR, 1, R11, 32);
     uint8_t *ok = x_jcc32(b, CC_E);
+    x64_x87_writeback(x, &c->x87);
     x64_emit_defers(x, c);
     x64_set_cur(x, c->insn);
     x_mov_rr(b, 1, RDI, RBP);
@@ -185,8 +186,10 @@ void x64_emit_cold_mem(struct be_ctx *x, const struct cold *c)
 {
     struct xbuf *b = &x->buf;
     regset keep = c->live & X64_CLOBBERED;
+    bool x87 = !x64_x87_model_empty(&c->x87); /* the x87 cache, in use across the access */
     switch (c->kind) {
     case COLD_SEGFAULT:
+        x64_x87_writeback(x, &c->x87);
         x64_emit_defers(x, c);
         x64_set_cur(x, c->insn);
         x_mov_rr(b, 1, RDI, RBP);
@@ -196,6 +199,8 @@ void x64_emit_cold_mem(struct be_ctx *x, const struct cold *c)
         break;
     case COLD_LD:
         x64_emit_wrap_check(x, c, c->lin);
+        if (x87)
+            x64_x87_sync(x, &c->x87);
         x64_save_regs(b, keep, false);
         x64_emit_defers(x, c);
         x64_set_cur(x, c->insn);
@@ -210,10 +215,14 @@ void x64_emit_cold_mem(struct be_ctx *x, const struct cold *c)
         else
             x_mov_rr(b, 0, c->out, RAX);
         x64_save_regs(b, keep, true);
+        if (x87)
+            x64_x87_unsync(x);
         x_jmp_to(b, c->resume);
         break;
     case COLD_ST:
         x64_emit_wrap_check(x, c, c->lin);
+        if (x87)
+            x64_x87_sync(x, &c->x87);
         x64_save_regs(b, keep, false);
         x64_emit_defers(x, c);
         x64_set_cur(x, c->insn);
@@ -226,6 +235,8 @@ void x64_emit_cold_mem(struct be_ctx *x, const struct cold *c)
         x_mov_rr(b, 1, RDI, RBP);
         x_call_abs(b, (const void *)jit_st_slow);
         x64_save_regs(b, keep, true);
+        if (x87)
+            x64_x87_unsync(x);
         x_jmp_to(b, c->resume);
         break;
     default:

@@ -21,7 +21,7 @@
 
 #define X64_NSLOTS 48
 #define X64_SAVE_OFF (X64_NSLOTS * 8)
-#define X64_FRAME (X64_SAVE_OFF + 16 * 8 + 8) /* keeps RSP 16-aligned after six pushes */
+#define X64_FRAME (X64_SAVE_OFF + 16 * 8 + 8 + 112) /* keeps RSP 16-aligned after six pushes */
 #define X64_ENTRY_SIZE 16                     /* the per-block entry thunk, padded */
 
 #define X64_ALLOCATABLE                                                                                                \
@@ -125,6 +125,8 @@ struct be_ctx {
  * never parked there): an x87 memory operand that spans two pages is
  * read or written there by the host instruction (x87.c). */
 #define X64_BOUNCE (X64_SAVE_OFF + 8 * R12)
+/* After X64_HOSTCW: 108 bytes for an FNSAVE image (x64_x87_sync). */
+#define X64_FSAVE (X64_SAVE_OFF + 16 * 8 + 8)
 
 /* Offsets into struct cpu, checked against the types in backend.c. */
 int x64_global_off(int g);
@@ -157,6 +159,9 @@ void x64_x87_flush(struct be_ctx *x);
 void x64_emit_cold_x87_cross(struct be_ctx *x, const struct cold *c, struct cold *handler);
 void x64_emit_cold_x87_cross_st(struct be_ctx *x, const struct cold *c);
 bool x64_x87_cached(const struct be_ctx *x);
+bool x64_x87_model_empty(const struct x87_model *m);
+void x64_x87_sync(struct be_ctx *x, const struct x87_model *m);
+void x64_x87_unsync(struct be_ctx *x);
 void x64_x87_writeback(struct be_ctx *x, const struct x87_model *m);
 bool x64_x87_keeps_cache(int opc);
 /* Check the guest's x87 mode and set the host's x87 up for it, into

@@ -444,32 +444,32 @@ static bool evict_ghost(struct be_ctx *x)
     return false;
 }
 
-/*
- * Write the cache back to struct cpu and empty the host's stack: the
- * dirty registers, then TOP and the tags (rotated by delta; cached ones
- * present, popped ones empty), then the host's new exception flags and
- * C1. Uses R11 and the frame's TMP0 only, so it fits anywhere.
- */
-static void emit_writeback(struct be_ctx *x, const struct x87_model *m)
+/* The guest registers the cache holds (not its ghosts), relative to the
+ * guest's TOP: present in the tags once written back. */
+static uint8_t cached_set(const struct x87_model *m)
+{
+    uint8_t cached = 0;
+    for (int h = 0; h < m->n; h++)
+        if (!(m->ghost & (1u << h)))
+            cached |= (uint8_t)(1u << m->v[h]);
+    return cached;
+}
+
+/* The slot in struct cpu of host register h, relative to its TOP. */
+static int slot_of(const struct x87_model *m, int h)
+{
+    return (m->ghost & (1u << h)) ? m->v[h] : m->delta + m->v[h];
+}
+
+/* Everything of a write-back but the values: TOP and the tags (rotated
+ * by delta; cached ones present, popped ones empty), the host's new
+ * exception flags (the host status word at [rsp + sw_at]) and C1 (from
+ * TMP1 for X87_C1_HOST, from [rsp + sw_at] for X87_C1_LIVE), the last
+ * instruction's pointers. R11 only. */
+static void emit_meta(struct be_ctx *x, const struct x87_model *m, int32_t sw_at)
 {
     struct xbuf *b = &x->buf;
-    uint8_t cached = 0;
-    if (m->c1 == X87_C1_LIVE)
-        fnstsw_tmp(b); /* before the stores change it; HOST from here on */
-    for (int h = 0; h < m->n; h++) {
-        if (m->ghost & (1u << h)) {
-            st_index_r11(b, m->v[h]);
-            fstp80(b, R11);
-            continue;
-        }
-        cached |= (uint8_t)(1u << m->v[h]);
-        if (m->dirty & (1u << h)) {
-            st_index_r11(b, m->delta + m->v[h]);
-            fstp80(b, R11);
-        } else {
-            fpop(b);
-        }
-    }
+    uint8_t cached = cached_set(m);
     if (m->delta || cached || m->empty) {
         x_load(b, 0, R11, RBP, NOREG, 0, FPU_OFF(tw), 1, false);
         if (m->delta) { /* rotate right by delta: relative to the new TOP */
@@ -488,15 +488,14 @@ static void emit_writeback(struct be_ctx *x, const struct x87_model *m)
         x_store(b, R11, RBP, NOREG, 0, FPU_OFF(top), 1);
     }
     if (m->host_ops) {
-        x87_m(b, 0xdd, 7, RSP, NOREG, X64_TMP0); /* fnstsw: the sticky flags */
-        x_load(b, 0, R11, RSP, NOREG, 0, X64_TMP0, 2, false);
+        x_load(b, 0, R11, RSP, NOREG, 0, sw_at, 2, false);
         x_alu_ri(b, ALU_AND, 0, R11, FSW_EXC_BITS);
         or_m16_r11(b, FPU_OFF(sw));
     }
     if (m->c1 != X87_C1_MEM)
         and_m16(b, FPU_OFF(sw), (uint16_t)~SW_C1);
     if (m->c1 == X87_C1_HOST || m->c1 == X87_C1_LIVE) {
-        x_load(b, 0, R11, RSP, NOREG, 0, X64_TMP1, 2, false);
+        x_load(b, 0, R11, RSP, NOREG, 0, m->c1 == X87_C1_HOST ? X64_TMP1 : sw_at, 2, false);
         x_alu_ri(b, ALU_AND, 0, R11, SW_C1);
         or_m16_r11(b, FPU_OFF(sw));
     }
@@ -509,6 +508,74 @@ static void emit_writeback(struct be_ctx *x, const struct x87_model *m)
     }
 }
 
+/*
+ * Write the cache back to struct cpu and empty the host's stack: the
+ * dirty registers and ghosts, then the rest (emit_meta). Uses R11 and
+ * the frame's TMP0 and TMP1 only, so it fits anywhere.
+ */
+static void emit_writeback(struct be_ctx *x, const struct x87_model *m)
+{
+    struct xbuf *b = &x->buf;
+    struct x87_model mm = *m;
+    if (mm.c1 == X87_C1_LIVE) {
+        fnstsw_tmp(b); /* before the stores change it */
+        mm.c1 = X87_C1_HOST;
+    }
+    for (int h = 0; h < m->n; h++) {
+        if (m->dirty & (1u << h)) {
+            st_index_r11(b, slot_of(m, h));
+            fstp80(b, R11);
+        } else {
+            fpop(b);
+        }
+    }
+    if (m->host_ops)
+        x87_m(b, 0xdd, 7, RSP, NOREG, X64_TMP0); /* fnstsw: the sticky flags */
+    emit_meta(x, &mm, X64_TMP0);
+}
+
+/*
+ * Around a slow-path call that returns to the main path (an integer
+ * load's or store's TLB miss) with the cache in use: struct cpu gets
+ * exactly what a write-back would give it, in case the call faults, while
+ * the host's x87 is saved whole (FNSAVE, which leaves it empty for the C
+ * code) and restored after (FRSTOR), and struct cpu's TOP, tags and
+ * status word go back to what the cache is relative to. The values
+ * written to struct cpu on the way are harmless: the cache's own
+ * write-back stores them again. R11 only.
+ */
+void x64_x87_sync(struct be_ctx *x, const struct x87_model *m)
+{
+    struct xbuf *b = &x->buf;
+    x87_m(b, 0xdd, 6, RSP, NOREG, X64_FSAVE); /* fnsave */
+    x_load(b, 0, R11, RBP, NOREG, 0, FPU_OFF(top), 1, false);
+    x_store(b, R11, RSP, NOREG, 0, X64_BOUNCE, 1);
+    x_load(b, 0, R11, RBP, NOREG, 0, FPU_OFF(tw), 2, false);
+    x_store(b, R11, RSP, NOREG, 0, X64_BOUNCE + 2, 2);
+    x_load(b, 0, R11, RBP, NOREG, 0, FPU_OFF(sw), 2, false);
+    x_store(b, R11, RSP, NOREG, 0, X64_BOUNCE + 4, 2);
+    for (int h = 0; h < m->n; h++) {
+        if (!(m->dirty & (1u << h)))
+            continue;
+        x87_m(b, 0xdb, 5, RSP, NOREG, X64_FSAVE + 28 + 10 * h); /* fld m80: ST(h) of the image */
+        st_index_r11(b, slot_of(m, h));
+        fstp80(b, R11);
+    }
+    emit_meta(x, m, X64_FSAVE + 4);
+}
+
+void x64_x87_unsync(struct be_ctx *x)
+{
+    struct xbuf *b = &x->buf;
+    x_load(b, 0, R11, RSP, NOREG, 0, X64_BOUNCE, 1, false);
+    x_store(b, R11, RBP, NOREG, 0, FPU_OFF(top), 1);
+    x_load(b, 0, R11, RSP, NOREG, 0, X64_BOUNCE + 2, 2, false);
+    x_store(b, R11, RBP, NOREG, 0, FPU_OFF(tw), 2);
+    x_load(b, 0, R11, RSP, NOREG, 0, X64_BOUNCE + 4, 2, false);
+    x_store(b, R11, RBP, NOREG, 0, FPU_OFF(sw), 2);
+    x87_m(b, 0xdd, 4, RSP, NOREG, X64_FSAVE); /* frstor */
+}
+
 static bool model_empty(const struct x87_model *m)
 {
     return !m->n && !m->delta && !m->empty && m->c1 == X87_C1_MEM && !m->host_ops && !m->note;
@@ -517,6 +584,11 @@ static bool model_empty(const struct x87_model *m)
 bool x64_x87_cached(const struct be_ctx *x)
 {
     return !model_empty(&x->x87);
+}
+
+bool x64_x87_model_empty(const struct x87_model *m)
+{
+    return model_empty(m);
 }
 
 /* In a stub that leaves the main path: its copy of the cache. */
@@ -535,15 +607,17 @@ void x64_x87_flush(struct be_ctx *x)
 }
 
 /* Ops the cache survives: they touch neither the x87, nor anything a
- * fault, a call or an exit would need in struct cpu. A conditional branch
- * writes it back in its stub, on the taken side only. */
+ * fault, a call or an exit would need in struct cpu, except in their
+ * stubs, which each record a copy of the cache (x64_add_cold): a
+ * conditional branch or CHKSTOP writes it back on its way out, a guest
+ * memory access's slow path syncs it around the call (x64_x87_sync). */
 bool x64_x87_keeps_cache(int opc)
 {
     if (ir_opdefs[opc].flags & IRF_PURE)
         return true;
     switch (opc) {
     case IR_NOP: case IR_INSN: case IR_LDG: case IR_STG: case IR_LD: case IR_ST: case IR_FLAGS: case IR_X87: case IR_X87F:
-    case IR_BRCOND:
+    case IR_BRCOND: case IR_QLD: case IR_QST: case IR_CHKSTOP:
         return true;
     default:
         return false;

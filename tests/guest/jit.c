@@ -10,7 +10,9 @@
  *   and flags held in host registers: #GP from a load and from a store
  *   beyond a segment limit (the inline segment check), #DE from an
  *   instruction the JIT leaves to the interpreter; the trap frame must hold
- *   exactly the state before the faulting instruction;
+ *   exactly the state before the faulting instruction; the x87 state
+ *   (held in the host's x87 by the JIT) at a #GP and a #PF from an
+ *   integer load that follows x87 arithmetic in the same block;
  * - a segment load that makes ES based or flat inside a translated loop;
  * - timer interrupts ending loops that are chained to themselves, one
  *   reading memory and one on registers only; the interrupted EIP must be
@@ -33,6 +35,10 @@ void jit_fault_gp(void);
 void jit_fault_de(void);
 void jit_fault_st(void);
 void jit_fault_pf(uint8_t *p);
+void jit_x87_ref(uint8_t *img);
+void jit_x87_gp(const uint8_t *off);
+void jit_x87_pf(const uint8_t *p);
+extern char jit_x87_gp_resume[], jit_x87_pf_resume[];
 uint32_t jit_spin(volatile uint32_t *ticks, uint32_t n);
 uint32_t jit_seg_flip(uint32_t based_sel, uint32_t flat_sel, const uint32_t *p, uint32_t n);
 uint32_t jit_spin_reg(void);
@@ -85,6 +91,13 @@ static void smc(void)
 }
 
 /* ---- Faults ---- */
+
+/* The x87 state after run(bad) (which faults, its handler resuming at
+ * `resume`), as FNSAVE gives it, equals the one without a fault: TOP,
+ * tags and register contents (the pointer fields differ, other code).
+ * run(good) first makes its block hot: a block that faults every time
+ * never completes a run, and is never translated at a threshold. */
+static int x87_at_fault(void (*run)(const uint8_t *), const uint8_t *good, const uint8_t *bad, char *resume);
 
 static struct pm_frame seen;
 static volatile uint32_t resume_at;
@@ -147,6 +160,11 @@ static void faults(void)
     rt_printf("fault: #DE from an interpreted instruction mid-block: vector %u eip %s eax %u flags %03x: %s\n",
               seen.vector, seen.eip == (uint32_t)jit_fault_de_at ? "at insn" : "elsewhere", seen.eax,
               seen.eflags & FLAGS_ARITH, bad ? "FAIL" : "ok");
+    bad = 0;
+    for (int k = 0; k < ROUNDS; k++)
+        bad += x87_at_fault(jit_x87_gp, (const uint8_t *)0, (const uint8_t *)0x1000, jit_x87_gp_resume);
+    rt_printf("fault: x87 state at a #GP(%x) from an integer load mid-block: vector %u: %s\n", seen.err, seen.vector,
+              bad ? "FAIL" : "ok");
     pm_flat_esfsgs();
 
     /* Paging on, identity-mapping the first 4 MiB but for one page. */
@@ -169,12 +187,35 @@ static void faults(void)
             seen.ecx != 7 || cr2 != (uint32_t)hole + 3 || (seen.eflags & FLAGS_ARITH) != 0x091)
             bad++;
     }
+    struct pm_frame pf = seen;
+    int bad_x87 = 0;
+    for (int k = 0; k < ROUNDS; k++)
+        bad_x87 += x87_at_fault(jit_x87_pf, (const uint8_t *)pd, hole, jit_x87_pf_resume);
     __asm__ volatile("movl %%cr0, %%eax; andl $0x7fffffff, %%eax; movl %%eax, %%cr0" : : : "eax", "memory");
-    rt_printf("fault: #PF(%x) on a load mid-block: eip %s eax %x cr2 %s flags %03x: %s\n", seen.err,
-              seen.eip == (uint32_t)jit_fault_pf_at ? "at insn" : "elsewhere", seen.eax,
-              cr2 == (uint32_t)hole + 3 ? "exact" : "wrong", seen.eflags & FLAGS_ARITH, bad ? "FAIL" : "ok");
+    rt_printf("fault: #PF(%x) on a load mid-block: eip %s eax %x cr2 %s flags %03x: %s\n", pf.err,
+              pf.eip == (uint32_t)jit_fault_pf_at ? "at insn" : "elsewhere", pf.eax,
+              cr2 == (uint32_t)hole + 3 ? "exact" : "wrong", pf.eflags & FLAGS_ARITH, bad ? "FAIL" : "ok");
+    rt_printf("fault: x87 state at a #PF from an integer load mid-block: vector %u: %s\n", seen.vector,
+              bad_x87 ? "FAIL" : "ok");
     pm_hook = 0;
     rt_printf("fault: %d traps taken\n", traps);
+}
+
+static int x87_at_fault(void (*run)(const uint8_t *), const uint8_t *good, const uint8_t *bad, char *resume)
+{
+    static uint8_t want[108], got[108];
+    for (int k = 0; k < 20; k++)
+        run(good);
+    jit_x87_ref(want);
+    /* Zeros in every register, so that only the run's own stores show. */
+    __asm__ volatile("fninit; fldz; fldz; fldz; fldz; fldz; fldz; fldz; fldz; fninit");
+    resume_at = (uint32_t)resume;
+    run(bad);
+    __asm__ volatile("fnsave %0" : "=m"(got));
+    for (int k = 0; k < 108; k++)
+        if ((k < 12 || k >= 28) && got[k] != want[k])
+            return 1;
+    return resume_at != 0; /* the fault happened */
 }
 
 /* Translated code skips the base and limit of segments that are flat

@@ -111,6 +111,49 @@ jit_fault_pf_at:
 jit_fault_pf_resume:
     ret
 
+/* The x87 state the next two leave at their fault, and jit_x87_ref saves
+ * (FNSAVE to its argument) without one: TOP moved, values computed, one
+ * of them popped (its register keeps it), two renamed by FXCH. A
+ * translator holding these in the host's x87 must store them exactly
+ * before the integer load's fault. */
+.macro X87_WORK
+    fninit
+    fld1
+    fldpi
+    fadd %st(1), %st
+    fld %st(0)
+    fmul %st(0), %st
+    faddp %st, %st(1)
+    fxch %st(1)
+.endm
+
+    .globl jit_x87_ref
+jit_x87_ref:
+    movl 4(%esp), %edx
+    X87_WORK
+    fnsave (%edx)
+    ret
+
+/* void jit_x87_gp(const uint8_t *off): the x87 work, then a load at
+ * ES:off (beyond ES's limit for the fault). */
+    .globl jit_x87_gp, jit_x87_gp_resume
+jit_x87_gp:
+    movl 4(%esp), %edx
+    X87_WORK
+    movl %es:(%edx), %ecx
+jit_x87_gp_resume:
+    ret
+
+/* void jit_x87_pf(const uint8_t *p): the x87 work, then a load from p
+ * (a not-present page for the fault). */
+    .globl jit_x87_pf, jit_x87_pf_resume
+jit_x87_pf:
+    movl 4(%esp), %edx
+    X87_WORK
+    movzbl 3(%edx), %ecx
+jit_x87_pf_resume:
+    ret
+
 /* uint32_t jit_spin(volatile uint32_t *ticks, uint32_t n): count loop
  * iterations until the timer interrupt handler has run n times. */
     .globl jit_spin, jit_spin_loop, jit_spin_cmp, jit_spin_jb, jit_spin_end
