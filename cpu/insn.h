@@ -21,6 +21,7 @@
 #ifndef KESTREL_INSN_H
 #define KESTREL_INSN_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "cpu/opcode.h"
@@ -54,6 +55,15 @@ struct insn {
     uint8_t nprefix; /* number of prefix bytes */
 };
 _Static_assert(sizeof(struct insn) == 32, "keep the decoded record at half a cache line");
+
+/* Whether the decoder left i as the instruction it is, with the handler
+ * of its row (rather than one raising #UD or #GP, or the unimplemented
+ * one). */
+static inline bool insn_decoded_normally(const struct insn *i)
+{
+    unsigned var = ((i->pfx & P_MEM) ? VAR_M16 : VAR_R16) + ((i->pfx & P_OSIZE32) ? 1 : 0);
+    return i->id != OP_INVALID && i->fn == op_handlers[i->id][var];
+}
 
 /* Decoder entry point. `mode32`: default operand/address size is 32 bits.
  * `eip` is the instruction's own EIP (for relative targets).

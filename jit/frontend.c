@@ -521,19 +521,15 @@ static uint32_t eip_after(const struct fe *f, unsigned k)
 
 /* The decoder replaces the handler of an instruction that must fault when
  * it runs (#UD, #GP for a CS-limit overrun, a missing handler) but keeps
- * its row: such an instruction is only ever an interpreter call. */
-static bool decoded_normally(const struct insn *i)
-{
-    unsigned var = ((i->pfx & P_MEM) ? VAR_M16 : VAR_R16) + ((i->pfx & P_OSIZE32) ? 1 : 0);
-    return i->id != OP_INVALID && i->fn == op_handlers[i->id][var];
-}
+ * its row (insn_decoded_normally): such an instruction is only ever an
+ * interpreter call. */
 
 /* Could this instruction fault or reach the interpreter? Then every flag
  * is live before it. Register-only forms of the instructions the JIT
  * lowers cannot; anything touching memory or the stack can. */
 static bool may_fault(const struct insn *i)
 {
-    if (!decoded_normally(i))
+    if (!insn_decoded_normally(i))
         return true;
     switch (i->id) {
     case OP_LEA:
@@ -604,7 +600,7 @@ void fe_translate(struct jit *j, const struct block *b, unsigned n, struct ir_bl
         f->fl_dirty = false;
         unsigned nops = ir->nops, ntemps = ir->ntemps;
         struct fe_flags fl = f->fl;
-        if (!decoded_normally(i) || !(fe_alu(f) || fe_mov(f) || fe_ctl(f) || fe_x87(f))) {
+        if (!insn_decoded_normally(i) || !(fe_alu(f) || fe_mov(f) || fe_ctl(f) || fe_x87(f))) {
             ir->nops = nops; /* a lowering that gave up must leave nothing behind */
             ir->ntemps = ntemps;
             f->fl = fl;

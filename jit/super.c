@@ -1,10 +1,12 @@
 /*
- * Superblocks: a hot block that ends in a conditional branch is translated
- * together with the decoded blocks that follow it when the branch is not
- * taken, so a loop whose body the decoder cut at a `jcc` (an early exit, a
- * bounds check) runs as one translation: no block entry checks, no
- * registers written back and reloaded, no lazy flags rebuilt in between.
- * The taken branch becomes a side exit (frontend: lower_jcc).
+ * Superblocks: a hot block is translated together with the decoded
+ * blocks that follow it when its last instruction falls through: past a
+ * conditional branch not taken, or past the end the decoder gave it (its
+ * length cap, or a page boundary). A loop whose body the decoder cut
+ * (at an early exit, a bounds check, the end of a page) then runs as one
+ * translation: no block entry checks, no registers written back and
+ * reloaded, no lazy flags rebuilt, no x87 cache flushed in between. The
+ * taken branch becomes a side exit (frontend: lower_jcc).
  *
  * The pieces are the interpreter's own decoded blocks, found in the block
  * cache: a fall-through block that was never decoded never ran, and is not
@@ -15,13 +17,18 @@
  * arena next to the code, so it goes when the code does.
  *
  * Conditions, so that nothing else needs to know:
- * - the pieces are contiguous on one physical page and none crosses a
- *   page, so the first block's byte range can simply be widened to cover
- *   them all (jit.c): a write to any piece invalidates the first block
- *   and unlinks its translation, as a write to the block itself does;
+ * - the pieces are contiguous in physical memory, and all on the first
+ *   block's page, or, when the first block's last instruction crosses
+ *   into the next page, all after it on that second page (where the
+ *   first block is listed too), none crossing again: the first block's
+ *   byte range can simply be widened to cover them all (jit.c), and a
+ *   write to any piece invalidates the first block and unlinks its
+ *   translation, as a write to the block itself does;
  * - each piece was decoded under the same key (EIP follows without a
  *   16-bit wrap, same CS base, limit and mode word);
- * - the branch is a Jcc, lowered inline (its target within the CS limit).
+ * - a piece ends in a Jcc lowered inline (its target within the CS
+ *   limit) or in an instruction that is neither a control transfer nor a
+ *   fault the decoder left in place (A_END, insn_decoded_normally).
  */
 #include <string.h>
 
@@ -43,17 +50,31 @@ static unsigned code_bytes(const struct block *b)
     return last->off + last->len;
 }
 
+/* Where b's code ends in physical memory: on its own page, or on the
+ * second page for a block whose last instruction crosses. */
+static uint64_t phys_end(const struct block *b)
+{
+    uint64_t end = b->paddr + code_bytes(b);
+    if (!b->crosses)
+        return end;
+    return b->paddr2 + (end - ((b->paddr | 0xfff) + 1));
+}
+
 /* The decoded block that runs when b's last instruction falls through, if
- * it can be translated with b. */
-static const struct block *fall_through(struct jit *j, const struct block *b)
+ * it can be translated with b (`first`: b is the superblock's first). */
+static const struct block *fall_through(struct jit *j, const struct block *b, bool first)
 {
     const struct insn *last = &b->insn[b->n - 1];
-    if (b->crosses || !is_jcc(last) || last->imm > b->cs_limit)
+    if (is_jcc(last)) {
+        if (last->imm > b->cs_limit)
+            return NULL;
+    } else if ((op_info[last->id].attr & A_END) || !insn_decoded_normally(last)) {
         return NULL;
-    if (b->eip + code_bytes(b) != b->next_eip) /* 16-bit EIP wrapped */
+    }
+    if ((b->crosses && !first) || b->eip + code_bytes(b) != b->next_eip) /* a third page; 16-bit EIP wrapped */
         return NULL;
-    uint64_t pa = b->paddr + code_bytes(b);
-    if (pa >> 12 != b->paddr >> 12)
+    uint64_t pa = phys_end(b), page = (b->crosses ? b->paddr2 : b->paddr) >> 12;
+    if (pa >> 12 != page)
         return NULL;
     const struct block *n = blkcache_lookup(j->cpu->cache, pa, b->next_eip, b->cs_base, b->cs_limit, b->mode);
     if (!n || n->crosses)
@@ -75,7 +96,7 @@ const struct block *jit_super_build(struct jit *j, struct block *b, struct jit_p
         cap = j->cfg.max_insns;
     const struct block *cur = b;
     while (parts->n < max_blocks) {
-        const struct block *n = fall_through(j, cur);
+        const struct block *n = fall_through(j, cur, cur == b);
         if (!n || total + n->n > cap)
             break;
         parts->b[parts->n++] = n;

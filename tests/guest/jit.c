@@ -5,7 +5,9 @@
  * - self-modifying code: a block that rewrites the instruction right after
  *   its own store; a loop that rewrites its own body while chained to
  *   itself; a routine rewritten by its caller between calls; a loop
- *   translated as one superblock, rewritten in its second decoded block;
+ *   translated as one superblock, rewritten in its second decoded block,
+ *   and one whose first block ends across a page boundary, rewritten on
+ *   the second page;
  * - precise exceptions in the middle of translated blocks, with registers
  *   and flags held in host registers: #GP from a load and from a store
  *   beyond a segment limit (the inline segment check), #DE from an
@@ -31,6 +33,8 @@ uint32_t jit_smc_loop(uint32_t n);
 uint32_t jit_smc_callee(void);
 uint32_t jit_super_smc(void);
 extern char jit_super_smc_imm[];
+uint32_t jit_super_cross(void);
+extern char jit_super_cross_imm[];
 void jit_fault_gp(void);
 void jit_fault_de(void);
 void jit_fault_st(void);
@@ -88,6 +92,17 @@ static void smc(void)
             bad++;
     }
     rt_printf("smc: second block of a superblock rewritten: %s\n", bad ? "FAIL" : "ok");
+
+    sup = (volatile uint32_t *)(jit_super_cross_imm + 1);
+    bad = 0;
+    *sup = 0x100;
+    for (uint32_t k = 0; k < ROUNDS; k++) {
+        if (k == ROUNDS / 2)
+            *sup = 0x10000;
+        if (jit_super_cross() != 4 * (1 + (k < ROUNDS / 2 ? 0x100u : 0x10000u)))
+            bad++;
+    }
+    rt_printf("smc: superblock across a page boundary, rewritten on the second page: %s\n", bad ? "FAIL" : "ok");
 }
 
 /* ---- Faults ---- */

@@ -227,4 +227,25 @@ jit_super_smc_imm:
     jnz 1b
 2:  ret
 
+/* uint32_t jit_super_cross(void): the same loop placed so that an
+ * instruction of its body crosses a page boundary: the decoder ends the
+ * loop's first block there, and the superblock goes on with the blocks
+ * on the second page, where the test rewrites jit_super_cross_imm. */
+    .globl jit_super_cross, jit_super_cross_imm
+    .balign 4096
+9:  .skip 4096 - 24, 0x90
+jit_super_cross:
+    xorl %eax, %eax
+    movl $4, %ecx
+1:  addl $1, %eax
+    .org 9b + 4096 - 3, 0x90
+    leal 0x12345678(%eax), %edx /* 6 bytes, 3 on each page */
+    testl %ecx, %ecx
+    jz 2f
+jit_super_cross_imm:
+    addl $0x100, %eax
+    decl %ecx
+    jnz 1b
+2:  ret
+
     .section .note.GNU-stack, "", @progbits
