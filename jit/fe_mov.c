@@ -6,6 +6,9 @@
  * even when the condition is false; POP into eSP keeps the popped value;
  * a push or pop commits eSP only after its memory access.
  */
+#include <stddef.h>
+
+#include "cpu/cpu.h"
 #include "jit/frontend.h"
 
 static uint32_t mask_of(int bits)
@@ -182,7 +185,19 @@ bool fe_mov(struct fe *f)
     case OP_NOP:
     case OP_PAUSE:
     case OP_NOP_Ev:
+    case OP_NOP_EvGv_0F18: case OP_NOP_EvGv_0F19: case OP_NOP_EvGv_0F1A: case OP_NOP_EvGv_0F1B:
+    case OP_NOP_EvGv_0F1C: case OP_NOP_EvGv_0F1D: case OP_NOP_EvGv_0F1E: case OP_NOP_EvGv_0F1F_1:
+    case OP_NOP_EvGv_0F1F_2: case OP_NOP_EvGv_0F1F_3: case OP_NOP_EvGv_0F1F_4: case OP_NOP_EvGv_0F1F_5:
+    case OP_NOP_EvGv_0F1F_6: case OP_NOP_EvGv_0F1F_7:
+        return true; /* the hint NOPs (ENDBR32 among them) touch nothing, memory forms included */
+    case OP_CLD:
+    case OP_STD: { /* DF lives in cpu->eflags itself, not in the lazy flags */
+        int off = (int)offsetof(struct cpu, eflags);
+        ir_temp e = ir_ld(ir, IR_I32, off, 4, false);
+        e = i->id == OP_CLD ? ir_op2i(ir, IR_AND, IR_I32, e, (int32_t)~EFL_DF) : ir_op2i(ir, IR_OR, IR_I32, e, EFL_DF);
+        ir_st(ir, e, off, 4);
         return true;
+    }
     case OP_CBW:
         if (osize(f) == 32)
             fe_set_reg(f, R_EAX, 32, ir_extract(ir, fe_get_reg(f, R_EAX, 32), 0, 16, true));
