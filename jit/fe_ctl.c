@@ -40,7 +40,8 @@ bool fe_reg_form_lowered(const struct insn *i)
         return true;
     switch (i->id) {
     case OP_SHL_EvCL: case OP_SAL_EvCL: case OP_SHR_EvCL: case OP_SAR_EvCL: case OP_ROL_EvCL: case OP_ROR_EvCL:
-        return (i->pfx & P_OSIZE32) != 0; /* 32-bit only (fe_alu.c: lower_shift_cl) */
+    case OP_SHLD_EvGvIb: case OP_SHLD_EvGvCL: case OP_SHRD_EvGvIb: case OP_SHRD_EvGvCL:
+        return (i->pfx & P_OSIZE32) != 0; /* 32-bit only (fe_alu.c: lower_shift_cl; fe_bits.c) */
     default:
         break;
     }

@@ -600,7 +600,7 @@ void fe_translate(struct jit *j, const struct block *b, unsigned n, struct ir_bl
         f->fl_dirty = false;
         unsigned nops = ir->nops, ntemps = ir->ntemps;
         struct fe_flags fl = f->fl;
-        if (!insn_decoded_normally(i) || !(fe_alu(f) || fe_mov(f) || fe_ctl(f) || fe_x87(f))) {
+        if (!insn_decoded_normally(i) || !(fe_alu(f) || fe_mov(f) || fe_ctl(f) || fe_x87(f) || fe_bits(f))) {
             ir->nops = nops; /* a lowering that gave up must leave nothing behind */
             ir->ntemps = ntemps;
             f->fl = fl;

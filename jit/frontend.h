@@ -61,6 +61,7 @@ bool fe_alu(struct fe *f);
 bool fe_mov(struct fe *f);
 bool fe_ctl(struct fe *f);
 bool fe_x87(struct fe *f);
+bool fe_bits(struct fe *f);
 
 /* ---- Helpers (frontend.c) ---- */
 static inline int osize(const struct fe *f) { return (f->i->pfx & P_OSIZE32) ? 32 : 16; }
