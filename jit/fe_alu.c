@@ -139,6 +139,36 @@ static bool lower_alu(struct fe *f, int op, int form)
     return true;
 }
 
+/* CMPXCHG Ev, Gv (misc_int.c): flags of eAX - dest; equal: dest = src,
+ * else eAX = dest. A memory destination is written either way, as the
+ * handler does (one vCPU thread: no atomicity to keep). eAX is written
+ * before the destination, which may be eAX itself. */
+static bool lower_cmpxchg(struct fe *f)
+{
+    const struct insn *i = f->i;
+    struct ir_block *ir = f->ir;
+    int bits = fe_opsize(f, 0);
+    ir_temp ea, d = fe_get_rm(f, bits, &ea, IRM_WCHK);
+    ir_temp a = fe_get_reg(f, R_EAX, bits), s = fe_get_reg(f, i->reg, bits);
+    alu_compute(f, AOP_CMP, bits, a, d);
+    fe_set_reg(f, R_EAX, bits, ir_movcond(ir, IR_I32, IR_EQ, a, d, a, d));
+    fe_set_rm(f, bits, ea, ir_movcond(ir, IR_I32, IR_EQ, a, d, s, d));
+    return true;
+}
+
+/* XADD Ev, Gv: dest = dest + src with ADD's flags, src = the old dest
+ * (the destination written last: XADD r, r leaves the sum). */
+static bool lower_xadd(struct fe *f)
+{
+    const struct insn *i = f->i;
+    int bits = fe_opsize(f, 0);
+    ir_temp ea, d = fe_get_rm(f, bits, &ea, IRM_WCHK), s = fe_get_reg(f, i->reg, bits);
+    ir_temp r = alu_compute(f, AOP_ADD, bits, d, s);
+    fe_set_reg(f, i->reg, bits, d);
+    fe_set_rm(f, bits, ea, r);
+    return true;
+}
+
 /* INC/DEC/NOT/NEG of r/m or of the opcode register. */
 static bool lower_unary(struct fe *f, unsigned id)
 {
@@ -444,6 +474,10 @@ bool fe_alu(struct fe *f)
     if (alu_row(i->id, &op, &form))
         return lower_alu(f, op, form);
     switch (i->id) {
+    case OP_CMPXCHG_EvGv:
+        return lower_cmpxchg(f);
+    case OP_XADD_EvGv:
+        return lower_xadd(f);
     case OP_INC_Zv:
     case OP_DEC_Zv:
     case OP_INC_Eb:
