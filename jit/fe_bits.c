@@ -1,5 +1,12 @@
 /*
- * Lowering of the double shifts SHLD/SHRD (32-bit operand size; the
+ * Lowering of the bit scans BSF/BSR and the double shifts SHLD/SHRD.
+ *
+ * BSF/BSR (bitops.c's bs_scan): a zero source sets ZF and PF, clears the
+ * other flags and leaves the destination; otherwise the destination is
+ * the index, ZF, SF, CF, OF, AF 0 and PF from the index (lf_res the index,
+ * or lf_set(PF)'s 0x100 for index 0, and lf_aux 0).
+ *
+ * SHLD/SHRD (32-bit operand size; the
  * 16-bit forms, whose counts above 16 follow Intel's 48-bit quirk, stay
  * interpreter calls). The semantics and the flag words are shift.c's
  * shld_op/shrd_op with shift_flags(): for a count n = imm or CL, masked
@@ -71,9 +78,30 @@ static bool lower_shxd(struct fe *f, bool left, bool by_cl)
     return true;
 }
 
+static bool lower_bitscan(struct fe *f, bool reverse)
+{
+    const struct insn *i = f->i;
+    struct ir_block *ir = f->ir;
+    int bits = fe_opsize(f, 0);
+    ir_temp ea, src = fe_get_rm(f, bits, &ea, 0), zero = fe_const(f, 0);
+    ir_temp idx = ir_op1(ir, reverse ? IR_BSR : IR_BSF, IR_I32, src);
+    fe_set_reg(f, i->reg, bits, ir_movcond(ir, IR_I32, IR_EQ, src, zero, fe_get_reg(f, i->reg, bits), idx));
+    if (fe_flags_live(f, F_OSZAPC)) {
+        ir_temp res = ir_movcond(ir, IR_I32, IR_EQ, idx, zero, ir_const(ir, IR_I64, 0x100),
+                                 ir_op1(ir, IR_EXT32U, IR_I32, idx));
+        res = ir_movcond(ir, IR_I32, IR_EQ, src, zero, ir_const(ir, IR_I64, 0), res);
+        fe_flags_words(f, res, ir_const(ir, IR_I64, 0));
+    } else {
+        f->fl.kind = FL_NONE; /* dead */
+    }
+    return true;
+}
+
 bool fe_bits(struct fe *f)
 {
     switch (f->i->id) {
+    case OP_BSF: return lower_bitscan(f, false);
+    case OP_BSR: return lower_bitscan(f, true);
     case OP_SHLD_EvGvIb: return lower_shxd(f, true, false);
     case OP_SHLD_EvGvCL: return lower_shxd(f, true, true);
     case OP_SHRD_EvGvIb: return lower_shxd(f, false, false);

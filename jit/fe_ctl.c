@@ -32,6 +32,7 @@ bool fe_reg_form_lowered(const struct insn *i)
     case OP_MOVZX_GvEb: case OP_MOVZX_GvEw: case OP_MOVSX_GvEb: case OP_MOVSX_GvEw:
     case OP_XCHG_EbGb: case OP_XCHG_EvGv: case OP_XCHG_ZveAX: case OP_NOP: case OP_PAUSE: case OP_NOP_Ev:
     case OP_CBW: case OP_CWD: case OP_BSWAP: case OP_CMPXCHG_EvGv: case OP_XADD_EvGv: case OP_CLD: case OP_STD:
+    case OP_BSF: case OP_BSR:
         return true;
     default:
         break;

@@ -111,6 +111,8 @@ static bool fold(const struct ir_op *op, const int64_t *in, int64_t *out)
         break;
     }
     case IR_BSWAP: r = __builtin_bswap32((uint32_t)a); break;
+    case IR_BSF: r = (uint32_t)a ? (uint64_t)__builtin_ctz((uint32_t)a) : 0; break;
+    case IR_BSR: r = (uint32_t)a ? 31u - (uint64_t)__builtin_clz((uint32_t)a) : 0; break;
     case IR_PARITY: r = !__builtin_parity((unsigned)(a & 0xff)); break;
     case IR_SETCOND: *out = ir_cond_eval((enum ir_cond)op->cond, t, a, b); return true;
     case IR_ADDR:

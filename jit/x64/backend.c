@@ -674,6 +674,8 @@ void be_emit_op(struct be_ctx *x, const struct ir_block *ir, const struct ir_op 
     case IR_NOT: x_unary(b, 2, w, out); break;
     case IR_NEG: x_unary(b, 3, w, out); break;
     case IR_BSWAP: x_bswap(b, w, out); break;
+    case IR_BSF: x_rr(b, 0x0fbc, 0, out, in[0].reg); break;
+    case IR_BSR: x_rr(b, 0x0fbd, 0, out, in[0].reg); break;
     case IR_EXT8S: x_movsx8_rr(b, w, out, in[0].reg); break;
     case IR_EXT8U: x_movzx8_rr(b, out, in[0].reg); break;
     case IR_EXT16S: x_movsx16_rr(b, w, out, in[0].reg); break;

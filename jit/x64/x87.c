@@ -711,52 +711,54 @@ static void cross_store_back(struct be_ctx *x, int lin, int ent, int t, int u, i
     c->size = (uint8_t)size;
 }
 
+/* dst = the host address of linear address `at` (a register; its page in
+ * the TLB). */
+static void host_addr(struct be_ctx *x, int dst, int at)
+{
+    struct xbuf *b = &x->buf;
+    x_mov_rr(b, 0, dst, at);
+    x_shift_ri(b, SH_SHR, 0, dst, 12 - 5);
+    x_alu_ri(b, ALU_AND, 0, dst, (TLB_SIZE - 1) << 5);
+    x_load(b, 1, dst, RBP, dst, 0, x64_tlb_base(x) + (int32_t)offsetof(struct tlb_entry, addend), 8, false);
+    x_alu_rr(b, ALU_ADD, 1, dst, at);
+}
+
 /* p1 = host address of the operand's first byte, p2 = of its second
  * page (TLB entries known to be there). Clobbers both and `t`. */
 static void cross_pages(struct be_ctx *x, int lin, int p1, int p2, int t, int size)
 {
-    struct xbuf *b = &x->buf;
-    int32_t add = x64_tlb_base(x) + (int32_t)offsetof(struct tlb_entry, addend);
-    x_lea(b, 0, t, lin, NOREG, 0, size - 1);
-    x_alu_ri(b, ALU_AND, 0, t, (int32_t)0xfffff000u); /* the second page */
-    x_mov_rr(b, 0, p2, t);
-    x_shift_ri(b, SH_SHR, 0, p2, 12 - 5);
-    x_alu_ri(b, ALU_AND, 0, p2, (TLB_SIZE - 1) << 5);
-    x_load(b, 1, p2, RBP, p2, 0, add, 8, false);
-    x_alu_rr(b, ALU_ADD, 1, p2, t);
-    x_mov_rr(b, 0, p1, lin);
-    x_shift_ri(b, SH_SHR, 0, p1, 12 - 5);
-    x_alu_ri(b, ALU_AND, 0, p1, (TLB_SIZE - 1) << 5);
-    x_load(b, 1, p1, RBP, p1, 0, add, 8, false);
-    x_alu_rr(b, ALU_ADD, 1, p1, lin);
+    x_lea(&x->buf, 0, t, lin, NOREG, 0, size - 1);
+    x_alu_ri(&x->buf, ALU_AND, 0, t, (int32_t)0xfffff000u); /* the second page */
+    host_addr(x, p2, t);
+    host_addr(x, p1, lin);
+}
+
+/* Byte k between the bounce buffer and [page + k], R11 carrying it. */
+static void copy_byte(struct xbuf *b, int page, int k, bool out)
+{
+    if (out) {
+        x_load(b, 0, R11, RSP, k, 0, X64_BOUNCE, 1, false);
+        x_store(b, R11, page, k, 0, 0, 1);
+    } else {
+        x_load(b, 0, R11, page, k, 0, 0, 1, false);
+        x_store(b, R11, RSP, k, 0, X64_BOUNCE, 1);
+    }
 }
 
 /* Copy between the bounce buffer and the pages at p1 (up to the page
- * end) and p2 (the rest): k counts bytes, R11 carries them. */
+ * end) and p2 (the rest): k counts bytes. */
 static void cross_copy(struct xbuf *b, int lin, int p1, int p2, int k, int size, bool out)
 {
     x_alu_rr(b, ALU_XOR, 0, k, k);
     uint8_t *first = b->p;
-    if (out) {
-        x_load(b, 0, R11, RSP, k, 0, X64_BOUNCE, 1, false);
-        x_store(b, R11, p1, k, 0, 0, 1);
-    } else {
-        x_load(b, 0, R11, p1, k, 0, 0, 1, false);
-        x_store(b, R11, RSP, k, 0, X64_BOUNCE, 1);
-    }
+    copy_byte(b, p1, k, out);
     x_alu_ri(b, ALU_ADD, 0, k, 1);
     x_lea(b, 0, R11, lin, k, 0, 0);
     x_test_ri(b, 0, R11, 0xfff);
     x_jcc_to(b, CC_NE, first);
     x_alu_rr(b, ALU_SUB, 1, p2, k); /* p2 - k + k addresses the second page's first byte */
     uint8_t *second = b->p;
-    if (out) {
-        x_load(b, 0, R11, RSP, k, 0, X64_BOUNCE, 1, false);
-        x_store(b, R11, p2, k, 0, 0, 1);
-    } else {
-        x_load(b, 0, R11, p2, k, 0, 0, 1, false);
-        x_store(b, R11, RSP, k, 0, X64_BOUNCE, 1);
-    }
+    copy_byte(b, p2, k, out);
     x_alu_ri(b, ALU_ADD, 0, k, 1);
     x_alu_ri(b, ALU_CMP, 0, k, size);
     x_jcc_to(b, CC_B, second);
