@@ -58,6 +58,23 @@ uint32_t jit_entry_esp; /* ESP on entry to jit_fault_gp (set by it) */
 #define G_SMALL GDT_FIRST_FREE
 #define G_BASED4 (GDT_FIRST_FREE + 1)
 
+/* run() is a loop of 4 x (1 + the immediate of the ADD at imm), which
+ * the test rewrites halfway through the rounds: "ok" when every round
+ * saw the immediate it had. */
+static const char *super_rewritten(uint32_t (*run)(void), char *imm)
+{
+    volatile uint32_t *v = (volatile uint32_t *)(imm + 1);
+    int bad = 0;
+    *v = 0x100;
+    for (uint32_t k = 0; k < ROUNDS; k++) {
+        if (k == ROUNDS / 2)
+            *v = 0x10000;
+        if (run() != 4 * (1 + (k < ROUNDS / 2 ? 0x100u : 0x10000u)))
+            bad++;
+    }
+    return bad ? "FAIL" : "ok";
+}
+
 static void smc(void)
 {
     int bad = 0;
@@ -82,27 +99,9 @@ static void smc(void)
     }
     rt_printf("smc: callee rewritten between calls: sum %u\n", sum);
 
-    volatile uint32_t *sup = (volatile uint32_t *)(jit_super_smc_imm + 1);
-    bad = 0;
-    *sup = 0x100;
-    for (uint32_t k = 0; k < ROUNDS; k++) {
-        if (k == ROUNDS / 2)
-            *sup = 0x10000;
-        if (jit_super_smc() != 4 * (1 + (k < ROUNDS / 2 ? 0x100u : 0x10000u)))
-            bad++;
-    }
-    rt_printf("smc: second block of a superblock rewritten: %s\n", bad ? "FAIL" : "ok");
-
-    sup = (volatile uint32_t *)(jit_super_cross_imm + 1);
-    bad = 0;
-    *sup = 0x100;
-    for (uint32_t k = 0; k < ROUNDS; k++) {
-        if (k == ROUNDS / 2)
-            *sup = 0x10000;
-        if (jit_super_cross() != 4 * (1 + (k < ROUNDS / 2 ? 0x100u : 0x10000u)))
-            bad++;
-    }
-    rt_printf("smc: superblock across a page boundary, rewritten on the second page: %s\n", bad ? "FAIL" : "ok");
+    rt_printf("smc: second block of a superblock rewritten: %s\n", super_rewritten(jit_super_smc, jit_super_smc_imm));
+    rt_printf("smc: superblock across a page boundary, rewritten on the second page: %s\n",
+              super_rewritten(jit_super_cross, jit_super_cross_imm));
 }
 
 /* ---- Faults ---- */
