@@ -123,7 +123,9 @@ struct be_ctx {
 #define X64_X87OK (X64_SAVE_OFF + 8 * RBX)
 /* 16 bytes of the save area, the slots of R12 and R13 (callee-saved:
  * never parked there): an x87 memory operand that spans two pages is
- * read or written there by the host instruction (x87.c). */
+ * read or written there by the host instruction, and x64_x87_sync keeps
+ * struct cpu's TOP, tags and status word there across a call (x87.c;
+ * never both at once). */
 #define X64_BOUNCE (X64_SAVE_OFF + 8 * R12)
 /* After X64_HOSTCW: 108 bytes for an FNSAVE image (x64_x87_sync). */
 #define X64_FSAVE (X64_SAVE_OFF + 16 * 8 + 8)
