@@ -57,8 +57,8 @@ struct insn {
 _Static_assert(sizeof(struct insn) == 32, "keep the decoded record at half a cache line");
 
 /* Whether the decoder left i as the instruction it is, with the handler
- * of its row (rather than one raising #UD or #GP, or the unimplemented
- * one). */
+ * of its row (rather than one raising #UD or #GP, or the handler of an
+ * encoding the CPU model lacks). */
 static inline bool insn_decoded_normally(const struct insn *i)
 {
     unsigned var = ((i->pfx & P_MEM) ? VAR_M16 : VAR_R16) + ((i->pfx & P_OSIZE32) ? 1 : 0);

@@ -31,6 +31,16 @@ static void emit_disp32(struct prog *p, uint8_t op, uint8_t modrm_reg, int off, 
     PB(p, op, (uint8_t)(0x83 | modrm_reg << 3), (uint8_t)off, (uint8_t)(off >> 8), 0, 0);
 }
 
+/* A case's data block: zeros, the test's control word `cw` (D_CW) and
+ * the epilogue's all-masked one (D_CWM). */
+static void data_init(uint8_t *in, uint16_t cw)
+{
+    static const uint16_t cwm = 0x037f;
+    memset(in, 0, D_SIZE);
+    memcpy(in + D_CW, &cw, 2);
+    memcpy(in + D_CWM, &cwm, 2);
+}
+
 /* A random FRSTOR/FLDENV image in the 32-bit (or 16-bit) layout. */
 static void gen_image(struct rng *r, uint8_t *img, bool op16, bool full)
 {
@@ -61,9 +71,7 @@ START_TEST(images)
     for (int it = 0; it < iters; it++) {
         uint64_t seed = r.s;
         uint8_t in[D_SIZE], h[D_SIZE], k[D_SIZE];
-        memset(in, 0, sizeof(in));
-        uint16_t cwm = 0x037f;
-        memcpy(in + D_CWM, &cwm, 2);
+        data_init(in, 0);
         for (int j = 0; j < 8; j++)
             put_f80(in + D_OPS + 16 * j, gen_f80(&r));
         bool op16 = rng_below(&r, 3) == 0;
@@ -167,11 +175,9 @@ START_TEST(sequences)
     for (int it = 0; it < iters; it++) {
         uint64_t seed = r.s;
         uint8_t in[D_SIZE], h[D_SIZE], k[D_SIZE];
-        memset(in, 0, sizeof(in));
-        uint16_t cw = gen_cw(&r), cwm = 0x037f;
+        uint16_t cw = gen_cw(&r);
         bool unmasked = (cw & 0x3f) != 0x3f;
-        memcpy(in + D_CW, &cw, 2);
-        memcpy(in + D_CWM, &cwm, 2);
+        data_init(in, cw);
         prog_init_env(in, &r);
         for (int j = 0; j < 8; j++)
             put_f80(in + D_OPS + 16 * j, rng_below(&r, 3) ? gen_f80_range(&r, 0x3fff - 20, 0x3fff + 20, true)
@@ -226,10 +232,7 @@ START_TEST(c1_carry)
     for (int it = 0; it < iters; it++) {
         uint64_t seed = r.s;
         uint8_t in[D_SIZE], h[D_SIZE], k[D_SIZE];
-        memset(in, 0, sizeof(in));
-        uint16_t cw = (uint16_t)(gen_cw(&r) | 0x3f), cwm = 0x037f;
-        memcpy(in + D_CW, &cw, 2);
-        memcpy(in + D_CWM, &cwm, 2);
+        data_init(in, (uint16_t)(gen_cw(&r) | 0x3f));
         prog_init_env(in, &r);
         for (int j = 0; j < 3; j++)
             put_f80(in + D_OPS + 16 * j, gen_f80_range(&r, 0x3fff - 20, 0x3fff + 20, true));
@@ -286,10 +289,7 @@ START_TEST(popped_contents)
     for (size_t q = 0; q < sizeof(progs) / sizeof(progs[0]); q++) {
         for (int it = 0; it < 20; it++, cases++) {
             uint8_t in[D_SIZE], h[D_SIZE], k[D_SIZE];
-            memset(in, 0, sizeof(in));
-            uint16_t cw = 0x037f;
-            memcpy(in + D_CW, &cw, 2);
-            memcpy(in + D_CWM, &cw, 2);
+            data_init(in, 0x037f);
             prog_init_env(in, &r);
             for (int j = 0; j < 8; j++)
                 put_f80(in + D_OPS + 16 * j, gen_f80_range(&r, 0x3fff - 20, 0x3fff + 20, true));
