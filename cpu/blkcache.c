@@ -28,7 +28,8 @@ struct blkcache *blkcache_new(struct cpu *cpu, struct phys *mem, size_t arena_si
     bc->hash = calloc(1u << HASH_BITS, sizeof(*bc->hash));
     bc->npages = mem->ram_size >> 12;
     bc->page = calloc(bc->npages, sizeof(*bc->page));
-    bc->arena = malloc(arena_size);
+    arena_size = (arena_size + 63) & ~(size_t)63;
+    bc->arena = aligned_alloc(64, arena_size); /* blocks 32-byte aligned (blkcache_insert) */
     bc->arena_size = arena_size;
     bc->mem = mem;
     bc->cpu = cpu;
@@ -157,7 +158,9 @@ struct block *blkcache_alloc(struct blkcache *bc, unsigned n)
 
 void blkcache_insert(struct blkcache *bc, struct block *b)
 {
-    bc->used += (sizeof(struct block) + (size_t)b->n * sizeof(struct insn) + 15) & ~(size_t)15;
+    /* 32-byte aligned: the fields a jump-cache hit reads (the first 24
+     * bytes) never straddle two cache lines. */
+    bc->used += (sizeof(struct block) + (size_t)b->n * sizeof(struct insn) + 31) & ~(size_t)31;
     unsigned h = key_hash(bc, b->paddr, b->eip, b->cs_base, b->cs_limit, b->mode);
     b->hnext = bc->hash[h];
     bc->hash[h] = b;

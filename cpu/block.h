@@ -35,11 +35,16 @@ struct cpu;
 struct phys;
 
 struct block {
+    /* What a jump-cache hit checks, and the code it runs, first: one
+     * cache line for the JIT's inline dispatch (jit/x64/common.c). */
     uint32_t eip;        /* EIP of the first instruction */
+    uint32_t mode;       /* mode word it was decoded under */
+    uint32_t lin;        /* linear address of the first byte */
+    uint32_t jmp_gen;    /* cpu->jmp_gen when it entered the jump cache */
+    native_fn *native;   /* accelerator code for this block, or NULL (cpu/accel.h) */
     uint32_t next_eip;   /* EIP after the last instruction */
     uint32_t cs_base;    /* CS base it was decoded under */
     uint32_t cs_limit;   /* CS limit it was decoded under */
-    uint32_t mode;       /* mode word it was decoded under */
     uint64_t paddr;      /* physical address of the first byte */
     struct block *hnext; /* hash chain */
     struct block *pnext; /* blocks on the same physical page */
@@ -49,11 +54,8 @@ struct block {
     uint16_t n;          /* instructions */
     uint16_t bytes;      /* guest code bytes covered (an accelerator may widen this over
                           * code it translated with the block: jit/super.c) */
-    uint32_t lin;        /* linear address of the first byte */
-    uint32_t jmp_gen;    /* cpu->jmp_gen when it entered the jump cache */
     uint8_t jmp_global;  /* its page was global (PTE.G, CR4.PGE) when it entered the jump cache */
     uint32_t hits;       /* interpreted executions (accelerator hotness) */
-    native_fn *native;   /* accelerator code for this block, or NULL (cpu/accel.h) */
     void *accel;         /* the accelerator's own data about this block */
     struct insn insn[];  /* n decoded instructions */
 };

@@ -16,6 +16,13 @@
  *     dispatch, generated once at the start of each arena.
  *   - be_patch_jump(): repoint a direct exit (chaining and unchaining).
  *
+ * A block's chained entry (be_chain_entry_offset past block->native) is
+ * entered with cpu->eip stale: its ways back to the run loop store the
+ * block's EIP. It leaves at once for pending events or a spent budget,
+ * and, for a block that crosses a page, unless the jump cache still holds
+ * it at the current generation (chained jumps outlive TLB flushes; its
+ * second page may map elsewhere now).
+ *
  * The allocator guarantees an op's inputs are in the registers (or the
  * immediates) the constraints allow, the output register holds nothing
  * live, and `live` lists every register holding a value still needed

@@ -246,9 +246,9 @@ const uint8_t *jit_chain_exit(struct cpu *c, struct jit_exit *e)
     if (!t || t->lin != lin || t->eip != eip || t->mode != c->mode || t->jmp_gen != c->jmp_gen || !t->native)
         return j->common.epilogue;
     struct jit_tb *to = t->accel;
-    /* Not into a block that crosses a page: its second page may be
-     * remapped on its own, which only the jump cache's checks catch. */
-    if (!to || to->b != t || (lin & ~0xfffu) != from->page || e->to || t->crosses)
+    /* A block that crosses a page checks at its chained entry that the
+     * jump cache still vouches for its second page (backend.h). */
+    if (!to || to->b != t || (lin & ~0xfffu) != from->page || e->to)
         return (const uint8_t *)(void *)t->native + be_chain_entry_offset;
     be_patch_jump(e->site, to->code + be_chain_entry_offset);
     e->to = to;

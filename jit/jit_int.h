@@ -70,6 +70,7 @@ struct jit_tb {
 /* Routines at the start of every arena (be_gen_common fills these). */
 struct jit_common {
     uint8_t *prologue;      /* native entry: saves registers, pins the CPU, jumps to the body */
+    uint8_t *miss;          /* cpu->eip = EAX, then the epilogue (a dispatch miss) */
     uint8_t *epilogue;      /* back to the run loop (cpu->blk cleared) */
     uint8_t *chain;         /* unchained direct exit: try to chain, else epilogue */
     uint8_t *indirect;      /* dispatch on cpu->eip through the jump cache */

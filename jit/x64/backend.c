@@ -473,13 +473,29 @@ struct be_ctx *be_begin(struct jit *j, struct jit_tb *tb, uint8_t *start, uint8_
     x_jmp_to(b, j->common.prologue);
     while (b->p < start + X64_ENTRY_SIZE && !b->overflow)
         xb(b, 0xcc);
-    /* Chained entry: leave at once for pending events or a spent budget
-     * (cpu->eip was set by whoever jumped here). */
+    /* Chained entry: leave at once for pending events or a spent budget.
+     * Whoever jumped here left cpu->eip stale: the exit stub stores it. */
     x_alu_mi(b, ALU_CMP, 1, RBP, (int32_t)offsetof(struct cpu, events), 0);
     x64_add_cold(x, COLD_ENTRY_EXIT, x_jcc32(b, CC_NE));
     x_load(b, 1, R11, RBP, NOREG, 0, (int32_t)offsetof(struct cpu, icount), 8, false);
     x_alu_rm(b, ALU_SUB, 1, R11, RBP, (int32_t)offsetof(struct cpu, exec_end));
     x64_add_cold(x, COLD_ENTRY_EXIT, x_jcc32(b, CC_NS));
+    if (x->b->crosses) {
+        /* Its second page may have been remapped since a chained jump here
+         * was patched: go on only while the jump cache still holds the
+         * block at the current generation (find_block() put it there after
+         * checking that page; a TLB flush, INVLPG or CR3 load undoes it). */
+        const struct block *blk = x->b;
+        x_load(b, 1, R11, RBP, NOREG, 0, (int32_t)offsetof(struct cpu, cache), 8, false);
+        x_load(b, 1, R11, R11, NOREG, 0,
+               (int32_t)(offsetof(struct blkcache, jmp) + jmp_hash(blk->lin) * sizeof(struct block *)), 8, false);
+        x_mov_ri(b, 1, R10, (int64_t)(uintptr_t)blk);
+        x_alu_rr(b, ALU_CMP, 1, R11, R10);
+        x64_add_cold(x, COLD_ENTRY_EXIT, x_jcc32(b, CC_NE));
+        x_load(b, 0, R11, RBP, NOREG, 0, (int32_t)offsetof(struct cpu, jmp_gen), 4, false);
+        x_alu_rm(b, ALU_CMP, 0, R11, R10, (int32_t)offsetof(struct block, jmp_gen));
+        x64_add_cold(x, COLD_ENTRY_EXIT, x_jcc32(b, CC_NE));
+    }
     /* Body. */
     if (!b->overflow)
         x_patch32(body_rel, b->p);
@@ -569,20 +585,25 @@ void x64_emit_exit(struct be_ctx *x, uint32_t eip, int64_t ninsns)
     x_jmp_to(&x->buf, x->j->common.epilogue);
 }
 
+/* A direct exit. A chained one does not store EIP: the block it jumps to
+ * stores its own on the ways out of its chained entry, and the exit's stub
+ * (unchained, or unlinked again) stores it before anything reads it. */
 static void emit_goto(struct be_ctx *x, const struct ir_op *op)
 {
     struct xbuf *b = &x->buf;
     struct jit_tb *tb = x->tb;
-    store_eip(x, op->c[0]);
-    emit_exit_common(x, op->c[2]);
     uint32_t lin = x->b->cs_base + (uint32_t)op->c[0];
+    bool chain = (lin & ~0xfffu) == tb->page && tb->nexits < JIT_MAX_EXITS;
+    if (!chain)
+        store_eip(x, op->c[0]);
+    emit_exit_common(x, op->c[2]);
     if ((lin & ~0xfffu) != tb->page) {
         /* Another page may be mapped elsewhere next time: never a patched
          * jump, always the jump-cache lookup. */
         x_jmp_to(b, x->j->common.indirect);
         return;
     }
-    if (tb->nexits >= JIT_MAX_EXITS) {
+    if (!chain) {
         x_jmp_to(b, x->j->common.epilogue);
         return;
     }
@@ -843,12 +864,11 @@ void be_emit_op(struct be_ctx *x, const struct ir_block *ir, const struct ir_op 
             x_mov_rr(b, 0, RAX, in[0].reg);
         else
             x_mov_ri(b, 0, RAX, (uint32_t)in[0].val);
-        x_store(b, RAX, RBP, NOREG, 0, (int32_t)offsetof(struct cpu, eip), 4);
         emit_exit_common(x, op->c[2]);
         if (x->j->cfg.cosim)
-            x_jmp_to(b, x->j->common.epilogue); /* co-simulation compares block by block */
+            x_jmp_to(b, x->j->common.miss); /* co-simulation compares block by block */
         else
-            x64_emit_dispatch(x->j, b);
+            x64_emit_dispatch(x->j, b); /* EIP stored only on a miss */
         break;
     case IR_EXIT:
         if (op->c[0] >= 0)
@@ -884,6 +904,7 @@ static void emit_cold(struct be_ctx *x, const struct cold *c)
         x_jmp_to(b, x->j->common.epilogue);
         break;
     case COLD_ENTRY_EXIT:
+        store_eip(x, x->b->eip); /* whoever jumped here did not (emit_goto) */
         x_jmp_to(b, x->j->common.epilogue);
         break;
     case COLD_BRANCH:
@@ -909,6 +930,7 @@ static void emit_cold(struct be_ctx *x, const struct cold *c)
     case COLD_CHAIN: {
         struct jit_exit *e = &x->tb->exit[c->exit];
         e->stub = b->p;
+        store_eip(x, e->eip);
         x_mov_ri(b, 1, RSI, (int64_t)(uintptr_t)e);
         x_jmp_to(b, x->j->common.chain);
         break;

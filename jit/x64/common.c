@@ -8,6 +8,8 @@
  *              in RBP, check the guest's x87 mode and set the host's up
  *              for it (x87.c), arm the cpu_stop() sentinel (blk_end =
  *              NULL), jump to the body.
+ *   miss       a dispatch that found no translated code: cpu->eip = EAX,
+ *              then the epilogue.
  *   epilogue   back to the run loop: clear cpu->blk (the unwinder must not
  *              take a later fault for one inside this block), restore the
  *              host's x87 control word, unwind.
@@ -29,8 +31,9 @@
 
 static const int saved[6] = { RBX, RBP, R12, R13, R14, R15 };
 
-/* The jump-cache dispatch on EIP in EAX (also in cpu->eip): a hit with
- * native code jumps to its chained entry, anything else to the epilogue.
+/* The jump-cache dispatch on EIP in EAX: a hit with native code jumps to
+ * its chained entry (whose exits store its EIP: nobody else does), anything
+ * else to `miss`, which stores EAX as cpu->eip for the run loop.
  * Clobbers RCX, RDX, R8, R11. Emitted in the common routine and inline at
  * each indirect exit, so every exit site has its own indirect jump for
  * the branch predictor to learn (a RET returns to few places; all RETs
@@ -54,20 +57,20 @@ void x64_emit_dispatch(struct jit *j, struct xbuf *b)
     x_load(b, 1, R8, RBP, NOREG, 0, (int32_t)offsetof(struct cpu, cache), 8, false);
     x_load(b, 1, R8, R8, RDX, 3, (int32_t)offsetof(struct blkcache, jmp), 8, false);
     x_test_rr(b, 1, R8, R8);
-    x_jcc_to(b, CC_E, cm->epilogue);
+    x_jcc_to(b, CC_E, cm->miss);
     x_alu_rm(b, ALU_CMP, 0, RCX, R8, (int32_t)offsetof(struct block, lin));
-    x_jcc_to(b, CC_NE, cm->epilogue);
+    x_jcc_to(b, CC_NE, cm->miss);
     x_alu_rm(b, ALU_CMP, 0, RAX, R8, (int32_t)offsetof(struct block, eip));
-    x_jcc_to(b, CC_NE, cm->epilogue);
+    x_jcc_to(b, CC_NE, cm->miss);
     x_load(b, 0, RDX, RBP, NOREG, 0, (int32_t)offsetof(struct cpu, mode), 4, false);
     x_alu_rm(b, ALU_CMP, 0, RDX, R8, (int32_t)offsetof(struct block, mode));
-    x_jcc_to(b, CC_NE, cm->epilogue);
+    x_jcc_to(b, CC_NE, cm->miss);
     x_load(b, 0, RDX, RBP, NOREG, 0, (int32_t)offsetof(struct cpu, jmp_gen), 4, false);
     x_alu_rm(b, ALU_CMP, 0, RDX, R8, (int32_t)offsetof(struct block, jmp_gen));
-    x_jcc_to(b, CC_NE, cm->epilogue);
+    x_jcc_to(b, CC_NE, cm->miss);
     x_load(b, 1, R8, R8, NOREG, 0, (int32_t)offsetof(struct block, native), 8, false);
     x_test_rr(b, 1, R8, R8);
-    x_jcc_to(b, CC_E, cm->epilogue);
+    x_jcc_to(b, CC_E, cm->miss);
     if (j->cfg.stats) {
         x_mov_ri(b, 1, R11, (int64_t)(uintptr_t)&j->stats.jit_indirect_hits);
         x_alu_mi(b, ALU_ADD, 1, R11, 0, 1);
@@ -93,7 +96,9 @@ size_t be_gen_common(struct jit *j, uint8_t *start, uint8_t *end)
 
     while ((uintptr_t)b->p & 15)
         xb(b, 0xcc);
-    cm->epilogue = b->p;
+    cm->miss = b->p;
+    x_store(b, RAX, RBP, NOREG, 0, (int32_t)offsetof(struct cpu, eip), 4);
+    cm->epilogue = b->p; /* falls through from miss */
     x_store_i(b, 0, RBP, (int32_t)offsetof(struct cpu, blk), 8);
     x_rm(b, 0xd9, 0, 5, RSP, NOREG, 0, X64_HOSTCW); /* fldcw: the host's again */
     x_alu_ri(b, ALU_ADD, 1, RSP, X64_FRAME);

@@ -11,7 +11,9 @@
  *   - toggling CR4.PGE, for a global page;
  *   - for an instruction that crosses into a remapped page (Kestrel caches
  *     such an instruction with the block it ends): INVLPG of the second
- *     page, a write to its bytes there, and a CR3 load.
+ *     page, a write to its bytes there, and a CR3 load; and INVLPG and a
+ *     CR3 load under such an instruction reached by a direct jump from
+ *     its first page (the JIT chains that jump).
  *
  * After each, the next call must run the new code. A global page whose
  * entry is unchanged must keep working across a CR3 load. These are the
@@ -35,6 +37,9 @@
 #define FRAME_C 0x00302000u /* ends with the first bytes of a crossing "mov $imm, %eax" */
 #define FRAME_D 0x00303000u /* second pages for it: the immediate's last byte, then ret */
 #define FRAME_E 0x00304000u
+#define FRAME_F 0x00305000u /* a direct jump into a crossing "mov $imm, %eax; ret" */
+#define FRAME_G 0x00306000u /* second pages for it: the immediate's last byte, then ret */
+#define FRAME_H 0x00307000u
 #define BIG_A 0x00800000u
 #define BIG_B 0x00c00000u
 #define LIN4K(n) (0x00400000u + (uint32_t)(n) * 0x1000u) /* through pt_test */
@@ -166,6 +171,25 @@ int main(uint32_t magic, uint32_t info)
     pt_test[5] = FRAME_D | P | RW;
     write_cr3(read_cr3());
     CHECK(call_at(LIN4K(4) + 0xfff) == 0xcccc0005u, "crossing instruction after a CR3 load");
+
+    /* The crossing instruction reached by a direct jump from its first
+     * page, which the JIT chains: the chained jump must not outlive a
+     * remap of the second page (INVLPG, then a CR3 load). */
+    volatile uint8_t *f = (volatile uint8_t *)FRAME_F, *g = (volatile uint8_t *)FRAME_G,
+                     *h = (volatile uint8_t *)FRAME_H;
+    f[0xff0] = 0xeb, f[0xff1] = 0x0a;                       /* jmp 0xffc */
+    f[0xffc] = 0xb8, f[0xffd] = 0x07, f[0xffe] = 0x00, f[0xfff] = 0xdd; /* mov $0x??dd0007, %eax */
+    g[0] = 0x11, g[1] = 0xc3;
+    h[0] = 0x22, h[1] = 0xc3;
+    map4k(6, FRAME_F, P | RW);
+    map4k(7, FRAME_G, P | RW);
+    CHECK(hot(LIN4K(6) + 0xff0) == 0x11dd0007u, "jump into a crossing instruction before remap");
+    map4k(7, FRAME_H, P | RW);
+    CHECK(call_at(LIN4K(6) + 0xff0) == 0x22dd0007u, "jump into a crossing instruction after INVLPG");
+    CHECK(hot(LIN4K(6) + 0xff0) == 0x22dd0007u, "jump into a crossing instruction hot again");
+    pt_test[7] = FRAME_G | P | RW;
+    write_cr3(read_cr3());
+    CHECK(call_at(LIN4K(6) + 0xff0) == 0x11dd0007u, "jump into a crossing instruction after a CR3 load");
 
     write_cr0(read_cr0() & ~CR0_PG);
     rt_printf("sys_codemap: %d failures\n", rt_failures);
