@@ -278,6 +278,16 @@ static bool lower_imul2(struct fe *f, bool has_imm)
     ir_temp ea, b = fe_get_rm(f, bits, &ea, 0);
     ir_temp a = has_imm ? fe_const(f, i->imm & mask_of(bits)) : fe_get_reg(f, i->reg, bits);
     ir_temp lo, ovf;
+    if (!fe_flags_live(f, F_OSZAPC)) {
+        /* No flags wanted: the low half is all there is, the same for a
+         * signed and an unsigned product. */
+        lo = ir_op2(ir, IR_MUL, IR_I32, a, b);
+        if (bits < 32)
+            lo = ir_op2i(ir, IR_AND, IR_I32, lo, 0xffff);
+        f->fl.kind = FL_NONE;
+        fe_set_reg(f, i->reg, bits, lo);
+        return true;
+    }
     if (bits == 32) {
         ir_temp p = ir_op2(ir, IR_MUL, IR_I64, ir_op1(ir, IR_EXT32S, IR_I32, a), ir_op1(ir, IR_EXT32S, IR_I32, b));
         lo = ir_op1(ir, IR_TRUNC, IR_I64, p);

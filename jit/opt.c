@@ -202,6 +202,12 @@ static bool simplify(struct opt *o, struct ir_op *op)
             return true;
         }
         break;
+    case IR_ADDR:
+        if (bc && bv == 0 && op->c[0] == 0 && op->c[2] != 16) {
+            make_copy(o, op, a); /* [reg]: a 32-bit register is its own offset */
+            return true;
+        }
+        break;
     case IR_MUL:
         if (bc && bv == 1) {
             make_copy(o, op, a);

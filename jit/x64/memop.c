@@ -32,6 +32,8 @@ static int32_t seg_off(int seg, size_t field)
 
 static void mov_ea(struct xbuf *b, int dst, const struct be_loc *ea)
 {
+    if (ea->reg == dst)
+        return; /* lin_reg() chose the offset's own register */
     if (ea->reg >= 0)
         x_mov_rr(b, 0, dst, ea->reg);
     else
@@ -91,11 +93,25 @@ struct cold *x64_tlb_probe(struct be_ctx *x, enum cold_kind kind, int lin, int e
     return c;
 }
 
+/* Where the linear address goes: through a flat segment it is the offset
+ * itself, which can stay in its register when nothing needs it after the
+ * access (no later op, no deferred store: `live`), the register is not
+ * the load's result (the TLB probe builds its tag there) and it is one a
+ * scratch register could be (the slow paths load RDI, RSI and RDX). */
+static int lin_reg(const struct be_ctx *x, int seg, const struct be_loc *ea, int scratch, int out, regset live)
+{
+    regset args = REGBIT(RDI) | REGBIT(RSI) | REGBIT(RDX);
+    if (x64_seg_flat(x, seg) && ea->reg >= 0 && ea->reg != out && !(live & REGBIT(ea->reg)) &&
+        !(args & REGBIT(ea->reg)))
+        return ea->reg;
+    return scratch;
+}
+
 void x64_emit_qld(struct be_ctx *x, const struct ir_op *op, int out, const struct be_loc *in, const int *s, regset live)
 {
     int seg = (int)op->c[0], size = (int)op->c[1], flags = (int)op->c[2];
     bool write = flags & IRM_WCHK;
-    int lin = s[0], ent = s[1];
+    int lin = lin_reg(x, seg, &in[0], s[0], out, live), ent = s[1];
     x64_seg_check(x, &in[0], seg, size, write, lin, ent);
     struct cold *c = x64_tlb_probe(x, COLD_LD, lin, ent, out, size, write);
     x_load(&x->buf, 0, out, ent, lin, 0, 0, size, (flags & IRM_SIGN) != 0);
@@ -112,7 +128,7 @@ void x64_emit_qld(struct be_ctx *x, const struct ir_op *op, int out, const struc
 void x64_emit_qst(struct be_ctx *x, const struct ir_op *op, const struct be_loc *in, const int *s, regset live)
 {
     int seg = (int)op->c[0], size = (int)op->c[1];
-    int lin = s[0], ent = s[1], tag = s[2];
+    int lin = lin_reg(x, seg, &in[0], s[0], in[1].reg, live), ent = s[1], tag = s[2];
     struct xbuf *b = &x->buf;
     x64_seg_check(x, &in[0], seg, size, true, lin, ent);
     struct cold *c = x64_tlb_probe(x, COLD_ST, lin, ent, tag, size, true);
