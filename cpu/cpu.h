@@ -231,7 +231,8 @@ struct cpu {
             uint8_t dbg_armed;    /* a DR7 breakpoint is enabled: run one instruction at a time (cpu/sysregs.h) */
             uint8_t exit_request; /* ask cpu_exec() to return at the next block boundary */
             uint8_t init_pending; /* INIT signal (local APIC): cpu_init_signal() at the next boundary */
-            uint8_t events_pad[1];
+            uint8_t interp_next;  /* interpret the next block, native code or not (the JIT's
+                                   * loop entry declined the state it found: jit/x64/loop.c) */
         };
         uint64_t events;
     };

@@ -383,6 +383,11 @@ static __attribute__((noinline)) int attend(struct cpu *c)
         }
         return -1;
     }
+    if (c->interp_next) {
+        c->interp_next = 0;
+        step(c, UINT_MAX - 1); /* any limit but UINT_MAX: the whole block, interpreted */
+        return -1;
+    }
     step(c, UINT_MAX);
     return -1;
 }

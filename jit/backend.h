@@ -78,8 +78,9 @@ bool be_available(void);
 void be_constraints(const struct ir_block *ir, const struct ir_op *op, struct be_cons *c);
 bool be_imm_ok(const struct ir_op *op, int idx, int64_t v);
 
-/* Translation of one block into [start, end). */
-struct be_ctx *be_begin(struct jit *j, struct jit_tb *tb, uint8_t *start, uint8_t *end);
+/* Translation of one block into [start, end). `again`: the same block
+ * once more, into the same place, because be_again() asked for it. */
+struct be_ctx *be_begin(struct jit *j, struct jit_tb *tb, uint8_t *start, uint8_t *end, bool again);
 void be_emit_mov(struct be_ctx *x, enum ir_type t, int dst, int src);
 void be_emit_movi(struct be_ctx *x, enum ir_type t, int dst, int64_t v);
 void be_emit_spill(struct be_ctx *x, int reg, int slot);
@@ -93,6 +94,10 @@ void be_set_defers(struct be_ctx *x, const struct ir_defer *d, const struct be_l
  * the block cannot be translated, or BE_FULL when it did not fit. */
 #define BE_FULL ((size_t)-1)
 size_t be_end(struct be_ctx *x);
+/* After a successful be_end: whether the backend wants the block emitted
+ * once more (a first translation taught it something, e.g. the x87
+ * registers a loop carries round; the IR is the same every time). */
+bool be_again(struct be_ctx *x);
 void be_free(struct be_ctx *x);
 
 /* Arena-wide routines, written at `start`; returns bytes used (0: no room). */

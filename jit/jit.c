@@ -117,7 +117,7 @@ static struct jit_tb *translate(struct jit *j, struct block *b, const struct blo
         if (j->ntbs == j->tbs_cap)
             jit_flush_code(j);
         struct jit_tb *tb = &j->tbs[j->ntbs];
-        *tb = (struct jit_tb){ .b = b, .blk = b, .parts = *parts, .page = b->lin & ~0xfffu, .ninsns = n };
+        const struct block *tblk = b;
         uint8_t *start = j->arena + j->used, *end = j->arena + j->arena_size;
         if (copy) {
             if (copy >= (size_t)(end - start)) {
@@ -126,14 +126,21 @@ static struct jit_tb *translate(struct jit *j, struct block *b, const struct blo
                 continue;
             }
             memcpy(start, blk, sizeof(struct block) + blk->n * sizeof(struct insn));
-            tb->blk = (const struct block *)(void *)start;
+            tblk = (const struct block *)(void *)start;
             start += copy;
         }
-        struct be_ctx *x = be_begin(j, tb, start, end);
-        if (!x)
-            return NULL;
-        bool ok = ra_run(j->ra, &j->ir, x);
-        size_t size = be_end(x); /* also when allocation failed: tells a full arena apart */
+        bool ok;
+        size_t size;
+        for (bool again = false;; again = true) { /* the backend may ask for a second look (be_again) */
+            *tb = (struct jit_tb){ .b = b, .blk = tblk, .parts = *parts, .page = b->lin & ~0xfffu, .ninsns = n };
+            struct be_ctx *x = be_begin(j, tb, start, end, again);
+            if (!x)
+                return NULL;
+            ok = ra_run(j->ra, &j->ir, x);
+            size = be_end(x); /* also when allocation failed: tells a full arena apart */
+            if (!ok || !size || size == BE_FULL || !be_again(x))
+                break;
+        }
         if (size == BE_FULL) {
             if (attempt == 0)
                 jit_flush_code(j); /* the arena is full: start over */

@@ -437,7 +437,7 @@ void x64_set_cur(struct be_ctx *x, unsigned insn)
     set_blk_cur(x, insn, true);
 }
 
-struct be_ctx *be_begin(struct jit *j, struct jit_tb *tb, uint8_t *start, uint8_t *end)
+struct be_ctx *be_begin(struct jit *j, struct jit_tb *tb, uint8_t *start, uint8_t *end, bool again)
 {
     struct be_ctx *x = j->be;
     if (!x) {
@@ -458,6 +458,7 @@ struct be_ctx *be_begin(struct jit *j, struct jit_tb *tb, uint8_t *start, uint8_
     x->blk_set = false;
     x->x87_checked = false;
     x->x87 = (struct x87_model){ .n = 0 };
+    x64_loop_begin(x, again);
     if (!grow((void **)&x->label, &x->label_cap, j->ir.nlabels + 1, sizeof(uint8_t *)))
         return NULL;
     for (unsigned k = 0; k < j->ir.nlabels; k++)
@@ -504,6 +505,7 @@ struct be_ctx *be_begin(struct jit *j, struct jit_tb *tb, uint8_t *start, uint8_
         x_mov_ri(b, 1, RSI, (int64_t)(uintptr_t)x->b);
         x_call_abs(b, (const void *)jit_trace_exec);
     }
+    x64_loop_head(x);
     return x;
 }
 
@@ -562,7 +564,7 @@ static void emit_alu(struct be_ctx *x, int aluop, int w, int out, const struct b
         x_alu_ri(&x->buf, aluop, w, out, (int32_t)b->val);
 }
 
-static void emit_exit_common(struct be_ctx *x, int64_t ninsns)
+void x64_emit_exit_common(struct be_ctx *x, int64_t ninsns)
 {
     struct xbuf *b = &x->buf;
     if (ninsns)
@@ -573,15 +575,15 @@ static void emit_exit_common(struct be_ctx *x, int64_t ninsns)
     }
 }
 
-static void store_eip(struct be_ctx *x, int64_t eip)
+void x64_store_eip(struct be_ctx *x, uint32_t eip)
 {
     x_store_i(&x->buf, (int32_t)(uint32_t)eip, RBP, (int32_t)offsetof(struct cpu, eip), 4);
 }
 
 void x64_emit_exit(struct be_ctx *x, uint32_t eip, int64_t ninsns)
 {
-    store_eip(x, eip);
-    emit_exit_common(x, ninsns);
+    x64_store_eip(x, eip);
+    x64_emit_exit_common(x, ninsns);
     x_jmp_to(&x->buf, x->j->common.epilogue);
 }
 
@@ -595,8 +597,8 @@ static void emit_goto(struct be_ctx *x, const struct ir_op *op)
     uint32_t lin = x->b->cs_base + (uint32_t)op->c[0];
     bool chain = (lin & ~0xfffu) == tb->page && tb->nexits < JIT_MAX_EXITS;
     if (!chain)
-        store_eip(x, op->c[0]);
-    emit_exit_common(x, op->c[2]);
+        x64_store_eip(x, op->c[0]);
+    x64_emit_exit_common(x, op->c[2]);
     if ((lin & ~0xfffu) != tb->page) {
         /* Another page may be mapped elsewhere next time: never a patched
          * jump, always the jump-cache lookup. */
@@ -768,6 +770,8 @@ void be_emit_op(struct be_ctx *x, const struct ir_block *ir, const struct ir_op 
     case IR_BRCOND: {
         emit_cmp(x, w, (enum ir_cond)op->cond, &in[0], &in[1]);
         uint8_t *site = x_jcc32(b, cc_of((enum ir_cond)op->cond));
+        if (x64_x87_cached(x) && x64_loop_back_edge(x, ir, op, site))
+            break; /* the loop's back edge, keeping the cache (loop.c) */
         if (x->cur_dcount || x64_x87_cached(x)) {
             /* Stores the main path left for later (opt.c) and the x87
              * cache are due at the side exit: a stub does them, then
@@ -864,7 +868,7 @@ void be_emit_op(struct be_ctx *x, const struct ir_block *ir, const struct ir_op 
             x_mov_rr(b, 0, RAX, in[0].reg);
         else
             x_mov_ri(b, 0, RAX, (uint32_t)in[0].val);
-        emit_exit_common(x, op->c[2]);
+        x64_emit_exit_common(x, op->c[2]);
         if (x->j->cfg.cosim)
             x_jmp_to(b, x->j->common.miss); /* co-simulation compares block by block */
         else
@@ -872,8 +876,8 @@ void be_emit_op(struct be_ctx *x, const struct ir_block *ir, const struct ir_op 
         break;
     case IR_EXIT:
         if (op->c[0] >= 0)
-            store_eip(x, op->c[0]);
-        emit_exit_common(x, op->c[2]);
+            x64_store_eip(x, op->c[0]);
+        x64_emit_exit_common(x, op->c[2]);
         x_jmp_to(b, x->j->common.epilogue);
         break;
     case IR_RAISE:
@@ -899,12 +903,12 @@ static void emit_cold(struct be_ctx *x, const struct cold *c)
     case COLD_EXIT:
         x64_x87_writeback(x, &c->x87);
         x64_emit_defers(x, c);
-        store_eip(x, c->imm);
-        emit_exit_common(x, c->ninsns);
+        x64_store_eip(x, c->imm);
+        x64_emit_exit_common(x, c->ninsns);
         x_jmp_to(b, x->j->common.epilogue);
         break;
     case COLD_ENTRY_EXIT:
-        store_eip(x, x->b->eip); /* whoever jumped here did not (emit_goto) */
+        x64_store_eip(x, x->b->eip); /* whoever jumped here did not (emit_goto) */
         x_jmp_to(b, x->j->common.epilogue);
         break;
     case COLD_BRANCH:
@@ -927,10 +931,14 @@ static void emit_cold(struct be_ctx *x, const struct cold *c)
     case COLD_X87_CROSS_ST:
         x64_emit_cold_x87_cross_st(x, c);
         break;
+    case COLD_LOOP:
+    case COLD_LOOP_DECLINE:
+        x64_emit_cold_loop(x, c);
+        break;
     case COLD_CHAIN: {
         struct jit_exit *e = &x->tb->exit[c->exit];
         e->stub = b->p;
-        store_eip(x, e->eip);
+        x64_store_eip(x, e->eip);
         x_mov_ri(b, 1, RSI, (int64_t)(uintptr_t)e);
         x_jmp_to(b, x->j->common.chain);
         break;

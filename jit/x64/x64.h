@@ -33,6 +33,7 @@
 enum cold_kind {
     COLD_LD, COLD_ST, COLD_SEGFAULT, COLD_EXIT, COLD_CHAIN, COLD_ENTRY_EXIT, COLD_X87, COLD_BRANCH,
     COLD_X87_CROSS, COLD_X87_CROSS_ST, /* x87.c: an operand across two pages, through X64_BOUNCE */
+    COLD_LOOP, COLD_LOOP_DECLINE,      /* loop.c: a back edge keeping the x87 cache; the head's checks failed */
 };
 
 /*
@@ -108,6 +109,13 @@ struct be_ctx {
     bool x87_checked;      /* X64_X87OK tested since the last handler call (x87.c) */
     struct x87_model x87;  /* the x87 register cache at this point of the main path */
     struct cold spare;     /* what x64_add_cold hands out when out of memory */
+    struct x64_loop {      /* loop.c: translating a block again to carry the x87 cache around its loop */
+        uint8_t state;     /* enum loop_state */
+        bool found, matched;
+        uint32_t op;       /* the back edge: its BRCOND's index in the IR */
+        struct x87_model m0; /* the cache at the head */
+        uint8_t *head;     /* where the back edge jumps (the body, past the preload) */
+    } lp;
 };
 
 /* Two words of the frame the backend uses as scratch memory: the save
@@ -173,7 +181,21 @@ void x64_emit_x87_setup(struct xbuf *b);
 /* Leave the block for the run loop at `eip` with `ninsns` instructions done. */
 void x64_emit_exit(struct be_ctx *x, uint32_t eip, int64_t ninsns);
 
+/* x87.c: the cache around a loop (loop.c) */
+bool x64_x87_loop_model(const struct x87_model *m, struct x87_model *m0);
+uint8_t *x64_x87_preload(struct be_ctx *x, const struct x87_model *m0, int t, int u, uint8_t **fail);
+bool x64_x87_loop_match(const struct x87_model *m, const struct x87_model *m0);
+void x64_x87_normalize(struct be_ctx *x, const struct x87_model *m, const struct x87_model *m0);
+
+/* loop.c */
+void x64_loop_begin(struct be_ctx *x, bool again);
+void x64_loop_head(struct be_ctx *x);
+bool x64_loop_back_edge(struct be_ctx *x, const struct ir_block *ir, const struct ir_op *op, uint8_t *site);
+void x64_emit_cold_loop(struct be_ctx *x, const struct cold *c);
+
 /* backend.c */
+void x64_store_eip(struct be_ctx *x, uint32_t eip);
+void x64_emit_exit_common(struct be_ctx *x, int64_t ninsns);
 struct cold *x64_add_cold(struct be_ctx *x, enum cold_kind kind, uint8_t *site);
 void x64_set_cur(struct be_ctx *x, unsigned insn);
 /* The deferred stores of a cold stub (flags computed with R11 and the TMP words). */

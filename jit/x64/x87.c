@@ -461,6 +461,27 @@ static int slot_of(const struct x87_model *m, int h)
     return (m->ghost & (1u << h)) ? m->v[h] : m->delta + m->v[h];
 }
 
+/* C1 into the guest's status word (from TMP1 for X87_C1_HOST, from
+ * [rsp + sw_at] for X87_C1_LIVE) and the last instruction's pointers. */
+static void emit_c1_note(struct be_ctx *x, const struct x87_model *m, int32_t sw_at)
+{
+    struct xbuf *b = &x->buf;
+    if (m->c1 != X87_C1_MEM)
+        and_m16(b, FPU_OFF(sw), (uint16_t)~SW_C1);
+    if (m->c1 == X87_C1_HOST || m->c1 == X87_C1_LIVE) {
+        x_load(b, 0, R11, RSP, NOREG, 0, m->c1 == X87_C1_HOST ? X64_TMP1 : sw_at, 2, false);
+        x_alu_ri(b, ALU_AND, 0, R11, SW_C1);
+        or_m16_r11(b, FPU_OFF(sw));
+    }
+    if (m->note) { /* the last instruction's pointers (fpu_note_reg) */
+        const struct insn *i = &x->b->insn[m->note - 1];
+        x_store_i(b, (int32_t)(x->b->eip + i->off), RBP, FPU_OFF(fip), 4);
+        x_store_i(b, (int32_t)((i->b1 << 8 | i->modrm) & 0x7ff), RBP, FPU_OFF(fop), 2);
+        x_load(b, 0, R11, RBP, NOREG, 0, SEG_SEL_OFF(SEG_CS), 2, false);
+        x_store(b, R11, RBP, NOREG, 0, FPU_OFF(fcs), 2);
+    }
+}
+
 /* Everything of a write-back but the values: TOP and the tags (rotated
  * by delta; cached ones present, popped ones empty), the host's new
  * exception flags (the host status word at [rsp + sw_at]) and C1 (from
@@ -492,20 +513,7 @@ static void emit_meta(struct be_ctx *x, const struct x87_model *m, int32_t sw_at
         x_alu_ri(b, ALU_AND, 0, R11, FSW_EXC_BITS);
         or_m16_r11(b, FPU_OFF(sw));
     }
-    if (m->c1 != X87_C1_MEM)
-        and_m16(b, FPU_OFF(sw), (uint16_t)~SW_C1);
-    if (m->c1 == X87_C1_HOST || m->c1 == X87_C1_LIVE) {
-        x_load(b, 0, R11, RSP, NOREG, 0, m->c1 == X87_C1_HOST ? X64_TMP1 : sw_at, 2, false);
-        x_alu_ri(b, ALU_AND, 0, R11, SW_C1);
-        or_m16_r11(b, FPU_OFF(sw));
-    }
-    if (m->note) { /* the last instruction's pointers (fpu_note_reg) */
-        const struct insn *i = &x->b->insn[m->note - 1];
-        x_store_i(b, (int32_t)(x->b->eip + i->off), RBP, FPU_OFF(fip), 4);
-        x_store_i(b, (int32_t)((i->b1 << 8 | i->modrm) & 0x7ff), RBP, FPU_OFF(fop), 2);
-        x_load(b, 0, R11, RBP, NOREG, 0, SEG_SEL_OFF(SEG_CS), 2, false);
-        x_store(b, R11, RBP, NOREG, 0, FPU_OFF(fcs), 2);
-    }
+    emit_c1_note(x, m, sw_at);
 }
 
 /*
@@ -604,6 +612,105 @@ void x64_x87_flush(struct be_ctx *x)
         return;
     emit_writeback(x, &x->x87);
     x->x87 = (struct x87_model){ .n = 0 };
+}
+
+/* ---- Loops (loop.c): the cache carried around a back edge ---- */
+
+/* The model a loop's head starts with, made from the one its back edge
+ * had in a plain translation: the same registers (ghosts included) in the
+ * same order, all dirty, TOP where struct cpu has it, C1 and the pointers
+ * in struct cpu. False when there is nothing to carry, or the loop moves
+ * TOP. */
+bool x64_x87_loop_model(const struct x87_model *m, struct x87_model *m0)
+{
+    uint8_t regs = 0;
+    for (int h = 0; h < m->n; h++)
+        if (!(m->ghost & (1u << h)))
+            regs |= (uint8_t)(1u << (m->v[h] & 7));
+    if (!m->n || m->delta || (regs & m->empty))
+        return false;
+    *m0 = (struct x87_model){ .n = m->n, .dirty = (uint8_t)((1u << m->n) - 1), .ghost = m->ghost,
+                              .empty = m->empty, .c1 = X87_C1_MEM, .host_ops = true };
+    for (int h = 0; h < m->n; h++)
+        m0->v[h] = m->v[h];
+    return true;
+}
+
+/* At a loop's head, in place of the cache's first loads: the x87 may run
+ * inline (X64_X87OK), struct cpu's tags agree with m0 (its registers
+ * present, its known-empty ones empty), then m0's registers, ghosts
+ * included, come in from struct cpu. Returns the site of a jump to take
+ * when a check fails (nothing loaded yet); the rest goes through `fail`
+ * too. `t` and `u`: free registers (nothing is live at a block's start). */
+uint8_t *x64_x87_preload(struct be_ctx *x, const struct x87_model *m0, int t, int u, uint8_t **fail)
+{
+    struct xbuf *b = &x->buf;
+    uint8_t regs = 0;
+    for (int h = 0; h < m0->n; h++)
+        if (!(m0->ghost & (1u << h)))
+            regs |= (uint8_t)(1u << (m0->v[h] & 7));
+    x_alu_mi(b, ALU_CMP, 0, RSP, X64_X87OK, 0);
+    uint8_t *site = x_jcc32(b, CC_E);
+    x_load(b, 0, t, RBP, NOREG, 0, FPU_OFF(tw), 1, false);
+    x_alu_ri(b, ALU_AND, 0, t, regs | m0->empty);
+    x_alu_ri(b, ALU_CMP, 0, t, m0->empty);
+    *fail = x_jcc32(b, CC_NE);
+    x_load(b, 0, u, RBP, NOREG, 0, FPU_OFF(top), 1, false);
+    for (int h = m0->n - 1; h >= 0; h--) {
+        st_index(b, t, u, slot_of(m0, h));
+        fld80(b, t);
+    }
+    x->x87 = *m0;
+    x->x87_checked = true;
+    return site;
+}
+
+/* Whether a back edge's model holds what m0 does: the same registers and
+ * ghosts in any order, TOP and the known-empty ones the same. */
+bool x64_x87_loop_match(const struct x87_model *m, const struct x87_model *m0)
+{
+    if (m->n != m0->n || m->delta || m->empty != m0->empty)
+        return false;
+    uint8_t used = 0;
+    for (int h0 = 0; h0 < m0->n; h0++) {
+        bool g = m0->ghost & (1u << h0), found = false;
+        for (int h = 0; h < m->n && !found; h++)
+            if (!(used & (1u << h)) && m->v[h] == m0->v[h0] && ((m->ghost >> h) & 1) == g) {
+                used |= (uint8_t)(1u << h);
+                found = true;
+            }
+        if (!found)
+            return false;
+    }
+    return true;
+}
+
+/* On a back edge whose model matches: the host's registers into m0's
+ * order (FXCH), C1 and the last instruction's pointers into struct cpu,
+ * as m0 expects. R11 and TMP1 only. */
+void x64_x87_normalize(struct be_ctx *x, const struct x87_model *m, const struct x87_model *m0)
+{
+    struct xbuf *b = &x->buf;
+    struct x87_model mm = *m;
+    if (mm.c1 == X87_C1_LIVE) {
+        fnstsw_tmp(b); /* before an FXCH changes it */
+        mm.c1 = X87_C1_HOST;
+    }
+    for (int h = mm.n - 1; h > 0; h--) { /* fill from the bottom: positions past h are done */
+        bool g = m0->ghost & (1u << h);
+        int p = 0;
+        while (p < h && !(mm.v[p] == m0->v[h] && ((mm.ghost >> p) & 1) == g))
+            p++;
+        if (p == h)
+            continue;
+        if (p) {
+            x87_2(b, 0xd9, (uint8_t)(0xc8 + p));
+            m_swap_host(&mm, 0, p);
+        }
+        x87_2(b, 0xd9, (uint8_t)(0xc8 + h));
+        m_swap_host(&mm, 0, h);
+    }
+    emit_c1_note(x, &mm, 0);
 }
 
 /* Ops the cache survives: they touch neither the x87, nor anything a

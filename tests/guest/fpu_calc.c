@@ -9,7 +9,8 @@
  * completion, FXTRACT/FSCALE, masked exception responses with their
  * status words, FCOMI flags, FXAM classes, a few transcendentals (inputs
  * where Kestrel and the host agree to the bit), and MMX arithmetic with
- * the tag word before and after EMMS.
+ * the tag word before and after EMMS, memory operands across pages, and
+ * a loop keeping its registers on the x87 stack.
  */
 #ifdef HOST_ORACLE
 #include <stdint.h>
@@ -266,6 +267,134 @@ static void across_pages(void)
     rt_printf("across pages: double %08x%08x\n", (unsigned)(bits >> 32), (unsigned)bits);
 }
 
+/* A loop that keeps its x87 registers across iterations (a translator
+ * may carry them round its back edge): the logistic map x = r x (1 - x)
+ * with a running sum that a comparison adds to or subtracts from, popped
+ * temporaries, 2000 iterations (past a translated block's instruction
+ * budget: the loop is left and entered again). Run four ways: plain;
+ * round down; with the invalid-operation exception unmasked (none occurs:
+ * the same numbers, but code that needs every exception masked declines);
+ * and with four values beneath, so that the loop's pushes overflow the
+ * stack. The FNSAVE image is printed but for the pointers
+ * and the opcode (which recent hosts save only for unmasked exceptions),
+ * empty registers' contents included. */
+static void loops(void)
+{
+    static const double r = 3.7, x0 = 0.25, half = 0.5;
+    static const uint16_t cws[4] = { 0x037f, 0x077f, 0x037e, 0x037f };
+    for (int pass = 0; pass < 4; pass++) {
+        uint8_t img[108];
+        int n = 2000;
+        __asm__ volatile("fninit\n"
+                         "fldcw %[cw]\n"
+                         "cmpl $3, %[pass]\n"
+                         "jne 2f\n"
+                         "fld1\n"
+                         "fldpi\n"
+                         "fldl2t\n"
+                         "fldlg2\n"
+                         "2:\n"
+                         "fldl %[r]\n"             /* r */
+                         "fldl %[x0]\n"            /* x r */
+                         "fldz\n"                  /* s x r */
+                         "jmp 1f\n"                /* the loop's head starts a block */
+                         "1:\n"
+                         "fld1\n"                  /* 1 s x r */
+                         "fsub %%st(2), %%st\n"    /* 1-x s x r */
+                         "fmul %%st(2), %%st\n"    /* x(1-x) s x r */
+                         "fmul %%st(3), %%st\n"    /* x' s x r */
+                         "fxch %%st(2)\n"          /* x s x' r */
+                         "fstp %%st(0)\n"          /* s x' r */
+                         "fld %%st(1)\n"           /* x' s x' r */
+                         "fmul %%st(0), %%st\n"    /* x'^2 s x' r */
+                         "fldl %[half]\n"          /* 0.5 x'^2 s x' r */
+                         "fcomip %%st(1), %%st\n"  /* 0.5 : x'^2 */
+                         "fstp %%st(0)\n"          /* s x' r */
+                         "jbe 3f\n"
+                         "fadd %%st(1), %%st\n"    /* s + x' */
+                         "4:\n"
+                         "decl %[n]\n"
+                         "jnz 1b\n"
+                         "jmp 5f\n"
+                         "3:\n"
+                         "fsub %%st(1), %%st\n"    /* s - x' */
+                         "jmp 4b\n"
+                         "5:\n"
+                         "fnsave %[img]\n"
+                         : [img] "=m"(img), [n] "+r"(n)
+                         : [cw] "m"(cws[pass]), [pass] "r"(pass), [r] "m"(r), [x0] "m"(x0), [half] "m"(half)
+                         : "cc");
+        const uint32_t *w = (const uint32_t *)img;
+        rt_printf("loop %d: cw=%04x sw=%04x tw=%04x\n", pass, w[0] & 0xffff, w[1] & 0xffff, w[2] & 0xffff);
+        for (int k = 0; k < 8; k++) {
+            const uint8_t *v = img + 28 + 10 * k;
+            uint32_t lo = v[0] | v[1] << 8 | v[2] << 16 | (uint32_t)v[3] << 24;
+            uint32_t hi = v[4] | v[5] << 8 | v[6] << 16 | (uint32_t)v[7] << 24;
+            rt_printf("  st%d: %02x%02x %08x%08x\n", k, v[9], v[8], (unsigned)hi, (unsigned)lo);
+        }
+    }
+}
+
+/* The inner loop of a Mandelbrot set as gcc -O2 writes it for the x87
+ * (bench/workload's fp phase): five registers, shuffled by FXCH so that
+ * their order on the stack differs where the loop ends and where it
+ * starts again, for points inside and outside the set. */
+static void mandel_loop(void)
+{
+    static const double four = 4.0;
+    static const double pts[3][2] = { { -0.5, 0.3 }, { 0.2501, 0.0 }, { -1.9, 0.01 } };
+    for (int k = 0; k < 3; k++) {
+        uint8_t img[108];
+        int it = 0;
+        __asm__ volatile("fninit\n"
+                         "fldl %[ci]\n"
+                         "fldz\n"
+                         "fldz\n"
+                         "fldz\n"
+                         "fldz\n"
+                         "1:\n"
+                         "fxch %%st(2)\n"
+                         "fadd %%st(0), %%st\n"
+                         "incl %[it]\n"
+                         "cmpl $500, %[it]\n"
+                         "fmulp %%st, %%st(3)\n"
+                         "fxch %%st(2)\n"
+                         "fadd %%st(3), %%st\n"
+                         "fxch %%st(1)\n"
+                         "fsubp %%st, %%st(2)\n" /* Intel's fsubrp st(2), st: AT&T swaps the names */
+                         "fldl %[cr]\n"
+                         "faddp %%st, %%st(2)\n"
+                         "fld %%st(1)\n"
+                         "fmul %%st(2), %%st\n"
+                         "fld %%st(1)\n"
+                         "fmul %%st(2), %%st\n"
+                         "je 2f\n"
+                         "fxch %%st(1)\n"
+                         "fxch %%st(2)\n"
+                         "fxch %%st(3)\n"
+                         "fxch %%st(2)\n"
+                         "fld %%st(0)\n"
+                         "fadd %%st(2), %%st\n"
+                         "fldl %[four]\n"
+                         "fcomip %%st(1), %%st\n"
+                         "fstp %%st(0)\n"
+                         "jae 1b\n"
+                         "2:\n"
+                         "fnsave %[img]\n"
+                         : [img] "=m"(img), [it] "+r"(it)
+                         : [cr] "m"(pts[k][0]), [ci] "m"(pts[k][1]), [four] "m"(four)
+                         : "cc");
+        const uint32_t *w = (const uint32_t *)img;
+        rt_printf("mandel %d: %d iterations, sw=%04x tw=%04x\n", k, it, w[1] & 0xffff, w[2] & 0xffff);
+        for (int r = 0; r < 8; r++) {
+            const uint8_t *v = img + 28 + 10 * r;
+            uint32_t lo = v[0] | v[1] << 8 | v[2] << 16 | (uint32_t)v[3] << 24;
+            uint32_t hi = v[4] | v[5] << 8 | v[6] << 16 | (uint32_t)v[7] << 24;
+            rt_printf("  st%d: %02x%02x %08x%08x\n", r, v[9], v[8], (unsigned)hi, (unsigned)lo);
+        }
+    }
+}
+
 void fpu_calc(void)
 {
     division();
@@ -276,6 +405,8 @@ void fpu_calc(void)
     transcendental();
     mmx();
     across_pages();
+    loops();
+    mandel_loop();
 }
 
 #ifdef HOST_ORACLE

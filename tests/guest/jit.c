@@ -18,7 +18,9 @@
  * - a segment load that makes ES based or flat inside a translated loop;
  * - timer interrupts ending loops that are chained to themselves, one
  *   reading memory and one on registers only; the interrupted EIP must be
- *   an instruction boundary of the loop.
+ *   an instruction boundary of the loop; and an x87 loop whose registers
+ *   stay on the host's x87 round its back edge: at each interrupt at its
+ *   head, FNSAVE must show the exact stack, tags, C1 and FIP.
  *
  * The routines are in jit_code.S. Registers and flags in the .expected
  * file follow the SDM's definitions of ADD/SUB and agree with QEMU 7.2
@@ -35,6 +37,8 @@ uint32_t jit_super_smc(void);
 extern char jit_super_smc_imm[];
 uint32_t jit_super_cross(void);
 extern char jit_super_cross_imm[];
+uint32_t jit_x87_spin(volatile uint32_t *ticks, uint32_t n);
+extern char jit_x87_first[], jit_x87_loop[], jit_x87_last[];
 void jit_fault_gp(void);
 void jit_fault_de(void);
 void jit_fault_st(void);
@@ -246,7 +250,40 @@ static void seg_flip(void)
 
 /* ---- Timer interrupts ---- */
 
-static volatile uint32_t ticks, off_boundary, reg_stop_at;
+static volatile uint32_t ticks, off_boundary, reg_stop_at, x87_seen, x87_bad;
+
+/* The integer value of a non-negative 80-bit integer. */
+static uint32_t ext_int(const uint8_t *v)
+{
+    uint64_t m = 0;
+    for (int k = 7; k >= 0; k--)
+        m = m << 8 | v[k];
+    int e = (v[8] | v[9] << 8) & 0x7fff;
+    if (!m && !e)
+        return 0;
+    if (e < 16383 || e > 16383 + 31)
+        return 0xffffffffu;
+    return (uint32_t)(m >> (63 - (e - 16383)));
+}
+
+/* An interrupt at jit_x87_spin's loop head: the x87 state there, exact
+ * (what an interrupt handler saving it would see). */
+static void x87_at_head(void)
+{
+    uint8_t img[108];
+    __asm__ volatile("fnsave %0" : "=m"(img));
+    const uint32_t *w = (const uint32_t *)img;
+    unsigned top = (w[1] >> 11) & 7, tags = w[2] & 0xffff;
+    uint32_t k = ext_int(img + 28);
+    int bad = top != 5 || ext_int(img + 38) != k + 1 || ext_int(img + 48) != k + 2;
+    for (unsigned i = 0; i < 8; i++) /* ST(0..2) valid (tag 0: all are non-zero but k = 0), the rest empty */
+        bad |= ((tags >> 2 * ((top + i) & 7)) & 3) != (i >= 3 ? 3u : k + i ? 0u : 1u);
+    bad |= w[3] != (uint32_t)(k ? jit_x87_last : jit_x87_first); /* FIP: the last x87 instruction */
+    bad |= (w[1] & 0x200) != 0; /* C1: FXCH and FLDZ clear it */
+    x87_seen++;
+    x87_bad += bad;
+    __asm__ volatile("frstor %0" : : "m"(img));
+}
 
 static int timer_hook(struct pm_frame *f)
 {
@@ -254,6 +291,8 @@ static int timer_hook(struct pm_frame *f)
         return 0;
     ticks++;
     uint32_t e = f->eip;
+    if (e == (uint32_t)jit_x87_loop)
+        x87_at_head();
     if (e >= (uint32_t)jit_spin_loop && e <= (uint32_t)jit_spin_end && e != (uint32_t)jit_spin_loop &&
         e != (uint32_t)jit_spin_cmp && e != (uint32_t)jit_spin_jb && e != (uint32_t)jit_spin_end)
         off_boundary++;
@@ -298,6 +337,12 @@ static void timer(void)
         ok &= jit_spin_reg() == 1;
     }
     rt_printf("timer: register-only loop ended by interrupts: %s\n", ok ? "ok" : "FAIL");
+    /* Each boundary of the x87 loop may take the interrupt (one
+     * instruction per block, say): spin until a few hit its head. */
+    uint32_t until = ticks + 500;
+    while (x87_seen < 3 && ticks < until)
+        jit_x87_spin(&ticks, ticks + 1);
+    rt_printf("timer: x87 loop interrupted at its head, state exact: %s\n", x87_seen >= 3 && !x87_bad ? "ok" : "FAIL");
     __asm__ volatile("cli");
     outb(0x21, 0xff);
     pm_hook = 0;

@@ -182,6 +182,42 @@ jit_spin_reg_jz:
 jit_spin_reg_end:
     ret
 
+/* uint32_t jit_x87_spin(volatile uint32_t *ticks, uint32_t n): count on
+ * the x87 stack until the timer interrupt handler has run n times. At the
+ * loop's head ST(0..2) = k, k+1, k+2 (integers, the rest empty); each
+ * iteration pops k (its register keeps it) and shuffles the others with
+ * FXCH, so a translator carrying them round the back edge reorders them.
+ * Returns k. */
+    .globl jit_x87_spin, jit_x87_first, jit_x87_loop, jit_x87_last
+jit_x87_spin:
+    movl 4(%esp), %edx
+    movl 8(%esp), %ecx
+    fninit
+    fld1
+    fld1
+    faddp %st, %st(1)
+    fld1
+jit_x87_first:
+    fldz                    /* 0 1 2 */
+    jmp jit_x87_loop        /* the loop's head starts a block */
+jit_x87_loop:
+    fstp %st(0)             /* k+1 k+2 */
+    incl %eax               /* nine instructions: the instruction budget's slices
+                             * (a power of two) end at each of them in turn */
+    fld %st(1)              /* k+2 k+1 k+2 */
+    fld1
+    faddp %st, %st(1)       /* k+3 k+1 k+2 */
+    fxch %st(2)             /* k+2 k+1 k+3 */
+jit_x87_last:
+    fxch %st(1)             /* k+1 k+2 k+3 */
+    cmpl (%edx), %ecx
+    ja jit_x87_loop
+    pushl %eax
+    fistpl (%esp)
+    popl %eax
+    fninit
+    ret
+
 /* uint32_t jit_seg_flip(uint32_t based_sel, uint32_t flat_sel, const uint32_t *p, uint32_t n):
  * a loop that makes ES based (base 4) and flat again in turn, reading
  * ES:[p] after each load: p[1] + p[0] per iteration. Translated code
