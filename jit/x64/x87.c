@@ -84,6 +84,8 @@ enum xkind {
     XK_LD_STI,  /* push a copy of ST(b) */
     XK_ST_STI,  /* ST(a) = ST(0) */
     XK_XCH,     /* swap ST(0) and ST(a) */
+    XK_LDCW,    /* FLDCW: inline when the new word masks every exception (else the handler's) */
+    XK_STCW,    /* FNSTCW */
 };
 
 struct xform {
@@ -209,6 +211,12 @@ static struct xform classify(const struct insn *i)
         break;
     case OP_FSTP_Mf80:
         f = (struct xform){ XK_ST_M, 0, 0, false, 1, 0, 7, 10 };
+        break;
+    case OP_FLDCW:
+        f = (struct xform){ XK_LDCW, 0, 0, false, 0, 0, 0, 2 };
+        break;
+    case OP_FNSTCW:
+        f = (struct xform){ XK_STCW, 0, 0, false, 0, 0, 0, 2 };
         break;
     default:
         break;
@@ -982,6 +990,31 @@ static void note(struct be_ctx *x, const struct insn *i, const struct be_loc *ea
     x_store(b, t, RBP, NOREG, 0, FPU_OFF(fds), 2);
 }
 
+/* FLDCW and FNSTCW, their operand probed at [ent + lin]. A new control
+ * word that masks every exception keeps the x87 mode inline code needs
+ * (x64_emit_x87_setup; no exception can become pending): it goes into
+ * struct cpu and the host, the cache staying as it is. Any other is the
+ * handler's, which leaves the block after it. */
+static void control_word(struct be_ctx *x, const struct ir_op *op, const struct xform *f, int lin, int ent, int t,
+                         int u, regset live)
+{
+    struct xbuf *b = &x->buf;
+    if (f->kind == XK_STCW) {
+        x_load(b, 0, u, RBP, NOREG, 0, FPU_OFF(cw), 2, false);
+        x_store(b, u, ent, lin, 0, 0, 2);
+        cross_store_back(x, lin, ent, t, u, 2);
+        return;
+    }
+    x_load(b, 0, t, ent, lin, 0, 0, 2, false);
+    x_mov_rr(b, 0, u, t);
+    x_alu_ri(b, ALU_AND, 0, u, FSW_EXC_BITS);
+    x_alu_ri(b, ALU_CMP, 0, u, FSW_EXC_BITS);
+    x87_cold(x, op, x_jcc32(b, CC_NE), live, false);
+    x_store(b, t, RBP, NOREG, 0, FPU_OFF(cw), 2);
+    c1_save(x); /* the host's FLDCW leaves C1 undefined */
+    x87_m(b, 0xd9, 5, RBP, NOREG, FPU_OFF(cw)); /* fldcw */
+}
+
 void x64_emit_x87(struct be_ctx *x, const struct ir_op *op, int out, const struct be_loc *in, const int *s, regset live)
 {
     struct xbuf *b = &x->buf;
@@ -1004,7 +1037,7 @@ void x64_emit_x87(struct be_ctx *x, const struct ir_op *op, int out, const struc
     case XK_COM: case XK_COMI: need[nneed++] = 0; if (f.b) need[nneed++] = f.b; break;
     case XK_XCH: need[nneed++] = 0; if (f.a) need[nneed++] = f.a; break;
     case XK_LD_STI: need[nneed++] = f.b; break;
-    case XK_CONST: case XK_LD_M: break;
+    case XK_CONST: case XK_LD_M: case XK_LDCW: case XK_STCW: break;
     default: need[nneed++] = 0; break;
     }
     /* Host registers the instruction may add: loads, a push, a copy. */
@@ -1043,10 +1076,14 @@ void x64_emit_x87(struct be_ctx *x, const struct ir_op *op, int out, const struc
         x_test_ri(b, 0, idx, (int32_t)(present | emptied));
         x87_cold(x, op, x_jcc32(b, CC_NE), live, false);
     }
-    bool write = f.kind == XK_ST_M;
+    bool write = f.kind == XK_ST_M || f.kind == XK_STCW;
     if (f.msize) {
         x64_seg_check(x, &in[0], (int)op->c[1], f.msize, write, lin, ent);
         cross_probe(x, op, lin, ent, top, idx, f.msize, write, live);
+    }
+    if (f.kind == XK_LDCW || f.kind == XK_STCW) {
+        control_word(x, op, &f, lin, ent, top, idx, live);
+        return; /* control instructions leave C1 and the pointers alone */
     }
     /* Past the checks (their stubs hold the cache as it was): every kind
      * but FCOMI defines C1 itself, so the loads and exchanges before its

@@ -9,8 +9,9 @@
  * completion, FXTRACT/FSCALE, masked exception responses with their
  * status words, FCOMI flags, FXAM classes, a few transcendentals (inputs
  * where Kestrel and the host agree to the bit), and MMX arithmetic with
- * the tag word before and after EMMS, memory operands across pages, and
- * a loop keeping its registers on the x87 stack.
+ * the tag word before and after EMMS, memory operands across pages,
+ * loops keeping their registers on the x87 stack, and control words
+ * changed in a hot loop.
  */
 #ifdef HOST_ORACLE
 #include <stdint.h>
@@ -395,6 +396,44 @@ static void mandel_loop(void)
     }
 }
 
+/* Float-to-integer conversions as i686 compilers write them (FNSTCW,
+ * FLDCW to truncate, FISTP, FLDCW back), hot in a loop, with a value left
+ * on the stack across them; every fourth iteration also unmasks the
+ * invalid-operation exception for a moment (none occurs). */
+static void cw_loop(void)
+{
+    uint32_t acc = 0;
+    uint16_t saved = 0, trunc = 0, cw = 0, cw2 = 0, unmask = 0x037e, sw = 0;
+    for (int k = 0; k < 400; k++) {
+        double d = k * 0.7 - 50.3;
+        int32_t v = 0, w = 0;
+        __asm__ volatile("fldl %[d]\n"
+                         "fld %%st(0)\n"
+                         "fnstcw %[saved]\n"
+                         "movzwl %[saved], %%eax\n"
+                         "orb $0x0c, %%ah\n"
+                         "movw %%ax, %[trunc]\n"
+                         "fldcw %[trunc]\n"
+                         "fnstcw %[cw2]\n"
+                         "fistpl %[v]\n"
+                         "fldcw %[saved]\n"
+                         "testb $3, %[k]\n"
+                         "jnz 1f\n"
+                         "fldcw %[unmask]\n"
+                         "fldcw %[saved]\n"
+                         "1:\n"
+                         "fistpl %[w]\n"
+                         "fnstcw %[cw]\n"
+                         "fnstsw %[sw]\n"
+                         : [saved] "=m"(saved), [trunc] "=m"(trunc), [v] "=m"(v), [w] "=m"(w), [cw] "=m"(cw), [sw] "=m"(sw),
+                           [cw2] "=m"(cw2)
+                         : [d] "m"(d), [k] "m"(k), [unmask] "m"(unmask)
+                         : "eax", "cc");
+        acc = ((acc * 31 + (uint32_t)v) * 31 + (uint32_t)w) * 31 + cw2;
+    }
+    rt_printf("control words in a loop: %08x cw=%04x sw=%04x\n", (unsigned)acc, cw, sw);
+}
+
 void fpu_calc(void)
 {
     division();
@@ -407,6 +446,7 @@ void fpu_calc(void)
     across_pages();
     loops();
     mandel_loop();
+    cw_loop();
 }
 
 #ifdef HOST_ORACLE
