@@ -158,6 +158,46 @@ static const struct ir_op *def_of(const struct opt *o, ir_temp t)
     return o->def[t] >= 0 ? &o->ir->ops[o->def[t]] : NULL;
 }
 
+/* An upper bound on the significant bits of 32-bit value t (t < 2^n):
+ * what zero-extending loads, field extractions, masks and right shifts
+ * leave, looking a few definitions back. */
+static unsigned width_of(const struct opt *o, ir_temp t, int depth)
+{
+    const struct ir_block *ir = o->ir;
+    if (ir->temps[t].type != IR_I32)
+        return 64;
+    if (ir_is_const(ir, t)) {
+        uint32_t v = (uint32_t)ir_val(ir, t);
+        return v ? 32u - (unsigned)__builtin_clz(v) : 0;
+    }
+    const struct ir_op *d = def_of(o, t);
+    if (!d || d->type != IR_I32 || depth == 0)
+        return 32;
+    switch (d->opc) {
+    case IR_EXTRACT: return (unsigned)d->c[1];
+    case IR_EXT8U: return 8;
+    case IR_EXT16U: return 16;
+    case IR_SETCOND: return 1;
+    case IR_QLD: return (d->c[2] & IRM_SIGN) || d->c[1] >= 4 ? 32 : 8 * (unsigned)d->c[1];
+    case IR_SHR:
+        if (ir_is_const(ir, d->in[1])) {
+            unsigned w = width_of(o, d->in[0], depth - 1), k = (unsigned)ir_val(ir, d->in[1]) & 31;
+            return w > k ? w - k : 0;
+        }
+        return 32;
+    case IR_AND: {
+        unsigned w0 = width_of(o, d->in[0], depth - 1), w1 = width_of(o, d->in[1], depth - 1);
+        return w0 < w1 ? w0 : w1;
+    }
+    case IR_OR:
+    case IR_XOR: {
+        unsigned w0 = width_of(o, d->in[0], depth - 1), w1 = width_of(o, d->in[1], depth - 1);
+        return w0 > w1 ? w0 : w1;
+    }
+    default: return 32;
+    }
+}
+
 /* Algebraic identities and field tracking; true when the op went away. */
 static bool simplify(struct opt *o, struct ir_op *op)
 {
@@ -197,6 +237,11 @@ static bool simplify(struct opt *o, struct ir_op *op)
             make_const(ir, op, 0);
             return true;
         }
+        if (bc && op->type == IR_I32 && !((uint32_t)bv & ((uint32_t)bv + 1)) &&
+            width_of(o, a, 4) <= 32u - (unsigned)__builtin_clz((uint32_t)bv)) {
+            make_copy(o, op, a); /* a low-bits mask over a value no wider */
+            return true;
+        }
         if ((bc && umask((enum ir_type)op->type, (uint64_t)bv) == ones) || a == b) {
             make_copy(o, op, a);
             return true;
@@ -225,6 +270,10 @@ static bool simplify(struct opt *o, struct ir_op *op)
         /* Reading back a field just deposited, or one a deposit left alone. */
         int pos = op->opc == IR_EXTRACT || op->opc == IR_SEXTRACT ? (int)op->c[0] : 0;
         int len = op->opc == IR_EXTRACT || op->opc == IR_SEXTRACT ? (int)op->c[1] : op->opc == IR_EXT16U ? 16 : 8;
+        if (op->opc != IR_SEXTRACT && op->type == IR_I32 && pos == 0 && width_of(o, a, 4) <= (unsigned)len) {
+            make_copy(o, op, a); /* the value fits the field already */
+            return true;
+        }
         const struct ir_op *d = def_of(o, a);
         if (d && d->opc == IR_DEPOSIT && op->type == IR_I32) {
             int dp = (int)d->c[0], dl = (int)d->c[1];

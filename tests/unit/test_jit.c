@@ -133,6 +133,40 @@ START_TEST(cross_page)
 }
 END_TEST
 
+/* The optimiser's known-bits rules (jit/opt.c width_of): a mask or a
+ * zero extension over a value no wider goes away, but not over a
+ * sign-extended load. */
+START_TEST(known_bits)
+{
+    setup_with(&(struct jit_config){ 0 });
+    static const uint8_t code[] = {
+        0xbe, 0x00, 0x30, 0x00, 0x00, /* mov esi, 0x3000 */
+        0x0f, 0xbe, 0x06,             /* movsx eax, byte [esi]: ffffff80 */
+        0x25, 0xff, 0x00, 0x00, 0x00, /* and eax, 0xff: 80 */
+        0x0f, 0xbf, 0x4e, 0x02,       /* movsx ecx, word [esi + 2]: ffff8001 */
+        0x0f, 0xb7, 0xc9,             /* movzx ecx, cx: 8001 */
+        0xc1, 0xe1, 0x08,             /* shl ecx, 8 */
+        0x01, 0xc8,                   /* add eax, ecx */
+        0x0f, 0xb6, 0x56, 0x04,       /* movzx edx, byte [esi + 4]: fe */
+        0xd1, 0xea,                   /* shr edx, 1 */
+        0x83, 0xe2, 0x7f,             /* and edx, 0x7f (no-op) */
+        0x01, 0xd0,                   /* add eax, edx */
+        0x0f, 0xb7, 0x56, 0x05,       /* movzx edx, word [esi + 5]: 8101 */
+        0x81, 0xe2, 0xff, 0x01, 0, 0, /* and edx, 0x1ff: 101 */
+        0x81, 0xe2, 0xff, 0x00, 0, 0, /* and edx, 0xff: 1 */
+        0x01, 0xd0,                   /* add eax, edx */
+        0xf4,                         /* hlt */
+    };
+    static const uint8_t data[] = { 0x80, 0x00, 0x01, 0x80, 0xfe, 0x01, 0x81 };
+    put(0x1000, code, sizeof(code));
+    put(0x3000, data, sizeof(data));
+    for (int k = 0; k < 3; k++)
+        ck_assert_uint_eq(run(0x1000), 0x80 + (0x8001u << 8) + 0x7f + 1);
+    ck_assert_uint_ge(jit_get_stats(jit)->jit_blocks, 1);
+    teardown();
+}
+END_TEST
+
 int main(void)
 {
     if (!jit_available())
@@ -144,6 +178,7 @@ int main(void)
     tcase_add_test(tc, threshold_and_cap);
     tcase_add_test(tc, arena_flush);
     tcase_add_test(tc, cross_page);
+    tcase_add_test(tc, known_bits);
     suite_add_tcase(s, tc);
     SRunner *r = srunner_create(s);
     srunner_run_all(r, CK_NORMAL);
