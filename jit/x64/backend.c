@@ -872,7 +872,7 @@ void be_emit_op(struct be_ctx *x, const struct ir_block *ir, const struct ir_op 
         if (x->j->cfg.cosim)
             x_jmp_to(b, x->j->common.miss); /* co-simulation compares block by block */
         else
-            x64_emit_dispatch(x->j, b); /* EIP stored only on a miss */
+            x64_emit_dispatch(x->j, b, x->b); /* EIP stored only on a miss */
         break;
     case IR_EXIT:
         if (op->c[0] >= 0)

@@ -38,13 +38,19 @@ static const int saved[6] = { RBX, RBP, R12, R13, R14, R15 };
  * each indirect exit, so every exit site has its own indirect jump for
  * the branch predictor to learn (a RET returns to few places; all RETs
  * together go everywhere). */
-void x64_emit_dispatch(struct jit *j, struct xbuf *b)
+void x64_emit_dispatch(struct jit *j, struct xbuf *b, const struct block *from)
 {
     struct jit_common *cm = &j->common;
-    /* ecx = lin = CS.base + eip */
-    x_load(b, 0, RCX, RBP, NOREG, 0,
-           (int32_t)(offsetof(struct cpu, seg) + SEG_CS * sizeof(struct seg) + offsetof(struct seg, base)), 4, false);
-    x_alu_rr(b, ALU_ADD, 0, RCX, RAX);
+    /* ecx = lin = CS.base + eip (from a block: its own CS base, which
+     * nothing inside a block changes) */
+    if (from) {
+        x_lea(b, 0, RCX, RAX, NOREG, 0, (int32_t)from->cs_base);
+    } else {
+        x_load(b, 0, RCX, RBP, NOREG, 0,
+               (int32_t)(offsetof(struct cpu, seg) + SEG_CS * sizeof(struct seg) + offsetof(struct seg, base)), 4,
+               false);
+        x_alu_rr(b, ALU_ADD, 0, RCX, RAX);
+    }
     /* edx = jmp_hash(lin) */
     x_mov_rr(b, 0, RDX, RCX);
     x_shift_ri(b, SH_SHR, 0, RDX, 10);
@@ -62,8 +68,13 @@ void x64_emit_dispatch(struct jit *j, struct xbuf *b)
     x_jcc_to(b, CC_NE, cm->miss);
     x_alu_rm(b, ALU_CMP, 0, RAX, R8, (int32_t)offsetof(struct block, eip));
     x_jcc_to(b, CC_NE, cm->miss);
-    x_load(b, 0, RDX, RBP, NOREG, 0, (int32_t)offsetof(struct cpu, mode), 4, false);
-    x_alu_rm(b, ALU_CMP, 0, RDX, R8, (int32_t)offsetof(struct block, mode));
+    if (from) { /* the mode is the block's own: a change of mode ends a block */
+        x_rm(b, 0x81, 0, 7, R8, NOREG, 0, (int32_t)offsetof(struct block, mode));
+        x32(b, from->mode);
+    } else {
+        x_load(b, 0, RDX, RBP, NOREG, 0, (int32_t)offsetof(struct cpu, mode), 4, false);
+        x_alu_rm(b, ALU_CMP, 0, RDX, R8, (int32_t)offsetof(struct block, mode));
+    }
     x_jcc_to(b, CC_NE, cm->miss);
     x_load(b, 0, RDX, RBP, NOREG, 0, (int32_t)offsetof(struct cpu, jmp_gen), 4, false);
     x_alu_rm(b, ALU_CMP, 0, RDX, R8, (int32_t)offsetof(struct block, jmp_gen));
@@ -119,7 +130,7 @@ size_t be_gen_common(struct jit *j, uint8_t *start, uint8_t *end)
     if (j->cfg.cosim)
         x_jmp_to(b, cm->epilogue); /* co-simulation compares block by block */
     x_load(b, 0, RAX, RBP, NOREG, 0, (int32_t)offsetof(struct cpu, eip), 4, false);
-    x64_emit_dispatch(j, b);
+    x64_emit_dispatch(j, b, NULL);
 
     while ((uintptr_t)b->p & 15)
         xb(b, 0xcc);

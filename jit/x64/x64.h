@@ -142,7 +142,7 @@ struct be_ctx {
 int x64_global_off(int g);
 
 /* common.c: the jump-cache dispatch on EIP in EAX (see there). */
-void x64_emit_dispatch(struct jit *j, struct xbuf *b);
+void x64_emit_dispatch(struct jit *j, struct xbuf *b, const struct block *from);
 
 /* memop.c */
 void x64_emit_qld(struct be_ctx *x, const struct ir_op *op, int out, const struct be_loc *in, const int *s, regset live);
