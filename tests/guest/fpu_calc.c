@@ -268,6 +268,17 @@ static void across_pages(void)
     rt_printf("across pages: double %08x%08x\n", (unsigned)(bits >> 32), (unsigned)bits);
 }
 
+/* The eight registers of a 32-bit FNSAVE image, empty ones included. */
+static void print_regs(const uint8_t *img)
+{
+    for (int k = 0; k < 8; k++) {
+        const uint8_t *v = img + 28 + 10 * k;
+        uint32_t lo = v[0] | v[1] << 8 | v[2] << 16 | (uint32_t)v[3] << 24;
+        uint32_t hi = v[4] | v[5] << 8 | v[6] << 16 | (uint32_t)v[7] << 24;
+        rt_printf("  st%d: %02x%02x %08x%08x\n", k, v[9], v[8], (unsigned)hi, (unsigned)lo);
+    }
+}
+
 /* A loop that keeps its x87 registers across iterations (a translator
  * may carry them round its back edge): the logistic map x = r x (1 - x)
  * with a running sum that a comparison adds to or subtracts from, popped
@@ -327,12 +338,7 @@ static void loops(void)
                          : "cc");
         const uint32_t *w = (const uint32_t *)img;
         rt_printf("loop %d: cw=%04x sw=%04x tw=%04x\n", pass, w[0] & 0xffff, w[1] & 0xffff, w[2] & 0xffff);
-        for (int k = 0; k < 8; k++) {
-            const uint8_t *v = img + 28 + 10 * k;
-            uint32_t lo = v[0] | v[1] << 8 | v[2] << 16 | (uint32_t)v[3] << 24;
-            uint32_t hi = v[4] | v[5] << 8 | v[6] << 16 | (uint32_t)v[7] << 24;
-            rt_printf("  st%d: %02x%02x %08x%08x\n", k, v[9], v[8], (unsigned)hi, (unsigned)lo);
-        }
+        print_regs(img);
     }
 }
 
@@ -387,12 +393,7 @@ static void mandel_loop(void)
                          : "cc");
         const uint32_t *w = (const uint32_t *)img;
         rt_printf("mandel %d: %d iterations, sw=%04x tw=%04x\n", k, it, w[1] & 0xffff, w[2] & 0xffff);
-        for (int r = 0; r < 8; r++) {
-            const uint8_t *v = img + 28 + 10 * r;
-            uint32_t lo = v[0] | v[1] << 8 | v[2] << 16 | (uint32_t)v[3] << 24;
-            uint32_t hi = v[4] | v[5] << 8 | v[6] << 16 | (uint32_t)v[7] << 24;
-            rt_printf("  st%d: %02x%02x %08x%08x\n", r, v[9], v[8], (unsigned)hi, (unsigned)lo);
-        }
+        print_regs(img);
     }
 }
 
