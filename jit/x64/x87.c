@@ -1108,6 +1108,31 @@ void x64_emit_x87(struct be_ctx *x, const struct ir_op *op, int out, const struc
     }
     switch (f.kind) {
     case XK_ARITH:
+        if (f.b == 0 && f.a != 0) {
+            /* ST(a) = ST(a) op ST(0): ST(0) stays on the host's top and
+             * the "st(i) = st(i) op st(0)" forms do it (DC, whose sub and
+             * div name their operands the other way round; DE when the
+             * guest pops a value struct cpu has: the pop is the host
+             * instruction's own). Either way nothing runs on the host
+             * after it, and its C1 is the guest's without an FNSTSW. */
+            to_top(x, 0);
+            int h = hpos(m, f.a);
+            uint8_t rc = (uint8_t)(f.code >= 4 ? f.code ^ 1 : f.code);
+            if (f.pops && !(m->dirty & 1)) {
+                x87_2(b, 0xde, (uint8_t)(0xc0 | rc << 3 | h));
+                m_pop_host(m);
+                m->dirty |= (uint8_t)(1u << (h - 1));
+                m_guest_pop(m);
+                capture(x);
+            } else {
+                x87_2(b, 0xdc, (uint8_t)(0xc0 | rc << 3 | h));
+                m->dirty |= (uint8_t)(1u << h);
+                capture(x);
+                if (f.pops)
+                    pop_guest(x); /* a ghost: no host instruction */
+            }
+            break;
+        }
         to_top(x, f.a);
         x87_2(b, 0xd8, (uint8_t)(0xc0 | f.code << 3 | hpos(m, f.b)));
         m->dirty |= 1;
