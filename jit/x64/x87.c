@@ -1044,9 +1044,11 @@ void x64_emit_x87(struct be_ctx *x, const struct ir_op *op, int out, const struc
     int extra = f.push + (f.kind == XK_ST_STI && f.a) + (f.kind == XK_ST_M && f.pops && f.mreg == 7);
     for (int k = 0; k < nneed; k++)
         extra += hpos(m, need[k]) < 0;
-    while (m->n + extra > 8 && evict_ghost(x))
-        ;
-    if (m->n + extra > 8)
+    /* No room even without the ghosts: write everything back first (the
+     * checks below rely on what is cached). Ghosts alone make room after
+     * the checks, when the instruction's own C1 makes saving the host's
+     * needless and the slot a push fills has dropped its ghost. */
+    if (m->n - __builtin_popcount(m->ghost) + extra > 8)
         x64_x87_flush(x);
     int lin = s[0], ent = s[1], top = s[2], idx = s[3];
     if (!x->x87_checked) { /* the cache is empty here: only handlers clear the flag */
@@ -1095,6 +1097,8 @@ void x64_emit_x87(struct be_ctx *x, const struct ir_op *op, int out, const struc
         kill_ghost(x, m->delta + 7);
     if (f.kind == XK_ST_STI && f.a)
         kill_ghost(x, m->delta + f.a);
+    while (m->n + extra > 8 && evict_ghost(x))
+        ;
     /* Load what is not cached yet (checked present above). */
     if (nneed && (hpos(m, need[0]) < 0 || (nneed > 1 && hpos(m, need[1]) < 0)))
         x_load(b, 0, top, RBP, NOREG, 0, FPU_OFF(top), 1, false);
