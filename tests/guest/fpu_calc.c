@@ -281,9 +281,9 @@ static void print_regs(const uint8_t *img)
 
 /* A loop that keeps its x87 registers across iterations (a translator
  * may carry them round its back edge): the logistic map x = r x (1 - x)
- * with a running sum that a comparison adds to or subtracts from, popped
- * temporaries, 2000 iterations (past a translated block's instruction
- * budget: the loop is left and entered again). Run four ways: plain;
+ * with a running sum that a comparison adds to or subtracts from (the
+ * subtracting side leaves the loop's block and enters it again), popped
+ * temporaries, 2000 iterations. Run four ways: plain;
  * round down; with the invalid-operation exception unmasked (none occurs:
  * the same numbers, but code that needs every exception masked declines);
  * and with four values beneath, so that the loop's pushes overflow the
