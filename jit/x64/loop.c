@@ -25,7 +25,8 @@
  * x87 mode forbids inline code) sets cpu->interp_next and returns to the
  * run loop, which interprets the block once: one iteration later the
  * state is the loop's own. Co-simulation and exec tracing compare or log
- * block by block, so they keep plain translations.
+ * block by block, and a block that crosses a page checks its second page
+ * at each entry: they keep plain translations.
  */
 #include <stddef.h>
 
@@ -98,8 +99,8 @@ bool x64_loop_back_edge(struct be_ctx *x, const struct ir_block *ir, const struc
 {
     struct x64_loop *lp = &x->lp;
     const struct jit_config *cfg = &x->j->cfg;
-    if (lp->state == LP_FAILED || cfg->cosim || (x->j->cpu->log_mask & LOG_EXEC))
-        return false;
+    if (lp->state == LP_FAILED || cfg->cosim || (x->j->cpu->log_mask & LOG_EXEC) || x->b->crosses)
+        return false; /* (a block crossing a page rechecks it at every entry: backend.h) */
     const struct ir_op *g = label_goto(ir, op->c[0]);
     if (!g || (uint32_t)g->c[0] != x->b->eip)
         return false;
