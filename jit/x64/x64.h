@@ -49,7 +49,9 @@ enum cold_kind {
  * TMP1, zero, or the host's status word itself); `host_ops`: a host
  * instruction may have raised exception flags not yet in the guest's SW;
  * `note`: 1 + the block's instruction whose FIP, FCS and FOP are still to
- * be stored (0: none).
+ * be stored (0: none); `dnote`: the same for FDS (FDP is stored at once:
+ * the address is at hand only then; no segment register changes inside
+ * a block without the cache written back first).
  */
 enum { X87_C1_MEM, X87_C1_HOST, X87_C1_ZERO, X87_C1_LIVE };
 struct x87_model {
@@ -57,7 +59,7 @@ struct x87_model {
     int8_t v[8];
     uint8_t dirty, ghost, delta, empty, c1;
     bool host_ops;
-    uint16_t note;
+    uint16_t note, dnote;
 };
 
 struct cold {

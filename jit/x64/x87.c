@@ -488,6 +488,10 @@ static void emit_c1_note(struct be_ctx *x, const struct x87_model *m, int32_t sw
         x_load(b, 0, R11, RBP, NOREG, 0, SEG_SEL_OFF(SEG_CS), 2, false);
         x_store(b, R11, RBP, NOREG, 0, FPU_OFF(fcs), 2);
     }
+    if (m->dnote) { /* the last memory operand's segment (fpu_note_mem) */
+        x_load(b, 0, R11, RBP, NOREG, 0, SEG_SEL_OFF(x->b->insn[m->dnote - 1].seg), 2, false);
+        x_store(b, R11, RBP, NOREG, 0, FPU_OFF(fds), 2);
+    }
 }
 
 /* Everything of a write-back but the values: TOP and the tags (rotated
@@ -594,7 +598,7 @@ void x64_x87_unsync(struct be_ctx *x)
 
 static bool model_empty(const struct x87_model *m)
 {
-    return !m->n && !m->delta && !m->empty && m->c1 == X87_C1_MEM && !m->host_ops && !m->note;
+    return !m->n && !m->delta && !m->empty && m->c1 == X87_C1_MEM && !m->host_ops && !m->note && !m->dnote;
 }
 
 bool x64_x87_cached(const struct be_ctx *x)
@@ -976,18 +980,18 @@ void x64_emit_x87_setup(struct xbuf *b)
 /* The last-instruction pointers, as fpu_note_reg/fpu_note_mem record them:
  * the data pointer now (the EA is at hand), the rest with the write-back
  * (only the last instruction's are ever seen). */
-static void note(struct be_ctx *x, const struct insn *i, const struct be_loc *ea, int t)
+static void note(struct be_ctx *x, const struct insn *i, const struct be_loc *ea)
 {
     struct xbuf *b = &x->buf;
-    x->x87.note = (uint16_t)(i - x->b->insn + 1);
+    uint16_t k = (uint16_t)(i - x->b->insn + 1);
+    x->x87.note = k;
     if (!(i->pfx & P_MEM))
         return;
     if (ea->reg >= 0)
         x_store(b, ea->reg, RBP, NOREG, 0, FPU_OFF(fdp), 4);
     else
         x_store_i(b, (int32_t)ea->val, RBP, FPU_OFF(fdp), 4);
-    x_load(b, 0, t, RBP, NOREG, 0, SEG_SEL_OFF(i->seg), 2, false);
-    x_store(b, t, RBP, NOREG, 0, FPU_OFF(fds), 2);
+    x->x87.dnote = k;
 }
 
 /* FLDCW and FNSTCW, their operand probed at [ent + lin]. A new control
@@ -1266,7 +1270,7 @@ void x64_emit_x87(struct be_ctx *x, const struct ir_op *op, int out, const struc
     default:
         break;
     }
-    note(x, i, &in[0], lin);
+    note(x, i, &in[0]);
 }
 
 /*
