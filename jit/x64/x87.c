@@ -84,6 +84,8 @@ enum xkind {
     XK_LD_STI,  /* push a copy of ST(b) */
     XK_ST_STI,  /* ST(a) = ST(0) */
     XK_XCH,     /* swap ST(0) and ST(a) */
+    XK_SCALE,   /* FSCALE: ST(0) scaled by ST(1), which the host's reads in st(1) */
+    XK_XTRACT,  /* FXTRACT: ST(0) becomes the exponent, the significand is pushed */
     XK_LDCW,    /* FLDCW: inline when the new word masks every exception (else the handler's) */
     XK_STCW,    /* FNSTCW */
 };
@@ -211,6 +213,12 @@ static struct xform classify(const struct insn *i)
         break;
     case OP_FSTP_Mf80:
         f = (struct xform){ XK_ST_M, 0, 0, false, 1, 0, 7, 10 };
+        break;
+    case OP_FSCALE:
+        f = (struct xform){ XK_SCALE, 0, 1, false, 0, 0, 0, 0 };
+        break;
+    case OP_FXTRACT:
+        f = (struct xform){ XK_XTRACT, 0, 0, true, 0, 0, 0, 0 };
         break;
     case OP_FLDCW:
         f = (struct xform){ XK_LDCW, 0, 0, false, 0, 0, 0, 2 };
@@ -1041,6 +1049,7 @@ void x64_emit_x87(struct be_ctx *x, const struct ir_op *op, int out, const struc
     case XK_COM: case XK_COMI: need[nneed++] = 0; if (f.b) need[nneed++] = f.b; break;
     case XK_XCH: need[nneed++] = 0; if (f.a) need[nneed++] = f.a; break;
     case XK_LD_STI: need[nneed++] = f.b; break;
+    case XK_SCALE: need[nneed++] = 0; need[nneed++] = 1; break;
     case XK_CONST: case XK_LD_M: case XK_LDCW: case XK_STCW: break;
     default: need[nneed++] = 0; break;
     }
@@ -1186,6 +1195,24 @@ void x64_emit_x87(struct be_ctx *x, const struct ir_op *op, int out, const struc
         to_top(x, 0);
         x87_2(b, 0xd9, f.code);
         m->dirty |= 1;
+        capture(x);
+        break;
+    case XK_SCALE:
+        if (hpos(m, 1) != 1) { /* ST(1) into the host's st(1) */
+            to_top(x, 1);
+            x87_2(b, 0xd9, 0xc9); /* fxch st(1) */
+            m_swap_host(m, 0, 1);
+        }
+        to_top(x, 0); /* from elsewhere than st(1) */
+        x87_2(b, 0xd9, 0xfd); /* fscale */
+        m->dirty |= 1;
+        capture(x);
+        break;
+    case XK_XTRACT:
+        to_top(x, 0);
+        x87_2(b, 0xd9, 0xf4); /* fxtract: the exponent stays in ST(0)'s register */
+        m->dirty |= 1;
+        m_guest_push(m);
         capture(x);
         break;
     case XK_CONST:
