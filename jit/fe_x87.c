@@ -10,9 +10,9 @@
  * general registers and flags, and does not make the optimiser forget
  * them: the x87 handlers read and write only the FPU state and memory.
  * FCOMI/FUCOMI[P] write EFLAGS: theirs is an X87F op, whose output (ZF,
- * PF, CF) becomes the lazy flags here. The instructions that reach the
- * integer state otherwise stay fallbacks: FNSTSW AX (writes AX) and
- * FCMOVcc (read EFLAGS).
+ * PF, CF) becomes the lazy flags here. FNSTSW AX is an X87F op too, its
+ * output the status word, into AX. FCMOVcc (reads EFLAGS) stays a
+ * fallback.
  */
 #include "cpu/flags.h"
 #include "jit/frontend.h"
@@ -27,9 +27,7 @@ static bool x87_lowered(const struct insn *i)
     const struct op_info *oi = &op_info[i->id];
     if (!(oi->attr & A_FPU) || (oi->attr & (A_END | A_BRANCH)))
         return false;
-    if ((oi->fread || oi->fwrite) && !is_comi(i)) /* FCMOVcc */
-        return false;
-    return i->id != OP_FNSTSW_AX;
+    return !((oi->fread || oi->fwrite) && !is_comi(i)); /* FCMOVcc */
 }
 
 /* EFLAGS' ZF, PF, CF (the rest clear) as lazy flags (cpu/flags.h, the
@@ -60,14 +58,17 @@ bool fe_x87(struct fe *f)
         return false;
     bool mem = (i->pfx & P_MEM) != 0;
     ir_temp ea = mem ? fe_ea(f) : fe_const(f, 0);
-    ir_temp v = is_comi(i) ? ir_new(f->ir, IR_I32) : IR_NOTEMP;
-    struct ir_op *op = ir_emit(f->ir, is_comi(i) ? IR_X87F : IR_X87, IR_I32, v, ea, IR_NOTEMP);
+    bool out = is_comi(i) || i->id == OP_FNSTSW_AX;
+    ir_temp v = out ? ir_new(f->ir, IR_I32) : IR_NOTEMP;
+    struct ir_op *op = ir_emit(f->ir, out ? IR_X87F : IR_X87, IR_I32, v, ea, IR_NOTEMP);
     op->c[0] = f->k;
     op->c[1] = i->seg;
     op->c[2] = f->next;
     f->j->stats.jit_x87_insns++;
     if (is_comi(i))
         comi_flags(f, v);
+    else if (out)
+        fe_set_reg(f, R_EAX, 16, v);
     /* No CHKSTOP after it: an inline store never hits code (the soft TLB
      * has no write entries for code pages), and the backend checks for
      * cpu_stop() itself after a handler (SMC, FERR#). */

@@ -86,6 +86,7 @@ enum xkind {
     XK_XCH,     /* swap ST(0) and ST(a) */
     XK_SCALE,   /* FSCALE: ST(0) scaled by ST(1), which the host's reads in st(1) */
     XK_XTRACT,  /* FXTRACT: ST(0) becomes the exponent, the significand is pushed */
+    XK_STSW,    /* FNSTSW AX (the op's output) and FNSTSW m16 */
     XK_LDCW,    /* FLDCW: inline when the new word masks every exception (else the handler's) */
     XK_STCW,    /* FNSTCW */
 };
@@ -219,6 +220,12 @@ static struct xform classify(const struct insn *i)
         break;
     case OP_FXTRACT:
         f = (struct xform){ XK_XTRACT, 0, 0, true, 0, 0, 0, 0 };
+        break;
+    case OP_FNSTSW_AX:
+        f = (struct xform){ XK_STSW, 0, 0, false, 0, 0, 0, 0 };
+        break;
+    case OP_FNSTSW_Mw:
+        f = (struct xform){ XK_STSW, 0, 0, false, 0, 0, 0, 2 };
         break;
     case OP_FLDCW:
         f = (struct xform){ XK_LDCW, 0, 0, false, 0, 0, 0, 2 };
@@ -1002,6 +1009,40 @@ static void note(struct be_ctx *x, const struct insn *i, const struct be_loc *ea
     x->x87.dnote = k;
 }
 
+/* dst = the guest's status word as FNSTSW stores it (fpu_status): struct
+ * cpu's, with the exception flags the host has raised since the cache
+ * began, C1 where the cache has it, and TOP moved by the cache's delta.
+ * The cache stays as it is (FNSTSW changes nothing). */
+static void status_word(struct be_ctx *x, int dst, int t)
+{
+    struct xbuf *b = &x->buf;
+    const struct x87_model *m = &x->x87;
+    if (m->host_ops || m->c1 == X87_C1_LIVE)
+        x87_m(b, 0xdd, 7, RSP, NOREG, X64_TMP0); /* fnstsw: the host's flags and C1 */
+    x_load(b, 0, dst, RBP, NOREG, 0, FPU_OFF(sw), 2, false);
+    if (m->host_ops) {
+        x_load(b, 0, t, RSP, NOREG, 0, X64_TMP0, 2, false);
+        x_alu_ri(b, ALU_AND, 0, t, FSW_EXC_BITS);
+        x_alu_rr(b, ALU_OR, 0, dst, t);
+    }
+    if (m->c1 != X87_C1_MEM) {
+        x_alu_ri(b, ALU_AND, 0, dst, (uint16_t)~SW_C1);
+        if (m->c1 == X87_C1_HOST || m->c1 == X87_C1_LIVE) {
+            x_load(b, 0, t, RSP, NOREG, 0, m->c1 == X87_C1_HOST ? X64_TMP1 : X64_TMP0, 2, false);
+            x_alu_ri(b, ALU_AND, 0, t, SW_C1);
+            x_alu_rr(b, ALU_OR, 0, dst, t);
+        }
+    }
+    x_load(b, 0, t, RBP, NOREG, 0, FPU_OFF(top), 1, false);
+    if (m->delta) {
+        x_alu_ri(b, ALU_ADD, 0, t, m->delta);
+        x_alu_ri(b, ALU_AND, 0, t, 7);
+    }
+    x_shift_ri(b, SH_SHL, 0, t, 11);
+    x_alu_ri(b, ALU_AND, 0, dst, 0xffff & ~0x3800);
+    x_alu_rr(b, ALU_OR, 0, dst, t);
+}
+
 /* FLDCW and FNSTCW, their operand probed at [ent + lin]. A new control
  * word that masks every exception keeps the x87 mode inline code needs
  * (x64_emit_x87_setup; no exception can become pending): it goes into
@@ -1050,7 +1091,7 @@ void x64_emit_x87(struct be_ctx *x, const struct ir_op *op, int out, const struc
     case XK_XCH: need[nneed++] = 0; if (f.a) need[nneed++] = f.a; break;
     case XK_LD_STI: need[nneed++] = f.b; break;
     case XK_SCALE: need[nneed++] = 0; need[nneed++] = 1; break;
-    case XK_CONST: case XK_LD_M: case XK_LDCW: case XK_STCW: break;
+    case XK_CONST: case XK_LD_M: case XK_LDCW: case XK_STCW: case XK_STSW: break;
     default: need[nneed++] = 0; break;
     }
     /* Host registers the instruction may add: loads, a push, a copy. */
@@ -1091,7 +1132,7 @@ void x64_emit_x87(struct be_ctx *x, const struct ir_op *op, int out, const struc
         x_test_ri(b, 0, idx, (int32_t)(present | emptied));
         x87_cold(x, op, x_jcc32(b, CC_NE), live, false);
     }
-    bool write = f.kind == XK_ST_M || f.kind == XK_STCW;
+    bool write = f.kind == XK_ST_M || f.kind == XK_STCW || f.kind == XK_STSW;
     if (f.msize) {
         x64_seg_check(x, &in[0], (int)op->c[1], f.msize, write, lin, ent);
         cross_probe(x, op, lin, ent, top, idx, f.msize, write, live);
@@ -1099,6 +1140,15 @@ void x64_emit_x87(struct be_ctx *x, const struct ir_op *op, int out, const struc
     if (f.kind == XK_LDCW || f.kind == XK_STCW) {
         control_word(x, op, &f, lin, ent, top, idx, live);
         return; /* control instructions leave C1 and the pointers alone */
+    }
+    if (f.kind == XK_STSW) {
+        int dst = f.msize ? top : out;
+        status_word(x, dst, idx);
+        if (f.msize) {
+            x_store(b, dst, ent, lin, 0, 0, 2);
+            cross_store_back(x, lin, ent, top, idx, 2);
+        }
+        return; /* a control instruction too */
     }
     /* Past the checks (their stubs hold the cache as it was): every kind
      * but FCOMI defines C1 itself, so the loads and exchanges before its

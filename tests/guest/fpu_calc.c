@@ -10,8 +10,8 @@
  * status words, FCOMI flags, FXAM classes, a few transcendentals (inputs
  * where Kestrel and the host agree to the bit), and MMX arithmetic with
  * the tag word before and after EMMS, memory operands across pages,
- * loops keeping their registers on the x87 stack, and control words
- * changed in a hot loop.
+ * loops keeping their registers on the x87 stack, and control and status
+ * words stored and changed in hot loops.
  */
 #ifdef HOST_ORACLE
 #include <stdint.h>
@@ -435,6 +435,41 @@ static void cw_loop(void)
     rt_printf("control words in a loop: %08x cw=%04x sw=%04x\n", (unsigned)acc, cw, sw);
 }
 
+/* FNSTSW in a hot loop, to AX and to memory, in the middle of x87 work:
+ * after a comparison (condition codes), after a division (C1 rounded up
+ * or not, the precision flag) and one register deeper on the stack (TOP). */
+static void sw_loop(void)
+{
+    static const double b = 3.0, c = 3.0;
+    uint32_t acc = 0;
+    for (int k = 0; k < 400; k++) {
+        double a = k * 0.37 - 20.0, r = 0;
+        uint16_t s1 = 0, s2 = 0, s3 = 0;
+        __asm__ volatile("fldl %[a]\n"
+                         "fcoml %[b]\n"
+                         "fnstsw %%ax\n"
+                         "movw %%ax, %[s1]\n"
+                         "fld1\n"
+                         "faddp %%st, %%st(1)\n"
+                         "fdivl %[c]\n"
+                         "fnstsw %%ax\n"
+                         "movw %%ax, %[s2]\n"
+                         "fld %%st(0)\n"
+                         "fnstsw %[s3]\n"
+                         "fstp %%st(0)\n"
+                         "fstpl %[r]\n"
+                         : [s1] "=m"(s1), [s2] "=m"(s2), [s3] "=m"(s3), [r] "=m"(r)
+                         : [a] "m"(a), [b] "m"(b), [c] "m"(c)
+                         : "eax", "cc");
+        uint64_t bits;
+        __builtin_memcpy(&bits, &r, 8);
+        acc = (((acc * 31 + s1) * 31 + s2) * 31 + s3) * 31 + (uint32_t)(bits ^ bits >> 32);
+    }
+    uint16_t sw;
+    __asm__ volatile("fnstsw %0" : "=m"(sw));
+    rt_printf("status words in a loop: %08x sw=%04x\n", (unsigned)acc, sw);
+}
+
 void fpu_calc(void)
 {
     division();
@@ -448,6 +483,7 @@ void fpu_calc(void)
     loops();
     mandel_loop();
     cw_loop();
+    sw_loop();
 }
 
 #ifdef HOST_ORACLE
