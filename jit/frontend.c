@@ -519,14 +519,12 @@ static uint32_t eip_after(const struct fe *f, unsigned k)
     return f->cs32 ? e : (e & 0xffff);
 }
 
-/* The decoder replaces the handler of an instruction that must fault when
- * it runs (#UD, #GP for a CS-limit overrun, a missing handler) but keeps
- * its row (insn_decoded_normally): such an instruction is only ever an
- * interpreter call. */
-
 /* Could this instruction fault or reach the interpreter? Then every flag
  * is live before it. Register-only forms of the instructions the JIT
- * lowers cannot; anything touching memory or the stack can. */
+ * lowers cannot; anything touching memory or the stack can, and so can an
+ * instruction the decoder gave a faulting handler (#UD, #GP for a CS-limit
+ * overrun, a missing handler) while keeping its row: that one is only ever
+ * an interpreter call (insn_decoded_normally). */
 static bool may_fault(const struct insn *i)
 {
     if (!insn_decoded_normally(i))

@@ -62,8 +62,6 @@ void x64_seg_check(struct be_ctx *x, const struct be_loc *ea, int seg, int size,
     x_alu_rm(b, ALU_ADD, 0, lin, RBP, seg_off(seg, offsetof(struct seg, base)));
 }
 
-/* TLB probe: leaves the host address base in `ent` (add `lin`), or jumps to
- * the returned cold stub. `tag` is clobbered. */
 /* The active TLB (cpu->tlb) is the one of the block's CPL (cpu.c sets it
  * with the mode word, which the block is keyed by): an offset from the
  * CPU pointer, known now. */
@@ -74,6 +72,8 @@ int32_t x64_tlb_base(const struct be_ctx *x)
                          sizeof(struct tlb_entry[TLB_SIZE]));
 }
 
+/* TLB probe: leaves the host address base in `ent` (add `lin`), or jumps to
+ * the returned cold stub. `tag` is clobbered. */
 struct cold *x64_tlb_probe(struct be_ctx *x, enum cold_kind kind, int lin, int ent, int tag, int size, bool write)
 {
     struct xbuf *b = &x->buf;

@@ -650,11 +650,7 @@ void x64_x87_flush(struct be_ctx *x)
  * TOP. */
 bool x64_x87_loop_model(const struct x87_model *m, struct x87_model *m0)
 {
-    uint8_t regs = 0;
-    for (int h = 0; h < m->n; h++)
-        if (!(m->ghost & (1u << h)))
-            regs |= (uint8_t)(1u << (m->v[h] & 7));
-    if (!m->n || m->delta || (regs & m->empty))
+    if (!m->n || m->delta || (cached_set(m) & m->empty))
         return false;
     *m0 = (struct x87_model){ .n = m->n, .dirty = (uint8_t)((1u << m->n) - 1), .ghost = m->ghost,
                               .empty = m->empty, .c1 = X87_C1_MEM, .host_ops = true };
@@ -672,10 +668,7 @@ bool x64_x87_loop_model(const struct x87_model *m, struct x87_model *m0)
 uint8_t *x64_x87_preload(struct be_ctx *x, const struct x87_model *m0, int t, int u, uint8_t **fail)
 {
     struct xbuf *b = &x->buf;
-    uint8_t regs = 0;
-    for (int h = 0; h < m0->n; h++)
-        if (!(m0->ghost & (1u << h)))
-            regs |= (uint8_t)(1u << (m0->v[h] & 7));
+    uint8_t regs = cached_set(m0);
     x_alu_mi(b, ALU_CMP, 0, RSP, X64_X87OK, 0);
     uint8_t *site = x_jcc32(b, CC_E);
     x_load(b, 0, t, RBP, NOREG, 0, FPU_OFF(tw), 1, false);
@@ -1250,8 +1243,7 @@ void x64_emit_x87(struct be_ctx *x, const struct ir_op *op, int out, const struc
     case XK_SCALE:
         if (hpos(m, 1) != 1) { /* ST(1) into the host's st(1) */
             to_top(x, 1);
-            x87_2(b, 0xd9, 0xc9); /* fxch st(1) */
-            m_swap_host(m, 0, 1);
+            to_top_h(x, 1);
         }
         to_top(x, 0); /* from elsewhere than st(1) */
         x87_2(b, 0xd9, 0xfd); /* fscale */
