@@ -35,6 +35,9 @@ static void usage(FILE *f)
             "  --jit-max-insns N      translate at most N instructions per block (1 for bisecting)\n"
             "  --jit-max-blocks N     decoded blocks one translation may span past not-taken\n"
             "                         conditional branches (superblocks; default 4, 1: none)\n"
+            "  --jit-no-loops         no loop translations (a block that jumps to its own start\n"
+            "                         then chains to itself instead of keeping registers in host\n"
+            "                         registers round the loop)\n"
             "  --mem SIZE             guest RAM, e.g. 128M (default), 1G; suffixes K M G\n"
             "Guest:\n"
             "  --kernel FILE          Linux bzImage (boot protocol 2.06+) or Multiboot (v1) kernel,\n"
@@ -263,6 +266,7 @@ int main(int argc, char **argv)
         .jit_max_blocks = o.jit_max_blocks,
         .jit_stats = o.stats,
         .jit_cosim = o.cosim,
+        .jit_no_loops = o.jit_no_loops,
         .jit_perf_map = o.perf_map,
         .vga_bios = o.vga_bios,
         .max_time_ns = o.max_time_ns,

@@ -56,6 +56,7 @@ bool ir_cond_eval(enum ir_cond c, enum ir_type t, uint64_t a, uint64_t b)
 void ir_init(struct ir_block *b)
 {
     memset(b, 0, sizeof(*b));
+    b->back = -1;
 }
 
 void ir_free(struct ir_block *b)
@@ -71,6 +72,8 @@ void ir_reset(struct ir_block *b)
     b->nops = b->ntemps = b->nlabels = b->ndefers = 0;
     b->cur_insn = 0;
     b->oom = false;
+    b->back = -1;
+    b->carried = 0;
 }
 
 static bool grow(void **p, unsigned *cap, unsigned need, size_t elem)
@@ -345,7 +348,8 @@ void ir_print(const struct ir_block *b, void (*out)(void *ctx, const char *line)
             size_t q = strlen(line);
             if (q + 40 >= n)
                 break;
-            q += (size_t)snprintf(line + q, n - q, e == op->dfirst ? "  slow path stores: %s=" : ", %s=",
+            const char *what = op->opc == IR_LOOPHEAD ? "  carried: %s=" : "  slow path stores: %s=";
+            q += (size_t)snprintf(line + q, n - q, e == op->dfirst ? what : ", %s=",
                                   d->g == G_FLAGS ? "flags" : global_names[d->g]);
             put_temp(b, d->v[0], line + q, n - q);
         }

@@ -118,6 +118,8 @@ struct ir_block {
     unsigned ndefers, defers_cap;
     uint16_t cur_insn; /* stamped on each op emitted (ir_op.insn) */
     bool oom;         /* an allocation failed: the block is not translated */
+    int32_t back;     /* a loop translation: the BRCOND back to the block's start; -1 none */
+    uint8_t carried;  /* the globals (bits) carried round it in host registers (carry.c) */
 };
 
 void ir_init(struct ir_block *b);
@@ -149,6 +151,17 @@ void ir_st(struct ir_block *b, ir_temp v, int offset, int size);
 unsigned ir_new_label(struct ir_block *b);
 void ir_brcond(struct ir_block *b, enum ir_type t, enum ir_cond c, ir_temp a, ir_temp x, unsigned label);
 void ir_label(struct ir_block *b, unsigned label);
+
+/* Loops (carry.c). The GOTO a label leads to (only exits follow a label),
+ * or NULL for another exit. */
+const struct ir_op *ir_label_goto(const struct ir_block *b, int64_t label);
+/* The main path's BRCOND whose label leads straight to
+ * a GOTO to `eip`, or -1. */
+int ir_back_edge(const struct ir_block *b, uint32_t eip);
+/* Rewrite a loop translation (b->back set) to carry the guest registers
+ * the loop writes round the back edge in host registers, if it writes
+ * some (sets b->carried, moves b->back). */
+bool ir_carry(struct ir_block *b);
 
 /* Type of a global. */
 static inline enum ir_type ir_global_type(enum ir_global g) { return g >= G_LFRES ? IR_I64 : IR_I32; }

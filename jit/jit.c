@@ -99,6 +99,11 @@ static struct jit_tb *translate(struct jit *j, struct block *b, const struct blo
         return NULL;
     ir_reset(&j->ir);
     fe_translate(j, blk, n, &j->ir);
+    if (!j->cfg.no_loops && !j->cfg.cosim && !(c->log_mask & LOG_EXEC) && !blk->crosses) {
+        /* (see x64/loop.c for why not the others) */
+        j->ir.back = ir_back_edge(&j->ir, b->eip);
+        ir_carry(&j->ir);
+    }
     if (j->ir.oom)
         return NULL;
     if (c->log_mask & LOG_IR) {
@@ -152,6 +157,8 @@ static struct jit_tb *translate(struct jit *j, struct block *b, const struct blo
         tb->size = (uint32_t)size;
         j->used = (j->used + copy + size + 15) & ~(size_t)15;
         j->ntbs++;
+        if (j->ir.carried)
+            j->stats.jit_loops++;
         return tb;
     }
     return NULL;

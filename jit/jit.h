@@ -19,6 +19,7 @@ struct jit_config {
     unsigned max_blocks; /* decoded blocks a translation may span past not-taken Jcc (superblocks); 0: default */
     bool stats;         /* keep the counters translated code updates itself */
     bool cosim;         /* lockstep co-simulation against the interpreter (jit/cosim.c) */
+    bool no_loops;      /* no loop translations (a block jumping to its own start chains to itself) */
     bool perf_map;      /* name translated blocks for perf in /tmp/perf-PID.map */
     size_t code_size;   /* code arena bytes; 0: default */
 };

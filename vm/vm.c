@@ -137,7 +137,7 @@ int vm_init(struct vm *vm, const struct vm_config *cfg)
     if (cfg->accel == VM_ACCEL_JIT) {
         struct jit_config jc = { .threshold = cfg->jit_threshold, .max_insns = cfg->jit_max_insns,
                                  .max_blocks = cfg->jit_max_blocks,
-                                 .stats = cfg->jit_stats, .cosim = cfg->jit_cosim,
+                                 .stats = cfg->jit_stats, .cosim = cfg->jit_cosim, .no_loops = cfg->jit_no_loops,
                                  .perf_map = cfg->jit_perf_map };
         char why[200];
         vm->jit = jit_new(&vm->cpu, &jc, why, sizeof(why));

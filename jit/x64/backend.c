@@ -228,9 +228,7 @@ void be_set_defers(struct be_ctx *x, const struct ir_defer *d, const struct be_l
 
 /* ---- Flags and deferred stores ---- */
 
-/* dst = l: a register, a spill slot or a constant (w64: all 64 bits,
- * else the low 32 zero-extended). */
-static void ld_loc(struct be_ctx *x, int dst, const struct be_loc *l, bool w64)
+void x64_ld_loc(struct be_ctx *x, int dst, const struct be_loc *l, bool w64)
 {
     struct xbuf *b = &x->buf;
     if (l->reg >= 0)
@@ -243,7 +241,7 @@ static void ld_loc(struct be_ctx *x, int dst, const struct be_loc *l, bool w64)
 
 static void load_r11(struct be_ctx *x, const struct be_loc *l, bool w64)
 {
-    ld_loc(x, R11, l, w64);
+    x64_ld_loc(x, R11, l, w64);
 }
 
 /* dst = dst op l at 32 bits (l an i32 value). */
@@ -279,7 +277,7 @@ static void ld_sext(struct be_ctx *x, int dst, const struct be_loc *l, int bits)
     } else if (l->reg >= 0 && bits == 16) {
         x_movsx16_rr(b, 1, dst, l->reg);
     } else {
-        ld_loc(x, dst, l, bits == 64);
+        x64_ld_loc(x, dst, l, bits == 64);
         if (bits < 64)
             sext_reg(b, dst, bits);
     }
@@ -298,9 +296,9 @@ static void emit_flags(struct be_ctx *x, int kind, int bits, const struct be_loc
     int32_t res = (int32_t)offsetof(struct cpu, lf_res), aux = (int32_t)offsetof(struct cpu, lf_aux);
     switch (kind) {
     case FLK_WORDS:
-        ld_loc(x, s0, &in[0], true);
+        x64_ld_loc(x, s0, &in[0], true);
         x_store(b, s0, RBP, NOREG, 0, res, 8);
-        ld_loc(x, s0, &in[1], true);
+        x64_ld_loc(x, s0, &in[1], true);
         x_store(b, s0, RBP, NOREG, 0, aux, 8);
         return;
     case FLK_LOGIC:
@@ -318,7 +316,7 @@ static void emit_flags(struct be_ctx *x, int kind, int bits, const struct be_loc
         if (kind == FLK_SHL && n > bits) {
             x_mov_ri(b, 0, s0, 0);
         } else {
-            ld_loc(x, s0, &in[0], false);
+            x64_ld_loc(x, s0, &in[0], false);
             if (kind == FLK_SAR)
                 sext_reg(b, s0, bits);
             int sh = kind == FLK_SHL ? bits - n : n - 1;
@@ -331,7 +329,7 @@ static void emit_flags(struct be_ctx *x, int kind, int bits, const struct be_loc
         if (kind == FLK_SAR) {
             x_mov_rr(b, 0, s1, s0);
         } else {
-            ld_loc(x, s1, &in[0], false);
+            x64_ld_loc(x, s1, &in[0], false);
             if (kind == FLK_SHL) {
                 x_alu_rr(b, ALU_ADD, 0, s1, s1);
                 op32_loc(x, ALU_XOR, s1, &in[0]);
@@ -345,7 +343,7 @@ static void emit_flags(struct be_ctx *x, int kind, int bits, const struct be_loc
     default:
         ld_sext(x, s1, &in[2], bits);
         x_store(b, s1, RBP, NOREG, 0, res, 8);
-        ld_loc(x, s0, &in[0], false);
+        x64_ld_loc(x, s0, &in[0], false);
         op32_loc(x, ALU_XOR, s0, &in[1]);
         if (in[2].reg >= 0) {
             x_alu_rr(b, ALU_XOR, 1, s0, in[2].reg);
@@ -363,7 +361,7 @@ static void emit_flags(struct be_ctx *x, int kind, int bits, const struct be_loc
         x_alu_rr(b, ALU_OR, 1, s0, s1);
         if (kind == FLK_INCDEC) {
             /* keep CF (in3): flip CF and its partner bit together when they differ */
-            ld_loc(x, s1, &in[3], false);
+            x64_ld_loc(x, s1, &in[3], false);
             x_shift_ri(b, SH_SHL, 1, s1, 63);
             x_alu_rr(b, ALU_XOR, 1, s1, s0);
             x_shift_ri(b, SH_SAR, 1, s1, 63);
@@ -395,12 +393,14 @@ static void emit_flags_cold(struct be_ctx *x, int kind, int bits, const struct b
     x_load(b, 1, s1, RSP, NOREG, 0, X64_TMP0, 8, false);
 }
 
-void x64_emit_defers(struct be_ctx *x, const struct cold *c)
+void x64_emit_defers(struct be_ctx *x, const struct cold *c, unsigned skip)
 {
     struct xbuf *b = &x->buf;
     for (unsigned k = 0; k < c->dcount; k++) {
         const struct cold_defer *cd = &x->dpool[c->dfirst + k];
         int g = cd->d.g;
+        if (skip & (1u << g))
+            continue;
         if (g == G_FLAGS) {
             emit_flags_cold(x, cd->d.kind, cd->d.bits, cd->loc);
             continue;
@@ -770,8 +770,8 @@ void be_emit_op(struct be_ctx *x, const struct ir_block *ir, const struct ir_op 
     case IR_BRCOND: {
         emit_cmp(x, w, (enum ir_cond)op->cond, &in[0], &in[1]);
         uint8_t *site = x_jcc32(b, cc_of((enum ir_cond)op->cond));
-        if (x64_x87_cached(x) && x64_loop_back_edge(x, ir, op, site))
-            break; /* the loop's back edge, keeping the cache (loop.c) */
+        if (x64_loop_back_edge(x, ir, op, site))
+            break; /* a loop's back edge, keeping registers or the x87 cache (loop.c) */
         if (x->cur_dcount || x64_x87_cached(x)) {
             /* Stores the main path left for later (opt.c) and the x87
              * cache are due at the side exit: a stub does them, then
@@ -789,6 +789,9 @@ void be_emit_op(struct be_ctx *x, const struct ir_block *ir, const struct ir_op 
     }
     case IR_LABEL:
         x->label[op->c[0]] = b->p;
+        break;
+    case IR_LOOPHEAD:
+        x64_loop_carry_head(x);
         break;
     case IR_ADDR: {
         /* Constant parts fold into the displacement, modulo 2^32. */
@@ -902,7 +905,7 @@ static void emit_cold(struct be_ctx *x, const struct cold *c)
     switch (c->kind) {
     case COLD_EXIT:
         x64_x87_writeback(x, &c->x87);
-        x64_emit_defers(x, c);
+        x64_emit_defers(x, c, 0);
         x64_store_eip(x, c->imm);
         x64_emit_exit_common(x, c->ninsns);
         x_jmp_to(b, x->j->common.epilogue);
@@ -913,7 +916,7 @@ static void emit_cold(struct be_ctx *x, const struct cold *c)
         break;
     case COLD_BRANCH:
         x64_x87_writeback(x, &c->x87);
-        x64_emit_defers(x, c);
+        x64_emit_defers(x, c, 0);
         if (x->label[c->exit])
             x_jmp_to(b, x->label[c->exit]);
         else

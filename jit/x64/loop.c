@@ -1,32 +1,37 @@
 /*
- * Loops that keep the x87 register cache (x87.c) across their back edge.
+ * Loop translations (ir_block.back: a block whose conditional branch
+ * jumps back to its own start). Their back edge jumps straight back into
+ * the body, past everything a chained entry would redo, and keeps two
+ * kinds of state in host registers on the way round:
  *
- * A block whose conditional branch jumps back to its own start would
- * otherwise write every cached x87 register back to struct cpu on the way
- * round (80-bit stores, the status word, the tags) and load them again at
- * the top, every iteration. Instead:
- *
- *   1. A plain translation notes such a back edge and the cache's model
- *      there. When the model is worth carrying (something cached, TOP
- *      where it started), be_again() asks for a second translation.
+ * - The guest registers the loop writes (carry.c arranged the IR): the
+ *   back edge's deferred stores of them become moves into the registers
+ *   LOOPHEAD found their head values in.
+ * - The x87 register cache (x87.c), which would otherwise be written back
+ *   to struct cpu (80-bit stores, the status word, the tags) and loaded
+ *   again at the top, every iteration:
+ *   1. A plain translation notes the cache's model at the back edge.
+ *      When the model is worth carrying (something cached, TOP where it
+ *      started), be_again() asks for a second translation.
  *   2. The second one starts from that model, m0 (x64_x87_loop_model):
  *      after the chained entry's checks, the head checks that the x87 may
  *      run inline and that struct cpu's tags agree with m0, and loads m0's
- *      registers (x64_x87_preload). The back edge's stub, when its model
- *      holds the same registers (x64_x87_loop_match), puts them back in
- *      m0's order, stores C1 and the instruction pointers, counts the
- *      instructions, makes the chained entry's checks itself (events, the
- *      budget: leaving writes m0 back) and jumps to the body past the
- *      head. Every other exit writes the cache back as usual.
+ *      registers (x64_x87_preload). The back edge, when its model holds
+ *      the same registers (x64_x87_loop_match), puts them back in m0's
+ *      order and stores C1 and the instruction pointers.
  *   3. When the second translation's back edge does not match after all,
  *      a third, plain again, is kept.
+ *   A head whose checks fail (the first entry finds other tags, the
+ *   guest's x87 mode forbids inline code) sets cpu->interp_next and
+ *   returns to the run loop, which interprets the block once: one
+ *   iteration later the state is the loop's own.
  *
- * A head whose checks fail (the first entry finds other tags, the guest's
- * x87 mode forbids inline code) sets cpu->interp_next and returns to the
- * run loop, which interprets the block once: one iteration later the
- * state is the loop's own. Co-simulation and exec tracing compare or log
- * block by block, and a block that crosses a page checks its second page
- * at each entry: they keep plain translations.
+ * The back edge's stub also counts the instructions and makes the chained
+ * entry's checks itself (events, the budget): leaving there stores the
+ * carried registers and writes m0 back. Every other exit stores them as
+ * usual. Co-simulation and exec tracing compare or log block by block,
+ * and a block that crosses a page checks its second page at each entry:
+ * jit.c gives them no loop translations.
  */
 #include <stddef.h>
 
@@ -45,6 +50,7 @@ void x64_loop_begin(struct be_ctx *x, bool again)
         lp->state = LP_LOOP;
     lp->found = lp->matched = false;
     lp->head = NULL;
+    lp->carried = 0;
 }
 
 bool be_again(struct be_ctx *x)
@@ -81,44 +87,101 @@ void x64_loop_head(struct be_ctx *x)
     x->lp.head = x->buf.p;
 }
 
-/* The exit a label leads to: LABEL c0, then its GOTO (ir.h: only exits
- * follow a label). */
-static const struct ir_op *label_goto(const struct ir_block *ir, int64_t label)
+/* LOOPHEAD, after the carried registers' head values came in: their
+ * host registers (nothing else is live yet, so they are in registers). */
+void x64_loop_carry_head(struct be_ctx *x)
 {
-    for (unsigned k = 0; k + 1 < ir->nops; k++)
-        if (ir->ops[k].opc == IR_LABEL && ir->ops[k].c[0] == label)
-            return ir->ops[k + 1].opc == IR_GOTO ? &ir->ops[k + 1] : NULL;
-    return NULL;
+    struct x64_loop *lp = &x->lp;
+    lp->carried = 0;
+    for (unsigned k = 0; k < x->cur_dcount; k++) {
+        const struct cold_defer *cd = &x->dpool[x->cur_dfirst + k];
+        if (cd->loc[0].reg < 0 || cd->d.g >= 8) {
+            x->failed = true;
+            return;
+        }
+        lp->reg[cd->d.g] = cd->loc[0].reg;
+        lp->carried |= (uint8_t)(1u << cd->d.g);
+    }
+    lp->head = x->buf.p;
 }
 
-/* A BRCOND (its jump at `site`) with the x87 cache in use: true when it
- * is the loop's back edge and its stub is made here (COLD_LOOP). In a
- * plain translation, notes the first back edge whose model is worth a
- * loop translation. */
+/* A BRCOND (its jump at `site`): true when it is the loop's back edge and
+ * its stub is made here (COLD_LOOP). In a plain translation, notes the
+ * cache's model there when it is worth a loop translation. */
 bool x64_loop_back_edge(struct be_ctx *x, const struct ir_block *ir, const struct ir_op *op, uint8_t *site)
 {
     struct x64_loop *lp = &x->lp;
-    const struct jit_config *cfg = &x->j->cfg;
-    if (lp->state == LP_FAILED || cfg->cosim || (x->j->cpu->log_mask & LOG_EXEC) || x->b->crosses)
-        return false; /* (a block crossing a page rechecks it at every entry: backend.h) */
-    const struct ir_op *g = label_goto(ir, op->c[0]);
-    if (!g || (uint32_t)g->c[0] != x->b->eip)
+    if (ir->back < 0 || op != &ir->ops[ir->back])
         return false;
-    uint32_t index = (uint32_t)(op - ir->ops);
-    if (lp->state == LP_PLAIN) {
-        if (!lp->found && x64_x87_loop_model(&x->x87, &lp->m0)) {
-            lp->found = true;
-            lp->op = index;
-        }
+    const struct ir_op *g = ir_label_goto(ir, op->c[0]);
+    bool x87 = false;
+    if (!g)
         return false;
+    if (x64_x87_cached(x)) {
+        if (lp->state == LP_PLAIN)
+            lp->found = x64_x87_loop_model(&x->x87, &lp->m0);
+        else if (lp->state == LP_LOOP)
+            x87 = lp->head && x64_x87_loop_match(&x->x87, &lp->m0);
     }
-    if (lp->state != LP_LOOP || index != lp->op || !lp->head || !x64_x87_loop_match(&x->x87, &lp->m0))
+    if (!x87 && !lp->carried)
         return false;
     struct cold *c = x64_add_cold(x, COLD_LOOP, site);
     c->x87 = x->x87;
     c->ninsns = g->c[2];
-    lp->matched = true;
+    c->flags = x87;
+    lp->matched |= x87;
     return true;
+}
+
+/* The back edge's carried values into their head registers: a parallel
+ * move (the sources are registers, spill slots, constants, or struct cpu
+ * for a value the main path stored there), cycles broken through R11. */
+static void carry_moves(struct be_ctx *x, const struct cold *c)
+{
+    struct xbuf *b = &x->buf;
+    const struct x64_loop *lp = &x->lp;
+    struct be_loc src[8];
+    bool in_cpu[8];
+    for (int g = 0; g < 8; g++)
+        in_cpu[g] = true;
+    for (unsigned k = 0; k < c->dcount; k++) {
+        const struct cold_defer *cd = &x->dpool[c->dfirst + k];
+        if (cd->d.g < 8 && (lp->carried & (1u << cd->d.g))) {
+            src[cd->d.g] = cd->loc[0];
+            in_cpu[cd->d.g] = false;
+        }
+    }
+    unsigned todo = lp->carried;
+    for (int g = 0; g < 8; g++)
+        if ((todo & (1u << g)) && !in_cpu[g] && src[g].reg == lp->reg[g])
+            todo &= ~(1u << g);
+    while (todo) {
+        bool moved = false;
+        for (int g = 0; g < 8; g++) {
+            if (!(todo & (1u << g)))
+                continue;
+            bool busy = false; /* another move still reads this one's destination */
+            for (int h = 0; h < 8; h++)
+                if (h != g && (todo & (1u << h)) && !in_cpu[h] && src[h].reg == lp->reg[g])
+                    busy = true;
+            if (busy)
+                continue;
+            if (in_cpu[g])
+                x_load(b, 0, lp->reg[g], RBP, NOREG, 0, x64_global_off(g), 4, false);
+            else
+                x64_ld_loc(x, lp->reg[g], &src[g], false);
+            todo &= ~(1u << g);
+            moved = true;
+        }
+        if (moved)
+            continue;
+        /* Only cycles are left: park one destination's value in R11. */
+        int g = __builtin_ctz(todo), r = lp->reg[g];
+        x_mov_rr(b, 0, R11, r);
+        for (int h = 0; h < 8; h++)
+            if ((todo & (1u << h)) && !in_cpu[h] && src[h].reg == r)
+                src[h].reg = R11;
+    }
 }
 
 /* The back edge: deferred stores, the cache into m0's shape, then what the
@@ -136,18 +199,27 @@ void x64_emit_cold_loop(struct be_ctx *x, const struct cold *c)
         x_jmp_to(b, x->j->common.epilogue);
         return;
     }
-    x64_emit_defers(x, c);
-    x64_x87_normalize(x, &c->x87, &x->lp.m0);
+    const struct x64_loop *lp = &x->lp;
+    x64_emit_defers(x, c, lp->carried); /* R11 and the TMP words */
+    if (c->flags)
+        x64_x87_normalize(x, &c->x87, &lp->m0);
+    else
+        x64_x87_writeback(x, &c->x87);
+    carry_moves(x, c);
     x64_emit_exit_common(x, c->ninsns);
     x_alu_mi(b, ALU_CMP, 1, RBP, (int32_t)offsetof(struct cpu, events), 0);
     uint8_t *ev = x_jcc32(b, CC_NE);
     x_load(b, 1, R11, RBP, NOREG, 0, (int32_t)offsetof(struct cpu, icount), 8, false);
     x_alu_rm(b, ALU_SUB, 1, R11, RBP, (int32_t)offsetof(struct cpu, exec_end));
     uint8_t *spent = x_jcc32(b, CC_NS);
-    x_jmp_to(b, x->lp.head);
+    x_jmp_to(b, lp->head);
     x_patch32(ev, b->p);
     x_patch32(spent, b->p);
-    x64_x87_writeback(x, &x->lp.m0);
+    for (int g = 0; g < 8; g++)
+        if (lp->carried & (1u << g))
+            x_store(b, lp->reg[g], RBP, NOREG, 0, x64_global_off(g), 4);
+    if (c->flags)
+        x64_x87_writeback(x, &lp->m0);
     x64_store_eip(x, x->b->eip);
     x_jmp_to(b, x->j->common.epilogue);
 }

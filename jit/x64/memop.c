@@ -178,7 +178,7 @@ void x64_emit_wrap_check(struct be_ctx *x, const struct cold *c, int lin)
     x_shift_ri(b, SH_SHR, 1, R11, 32);
     uint8_t *ok = x_jcc32(b, CC_E);
     x64_x87_writeback(x, &c->x87);
-    x64_emit_defers(x, c);
+    x64_emit_defers(x, c, 0);
     x64_set_cur(x, c->insn);
     x_mov_rr(b, 1, RDI, RBP);
     x_mov_ri(b, 0, RSI, c->seg);
@@ -206,7 +206,7 @@ void x64_emit_cold_mem(struct be_ctx *x, const struct cold *c)
     switch (c->kind) {
     case COLD_SEGFAULT:
         x64_x87_writeback(x, &c->x87);
-        x64_emit_defers(x, c);
+        x64_emit_defers(x, c, 0);
         x64_set_cur(x, c->insn);
         x_mov_rr(b, 1, RDI, RBP);
         x_mov_ri(b, 0, RSI, c->seg);
@@ -218,7 +218,7 @@ void x64_emit_cold_mem(struct be_ctx *x, const struct cold *c)
         if (x87)
             x64_x87_sync(x, &c->x87);
         x64_save_regs(b, keep, false);
-        x64_emit_defers(x, c);
+        x64_emit_defers(x, c, 0);
         x64_set_cur(x, c->insn);
         x_mov_rr(b, 0, RSI, c->lin);
         x_mov_ri(b, 0, RDX, c->size);
@@ -240,7 +240,7 @@ void x64_emit_cold_mem(struct be_ctx *x, const struct cold *c)
         if (x87)
             x64_x87_sync(x, &c->x87);
         x64_save_regs(b, keep, false);
-        x64_emit_defers(x, c);
+        x64_emit_defers(x, c, 0);
         x64_set_cur(x, c->insn);
         if (c->val >= 0)
             x_mov_rr(b, 1, RDX, c->val);

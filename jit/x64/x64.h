@@ -111,12 +111,13 @@ struct be_ctx {
     bool x87_checked;      /* X64_X87OK tested since the last handler call (x87.c) */
     struct x87_model x87;  /* the x87 register cache at this point of the main path */
     struct cold spare;     /* what x64_add_cold hands out when out of memory */
-    struct x64_loop {      /* loop.c: translating a block again to carry the x87 cache around its loop */
-        uint8_t state;     /* enum loop_state */
+    struct x64_loop {      /* loop.c: a loop translation (ir_block.back) */
+        uint8_t state;     /* enum loop_state: translating a block again to carry the x87 cache */
         bool found, matched;
-        uint32_t op;       /* the back edge: its BRCOND's index in the IR */
         struct x87_model m0; /* the cache at the head */
-        uint8_t *head;     /* where the back edge jumps (the body, past the preload) */
+        uint8_t *head;     /* where the back edge jumps (the body, past the preload and LOOPHEAD) */
+        uint8_t carried;   /* the guest registers carried (ir_block.carried), once LOOPHEAD is seen */
+        int8_t reg[8];     /* their host registers at LOOPHEAD */
     } lp;
 };
 
@@ -192,15 +193,20 @@ void x64_x87_normalize(struct be_ctx *x, const struct x87_model *m, const struct
 /* loop.c */
 void x64_loop_begin(struct be_ctx *x, bool again);
 void x64_loop_head(struct be_ctx *x);
+void x64_loop_carry_head(struct be_ctx *x);
 bool x64_loop_back_edge(struct be_ctx *x, const struct ir_block *ir, const struct ir_op *op, uint8_t *site);
 void x64_emit_cold_loop(struct be_ctx *x, const struct cold *c);
 
 /* backend.c */
+/* dst = l: a register, a spill slot or a constant (w64: all 64 bits,
+ * else the low 32 zero-extended). */
+void x64_ld_loc(struct be_ctx *x, int dst, const struct be_loc *l, bool w64);
 void x64_store_eip(struct be_ctx *x, uint32_t eip);
 void x64_emit_exit_common(struct be_ctx *x, int64_t ninsns);
 struct cold *x64_add_cold(struct be_ctx *x, enum cold_kind kind, uint8_t *site);
 void x64_set_cur(struct be_ctx *x, unsigned insn);
-/* The deferred stores of a cold stub (flags computed with R11 and the TMP words). */
-void x64_emit_defers(struct be_ctx *x, const struct cold *c);
+/* The deferred stores of a cold stub (flags computed with R11 and the TMP
+ * words), but those of the globals in `skip` (bits). */
+void x64_emit_defers(struct be_ctx *x, const struct cold *c, unsigned skip);
 
 #endif

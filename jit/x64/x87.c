@@ -744,7 +744,7 @@ bool x64_x87_keeps_cache(int opc)
         return true;
     switch (opc) {
     case IR_NOP: case IR_INSN: case IR_LDG: case IR_STG: case IR_LD: case IR_ST: case IR_FLAGS: case IR_X87: case IR_X87F:
-    case IR_BRCOND: case IR_QLD: case IR_QST: case IR_CHKSTOP:
+    case IR_BRCOND: case IR_QLD: case IR_QST: case IR_CHKSTOP: case IR_LOOPHEAD:
         return true;
     default:
         return false;
@@ -1357,7 +1357,7 @@ void x64_emit_cold_x87(struct be_ctx *x, const struct cold *c)
     emit_writeback(x, &c->x87);
     regset keep = resume ? c->live & X64_CLOBBERED : 0;
     x64_save_regs(b, keep, false);
-    x64_emit_defers(x, c);
+    x64_emit_defers(x, c, 0);
     x64_set_cur(x, c->insn); /* leaves &insn in R11 */
     x_mov_rr(b, 1, RSI, R11);
     x_mov_rr(b, 1, RDI, RBP);

@@ -16,6 +16,11 @@
  *   (held in the host's x87 by the JIT) at a #GP and a #PF from an
  *   integer load that follows x87 arithmetic in the same block;
  * - a segment load that makes ES based or flat inside a translated loop;
+ * - loops whose translation keeps the guest registers they write in host
+ *   registers round the back edge: a #PF at the head of a later
+ *   iteration, registers rotating (a cycle of moves on the back edge), a
+ *   side exit mid-body, an interpreted instruction in the body, and
+ *   timer interrupts at the back edge;
  * - timer interrupts ending loops that are chained to themselves, one
  *   reading memory and one on registers only; the interrupted EIP must be
  *   an instruction boundary of the loop; and an x87 loop whose registers
@@ -54,6 +59,13 @@ extern char jit_fault_gp_at[], jit_fault_gp_resume[], jit_fault_de_at[], jit_fau
 extern char jit_fault_st_at[], jit_fault_st_resume[], jit_fault_pf_at[], jit_fault_pf_resume[];
 extern char jit_spin_loop[], jit_spin_cmp[], jit_spin_jb[], jit_spin_end[];
 extern char jit_spin_reg_loop[], jit_spin_reg_jz[], jit_spin_reg_end[];
+uint32_t jit_carry_walk(const uint32_t *p);
+extern char jit_carry_walk_at[], jit_carry_walk_resume[];
+void jit_carry_rot(uint32_t n, uint32_t *out);
+uint32_t jit_carry_exit(const uint32_t *p, uint32_t limit, uint32_t *out);
+uint32_t jit_carry_lahf(uint32_t n);
+uint32_t jit_spin_sum(volatile uint32_t *ticks, uint32_t n);
+extern char jit_spin_sum_loop[], jit_spin_sum_add[], jit_spin_sum_end[];
 
 uint32_t jit_entry_esp; /* ESP on entry to jit_fault_gp (set by it) */
 
@@ -116,6 +128,7 @@ static void smc(void)
  * run(good) first makes its block hot: a block that faults every time
  * never completes a run, and is never translated at a threshold. */
 static int x87_at_fault(void (*run)(const uint8_t *), const uint8_t *good, const uint8_t *bad, char *resume);
+static int walk_to_hole(uint32_t *pt);
 
 static struct pm_frame seen;
 static volatile uint32_t resume_at;
@@ -209,14 +222,42 @@ static void faults(void)
     int bad_x87 = 0;
     for (int k = 0; k < ROUNDS; k++)
         bad_x87 += x87_at_fault(jit_x87_pf, (const uint8_t *)pd, hole, jit_x87_pf_resume);
+    int bad_walk = walk_to_hole(pt);
     __asm__ volatile("movl %%cr0, %%eax; andl $0x7fffffff, %%eax; movl %%eax, %%cr0" : : : "eax", "memory");
     rt_printf("fault: #PF(%x) on a load mid-block: eip %s eax %x cr2 %s flags %03x: %s\n", pf.err,
               pf.eip == (uint32_t)jit_fault_pf_at ? "at insn" : "elsewhere", pf.eax,
               cr2 == (uint32_t)hole + 3 ? "exact" : "wrong", pf.eflags & FLAGS_ARITH, bad ? "FAIL" : "ok");
     rt_printf("fault: x87 state at a #PF from an integer load mid-block: vector %u: %s\n", seen.vector,
               bad_x87 ? "FAIL" : "ok");
+    rt_printf("fault: #PF at the head of a loop's 17th iteration, registers of the 16th: %s\n",
+              bad_walk ? "FAIL" : "ok");
     pm_hook = 0;
     rt_printf("fault: %d traps taken\n", traps);
+}
+
+/* jit_carry_walk over the last 16 words of a page followed by a hole (pt:
+ * the page table mapping both, paging on): the #PF frame at the 17th
+ * load. */
+static int walk_to_hole(uint32_t *pt)
+{
+    static uint32_t area[2][1024] __attribute__((aligned(4096)));
+    uint32_t *w = &area[0][1024 - 16], sum = 0;
+    for (uint32_t k = 0; k < 16; k++)
+        sum += w[k] = k * k * 7 + 1;
+    pt[(uint32_t)area[1] >> 12] = 0;
+    __asm__ volatile("movl %%cr3, %%eax; movl %%eax, %%cr3" : : : "eax", "memory");
+    int bad = 0;
+    for (int k = 0; k < ROUNDS; k++) {
+        resume_at = (uint32_t)jit_carry_walk_resume;
+        jit_carry_walk(w);
+        if (seen.vector != 14 || seen.eip != (uint32_t)jit_carry_walk_at || seen.eax != sum ||
+            seen.ebx != w[15] || seen.ecx != 0x1000 - 16 || seen.esi != (uint32_t)area[1] ||
+            seen.edx != w[15] || (seen.eflags & FLAGS_ARITH) != 0x004)
+            bad++;
+    }
+    pt[(uint32_t)area[1] >> 12] = (uint32_t)area[1] | 3;
+    __asm__ volatile("movl %%cr3, %%eax; movl %%eax, %%cr3" : : : "eax", "memory");
+    return bad;
 }
 
 static int x87_at_fault(void (*run)(const uint8_t *), const uint8_t *good, const uint8_t *bad, char *resume)
@@ -248,9 +289,52 @@ static void seg_flip(void)
               sum == n * (words[0] + words[1]) ? "ok" : "FAIL");
 }
 
+/* ---- Loops carrying guest registers (jit/carry.c) ---- */
+
+static void loops(void)
+{
+    int bad = 0;
+    for (uint32_t k = 0; k < ROUNDS; k++) {
+        uint32_t n = 50 + k * 7, out[4], a = 1, b = 2, c = 3, s = 0;
+        for (uint32_t i = 0; i < n; i++) {
+            uint32_t t = a; /* XCHG EAX, EBX; XCHG EBX, ECX */
+            a = b;
+            b = c;
+            c = t;
+            s = 2 * s + a + 1;
+        }
+        jit_carry_rot(n, out);
+        if (out[0] != a || out[1] != b || out[2] != c || out[3] != s)
+            bad++;
+    }
+    rt_printf("loops: registers rotating round the back edge: %s\n", bad ? "FAIL" : "ok");
+
+    static uint32_t words[1000];
+    for (uint32_t k = 0; k < 1000; k++)
+        words[k] = k * 37 % 101;
+    bad = 0;
+    for (uint32_t k = 0; k < ROUNDS; k++) {
+        uint32_t limit = k == ROUNDS - 1 ? 0xffffffffu : 1000 + k * 977, out[2], sum = 0, i = 0, ecx = 1000;
+        for (;;) {
+            sum += words[i++];
+            if (sum > limit || --ecx == 0)
+                break;
+        }
+        if (jit_carry_exit(words, limit, out) != sum || out[0] != i * 4 || out[1] != ecx)
+            bad++;
+    }
+    rt_printf("loops: a side exit in the middle of the body: %s\n", bad ? "FAIL" : "ok");
+
+    uint32_t h = 0;
+    for (uint32_t k = 0; k < ROUNDS; k++)
+        h = h * 31 + jit_carry_lahf(100 + k);
+    rt_printf("loops: an interpreted instruction in the body: %08x\n", h);
+}
+
 /* ---- Timer interrupts ---- */
 
 static volatile uint32_t ticks, off_boundary, reg_stop_at, x87_seen, x87_bad;
+static volatile uint32_t sum_seen, sum_bad, sum_last;
 
 /* The integer value of a non-negative 80-bit integer. */
 static uint32_t ext_int(const uint8_t *v)
@@ -285,6 +369,12 @@ static void x87_at_head(void)
     __asm__ volatile("frstor %0" : : "m"(img));
 }
 
+/* 1 + 2 + ... + n, modulo 2^32 */
+static uint32_t tri(uint32_t n)
+{
+    return n % 2 ? n * ((n + 1) / 2) : n / 2 * (n + 1);
+}
+
 static int timer_hook(struct pm_frame *f)
 {
     if (f->vector != 0x20)
@@ -299,6 +389,14 @@ static int timer_hook(struct pm_frame *f)
     if (e >= (uint32_t)jit_spin_reg_loop && e <= (uint32_t)jit_spin_reg_end && e != (uint32_t)jit_spin_reg_loop &&
         e != (uint32_t)jit_spin_reg_jz && e != (uint32_t)jit_spin_reg_end)
         off_boundary++;
+    if (e >= (uint32_t)jit_spin_sum_loop && e <= (uint32_t)jit_spin_sum_end) {
+        /* EBX = EAX (EAX + 1) / 2, but between the INC and the ADD; and
+         * EAX grew since the last interrupt (stale registers would not) */
+        uint32_t a = f->eax, want = tri(e == (uint32_t)jit_spin_sum_add ? a - 1 : a);
+        sum_bad += f->ebx != want || (sum_last && a <= sum_last);
+        sum_last = a;
+        sum_seen += a != 0;
+    }
     if (reg_stop_at && ticks >= reg_stop_at && e >= (uint32_t)jit_spin_reg_loop && e <= (uint32_t)jit_spin_reg_end)
         f->eax = 1;
     outb(0x20, 0x20); /* EOI */
@@ -331,6 +429,11 @@ static void timer(void)
     for (int k = 0; k < 5; k++)
         spins += jit_spin(&ticks, ticks + 3);
     rt_printf("timer: memory-polling loop ended by interrupts: %s\n", spins ? "ok" : "FAIL");
+    for (int k = 0; k < 5; k++) {
+        sum_last = 0;
+        jit_spin_sum(&ticks, ticks + 3);
+    }
+    rt_printf("timer: loop carrying registers, interrupted: %s\n", sum_seen >= 5 && !sum_bad ? "ok" : "FAIL");
     int ok = 1;
     for (int k = 0; k < 5; k++) {
         reg_stop_at = ticks + 2;
@@ -355,6 +458,7 @@ int main(void)
     smc();
     faults();
     seg_flip();
+    loops();
     timer();
     return 0;
 }

@@ -284,4 +284,133 @@ jit_super_cross_imm:
     jnz 1b
 2:  ret
 
+/* ---- Loops carrying guest registers in host registers (jit/carry.c) ---- */
+
+/* uint32_t jit_carry_walk(const uint32_t *p): sums the words from p up
+ * until a load faults (the test leaves a hole after them): EAX the sum,
+ * EBX the last word, ECX counting down from 0x1000, ESI the pointer. At
+ * the #PF, in the loop's first instruction, the frame must hold what the
+ * previous iteration left, though a loop translation keeps it all in host
+ * registers. */
+    .globl jit_carry_walk, jit_carry_walk_at, jit_carry_walk_resume
+jit_carry_walk:
+    pushl %ebx
+    pushl %esi
+    movl 12(%esp), %esi
+    xorl %eax, %eax
+    xorl %ebx, %ebx
+    movl $0x1000, %ecx
+    jmp jit_carry_walk_at   /* the loop starts a block */
+jit_carry_walk_at:
+    movl (%esi), %edx
+    addl %edx, %eax
+    movl %edx, %ebx
+    addl $4, %esi
+    decl %ecx
+    jnz jit_carry_walk_at
+jit_carry_walk_resume:
+    popl %esi
+    popl %ebx
+    ret
+
+/* void jit_carry_rot(uint32_t n, uint32_t *out): n rounds of rotating EAX,
+ * EBX and ECX (the back edge moves them round a cycle of three host
+ * registers) while ESI accumulates; out[0..3] = EAX, EBX, ECX, ESI. */
+    .globl jit_carry_rot
+jit_carry_rot:
+    pushl %ebx
+    pushl %esi
+    pushl %edi
+    movl 16(%esp), %edx
+    movl 20(%esp), %edi
+    movl $1, %eax
+    movl $2, %ebx
+    movl $3, %ecx
+    xorl %esi, %esi
+    jmp 1f
+1:  xchgl %eax, %ebx
+    xchgl %ebx, %ecx
+    leal 1(%eax,%esi,2), %esi
+    decl %edx
+    jnz 1b
+    movl %eax, (%edi)
+    movl %ebx, 4(%edi)
+    movl %ecx, 8(%edi)
+    movl %esi, 12(%edi)
+    popl %edi
+    popl %esi
+    popl %ebx
+    ret
+
+/* uint32_t jit_carry_exit(const uint32_t *p, uint32_t limit, uint32_t *out):
+ * sums p[] until the sum passes limit, at most 1000 words: the loop (one
+ * superblock) leaves through the JA in its middle. Returns the sum;
+ * out[0] = the bytes read, out[1] = ECX. */
+    .globl jit_carry_exit
+jit_carry_exit:
+    pushl %esi
+    movl 8(%esp), %esi
+    movl 12(%esp), %edx
+    xorl %eax, %eax
+    movl $1000, %ecx
+    jmp 1f
+1:  addl (%esi), %eax
+    addl $4, %esi
+    cmpl %edx, %eax
+    ja 2f
+    decl %ecx
+    jnz 1b
+2:  movl 16(%esp), %edx
+    subl 8(%esp), %esi
+    movl %esi, (%edx)
+    movl %ecx, 4(%edx)
+    popl %esi
+    ret
+
+/* uint32_t jit_carry_lahf(uint32_t n): a loop with an instruction the JIT
+ * leaves to the interpreter (LAHF: it writes EAX in struct cpu) in its
+ * body. Returns a mix of what it saw. */
+    .globl jit_carry_lahf
+jit_carry_lahf:
+    pushl %ebx
+    pushl %esi
+    movl 12(%esp), %ecx
+    xorl %eax, %eax
+    xorl %ebx, %ebx
+    xorl %esi, %esi
+    jmp 1f
+1:  addl $0x9e3779b9, %ebx
+    lahf
+    movzbl %ah, %edx
+    addl %edx, %esi
+    roll $3, %esi
+    decl %ecx
+    jnz 1b
+    movl %esi, %eax
+    xorl %ebx, %eax
+    popl %esi
+    popl %ebx
+    ret
+
+/* uint32_t jit_spin_sum(volatile uint32_t *ticks, uint32_t n): like
+ * jit_spin, with EBX = EAX (EAX + 1) / 2 at the loop's boundaries but
+ * after the INC: interrupts at the back edge must find both exact. */
+    .globl jit_spin_sum, jit_spin_sum_loop, jit_spin_sum_add, jit_spin_sum_end
+jit_spin_sum:
+    pushl %ebx
+    movl 8(%esp), %edx
+    movl 12(%esp), %ecx
+    xorl %eax, %eax
+    xorl %ebx, %ebx
+    jmp jit_spin_sum_loop
+jit_spin_sum_loop:
+    incl %eax
+jit_spin_sum_add:
+    addl %eax, %ebx
+    cmpl %ecx, (%edx)
+    jb jit_spin_sum_loop
+jit_spin_sum_end:
+    popl %ebx
+    ret
+
     .section .note.GNU-stack, "", @progbits

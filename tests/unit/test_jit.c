@@ -3,7 +3,7 @@
  * --jit-max-insns cap, chaining (and unchaining when the target's code is
  * overwritten), writes to code by DMA (phys_write_buf, the devices' path)
  * while translated and chained, a code arena small enough to be flushed
- * again and again, and the cap on translated blocks. The oracle is the
+ * again and again, the cap on translated blocks, and loop translations. The oracle is the
  * architecture: each program's result is known; the statistics say which
  * mechanism ran.
  */
@@ -167,6 +167,57 @@ START_TEST(known_bits)
 }
 END_TEST
 
+/* A loop translation keeps EAX, ECX and EDX in host registers round its
+ * back edge (--jit-no-loops: none); the same results either way, and a
+ * budget (cpu_exec's instruction count) that runs out inside the loop
+ * leaves it with the registers stored. */
+static void loop_with(bool no_loops)
+{
+    setup_with(&(struct jit_config){ .no_loops = no_loops });
+    static const uint8_t code[] = {
+        0xb9, 0xe8, 0x03, 0x00, 0x00, /* mov ecx, 1000 */
+        0x31, 0xc0,                   /* xor eax, eax */
+        0xba, 0x01, 0x00, 0x00, 0x00, /* mov edx, 1 */
+        0x01, 0xd0,                   /* loop: add eax, edx */
+        0x8d, 0x54, 0x12, 0x01,       /* lea edx, [edx + edx + 1] */
+        0x31, 0xc2,                   /* xor edx, eax */
+        0x49,                         /* dec ecx */
+        0x75, 0xf5,                   /* jnz loop */
+        0xf4,                         /* hlt */
+    };
+    put(0x1000, code, sizeof(code));
+    uint32_t a = 0, d = 1;
+    for (int k = 0; k < 1000; k++) {
+        a += d;
+        d = (2 * d + 1) ^ a;
+    }
+    for (int k = 0; k < 3; k++) {
+        ck_assert_uint_eq(run(0x1000), a);
+        ck_assert_uint_eq((uint32_t)cpu.gpr[R_EDX], d);
+        ck_assert_uint_eq((uint32_t)cpu.gpr[R_ECX], 0);
+    }
+    /* Slices of 7 instructions: most end at the back edge's budget check. */
+    cpu.eip = 0x1000;
+    cpu.halted = 0;
+    unsigned slices = 0;
+    while (cpu_exec(&cpu, 7) != CPU_EXIT_HALT)
+        ck_assert_uint_lt(++slices, 10000);
+    ck_assert_uint_eq((uint32_t)cpu.gpr[R_EAX], a);
+    ck_assert_uint_eq((uint32_t)cpu.gpr[R_EDX], d);
+    if (no_loops)
+        ck_assert_uint_eq(jit_get_stats(jit)->jit_loops, 0);
+    else
+        ck_assert_uint_ge(jit_get_stats(jit)->jit_loops, 1);
+    teardown();
+}
+
+START_TEST(loop_carry)
+{
+    loop_with(false);
+    loop_with(true);
+}
+END_TEST
+
 int main(void)
 {
     if (!jit_available())
@@ -179,6 +230,7 @@ int main(void)
     tcase_add_test(tc, arena_flush);
     tcase_add_test(tc, cross_page);
     tcase_add_test(tc, known_bits);
+    tcase_add_test(tc, loop_carry);
     suite_add_tcase(s, tc);
     SRunner *r = srunner_create(s);
     srunner_run_all(r, CK_NORMAL);
