@@ -36,12 +36,31 @@
  * put each head value in a register.
  *
  * Only registers the loop writes are carried: those it only reads are
- * loaded each iteration, from a line no store touches. The lazy flags are
- * not carried: a loop's flags are written back each iteration as before.
+ * loaded each iteration, from a line no store touches.
+ *
+ * The lazy flags are carried the same way, as the inputs of the last
+ * FLAGS op before the back edge (computing lf_res and lf_aux from them
+ * takes a dozen instructions, most loops overwrite them at once):
+ *
+ *   f = LD ...                   a temp per input, at the top
+ *   LOOPHEAD                     (G_FLAGS, kind, f...) among the carried
+ *   FLAGS kind|FLK_CARRIED, f... the previous iteration's flags
+ *   ...body..., FLAGS kind, x... the body's last
+ *   BRCOND ... L
+ *   FLAGS kind, x...             on the way out
+ *
+ * The first entry has no previous iteration: its flags are in struct cpu
+ * already, and f holds nothing. So a FLAGS op marked FLK_CARRIED, and the
+ * deferred stores made of it, store the flags only once the back edge has
+ * been taken (the backend keeps that bit). When the body's last FLAGS op
+ * stays a store on the main path (something reads the flags after it),
+ * the back edge has no deferred store of the flags to carry: it leaves
+ * them in struct cpu and clears the bit.
  */
 #include <stdlib.h>
 #include <string.h>
 
+#include "cpu/cpu.h"
 #include "jit/jit_int.h"
 
 const struct ir_op *ir_label_goto(const struct ir_block *ir, int64_t label)
@@ -78,17 +97,42 @@ static void move_tail(struct ir_block *ir, unsigned mark, unsigned at)
     memcpy(&ir->ops[at], tmp, n * sizeof(*tmp));
 }
 
+/* The last flags write before the back edge, when it is a FLAGS op that
+ * nothing after it may have overtaken (a store to lf_res/lf_aux, an
+ * interpreter call): its index, else -1. */
+static int last_flags(const struct ir_block *ir, unsigned back)
+{
+    int lf = -1;
+    for (unsigned k = 0; k < back; k++) {
+        const struct ir_op *op = &ir->ops[k];
+        if (op->opc == IR_FLAGS)
+            lf = (int)k;
+        else if ((op->opc == IR_STG && op->c[0] >= G_LFRES) || (ir_opdefs[op->opc].flags & (IRF_SYNC | IRF_CLOBG)))
+            lf = -1;
+    }
+    return lf;
+}
+
 bool ir_carry(struct ir_block *ir)
 {
     if (ir->back < 0)
         return false;
     unsigned back = (unsigned)ir->back;
-    uint8_t carried = 0;
+    uint16_t carried = 0;
     for (unsigned k = 0; k < back; k++)
         if (ir->ops[k].opc == IR_STG && ir->ops[k].c[0] < G_LFRES)
-            carried |= (uint8_t)(1u << ir->ops[k].c[0]);
+            carried |= (uint16_t)(1u << ir->ops[k].c[0]);
     if (!carried)
         return false;
+    int lf = last_flags(ir, back);
+    struct ir_op fl = lf >= 0 ? ir->ops[lf] : (struct ir_op){ 0 };
+    unsigned regs = (unsigned)__builtin_popcount(carried);
+    for (int i = 0; lf >= 0 && i < 4; i++)
+        regs += fl.in[i] != IR_NOTEMP && !ir_is_const(ir, fl.in[i]);
+    if (regs > 12)
+        lf = -1; /* all of it in registers at the head, one to spare (x86-64 has 13) */
+    if (lf >= 0)
+        carried |= 1u << G_FLAGS;
 
     /* On the way out: after the back edge, in front of what follows it. */
     uint16_t cur = ir->cur_insn;
@@ -97,6 +141,11 @@ bool ir_carry(struct ir_block *ir)
     for (int g = 0; g < G_LFRES; g++)
         if (carried & (1u << g))
             ir_stg(ir, (enum ir_global)g, ir_ldg(ir, (enum ir_global)g));
+    if (lf >= 0) {
+        struct ir_op *op = ir_emit(ir, IR_FLAGS, IR_I64, IR_NOTEMP, IR_NOTEMP, IR_NOTEMP);
+        *op = fl;
+        op->insn = ir->cur_insn;
+    }
     if (ir->oom)
         return false;
     move_tail(ir, mark, back + 1);
@@ -113,12 +162,35 @@ bool ir_carry(struct ir_block *ir)
         ir_add_defer(ir, &(struct ir_defer){ .g = (uint8_t)g, .v = { h[g], IR_NOTEMP, IR_NOTEMP, IR_NOTEMP } });
         n++;
     }
+    struct ir_defer hf = { .g = G_FLAGS, .kind = (uint8_t)fl.c[0], .bits = (uint8_t)fl.c[1] };
+    if (lf >= 0) {
+        /* Temps for the flags' inputs at the head, constants as they are:
+         * what the first entry puts there does not matter (below). */
+        for (int i = 0; i < 4; i++) {
+            ir_temp t = fl.in[i];
+            if (t != IR_NOTEMP && !ir_is_const(ir, t)) {
+                enum ir_type ty = ir_type_of(ir, t);
+                t = ir_ld(ir, ty, (int)offsetof(struct cpu, lf_res), ty == IR_I64 ? 8 : 4, false);
+            }
+            hf.v[i] = t;
+        }
+        ir_add_defer(ir, &hf);
+        n++;
+    }
     struct ir_op *head = ir_emit(ir, IR_LOOPHEAD, IR_I32, IR_NOTEMP, IR_NOTEMP, IR_NOTEMP);
     head->dfirst = (uint16_t)first;
     head->dcount = (uint16_t)n;
     for (int g = 0; g < G_LFRES; g++)
         if (carried & (1u << g))
             ir_stg(ir, (enum ir_global)g, h[g]);
+    if (lf >= 0) {
+        struct ir_op *op = ir_emit(ir, IR_FLAGS, IR_I64, IR_NOTEMP, IR_NOTEMP, IR_NOTEMP);
+        *op = fl;
+        op->insn = 0;
+        op->c[0] |= FLK_CARRIED;
+        for (int i = 0; i < 4; i++)
+            op->in[i] = hf.v[i];
+    }
     ir->cur_insn = cur;
     if (ir->oom)
         return false;

@@ -337,7 +337,8 @@ void ir_print(const struct ir_block *b, void (*out)(void *ctx, const char *line)
             break;
         case IR_FLAGS: {
             static const char *const kinds[] = { "arith", "incdec", "logic", "words", "shl", "shr", "sar", "?" };
-            snprintf(line + p, n - p, " %s %" PRId64, kinds[op->c[0] & 7], op->c[1]);
+            snprintf(line + p, n - p, " %s %" PRId64 "%s", kinds[op->c[0] & 7], op->c[1],
+                     (op->c[0] & FLK_CARRIED) ? " carried" : "");
             break;
         }
         default:

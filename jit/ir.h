@@ -76,6 +76,10 @@ enum ir_global { G_EAX, G_ECX, G_EDX, G_EBX, G_ESP, G_EBP, G_ESI, G_EDI, G_LFRES
  *           in2 = the result (i32s): the flags of cpu/ops/shift.c (CF the
  *           last bit out, OF of the first step, AF 0) */
 enum ir_flk { FLK_ARITH, FLK_INCDEC, FLK_LOGIC, FLK_WORDS, FLK_SHL, FLK_SHR, FLK_SAR };
+/* A kind with this bit (loop translations, carry.c): the flags of the
+ * previous iteration, stored only once the block's back edge has been
+ * taken since it was entered. */
+#define FLK_CARRIED 0x80
 
 /* A store of guest state an op must do on its slow path (IRF_SOFT):
  * global g = v[0], or for G_FLAGS the FLAGS op's kind, bits and inputs. */
@@ -119,7 +123,7 @@ struct ir_block {
     uint16_t cur_insn; /* stamped on each op emitted (ir_op.insn) */
     bool oom;         /* an allocation failed: the block is not translated */
     int32_t back;     /* a loop translation: the BRCOND back to the block's start; -1 none */
-    uint8_t carried;  /* the globals (bits) carried round it in host registers (carry.c) */
+    uint16_t carried; /* the globals (bits, G_FLAGS included) carried round it in host registers (carry.c) */
 };
 
 void ir_init(struct ir_block *b);

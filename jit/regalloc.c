@@ -40,6 +40,7 @@ struct ra_state {
     unsigned ops_cap;
     ir_temp owner[NREGS];  /* per register: the temp it holds, or IR_NOTEMP */
     uint64_t slots_used;
+    regset reserved;       /* registers not to hand out in this block */
     const struct ir_block *ir;
     struct be_ctx *x;
     bool failed;
@@ -145,7 +146,7 @@ static void evict(struct ra_state *ra, int r)
 /* A register from `allowed` outside `locked`, evicting if need be. */
 static int alloc_reg(struct ra_state *ra, regset allowed, regset locked, bool want_saved)
 {
-    regset cand = allowed & ~locked;
+    regset cand = allowed & ~locked & ~ra->reserved;
     regset free_ = cand & ~owned(ra);
     if (free_) {
         regset saved = free_ & ~be_host.call_clobbered, clob = free_ & be_host.call_clobbered;
@@ -237,7 +238,7 @@ static void evacuate(struct ra_state *ra, int k, regset locked)
         if (ra->last_use[t] <= k) {
             continue;
         }
-        regset free_saved = be_host.allocatable & ~be_host.call_clobbered & ~owned(ra) & ~locked;
+        regset free_saved = be_host.allocatable & ~be_host.call_clobbered & ~owned(ra) & ~locked & ~ra->reserved;
         if (free_saved && !ir_is_const(ra->ir, t)) {
             int n = lowest(free_saved);
             be_emit_mov(ra->x, ir_type_of(ra->ir, t), n, r);
@@ -333,6 +334,7 @@ bool ra_run(struct ra_state *ra, const struct ir_block *ir, struct be_ctx *x)
     ra->ir = ir;
     ra->x = x;
     ra->failed = false;
+    ra->reserved = ir->back >= 0 ? be_host.loop_reserved : 0;
     reset_regs(ra);
     analyse(ra, ir);
 

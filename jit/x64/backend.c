@@ -29,6 +29,7 @@ const struct be_desc be_host = {
     .name = "x86-64",
     .allocatable = X64_ALLOCATABLE,
     .call_clobbered = X64_CLOBBERED,
+    .loop_reserved = REGBIT(X64_LOOP_ICOUNT),
     .nslots = X64_NSLOTS,
     .cs_arch = CS_ARCH_X86,
     .cs_mode = CS_MODE_64,
@@ -380,7 +381,7 @@ static void emit_flags(struct be_ctx *x, int kind, int bits, const struct be_loc
 
 /* The same in cold code, which has no free register: R11, and a register
  * none of the operands is in, parked in the frame's scratch word. */
-static void emit_flags_cold(struct be_ctx *x, int kind, int bits, const struct be_loc *in)
+void x64_emit_flags_cold(struct be_ctx *x, int kind, int bits, const struct be_loc *in)
 {
     struct xbuf *b = &x->buf;
     regset used = 0;
@@ -393,6 +394,17 @@ static void emit_flags_cold(struct be_ctx *x, int kind, int bits, const struct b
     x_load(b, 1, s1, RSP, NOREG, 0, X64_TMP0, 8, false);
 }
 
+/* Flags of a kind marked FLK_CARRIED are stored only when the loop's
+ * back edge has been taken: a jump over the store otherwise (its rel32
+ * field, to patch), or NULL for other kinds. */
+static uint8_t *carried_check(struct be_ctx *x, int kind)
+{
+    if (!(kind & FLK_CARRIED))
+        return NULL;
+    x_alu_mi(&x->buf, ALU_CMP, 0, RSP, X64_LOOPFLAGS, 0);
+    return x_jcc32(&x->buf, CC_E);
+}
+
 void x64_emit_defers(struct be_ctx *x, const struct cold *c, unsigned skip)
 {
     struct xbuf *b = &x->buf;
@@ -402,7 +414,10 @@ void x64_emit_defers(struct be_ctx *x, const struct cold *c, unsigned skip)
         if (skip & (1u << g))
             continue;
         if (g == G_FLAGS) {
-            emit_flags_cold(x, cd->d.kind, cd->d.bits, cd->loc);
+            uint8_t *skip_carried = carried_check(x, cd->d.kind);
+            x64_emit_flags_cold(x, cd->d.kind & ~FLK_CARRIED, cd->d.bits, cd->loc);
+            if (skip_carried)
+                x_patch32(skip_carried, b->p);
             continue;
         }
         bool w64 = ir_global_type((enum ir_global)g) == IR_I64;
@@ -622,7 +637,15 @@ void be_emit_op(struct be_ctx *x, const struct ir_block *ir, const struct ir_op 
 {
     struct xbuf *b = &x->buf;
     int w = op->type == IR_I64;
-    (void)ir;
+    if (ir->back >= 0) { /* a loop translation's own register handed out? (be_host.loop_reserved) */
+        regset used = live | (out >= 0 ? REGBIT(out) : 0);
+        for (int i = 0; in && i < 4; i++)
+            used |= in[i].reg >= 0 ? REGBIT(in[i].reg) : 0;
+        if (used & REGBIT(X64_LOOP_ICOUNT)) {
+            x->failed = true;
+            return;
+        }
+    }
     if (!x64_x87_keeps_cache(op->opc))
         x64_x87_flush(x);
     switch (op->opc) {
@@ -791,7 +814,7 @@ void be_emit_op(struct be_ctx *x, const struct ir_block *ir, const struct ir_op 
         x->label[op->c[0]] = b->p;
         break;
     case IR_LOOPHEAD:
-        x64_loop_carry_head(x);
+        x64_loop_carry_head(x, ir);
         break;
     case IR_ADDR: {
         /* Constant parts fold into the displacement, modulo 2^32. */
@@ -828,7 +851,13 @@ void be_emit_op(struct be_ctx *x, const struct ir_block *ir, const struct ir_op 
         else
             x_store_i(b, (int32_t)in[0].val, RBP, (int32_t)op->c[0], (int)op->c[1]);
         break;
-    case IR_FLAGS: emit_flags(x, (int)op->c[0], (int)op->c[1], in, R11, s[0]); break;
+    case IR_FLAGS: {
+        uint8_t *skip_carried = carried_check(x, (int)op->c[0]);
+        emit_flags(x, (int)op->c[0] & ~FLK_CARRIED, (int)op->c[1], in, R11, s[0]);
+        if (skip_carried)
+            x_patch32(skip_carried, b->p);
+        break;
+    }
     case IR_QLD: x64_emit_qld(x, op, out, in, s, live); break;
     case IR_QST: x64_emit_qst(x, op, in, s, live); break;
     case IR_FALLBACK: {

@@ -4,9 +4,12 @@
  * the body, past everything a chained entry would redo, and keeps two
  * kinds of state in host registers on the way round:
  *
- * - The guest registers the loop writes (carry.c arranged the IR): the
- *   back edge's deferred stores of them become moves into the registers
- *   LOOPHEAD found their head values in.
+ * - The guest registers the loop writes, and the inputs of its flags
+ *   (carry.c arranged the IR): the back edge's deferred stores of them
+ *   become moves into the registers LOOPHEAD found their head values in.
+ *   A frame word (X64_LOOPFLAGS) says whether the back edge was taken
+ *   since the block was entered: the carried flags are stored only then
+ *   (FLK_CARRIED).
  * - The x87 register cache (x87.c), which would otherwise be written back
  *   to struct cpu (80-bit stores, the status word, the tags) and loaded
  *   again at the top, every iteration:
@@ -75,6 +78,13 @@ bool be_again(struct be_ctx *x)
     }
 }
 
+/* The back edge jumps here, with X64_LOOP_ICOUNT holding cpu->icount. */
+static void head_here(struct be_ctx *x)
+{
+    x_load(&x->buf, 1, X64_LOOP_ICOUNT, RBP, NOREG, 0, (int32_t)offsetof(struct cpu, icount), 8, false);
+    x->lp.head = x->buf.p;
+}
+
 /* At the start of the body: the head, in a loop translation. */
 void x64_loop_head(struct be_ctx *x)
 {
@@ -84,25 +94,38 @@ void x64_loop_head(struct be_ctx *x)
     uint8_t *site = x64_x87_preload(x, &x->lp.m0, RAX, RCX, &fail);
     x64_add_cold(x, COLD_LOOP_DECLINE, site);
     x64_add_cold(x, COLD_LOOP_DECLINE, fail);
-    x->lp.head = x->buf.p;
+    head_here(x);
 }
 
-/* LOOPHEAD, after the carried registers' head values came in: their
- * host registers (nothing else is live yet, so they are in registers). */
-void x64_loop_carry_head(struct be_ctx *x)
+/* LOOPHEAD, after the carried values came in: their host registers
+ * (nothing else is live yet, so they are in registers), and the flags'
+ * constant inputs. The first entry has not taken the back edge. */
+void x64_loop_carry_head(struct be_ctx *x, const struct ir_block *ir)
 {
     struct x64_loop *lp = &x->lp;
     lp->carried = 0;
     for (unsigned k = 0; k < x->cur_dcount; k++) {
         const struct cold_defer *cd = &x->dpool[x->cur_dfirst + k];
-        if (cd->loc[0].reg < 0 || cd->d.g >= 8) {
+        int g = cd->d.g;
+        if (g == G_FLAGS) {
+            lp->fkind = cd->d.kind;
+            lp->fbits = cd->d.bits;
+            for (int i = 0; i < 4; i++) {
+                ir_temp t = cd->d.v[i];
+                lp->fin[i] = cd->loc[i];
+                lp->fw64[i] = t != IR_NOTEMP && ir_type_of(ir, t) == IR_I64;
+                if (t != IR_NOTEMP && !ir_is_const(ir, t) && cd->loc[i].reg < 0)
+                    x->failed = true;
+            }
+            x_store_i(&x->buf, 0, RSP, X64_LOOPFLAGS, 4);
+        } else if (g < 8 && cd->loc[0].reg >= 0) {
+            lp->reg[g] = cd->loc[0].reg;
+        } else {
             x->failed = true;
-            return;
         }
-        lp->reg[cd->d.g] = cd->loc[0].reg;
-        lp->carried |= (uint8_t)(1u << cd->d.g);
+        lp->carried |= (uint16_t)(1u << g);
     }
-    lp->head = x->buf.p;
+    head_here(x);
 }
 
 /* A BRCOND (its jump at `site`): true when it is the loop's back edge and
@@ -133,54 +156,90 @@ bool x64_loop_back_edge(struct be_ctx *x, const struct ir_block *ir, const struc
     return true;
 }
 
-/* The back edge's carried values into their head registers: a parallel
- * move (the sources are registers, spill slots, constants, or struct cpu
- * for a value the main path stored there), cycles broken through R11. */
-static void carry_moves(struct be_ctx *x, const struct cold *c)
+/* The back edge's deferred store of the flags, when its kind is the
+ * carried one's (else the flags are stored, left in struct cpu). */
+static const struct cold_defer *carried_flags(const struct be_ctx *x, const struct cold *c)
+{
+    const struct x64_loop *lp = &x->lp;
+    if (!(lp->carried & (1u << G_FLAGS)))
+        return NULL;
+    for (unsigned k = 0; k < c->dcount; k++) {
+        const struct cold_defer *cd = &x->dpool[c->dfirst + k];
+        if (cd->d.g != G_FLAGS)
+            continue;
+        if (cd->d.kind != lp->fkind || cd->d.bits != lp->fbits)
+            return NULL;
+        for (int i = 0; i < 4; i++) /* a constant input is the same constant */
+            if (lp->fin[i].reg < 0 && (cd->loc[i].reg != lp->fin[i].reg || cd->loc[i].val != lp->fin[i].val))
+                return NULL;
+        return cd;
+    }
+    return NULL;
+}
+
+/* A move of the back edge: into host register dst from src, or from
+ * guest register g in struct cpu (g >= 0: the main path stored it). */
+struct move {
+    int dst, g;
+    struct be_loc src;
+    bool w64;
+};
+
+/* The back edge's carried values into their head registers, a parallel
+ * move (the sources are registers, spill slots, constants or struct
+ * cpu), cycles broken through R11. */
+static void carry_moves(struct be_ctx *x, const struct cold *c, const struct cold_defer *fd)
 {
     struct xbuf *b = &x->buf;
     const struct x64_loop *lp = &x->lp;
-    struct be_loc src[8];
-    bool in_cpu[8];
-    for (int g = 0; g < 8; g++)
-        in_cpu[g] = true;
-    for (unsigned k = 0; k < c->dcount; k++) {
-        const struct cold_defer *cd = &x->dpool[c->dfirst + k];
-        if (cd->d.g < 8 && (lp->carried & (1u << cd->d.g))) {
-            src[cd->d.g] = cd->loc[0];
-            in_cpu[cd->d.g] = false;
+    struct move mv[12];
+    unsigned n = 0;
+    for (int g = 0; g < 8; g++) {
+        if (!(lp->carried & (1u << g)))
+            continue;
+        mv[n] = (struct move){ .dst = lp->reg[g], .g = g };
+        for (unsigned k = 0; k < c->dcount; k++) {
+            const struct cold_defer *cd = &x->dpool[c->dfirst + k];
+            if (cd->d.g == g) {
+                mv[n].src = cd->loc[0];
+                mv[n].g = -1;
+            }
         }
+        n++;
     }
-    unsigned todo = lp->carried;
-    for (int g = 0; g < 8; g++)
-        if ((todo & (1u << g)) && !in_cpu[g] && src[g].reg == lp->reg[g])
-            todo &= ~(1u << g);
+    for (int i = 0; fd && i < 4; i++)
+        if (lp->fin[i].reg >= 0)
+            mv[n++] = (struct move){ .dst = lp->fin[i].reg, .g = -1, .src = fd->loc[i], .w64 = lp->fw64[i] };
+    unsigned todo = 0;
+    for (unsigned k = 0; k < n; k++)
+        if (mv[k].g >= 0 || mv[k].src.reg != mv[k].dst)
+            todo |= 1u << k;
     while (todo) {
         bool moved = false;
-        for (int g = 0; g < 8; g++) {
-            if (!(todo & (1u << g)))
+        for (unsigned k = 0; k < n; k++) {
+            if (!(todo & (1u << k)))
                 continue;
             bool busy = false; /* another move still reads this one's destination */
-            for (int h = 0; h < 8; h++)
-                if (h != g && (todo & (1u << h)) && !in_cpu[h] && src[h].reg == lp->reg[g])
+            for (unsigned o = 0; o < n; o++)
+                if (o != k && (todo & (1u << o)) && mv[o].g < 0 && mv[o].src.reg == mv[k].dst)
                     busy = true;
             if (busy)
                 continue;
-            if (in_cpu[g])
-                x_load(b, 0, lp->reg[g], RBP, NOREG, 0, x64_global_off(g), 4, false);
+            if (mv[k].g >= 0)
+                x_load(b, 0, mv[k].dst, RBP, NOREG, 0, x64_global_off(mv[k].g), 4, false);
             else
-                x64_ld_loc(x, lp->reg[g], &src[g], false);
-            todo &= ~(1u << g);
+                x64_ld_loc(x, mv[k].dst, &mv[k].src, mv[k].w64);
+            todo &= ~(1u << k);
             moved = true;
         }
         if (moved)
             continue;
         /* Only cycles are left: park one destination's value in R11. */
-        int g = __builtin_ctz(todo), r = lp->reg[g];
-        x_mov_rr(b, 0, R11, r);
-        for (int h = 0; h < 8; h++)
-            if ((todo & (1u << h)) && !in_cpu[h] && src[h].reg == r)
-                src[h].reg = R11;
+        int r = mv[__builtin_ctz(todo)].dst;
+        x_mov_rr(b, 1, R11, r);
+        for (unsigned o = 0; o < n; o++)
+            if ((todo & (1u << o)) && mv[o].g < 0 && mv[o].src.reg == r)
+                mv[o].src.reg = R11;
     }
 }
 
@@ -200,16 +259,25 @@ void x64_emit_cold_loop(struct be_ctx *x, const struct cold *c)
         return;
     }
     const struct x64_loop *lp = &x->lp;
-    x64_emit_defers(x, c, lp->carried); /* R11 and the TMP words */
+    const struct cold_defer *fd = carried_flags(x, c);
+    x64_emit_defers(x, c, (lp->carried & 0xffu) | (fd ? 1u << G_FLAGS : 0)); /* R11 and the TMP words */
     if (c->flags)
         x64_x87_normalize(x, &c->x87, &lp->m0);
     else
         x64_x87_writeback(x, &c->x87);
-    carry_moves(x, c);
-    x64_emit_exit_common(x, c->ninsns);
+    carry_moves(x, c, fd);
+    if (lp->carried & (1u << G_FLAGS))
+        x_store_i(b, fd != NULL, RSP, X64_LOOPFLAGS, 4);
+    /* icount in a register: no load of the last iteration's store */
+    x_alu_ri(b, ALU_ADD, 1, X64_LOOP_ICOUNT, (int32_t)c->ninsns);
+    x_store(b, X64_LOOP_ICOUNT, RBP, NOREG, 0, (int32_t)offsetof(struct cpu, icount), 8);
+    if (x->j->cfg.stats) {
+        x_mov_ri(b, 1, R11, (int64_t)(uintptr_t)&x->j->stats.jit_insns_run);
+        x_alu_mi(b, ALU_ADD, 1, R11, 0, (int32_t)c->ninsns);
+    }
     x_alu_mi(b, ALU_CMP, 1, RBP, (int32_t)offsetof(struct cpu, events), 0);
     uint8_t *ev = x_jcc32(b, CC_NE);
-    x_load(b, 1, R11, RBP, NOREG, 0, (int32_t)offsetof(struct cpu, icount), 8, false);
+    x_mov_rr(b, 1, R11, X64_LOOP_ICOUNT);
     x_alu_rm(b, ALU_SUB, 1, R11, RBP, (int32_t)offsetof(struct cpu, exec_end));
     uint8_t *spent = x_jcc32(b, CC_NS);
     x_jmp_to(b, lp->head);
@@ -218,6 +286,8 @@ void x64_emit_cold_loop(struct be_ctx *x, const struct cold *c)
     for (int g = 0; g < 8; g++)
         if (lp->carried & (1u << g))
             x_store(b, lp->reg[g], RBP, NOREG, 0, x64_global_off(g), 4);
+    if (fd)
+        x64_emit_flags_cold(x, lp->fkind, lp->fbits, lp->fin);
     if (c->flags)
         x64_x87_writeback(x, &lp->m0);
     x64_store_eip(x, x->b->eip);

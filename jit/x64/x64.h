@@ -27,6 +27,9 @@
 #define X64_ALLOCATABLE                                                                                                \
     (REGBIT(RAX) | REGBIT(RCX) | REGBIT(RDX) | REGBIT(RBX) | REGBIT(RSI) | REGBIT(RDI) | REGBIT(R8) | REGBIT(R9) |      \
      REGBIT(R10) | REGBIT(R12) | REGBIT(R13) | REGBIT(R14) | REGBIT(R15))
+/* In a loop translation (loop.c), cpu->icount at the head of the
+ * iteration: the back edge adds to it without reading memory. */
+#define X64_LOOP_ICOUNT R15
 #define X64_CLOBBERED                                                                                                  \
     (REGBIT(RAX) | REGBIT(RCX) | REGBIT(RDX) | REGBIT(RSI) | REGBIT(RDI) | REGBIT(R8) | REGBIT(R9) | REGBIT(R10))
 
@@ -116,8 +119,11 @@ struct be_ctx {
         bool found, matched;
         struct x87_model m0; /* the cache at the head */
         uint8_t *head;     /* where the back edge jumps (the body, past the preload and LOOPHEAD) */
-        uint8_t carried;   /* the guest registers carried (ir_block.carried), once LOOPHEAD is seen */
-        int8_t reg[8];     /* their host registers at LOOPHEAD */
+        uint16_t carried;  /* the globals carried (ir_block.carried), once LOOPHEAD is seen */
+        int8_t reg[8];     /* the guest registers' host registers at LOOPHEAD */
+        uint8_t fkind, fbits; /* the carried flags: their FLAGS kind and width, */
+        struct be_loc fin[4]; /* their inputs at LOOPHEAD (registers, constants) */
+        bool fw64[4];      /* and which of them are i64 */
     } lp;
 };
 
@@ -138,6 +144,11 @@ struct be_ctx {
  * struct cpu's TOP, tags and status word there across a call (x87.c;
  * never both at once). */
 #define X64_BOUNCE (X64_SAVE_OFF + 8 * R12)
+/* The save area's R14 slot (callee-saved: never parked there), a dword:
+ * nonzero when a loop translation's back edge has been taken since the
+ * block was entered, so that the carried flags are the previous
+ * iteration's (FLK_CARRIED, loop.c). */
+#define X64_LOOPFLAGS (X64_SAVE_OFF + 8 * R14)
 /* After X64_HOSTCW: 108 bytes for an FNSAVE image (x64_x87_sync). */
 #define X64_FSAVE (X64_SAVE_OFF + 16 * 8 + 8)
 
@@ -193,7 +204,7 @@ void x64_x87_normalize(struct be_ctx *x, const struct x87_model *m, const struct
 /* loop.c */
 void x64_loop_begin(struct be_ctx *x, bool again);
 void x64_loop_head(struct be_ctx *x);
-void x64_loop_carry_head(struct be_ctx *x);
+void x64_loop_carry_head(struct be_ctx *x, const struct ir_block *ir);
 bool x64_loop_back_edge(struct be_ctx *x, const struct ir_block *ir, const struct ir_op *op, uint8_t *site);
 void x64_emit_cold_loop(struct be_ctx *x, const struct cold *c);
 
@@ -205,6 +216,9 @@ void x64_store_eip(struct be_ctx *x, uint32_t eip);
 void x64_emit_exit_common(struct be_ctx *x, int64_t ninsns);
 struct cold *x64_add_cold(struct be_ctx *x, enum cold_kind kind, uint8_t *site);
 void x64_set_cur(struct be_ctx *x, unsigned insn);
+/* Store the flags a FLAGS op of `kind` computes from `in`, in cold code:
+ * R11 and the TMP words only. */
+void x64_emit_flags_cold(struct be_ctx *x, int kind, int bits, const struct be_loc *in);
 /* The deferred stores of a cold stub (flags computed with R11 and the TMP
  * words), but those of the globals in `skip` (bits). */
 void x64_emit_defers(struct be_ctx *x, const struct cold *c, unsigned skip);

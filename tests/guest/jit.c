@@ -237,7 +237,7 @@ static void faults(void)
 
 /* jit_carry_walk over the last 16 words of a page followed by a hole (pt:
  * the page table mapping both, paging on): the #PF frame at the 17th
- * load. */
+ * load; then from the hole itself, at the first. */
 static int walk_to_hole(uint32_t *pt)
 {
     static uint32_t area[2][1024] __attribute__((aligned(4096)));
@@ -253,6 +253,15 @@ static int walk_to_hole(uint32_t *pt)
         if (seen.vector != 14 || seen.eip != (uint32_t)jit_carry_walk_at || seen.eax != sum ||
             seen.ebx != w[15] || seen.ecx != 0x1000 - 16 || seen.esi != (uint32_t)area[1] ||
             seen.edx != w[15] || (seen.eflags & FLAGS_ARITH) != 0x004)
+            bad++;
+    }
+    /* The same loop (translated by now) faulting in its first iteration:
+     * the flags are still those from before it (CMP: AF). */
+    for (int k = 0; k < ROUNDS; k++) {
+        resume_at = (uint32_t)jit_carry_walk_resume;
+        jit_carry_walk(area[1]);
+        if (seen.vector != 14 || seen.eip != (uint32_t)jit_carry_walk_at || seen.eax != 0 || seen.ebx != 0 ||
+            seen.ecx != 0x1000 || seen.esi != (uint32_t)area[1] || (seen.eflags & FLAGS_ARITH) != 0x010)
             bad++;
     }
     pt[(uint32_t)area[1] >> 12] = (uint32_t)area[1] | 3;
@@ -390,10 +399,14 @@ static int timer_hook(struct pm_frame *f)
         e != (uint32_t)jit_spin_reg_jz && e != (uint32_t)jit_spin_reg_end)
         off_boundary++;
     if (e >= (uint32_t)jit_spin_sum_loop && e <= (uint32_t)jit_spin_sum_end) {
-        /* EBX = EAX (EAX + 1) / 2, but between the INC and the ADD; and
-         * EAX grew since the last interrupt (stale registers would not) */
+        /* EBX = EAX (EAX + 1) / 2, but between the INC and the ADD; EAX
+         * grew since the last interrupt (stale registers would not); at
+         * the head and after the INC (which keeps CF), CF from the CMP
+         * that kept the loop going */
         uint32_t a = f->eax, want = tri(e == (uint32_t)jit_spin_sum_add ? a - 1 : a);
-        sum_bad += f->ebx != want || (sum_last && a <= sum_last);
+        int cf_wrong = ((e == (uint32_t)jit_spin_sum_loop && a) || (e == (uint32_t)jit_spin_sum_add && a > 1)) &&
+                       !(f->eflags & 1);
+        sum_bad += f->ebx != want || (sum_last && a <= sum_last) || cf_wrong;
         sum_last = a;
         sum_seen += a != 0;
     }

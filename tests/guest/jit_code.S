@@ -300,6 +300,7 @@ jit_carry_walk:
     xorl %eax, %eax
     xorl %ebx, %ebx
     movl $0x1000, %ecx
+    cmpl $0xfff, %ecx       /* flags a fault in the first iteration keeps: AF */
     jmp jit_carry_walk_at   /* the loop starts a block */
 jit_carry_walk_at:
     movl (%esi), %edx
@@ -394,7 +395,8 @@ jit_carry_lahf:
 
 /* uint32_t jit_spin_sum(volatile uint32_t *ticks, uint32_t n): like
  * jit_spin, with EBX = EAX (EAX + 1) / 2 at the loop's boundaries but
- * after the INC: interrupts at the back edge must find both exact. */
+ * after the INC: interrupts at the back edge must find both exact, and
+ * the flags of the CMP. */
     .globl jit_spin_sum, jit_spin_sum_loop, jit_spin_sum_add, jit_spin_sum_end
 jit_spin_sum:
     pushl %ebx
