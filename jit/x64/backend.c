@@ -963,9 +963,8 @@ static void emit_cold(struct be_ctx *x, const struct cold *c)
     case COLD_X87_CROSS_ST:
         x64_emit_cold_x87_cross_st(x, c);
         break;
-    case COLD_LOOP:
     case COLD_LOOP_DECLINE:
-        x64_emit_cold_loop(x, c);
+        x64_emit_loop_decline(x);
         break;
     case COLD_CHAIN: {
         struct jit_exit *e = &x->tb->exit[c->exit];

@@ -128,34 +128,6 @@ void x64_loop_carry_head(struct be_ctx *x, const struct ir_block *ir)
     head_here(x);
 }
 
-/* A BRCOND (its jump at `site`): true when it is the loop's back edge and
- * its stub is made here (COLD_LOOP). In a plain translation, notes the
- * cache's model there when it is worth a loop translation. */
-bool x64_loop_back_edge(struct be_ctx *x, const struct ir_block *ir, const struct ir_op *op, uint8_t *site)
-{
-    struct x64_loop *lp = &x->lp;
-    if (ir->back < 0 || op != &ir->ops[ir->back])
-        return false;
-    const struct ir_op *g = ir_label_goto(ir, op->c[0]);
-    bool x87 = false;
-    if (!g)
-        return false;
-    if (x64_x87_cached(x)) {
-        if (lp->state == LP_PLAIN)
-            lp->found = x64_x87_loop_model(&x->x87, &lp->m0);
-        else if (lp->state == LP_LOOP)
-            x87 = lp->head && x64_x87_loop_match(&x->x87, &lp->m0);
-    }
-    if (!x87 && !lp->carried)
-        return false;
-    struct cold *c = x64_add_cold(x, COLD_LOOP, site);
-    c->x87 = x->x87;
-    c->ninsns = g->c[2];
-    c->flags = x87;
-    lp->matched |= x87;
-    return true;
-}
-
 /* The back edge's deferred store of the flags, when its kind is the
  * carried one's (else the flags are stored, left in struct cpu). */
 static const struct cold_defer *carried_flags(const struct be_ctx *x, const struct cold *c)
@@ -243,21 +215,25 @@ static void carry_moves(struct be_ctx *x, const struct cold *c, const struct col
     }
 }
 
-/* The back edge: deferred stores, the cache into m0's shape, then what the
- * GOTO and the chained entry would do, into the body. */
-void x64_emit_cold_loop(struct be_ctx *x, const struct cold *c)
+/* The stub of a head whose checks failed: interpret the block once. */
+void x64_emit_loop_decline(struct be_ctx *x)
 {
     struct xbuf *b = &x->buf;
-    if (c->kind == COLD_LOOP_DECLINE) {
-        if (x->j->cfg.stats) {
-            x_mov_ri(b, 1, R11, (int64_t)(uintptr_t)&x->j->stats.jit_x87_loop_declines);
-            x_alu_mi(b, ALU_ADD, 1, R11, 0, 1);
-        }
-        x_store_i(b, 1, RBP, (int32_t)offsetof(struct cpu, interp_next), 1);
-        x64_store_eip(x, x->b->eip);
-        x_jmp_to(b, x->j->common.epilogue);
-        return;
+    if (x->j->cfg.stats) {
+        x_mov_ri(b, 1, R11, (int64_t)(uintptr_t)&x->j->stats.jit_x87_loop_declines);
+        x_alu_mi(b, ALU_ADD, 1, R11, 0, 1);
     }
+    x_store_i(b, 1, RBP, (int32_t)offsetof(struct cpu, interp_next), 1);
+    x64_store_eip(x, x->b->eip);
+    x_jmp_to(b, x->j->common.epilogue);
+}
+
+/* The back edge, taken: deferred stores, the cache into m0's shape, the
+ * carried values into their head registers, then what the GOTO and the
+ * chained entry would do, into the body (c: the BRCOND's stub record). */
+static void emit_back_edge(struct be_ctx *x, const struct cold *c)
+{
+    struct xbuf *b = &x->buf;
     const struct x64_loop *lp = &x->lp;
     const struct cold_defer *fd = carried_flags(x, c);
     x64_emit_defers(x, c, (lp->carried & 0xffu) | (fd ? 1u << G_FLAGS : 0)); /* R11 and the TMP words */
@@ -292,4 +268,37 @@ void x64_emit_cold_loop(struct be_ctx *x, const struct cold *c)
         x64_x87_writeback(x, &lp->m0);
     x64_store_eip(x, x->b->eip);
     x_jmp_to(b, x->j->common.epilogue);
+}
+
+/* A BRCOND (its jump at `site`): true when it is the loop's back edge,
+ * emitted here: the jump inverted, to past the back edge's code, which
+ * follows inline (no taken branch but the one to the head). In a plain
+ * translation, notes the cache's model there when it is worth a loop
+ * translation. */
+bool x64_loop_back_edge(struct be_ctx *x, const struct ir_block *ir, const struct ir_op *op, uint8_t *site)
+{
+    struct x64_loop *lp = &x->lp;
+    if (ir->back < 0 || op != &ir->ops[ir->back])
+        return false;
+    const struct ir_op *g = ir_label_goto(ir, op->c[0]);
+    bool x87 = false;
+    if (!g)
+        return false;
+    if (x64_x87_cached(x)) {
+        if (lp->state == LP_PLAIN)
+            lp->found = x64_x87_loop_model(&x->x87, &lp->m0);
+        else if (lp->state == LP_LOOP)
+            x87 = lp->head && x64_x87_loop_match(&x->x87, &lp->m0);
+    }
+    if (!x87 && !lp->carried)
+        return false;
+    struct cold c = { .kind = COLD_BRANCH, .site = site, .insn = (uint16_t)x->insn, .lin = -1, .out = -1, .val = -1,
+                      .dfirst = x->cur_dfirst, .dcount = x->cur_dcount, .x87 = x->x87, .ninsns = g->c[2],
+                      .flags = x87 };
+    if (!x->buf.overflow)
+        site[-1] ^= 1; /* Jcc's condition codes come in pairs: cc ^ 1 is its negation */
+    emit_back_edge(x, &c);
+    x_patch32(site, x->buf.p);
+    lp->matched |= x87;
+    return true;
 }

@@ -36,7 +36,7 @@
 enum cold_kind {
     COLD_LD, COLD_ST, COLD_SEGFAULT, COLD_EXIT, COLD_CHAIN, COLD_ENTRY_EXIT, COLD_X87, COLD_BRANCH,
     COLD_X87_CROSS, COLD_X87_CROSS_ST, /* x87.c: an operand across two pages, through X64_BOUNCE */
-    COLD_LOOP, COLD_LOOP_DECLINE,      /* loop.c: a back edge keeping the x87 cache; the head's checks failed */
+    COLD_LOOP_DECLINE,                 /* loop.c: a loop's head found other x87 state */
 };
 
 /*
@@ -206,7 +206,7 @@ void x64_loop_begin(struct be_ctx *x, bool again);
 void x64_loop_head(struct be_ctx *x);
 void x64_loop_carry_head(struct be_ctx *x, const struct ir_block *ir);
 bool x64_loop_back_edge(struct be_ctx *x, const struct ir_block *ir, const struct ir_op *op, uint8_t *site);
-void x64_emit_cold_loop(struct be_ctx *x, const struct cold *c);
+void x64_emit_loop_decline(struct be_ctx *x);
 
 /* backend.c */
 /* dst = l: a register, a spill slot or a constant (w64: all 64 bits,
