@@ -19,6 +19,15 @@
  * and AF as borrows, the x86 meaning. This is the scheme Bochs uses; the
  * JIT shares it so blocks and the interpreter hand flags to each other
  * without conversion.
+ *
+ * Translated code may leave lf_aux in a raw form for a 32-bit ADD, SUB
+ * or CMP (converting takes six instructions, and the next block usually
+ * overwrites the flags): LF_RAW32 set, bits 31 and 32 the carries into
+ * bits 31 and 32 (a ^ b ^ the 64-bit result of the operation on the
+ * zero-extended operands), bit 4 the carry into bit 4. Canonical words
+ * never have bit 40. The interpreter only sees canonical words: the run
+ * loop calls lf_canon() when translated code returns or faults, and
+ * translated code converts before it reads lf_aux or calls a handler.
  */
 #ifndef KESTREL_FLAGS_H
 #define KESTREL_FLAGS_H
@@ -32,6 +41,16 @@
 #define LF_AF (1ull << 3)
 #define LF_PDB_SHIFT 8
 #define LF_SD (1ull << 16)
+
+#define LF_RAW32 (1ull << 40)
+
+/* lf_aux in canonical form (see above). */
+static inline void lf_canon(struct cpu *c)
+{
+    uint64_t a = c->lf_aux;
+    if (a & LF_RAW32)
+        c->lf_aux = (a >> 31 & 3) << 62 | (a >> 1 & 8);
+}
 
 /* Carry/borrow vector of an N-bit operation -> aux word. */
 #define LF_AUX(cv, bits) ((((uint64_t)(cv) >> ((bits) - 2)) & 3) << 62 | ((uint64_t)(cv) & 8))

@@ -37,6 +37,7 @@
 #include "cpu/block.h"
 #include "cpu/cpu.h"
 #include "cpu/except.h"
+#include "cpu/flags.h"
 #include "cpu/mem.h"
 #include "cpu/sysregs.h"
 #include "cpu/trace.h"
@@ -304,6 +305,7 @@ static inline __attribute__((always_inline)) void step(struct cpu *c, unsigned l
     }
     if (b->native && limit == UINT_MAX) {
         b->native(c);
+        lf_canon(c);
         return;
     }
     run_block(c, b, limit);
@@ -333,6 +335,7 @@ static void serve_interrupts(struct cpu *c)
 /* A fault unwound to cpu_exec(): make EIP precise, then deliver it. */
 static bool on_fault(struct cpu *c)
 {
+    lf_canon(c); /* translated code's stores (cpu/flags.h) */
     if (c->blk) {
         c->eip = c->blk->eip + c->cur->off;
         c->icount += (uint64_t)(c->cur - c->blk->insn);

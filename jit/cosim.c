@@ -37,6 +37,7 @@
 
 #include "cpu/block.h"
 #include "cpu/cpu.h"
+#include "cpu/flags.h"
 #include "jit/jit_int.h"
 
 #define JOURNAL_MAX 4096
@@ -309,6 +310,7 @@ static void cosim_entry(struct cpu *c)
     }
     cs->rec = NULL;
     memcpy(c->jb, outer, sizeof(jmp_buf));
+    lf_canon(c); /* as the run loop would (cpu/flags.h) */
     /* A page walk may have set accessed/dirty bits in the page tables
      * (mmu/paging.c writes them directly, not through the journal). */
     bool walked = c->stats.tlb_miss != cs->before->stats.tlb_miss && (c->cr0 & CR0_PG);

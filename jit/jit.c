@@ -24,6 +24,7 @@
 
 #include "cpu/block.h"
 #include "cpu/cpu.h"
+#include "cpu/flags.h"
 #include "cpu/mem.h"
 #include "cpu/trace.h"
 #include "jit/cosim.h"
@@ -314,6 +315,7 @@ void jit_st_slow(struct cpu *c, uint32_t lin, uint64_t val, int size)
 
 void jit_trace_exec(struct cpu *c, const struct block *b)
 {
+    lf_canon(c);
     trace_block_exec(c, b);
 }
 

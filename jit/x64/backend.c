@@ -229,6 +229,18 @@ void be_set_defers(struct be_ctx *x, const struct ir_defer *d, const struct be_l
 
 /* ---- Flags and deferred stores ---- */
 
+/* r = the canonical form of the lf_aux word in r, raw (cpu/flags.h);
+ * t: scratch. */
+static void emit_canon(struct xbuf *b, int r, int t)
+{
+    x_mov_rr(b, 1, t, r);
+    x_shift_ri(b, SH_SHR, 1, t, 31);
+    x_shift_ri(b, SH_SHL, 1, t, 62);
+    x_shift_ri(b, SH_SHR, 1, r, 1);
+    x_alu_ri(b, ALU_AND, 1, r, 8);
+    x_alu_rr(b, ALU_OR, 1, r, t);
+}
+
 void x64_ld_loc(struct be_ctx *x, int dst, const struct be_loc *l, bool w64)
 {
     struct xbuf *b = &x->buf;
@@ -354,6 +366,12 @@ static void emit_flags(struct be_ctx *x, int kind, int bits, const struct be_loc
             x_mov_ri(b, 1, s1, in[2].val);
             x_alu_rr(b, ALU_XOR, 1, s0, s1);
         }
+        if (kind == FLK_ARITH && bits == 32) {
+            /* left raw, marked (cpu/flags.h): converted when read */
+            x_bt_ri(b, 5, s0, 40);
+            x_store(b, s0, RBP, NOREG, 0, aux, 8);
+            return;
+        }
         x_mov_rr(b, 1, s1, s0);
         x_shift_ri(b, SH_SHR, 1, s1, bits - 1);
         x_shift_ri(b, SH_SHL, 1, s1, 62);
@@ -464,7 +482,7 @@ struct be_ctx *be_begin(struct jit *j, struct jit_tb *tb, uint8_t *start, uint8_
     x->j = j;
     x->tb = tb;
     x->b = tb->blk;
-    x->buf = (struct xbuf){ start, end, false };
+    x->buf = (struct xbuf){ .p = start, .end = end };
     x->start = start;
     x->insn = 0;
     x->ncold = x->nlref = x->ndpool = 0;
@@ -835,6 +853,12 @@ void be_emit_op(struct be_ctx *x, const struct ir_block *ir, const struct ir_op 
     }
     case IR_LDG:
         x_load(b, w, out, RBP, NOREG, 0, x64_global_off((int)op->c[0]), w ? 8 : 4, false);
+        if (op->c[0] == G_LFAUX) { /* a raw word (cpu/flags.h) is converted out of line */
+            x_bt_ri(b, 4, out, 40);
+            struct cold *c = x64_add_cold(x, COLD_CANON, x_jcc32(b, CC_B));
+            c->out = (int8_t)out;
+            c->resume = b->p;
+        }
         break;
     case IR_STG:
         if (in[0].reg >= 0)
@@ -862,6 +886,19 @@ void be_emit_op(struct be_ctx *x, const struct ir_block *ir, const struct ir_op 
     case IR_QST: x64_emit_qst(x, op, in, s, live); break;
     case IR_FALLBACK: {
         const struct insn *i = &x->b->insn[op->c[0]];
+        /* The handler may read the flags: lf_aux canonical first
+         * (cpu/flags.h). Nothing lives in call-clobbered registers. */
+        if (live & (REGBIT(RAX) | REGBIT(RCX))) {
+            x->failed = true;
+            break;
+        }
+        int32_t aux = (int32_t)offsetof(struct cpu, lf_aux);
+        x_load(b, 1, RAX, RBP, NOREG, 0, aux, 8, false);
+        x_bt_ri(b, 4, RAX, 40);
+        uint8_t *canonical = x_jcc32(b, CC_AE);
+        emit_canon(b, RAX, RCX);
+        x_store(b, RAX, RBP, NOREG, 0, aux, 8);
+        x_patch32(canonical, b->p);
         set_blk_cur(x, (unsigned)op->c[0], !x->blk_set);
         x->blk_set = true;
         x_mov_rr(b, 1, RDI, RBP);
@@ -962,6 +999,10 @@ static void emit_cold(struct be_ctx *x, const struct cold *c)
         break;
     case COLD_X87_CROSS_ST:
         x64_emit_cold_x87_cross_st(x, c);
+        break;
+    case COLD_CANON:
+        emit_canon(b, c->out, R11);
+        x_jmp_to(b, c->resume);
         break;
     case COLD_LOOP_DECLINE:
         x64_emit_loop_decline(x);

@@ -92,7 +92,7 @@ void x64_emit_dispatch(struct jit *j, struct xbuf *b, const struct block *from)
 
 size_t be_gen_common(struct jit *j, uint8_t *start, uint8_t *end)
 {
-    struct xbuf bb = { start, end, false }, *b = &bb;
+    struct xbuf bb = { .p = start, .end = end }, *b = &bb;
     struct jit_common *cm = &j->common;
 
     cm->prologue = b->p;

@@ -30,6 +30,7 @@ enum { SH_ROL = 0, SH_ROR = 1, SH_SHL = 4, SH_SHR = 5, SH_SAR = 7 };
 struct xbuf {
     uint8_t *p, *end;
     bool overflow;
+    uint8_t sink[4]; /* a jump's rel32 field that did not fit: patching it is harmless */
 };
 
 #define NOREG (-1)
@@ -299,6 +300,14 @@ static inline void x_unary(struct xbuf *b, int ext, int w, int r) /* 2 NOT, 3 NE
     xb(b, 0xf7);
     x_modrr(b, ext, r);
 }
+static inline void x_bt_ri(struct xbuf *b, int ext, int r, int bit) /* ext 4 BT, 5 BTS; 64-bit */
+{
+    x_rex(b, 1, 0, NOREG, r, false);
+    xb(b, 0x0f);
+    xb(b, 0xba);
+    x_modrr(b, ext, r);
+    xb(b, (uint8_t)bit);
+}
 static inline void x_shift_ri(struct xbuf *b, int op, int w, int r, int n)
 {
     x_rex(b, w, 0, NOREG, r, false);
@@ -363,14 +372,14 @@ static inline uint8_t *x_jcc32(struct xbuf *b, int cc) /* returns the rel32 fiel
     xb(b, (uint8_t)(0x80 + cc));
     uint8_t *f = b->p;
     x32(b, 0);
-    return f;
+    return b->overflow ? b->sink : f;
 }
 static inline uint8_t *x_jmp32(struct xbuf *b)
 {
     xb(b, 0xe9);
     uint8_t *f = b->p;
     x32(b, 0);
-    return f;
+    return b->overflow ? b->sink : f;
 }
 /* Point a rel32 field at `target`. */
 static inline void x_patch32(uint8_t *field, const uint8_t *target)

@@ -37,6 +37,7 @@ enum cold_kind {
     COLD_LD, COLD_ST, COLD_SEGFAULT, COLD_EXIT, COLD_CHAIN, COLD_ENTRY_EXIT, COLD_X87, COLD_BRANCH,
     COLD_X87_CROSS, COLD_X87_CROSS_ST, /* x87.c: an operand across two pages, through X64_BOUNCE */
     COLD_LOOP_DECLINE,                 /* loop.c: a loop's head found other x87 state */
+    COLD_CANON,                        /* a raw lf_aux word loaded (cpu/flags.h): convert it */
 };
 
 /*
