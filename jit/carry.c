@@ -32,8 +32,9 @@
  * struct cpu before the body writes g (an interpreter call), it stays a
  * store, done each iteration: hence after LOOPHEAD.
  *
- * All eight fit: at LOOPHEAD nothing else is live, so the allocator has
- * put each head value in a register.
+ * At LOOPHEAD nothing else is live, so the allocator has put each head
+ * value in a register, as long as there are registers enough (be_host):
+ * eight guest registers and four flag inputs at most.
  *
  * Only registers the loop writes are carried: those it only reads are
  * loaded each iteration, from a line no store touches.
@@ -126,11 +127,14 @@ bool ir_carry(struct ir_block *ir)
         return false;
     int lf = last_flags(ir, back);
     struct ir_op fl = lf >= 0 ? ir->ops[lf] : (struct ir_op){ 0 };
-    unsigned regs = (unsigned)__builtin_popcount(carried);
+    unsigned regs = (unsigned)__builtin_popcount(carried),
+             avail = (unsigned)__builtin_popcount(be_host.allocatable & ~be_host.loop_reserved);
+    if (regs > avail)
+        return false;
     for (int i = 0; lf >= 0 && i < 4; i++)
         regs += fl.in[i] != IR_NOTEMP && !ir_is_const(ir, fl.in[i]);
-    if (regs > 12)
-        lf = -1; /* all of it in registers at the head, one to spare (x86-64 has 13) */
+    if (regs > avail)
+        lf = -1;
     if (lf >= 0)
         carried |= 1u << G_FLAGS;
 
