@@ -29,10 +29,13 @@
  *   returns to the run loop, which interprets the block once: one
  *   iteration later the state is the loop's own.
  *
- * The back edge's stub also counts the instructions and makes the chained
- * entry's checks itself (events, the budget): leaving there stores the
- * carried registers and writes m0 back. Every other exit stores them as
- * usual. Co-simulation and exec tracing compare or log block by block,
+ * The back edge's code (inline: the BRCOND's jump is inverted to skip it)
+ * also counts the instructions, in a register the allocator leaves alone
+ * (X64_LOOP_ICOUNT, stored to cpu->icount each iteration but never read
+ * back: no store-to-load chain from one iteration to the next), and makes
+ * the chained entry's checks itself (events, the budget): leaving there
+ * stores the carried registers and flags and writes m0 back. Every other
+ * exit stores them as usual. Co-simulation and exec tracing compare or log block by block,
  * and a block that crosses a page checks its second page at each entry:
  * jit.c gives them no loop translations.
  */
