@@ -67,6 +67,16 @@ static bool fold(const struct ir_op *op, const int64_t *in, int64_t *out)
             return false;
         r = (uint64_t)((int64_t)a / (int64_t)b);
         break;
+    case IR_REMU:
+        if (b == 0)
+            return false;
+        r = a % b;
+        break;
+    case IR_REMS:
+        if (b == 0 || ((int64_t)a == INT64_MIN && (int64_t)b == -1) || t != IR_I64)
+            return false;
+        r = (uint64_t)((int64_t)a % (int64_t)b);
+        break;
     case IR_SHL:
         if (b >= w)
             return false;
@@ -221,6 +231,10 @@ static bool simplify(struct opt *o, struct ir_op *op)
     case IR_ROTR:
         if (bc && bv == 0) {
             make_copy(o, op, a);
+            return true;
+        }
+        if ((op->opc == IR_ADD || op->opc == IR_OR || op->opc == IR_XOR) && ir_is_const(ir, a) && ir_val(ir, a) == 0) {
+            make_copy(o, op, b); /* commutative, 0 on the left: (0 << 32) | x in a division's dividend */
             return true;
         }
         if ((op->opc == IR_XOR || op->opc == IR_SUB) && a == b) {
@@ -517,6 +531,54 @@ static void dce(struct ir_block *ir, uint8_t *used)
     }
 }
 
+/* n - (n / d) * d, where nothing else uses the quotient or the product,
+ * is one REMU/REMS: a host's division gives the remainder with the
+ * quotient, and the multiply and subtract come off the dependency chain
+ * (x86's DIV leaves the quotient dead in loops like Euclid's). True when
+ * some changed (the division and the multiply are then dead). def: per
+ * temp, the op writing it (forward's). */
+static bool remainders(struct ir_block *ir, const int32_t *def)
+{
+    uint16_t *uses = calloc(ir->ntemps ? ir->ntemps : 1, sizeof(*uses));
+    if (!uses)
+        return false;
+    for (unsigned k = 0; k < ir->nops; k++) {
+        const struct ir_op *op = &ir->ops[k];
+        const struct ir_opdef *d = &ir_opdefs[op->opc];
+        for (int i = 0; i < d->nin; i++)
+            if (op->in[i] != IR_NOTEMP && uses[op->in[i]] < UINT16_MAX)
+                uses[op->in[i]]++;
+        for (unsigned x = op->dfirst; x < (unsigned)op->dfirst + op->dcount; x++)
+            for (int i = 0; i < 4; i++)
+                if (ir->defers[x].v[i] != IR_NOTEMP && uses[ir->defers[x].v[i]] < UINT16_MAX)
+                    uses[ir->defers[x].v[i]]++;
+    }
+    bool changed = false;
+    for (unsigned k = 0; k < ir->nops; k++) {
+        struct ir_op *op = &ir->ops[k];
+        if (op->opc != IR_SUB || op->type != IR_I64 || ir_is_const(ir, op->in[1]) || def[op->in[1]] < 0)
+            continue;
+        const struct ir_op *mul = &ir->ops[def[op->in[1]]];
+        if (mul->opc != IR_MUL || mul->type != IR_I64 || uses[op->in[1]] != 1)
+            continue;
+        for (int side = 0; side < 2; side++) {
+            ir_temp q = mul->in[side], dv = mul->in[!side];
+            if (ir_is_const(ir, q) || def[q] < 0 || uses[q] != 1)
+                continue;
+            const struct ir_op *div = &ir->ops[def[q]];
+            if ((div->opc != IR_DIVU && div->opc != IR_DIVS) || div->in[0] != op->in[0] || div->in[1] != dv)
+                continue;
+            op->opc = div->opc == IR_DIVU ? IR_REMU : IR_REMS;
+            op->in[1] = dv;
+            op->c[0] = div->c[0];
+            changed = true;
+            break;
+        }
+    }
+    free(uses);
+    return changed;
+}
+
 void opt_run(struct ir_block *ir)
 {
     size_t n = ir->ntemps;
@@ -536,6 +598,8 @@ void opt_run(struct ir_block *ir)
     struct opt o = { ir, rename, def };
     forward(&o);
     dce(ir, used);
+    if (remainders(ir, def))
+        dce(ir, used);
     free(rename);
     free(def);
     free(used);

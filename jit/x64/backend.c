@@ -77,13 +77,18 @@ void be_constraints(const struct ir_block *ir, const struct ir_op *op, struct be
         break;
     case IR_DIVU:
     case IR_DIVS:
-        /* rdx:rax / r64: the dividend moves into RAX, RDX is clobbered */
+    case IR_REMU:
+    case IR_REMS: {
+        /* rdx:rax / r64: the dividend moves into RAX, the quotient comes
+         * out in RAX, the remainder in RDX */
+        bool rem = op->opc == IR_REMU || op->opc == IR_REMS;
         c->in[0] = c->in[1] = ALL & ~(REGBIT(RAX) | REGBIT(RDX));
-        c->out = REGBIT(RAX);
+        c->out = REGBIT(rem ? RDX : RAX);
         c->out_excl = 1;
         c->nscratch = 1;
-        c->scratch = REGBIT(RDX);
+        c->scratch = REGBIT(rem ? RAX : RDX);
         break;
+    }
     case IR_SHL:
     case IR_SHR:
     case IR_SAR:
@@ -718,8 +723,10 @@ void be_emit_op(struct be_ctx *x, const struct ir_block *ir, const struct ir_op 
     }
     case IR_DIVU:
     case IR_DIVS:
+    case IR_REMU:
+    case IR_REMS: {
         x_mov_rr(b, 1, RAX, in[0].reg);
-        if (op->opc == IR_DIVU && op->c[0] == 32) {
+        if ((op->opc == IR_DIVU || op->opc == IR_REMU) && op->c[0] == 32) {
             /* EDX:EAX / r32, several times faster than a 64-bit DIV on many
              * hosts; the frontend checked the quotient fits */
             x_mov_rr(b, 1, RDX, RAX);
@@ -727,14 +734,16 @@ void be_emit_op(struct be_ctx *x, const struct ir_block *ir, const struct ir_op 
             x_unary(b, 6, 0, in[1].reg);
             break;
         }
-        if (op->opc == IR_DIVU) {
+        bool sign = op->opc == IR_DIVS || op->opc == IR_REMS;
+        if (!sign) {
             x_mov_ri(b, 0, RDX, 0);
         } else {
             xb(b, 0x48); /* cqo */
             xb(b, 0x99);
         }
-        x_unary(b, op->opc == IR_DIVU ? 6 : 7, 1, in[1].reg);
+        x_unary(b, sign ? 7 : 6, 1, in[1].reg);
         break;
+    }
     case IR_NOT: x_unary(b, 2, w, out); break;
     case IR_NEG: x_unary(b, 3, w, out); break;
     case IR_BSWAP: x_bswap(b, w, out); break;
