@@ -58,7 +58,6 @@
  * the back edge has no deferred store of the flags to carry: it leaves
  * them in struct cpu and clears the bit.
  */
-#include <stdlib.h>
 #include <string.h>
 
 #include "cpu/cpu.h"

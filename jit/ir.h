@@ -163,8 +163,9 @@ const struct ir_op *ir_label_goto(const struct ir_block *b, int64_t label);
  * a GOTO to `eip`, or -1. */
 int ir_back_edge(const struct ir_block *b, uint32_t eip);
 /* Rewrite a loop translation (b->back set) to carry the guest registers
- * the loop writes round the back edge in host registers, if it writes
- * some (sets b->carried, moves b->back). */
+ * the loop writes, and the inputs of its last FLAGS op, round the back
+ * edge in host registers, if it writes some registers (sets b->carried,
+ * moves b->back). */
 bool ir_carry(struct ir_block *b);
 
 /* Type of a global. */
