@@ -212,6 +212,9 @@ struct cpu {
     int cpl;                 /* current privilege level */
     struct tlb_entry *tlb;   /* active TLB: mmu.tlb[cpl == 3] */
     uint32_t jmp_gen;        /* bumped when translations are invalidated (interp.c) */
+    uint32_t ctx_gen;        /* bumped whenever code at a linear address may become other code or run
+                              * under another mode: a jmp_gen bump, a CR3 load, any mode-word or CS
+                              * update (the JIT's return stack is only good within one generation) */
     const struct block *blk; /* block being executed, NULL between blocks */
     const struct insn *cur;  /* instruction being executed */
 
@@ -285,6 +288,12 @@ struct cpu {
     unsigned log_mask;   /* LOG_* bits */
     int max_block_insns; /* cap on decoded block length (1 for bisecting) */
     struct cpu_stats stats;
+
+    /* Scratch memory of the accelerator's translated code, reached from
+     * the CPU pointer: the x86-64 backend keeps its spill slots and save
+     * area here (jit/x64/x64.h), which leaves the host stack to its return
+     * stack. Nothing else reads or writes it. */
+    uint64_t accel_frame[96] __attribute__((aligned(64)));
 };
 
 /* Log mask bits (shared with vm/ and frontends/). */

@@ -443,6 +443,7 @@ void cpu_tlb_flush_page(struct cpu *c, uint32_t lin)
 void cpu_jmp_flush(struct cpu *c)
 {
     c->jmp_gen++;
+    c->ctx_gen++;
     c->stats.jmp_cache_flushes++;
     blkcache_jmp_forget(c->cache);
 }

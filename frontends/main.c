@@ -38,6 +38,8 @@ static void usage(FILE *f)
             "  --jit-no-loops         no loop translations (a block that jumps to its own start\n"
             "                         then chains to itself instead of keeping registers in host\n"
             "                         registers round the loop)\n"
+            "  --jit-no-ret-stack     guest CALL and RET as jumps through the jump cache, not as\n"
+            "                         host CALL and RET (whose returns the host predicts)\n"
             "  --mem SIZE             guest RAM, e.g. 128M (default), 1G; suffixes K M G\n"
             "Guest:\n"
             "  --kernel FILE          Linux bzImage (boot protocol 2.06+) or Multiboot (v1) kernel,\n"
@@ -267,6 +269,7 @@ int main(int argc, char **argv)
         .jit_stats = o.stats,
         .jit_cosim = o.cosim,
         .jit_no_loops = o.jit_no_loops,
+        .jit_no_ret_stack = o.jit_no_ret_stack,
         .jit_perf_map = o.perf_map,
         .vga_bios = o.vga_bios,
         .max_time_ns = o.max_time_ns,

@@ -30,6 +30,7 @@ struct options {
     unsigned jit_max_blocks; /* --jit-max-blocks (0: the JIT's default) */
     bool cosim;        /* --cosim */
     bool jit_no_loops; /* --jit-no-loops */
+    bool jit_no_ret_stack; /* --jit-no-ret-stack */
     bool perf_map;     /* --jit-perf-map */
     const char *disk[4];    /* --disk FILE[,ro], in IDE order */
     bool disk_ro[4];

@@ -78,10 +78,10 @@ static bool lower_jcc(struct fe *f, int cc)
         return false;
     unsigned taken = ir_new_label(f->ir);
     fe_brcond_cc(f, cc, taken);
-    fe_side_goto(f, target, 1, taken);
+    fe_side_goto(f, target, taken);
     if (f->k + 1 < f->n)
         return true; /* a superblock (jit/super.c) goes on with the fall-through */
-    fe_goto(f, f->next, 0);
+    fe_goto(f, f->next);
     return true;
 }
 
@@ -110,8 +110,8 @@ static bool lower_loop(struct fe *f)
         fe_set_reg(f, R_ECX, cbits, n);
         ir_brcond(ir, IR_I32, IR_NE, go, fe_const(f, 0), taken);
     }
-    fe_side_goto(f, target, 1, taken);
-    fe_goto(f, f->next, 0);
+    fe_side_goto(f, target, taken);
+    fe_goto(f, f->next);
     return true;
 }
 
@@ -125,7 +125,7 @@ static bool lower_call_ret(struct fe *f)
     case OP_JMP_Jz:
         if (i->imm > f->b->cs_limit)
             return false;
-        fe_goto(f, i->imm, 0);
+        fe_goto(f, i->imm);
         return true;
     case OP_CALL_Jz: {
         if (i->imm > f->b->cs_limit)
@@ -133,7 +133,7 @@ static bool lower_call_ret(struct fe *f)
         ir_temp sp = fe_sp_add(f, fe_get_sp(f), -(bits / 8));
         fe_store(f, SEG_SS, sp, bits, fe_const(f, f->next));
         fe_set_sp(f, sp);
-        fe_goto(f, i->imm, 0);
+        fe_call(f, i->imm);
         return true;
     }
     case OP_RET:
@@ -143,7 +143,7 @@ static bool lower_call_ret(struct fe *f)
         check_target(f, t);
         uint32_t release = (uint32_t)(bits / 8) + (i->id == OP_RET_Iw ? (uint16_t)i->imm : 0);
         fe_set_sp(f, fe_sp_add(f, sp, (int32_t)release));
-        fe_goto_ind(f, t);
+        fe_goto_ind(f, t, false, true);
         return true;
     }
     case OP_JMP_Ev:
@@ -156,7 +156,7 @@ static bool lower_call_ret(struct fe *f)
             fe_store(f, SEG_SS, sp, bits, fe_const(f, f->next));
             fe_set_sp(f, sp);
         }
-        fe_goto_ind(f, t);
+        fe_goto_ind(f, t, i->id == OP_CALL_Ev, false);
         return true;
     }
     default:

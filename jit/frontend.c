@@ -456,25 +456,38 @@ struct pending {
     uint8_t kind; /* 0 goto, 1 raise */
     uint16_t insn;
     uint32_t eip;
-    int slot, vector, errcode;
+    int vector, errcode;
 };
 struct fe_ext {
     struct pending p[MAX_PENDING];
     unsigned n;
 };
 
-void fe_goto(struct fe *f, uint32_t eip, int slot)
+static void goto_ret(struct fe *f, uint32_t eip, int64_t ret)
 {
     struct ir_op *op = ir_emit(f->ir, IR_GOTO, IR_I32, IR_NOTEMP, IR_NOTEMP, IR_NOTEMP);
     op->c[0] = eip;
-    op->c[1] = slot;
+    op->c[1] = ret;
     op->c[2] = f->k + 1;
     f->ended = true;
 }
 
-void fe_goto_ind(struct fe *f, ir_temp eip)
+void fe_goto(struct fe *f, uint32_t eip)
 {
-    ir_emit(f->ir, IR_GOTO_IND, IR_I32, IR_NOTEMP, eip, IR_NOTEMP)->c[2] = f->k + 1;
+    goto_ret(f, eip, -1);
+}
+
+void fe_call(struct fe *f, uint32_t target)
+{
+    goto_ret(f, target, f->next);
+}
+
+void fe_goto_ind(struct fe *f, ir_temp eip, bool call, bool ret)
+{
+    struct ir_op *op = ir_emit(f->ir, IR_GOTO_IND, IR_I32, IR_NOTEMP, eip, IR_NOTEMP);
+    op->c[0] = ret;
+    op->c[1] = call ? (int64_t)f->next : -1;
+    op->c[2] = f->k + 1;
     f->ended = true;
 }
 
@@ -492,12 +505,12 @@ static void add_pending(struct fe *f, struct pending p)
 
 void fe_raise(struct fe *f, int vector, int errcode, unsigned label)
 {
-    add_pending(f, (struct pending){ label, 1, (uint16_t)f->k, 0, 0, vector, errcode });
+    add_pending(f, (struct pending){ label, 1, (uint16_t)f->k, 0, vector, errcode });
 }
 
-void fe_side_goto(struct fe *f, uint32_t eip, int slot, unsigned label)
+void fe_side_goto(struct fe *f, uint32_t eip, unsigned label)
 {
-    add_pending(f, (struct pending){ label, 0, (uint16_t)f->k, eip, slot, 0, 0 });
+    add_pending(f, (struct pending){ label, 0, (uint16_t)f->k, eip, 0, 0 });
 }
 
 /* ---- Driver ---- */
@@ -615,7 +628,7 @@ void fe_translate(struct jit *j, const struct block *b, unsigned n, struct ir_bl
     }
     if (!f->ended) {
         f->k = n - 1;
-        fe_goto(f, eip_after(f, n - 1), 0);
+        fe_goto(f, eip_after(f, n - 1));
     }
     for (unsigned p = 0; p < full.ext.n; p++) {
         const struct pending *pd = &full.ext.p[p];
@@ -628,7 +641,7 @@ void fe_translate(struct jit *j, const struct block *b, unsigned n, struct ir_bl
             op->c[2] = pd->insn;
         } else {
             f->k = pd->insn;
-            fe_goto(f, pd->eip, pd->slot);
+            fe_goto(f, pd->eip);
         }
     }
 }

@@ -107,12 +107,15 @@ ir_temp fe_cond_select(struct fe *f, int cc, ir_temp vt, ir_temp vf);
 void fe_brcond_cc(struct fe *f, int cc, unsigned label);
 
 /* Exits. */
-void fe_goto(struct fe *f, uint32_t eip, int slot);
-void fe_goto_ind(struct fe *f, ir_temp eip);
+void fe_goto(struct fe *f, uint32_t eip);
+/* A CALL's exit, to target: it returns to the next instruction. */
+void fe_call(struct fe *f, uint32_t target);
+/* To the EIP in `eip`: a CALL's (call), a RET's (ret) or a jump's. */
+void fe_goto_ind(struct fe *f, ir_temp eip, bool call, bool ret);
 /* Code placed after the main path at `label`: raise an exception, or a
  * direct exit (after the current instruction). */
 void fe_raise(struct fe *f, int vector, int errcode, unsigned label);
-void fe_side_goto(struct fe *f, uint32_t eip, int slot, unsigned label);
+void fe_side_goto(struct fe *f, uint32_t eip, unsigned label);
 /* Stack. */
 ir_temp fe_get_sp(struct fe *f);
 void fe_set_sp(struct fe *f, ir_temp sp);

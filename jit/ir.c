@@ -310,11 +310,17 @@ void ir_print(const struct ir_block *b, void (*out)(void *ctx, const char *line)
                      op->c[2] == 16 ? " a16" : "");
             break;
         case IR_GOTO:
-            snprintf(line + p, n - p, " eip %#" PRIx64 " slot %" PRId64 " insns %" PRId64, op->c[0], op->c[1],
-                     op->c[2]);
+            if (op->c[1] >= 0)
+                snprintf(line + p, n - p, " eip %#" PRIx64 " call, returns to %#" PRIx64 " insns %" PRId64, op->c[0],
+                         op->c[1], op->c[2]);
+            else
+                snprintf(line + p, n - p, " eip %#" PRIx64 " insns %" PRId64, op->c[0], op->c[2]);
             break;
         case IR_GOTO_IND:
-            snprintf(line + p, n - p, " insns %" PRId64, op->c[2]);
+            if (op->c[1] >= 0)
+                snprintf(line + p, n - p, " call, returns to %#" PRIx64 " insns %" PRId64, op->c[1], op->c[2]);
+            else
+                snprintf(line + p, n - p, "%s insns %" PRId64, op->c[0] ? " ret" : "", op->c[2]);
             break;
         case IR_EXIT:
             if (op->c[0] >= 0)

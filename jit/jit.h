@@ -20,6 +20,7 @@ struct jit_config {
     bool stats;         /* keep the counters translated code updates itself */
     bool cosim;         /* lockstep co-simulation against the interpreter (jit/cosim.c) */
     bool no_loops;      /* no loop translations (a block jumping to its own start chains to itself) */
+    bool no_ret_stack;  /* guest CALL/RET as plain jumps, not host CALL/RET through a return stack */
     bool perf_map;      /* name translated blocks for perf in /tmp/perf-PID.map */
     size_t code_size;   /* code arena bytes; 0: default */
 };

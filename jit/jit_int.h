@@ -74,6 +74,7 @@ struct jit_common {
     uint8_t *epilogue;      /* back to the run loop (cpu->blk cleared) */
     uint8_t *chain;         /* unchained direct exit: try to chain, else epilogue */
     uint8_t *indirect;      /* dispatch on cpu->eip through the jump cache */
+    uint8_t *ret_bottom;    /* a return stack's bottom entries return here (x64/ret.c) */
 };
 
 /* Register-allocator working storage, sized by the block's temp count. */

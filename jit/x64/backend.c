@@ -252,7 +252,7 @@ void x64_ld_loc(struct be_ctx *x, int dst, const struct be_loc *l, bool w64)
     if (l->reg >= 0)
         x_mov_rr(b, w64, dst, l->reg);
     else if (l->reg == BE_LOC_SLOT)
-        x_load(b, w64, dst, RSP, NOREG, 0, (int32_t)l->val * 8, w64 ? 8 : 4, false);
+        x_load(b, w64, dst, X64_FP, NOREG, 0, X64_FO((int32_t)l->val * 8), w64 ? 8 : 4, false);
     else
         x_mov_ri(b, w64, dst, w64 ? l->val : (int64_t)(uint32_t)l->val);
 }
@@ -269,7 +269,7 @@ static void op32_loc(struct be_ctx *x, int aluop, int dst, const struct be_loc *
     if (l->reg >= 0)
         x_alu_rr(b, aluop, 0, dst, l->reg);
     else if (l->reg == BE_LOC_SLOT)
-        x_alu_rm(b, aluop, 0, dst, RSP, (int32_t)l->val * 8);
+        x_alu_rm(b, aluop, 0, dst, X64_FP, X64_FO((int32_t)l->val * 8));
     else
         x_alu_ri(b, aluop, 0, dst, (int32_t)l->val);
 }
@@ -366,7 +366,7 @@ static void emit_flags(struct be_ctx *x, int kind, int bits, const struct be_loc
         if (in[2].reg >= 0) {
             x_alu_rr(b, ALU_XOR, 1, s0, in[2].reg);
         } else if (in[2].reg == BE_LOC_SLOT) {
-            x_alu_rm(b, ALU_XOR, 1, s0, RSP, (int32_t)in[2].val * 8);
+            x_alu_rm(b, ALU_XOR, 1, s0, X64_FP, X64_FO((int32_t)in[2].val * 8));
         } else {
             x_mov_ri(b, 1, s1, in[2].val);
             x_alu_rr(b, ALU_XOR, 1, s0, s1);
@@ -412,9 +412,9 @@ void x64_emit_flags_cold(struct be_ctx *x, int kind, int bits, const struct be_l
         if (in[i].reg >= 0)
             used |= REGBIT(in[i].reg);
     int s1 = __builtin_ctz(X64_ALLOCATABLE & ~used);
-    x_store(b, s1, RSP, NOREG, 0, X64_TMP0, 8);
+    x_store(b, s1, X64_FP, NOREG, 0, X64_FO(X64_TMP0), 8);
     emit_flags(x, kind, bits, in, R11, s1);
-    x_load(b, 1, s1, RSP, NOREG, 0, X64_TMP0, 8, false);
+    x_load(b, 1, s1, X64_FP, NOREG, 0, X64_FO(X64_TMP0), 8, false);
 }
 
 /* Flags of a kind marked FLK_CARRIED are stored only when the loop's
@@ -424,7 +424,7 @@ static uint8_t *carried_check(struct be_ctx *x, int kind)
 {
     if (!(kind & FLK_CARRIED))
         return NULL;
-    x_alu_mi(&x->buf, ALU_CMP, 0, RSP, X64_LOOPFLAGS, 0);
+    x_alu_mi(&x->buf, ALU_CMP, 0, X64_FP, X64_FO(X64_LOOPFLAGS), 0);
     return x_jcc32(&x->buf, CC_E);
 }
 
@@ -560,12 +560,12 @@ void be_emit_movi(struct be_ctx *x, enum ir_type t, int dst, int64_t v)
 
 void be_emit_spill(struct be_ctx *x, int reg, int slot)
 {
-    x_store(&x->buf, reg, RSP, NOREG, 0, slot * 8, 8);
+    x_store(&x->buf, reg, X64_FP, NOREG, 0, X64_FO(slot * 8), 8);
 }
 
 void be_emit_fill(struct be_ctx *x, int reg, int slot)
 {
-    x_load(&x->buf, 1, reg, RSP, NOREG, 0, slot * 8, 8, false);
+    x_load(&x->buf, 1, reg, X64_FP, NOREG, 0, X64_FO(slot * 8), 8, false);
 }
 
 /* ---- Ops ---- */
@@ -625,34 +625,44 @@ void x64_emit_exit(struct be_ctx *x, uint32_t eip, int64_t ninsns)
     x_jmp_to(&x->buf, x->j->common.epilogue);
 }
 
-/* A direct exit. A chained one does not store EIP: the block it jumps to
- * stores its own on the ways out of its chained entry, and the exit's stub
- * (unchained, or unlinked again) stores it before anything reads it. */
-static void emit_goto(struct be_ctx *x, const struct ir_op *op)
+/* A direct exit to eip after ninsns instructions. A chained one does not
+ * store EIP: the block it jumps to stores its own on the ways out of its
+ * chained entry, and the exit's stub (unchained, or unlinked again) stores
+ * it before anything reads it. call_ret >= 0: a CALL's, which returns to
+ * call_ret; with the return stack (ret.c) it calls its target, and its
+ * continuation, a direct exit to call_ret, follows. */
+static void emit_goto_to(struct be_ctx *x, uint32_t eip, int64_t ninsns, int64_t call_ret)
 {
     struct xbuf *b = &x->buf;
     struct jit_tb *tb = x->tb;
-    uint32_t lin = x->b->cs_base + (uint32_t)op->c[0];
-    bool chain = (lin & ~0xfffu) == tb->page && tb->nexits < JIT_MAX_EXITS;
+    uint32_t lin = x->b->cs_base + eip;
+    bool same = (lin & ~0xfffu) == tb->page;
+    bool chain = same && tb->nexits < JIT_MAX_EXITS;
+    bool call = call_ret >= 0 && (chain || !same) && x64_ret_stack_on(x->j);
     if (!chain)
-        x64_store_eip(x, op->c[0]);
-    x64_emit_exit_common(x, op->c[2]);
-    if ((lin & ~0xfffu) != tb->page) {
+        x64_store_eip(x, eip);
+    x64_emit_exit_common(x, ninsns);
+    if (call)
+        x64_emit_call_push(x, (uint32_t)call_ret);
+    if (!same) {
         /* Another page may be mapped elsewhere next time: never a patched
          * jump, always the jump-cache lookup. */
-        x_jmp_to(b, x->j->common.indirect);
-        return;
-    }
-    if (!chain) {
+        if (call)
+            x_call_to(b, x->j->common.indirect);
+        else
+            x_jmp_to(b, x->j->common.indirect);
+    } else if (!chain) {
         x_jmp_to(b, x->j->common.epilogue);
-        return;
+    } else {
+        int e = (int)tb->nexits++;
+        tb->exit[e] = (struct jit_exit){ .eip = eip, .from = tb };
+        uint8_t *site = call ? x_call32(b) : x_jmp32(b);
+        struct cold *c = x64_add_cold(x, COLD_CHAIN, site);
+        c->exit = e;
+        tb->exit[e].site = site;
     }
-    int e = (int)tb->nexits++;
-    tb->exit[e] = (struct jit_exit){ .eip = (uint32_t)op->c[0], .from = tb };
-    uint8_t *site = x_jmp32(b);
-    struct cold *c = x64_add_cold(x, COLD_CHAIN, site);
-    c->exit = e;
-    tb->exit[e].site = site;
+    if (call)
+        emit_goto_to(x, (uint32_t)call_ret, 0, -1);
 }
 
 void be_emit_op(struct be_ctx *x, const struct ir_block *ir, const struct ir_op *op, int out, const struct be_loc *in,
@@ -937,7 +947,7 @@ void be_emit_op(struct be_ctx *x, const struct ir_block *ir, const struct ir_op 
         break;
     }
     case IR_GOTO:
-        emit_goto(x, op);
+        emit_goto_to(x, (uint32_t)op->c[0], op->c[2], op->c[1]);
         break;
     case IR_GOTO_IND:
         /* Nothing is live after an exit: EAX and the dispatch's scratch
@@ -947,10 +957,21 @@ void be_emit_op(struct be_ctx *x, const struct ir_block *ir, const struct ir_op 
         else
             x_mov_ri(b, 0, RAX, (uint32_t)in[0].val);
         x64_emit_exit_common(x, op->c[2]);
-        if (x->j->cfg.cosim)
+        if (x->j->cfg.cosim) {
             x_jmp_to(b, x->j->common.miss); /* co-simulation compares block by block */
-        else
-            x64_emit_dispatch(x->j, b, x->b); /* EIP stored only on a miss */
+            break;
+        }
+        if (x64_ret_stack_on(x->j) && op->c[0]) {
+            x64_emit_ret(x); /* falls through when no entry matches */
+        } else if (x64_ret_stack_on(x->j) && op->c[1] >= 0) {
+            /* the dispatch is called: the continuation comes first */
+            x64_emit_call_push(x, (uint32_t)op->c[1]);
+            uint8_t *site = x_call32(b);
+            emit_goto_to(x, (uint32_t)op->c[1], 0, -1);
+            if (!b->overflow)
+                x_patch32(site, b->p);
+        }
+        x64_emit_dispatch(x->j, b, x->b); /* EIP stored only on a miss */
         break;
     case IR_EXIT:
         if (op->c[0] >= 0)

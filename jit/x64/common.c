@@ -2,17 +2,19 @@
  * The x86-64 routines every translated block shares, written once at the
  * start of the code arena:
  *
+ *   bottom     where the return stack's bottom entries return (ret.c).
  *   prologue   block->native(cpu) lands here through the block's entry
- *              thunk (RAX = body): save the callee-saved registers, build
- *              the frame, save the host's x87 control word, pin the CPU
- *              in RBP, check the guest's x87 mode and set the host's up
+ *              thunk (RAX = body): save the callee-saved registers, pin
+ *              the CPU in RBP, lay the return stack's bottom (ret.c), save
+ *              the host's x87 control word in the frame, check the guest's x87 mode and set the host's up
  *              for it (x87.c), arm the cpu_stop() sentinel (blk_end =
  *              NULL), jump to the body.
  *   miss       a dispatch that found no translated code: cpu->eip = EAX,
  *              then the epilogue.
  *   epilogue   back to the run loop: clear cpu->blk (the unwinder must not
  *              take a later fault for one inside this block), restore the
- *              host's x87 control word, unwind.
+ *              host's x87 control word, unwind (from the return stack's
+ *              bottom: whatever guest CALLs pushed goes).
  *   chain      an unchained direct exit (RSI = its struct jit_exit):
  *              jit_chain_exit() patches it when the target is translated
  *              and returns where to go.
@@ -95,12 +97,16 @@ size_t be_gen_common(struct jit *j, uint8_t *start, uint8_t *end)
     struct xbuf bb = { .p = start, .end = end }, *b = &bb;
     struct jit_common *cm = &j->common;
 
+    x64_ret_stack_bottom(j, b);
+
+    while ((uintptr_t)b->p & 15)
+        xb(b, 0xcc);
     cm->prologue = b->p;
     for (int k = 0; k < 6; k++)
         x_push(b, saved[k]);
-    x_alu_ri(b, ALU_SUB, 1, RSP, X64_FRAME);
-    x_rm(b, 0xd9, 0, 7, RSP, NOREG, 0, X64_HOSTCW); /* fnstcw: x87.c loads the guest's */
     x_mov_rr(b, 1, RBP, RDI);
+    x64_ret_stack_setup(j, b);
+    x_rm(b, 0xd9, 0, 7, X64_FP, NOREG, 0, X64_FO(X64_HOSTCW)); /* fnstcw: x87.c loads the guest's */
     x64_emit_x87_setup(b);
     x_store_i(b, 0, RBP, (int32_t)offsetof(struct cpu, blk_end), 8);
     x_jmp_r(b, RAX);
@@ -111,8 +117,8 @@ size_t be_gen_common(struct jit *j, uint8_t *start, uint8_t *end)
     x_store(b, RAX, RBP, NOREG, 0, (int32_t)offsetof(struct cpu, eip), 4);
     cm->epilogue = b->p; /* falls through from miss */
     x_store_i(b, 0, RBP, (int32_t)offsetof(struct cpu, blk), 8);
-    x_rm(b, 0xd9, 0, 5, RSP, NOREG, 0, X64_HOSTCW); /* fldcw: the host's again */
-    x_alu_ri(b, ALU_ADD, 1, RSP, X64_FRAME);
+    x_rm(b, 0xd9, 0, 5, X64_FP, NOREG, 0, X64_FO(X64_HOSTCW)); /* fldcw: the host's again */
+    x64_ret_stack_unwind(b);
     for (int k = 5; k >= 0; k--)
         x_pop(b, saved[k]);
     x_ret(b);

@@ -381,6 +381,13 @@ static inline uint8_t *x_jmp32(struct xbuf *b)
     x32(b, 0);
     return b->overflow ? b->sink : f;
 }
+static inline uint8_t *x_call32(struct xbuf *b)
+{
+    xb(b, 0xe8);
+    uint8_t *f = b->p;
+    x32(b, 0);
+    return b->overflow ? b->sink : f;
+}
 /* Point a rel32 field at `target`. */
 static inline void x_patch32(uint8_t *field, const uint8_t *target)
 {
@@ -390,6 +397,12 @@ static inline void x_patch32(uint8_t *field, const uint8_t *target)
 static inline void x_jmp_to(struct xbuf *b, const uint8_t *target)
 {
     uint8_t *f = x_jmp32(b);
+    if (!b->overflow)
+        x_patch32(f, target);
+}
+static inline void x_call_to(struct xbuf *b, const uint8_t *target)
+{
+    uint8_t *f = x_call32(b);
     if (!b->overflow)
         x_patch32(f, target);
 }
@@ -430,5 +443,11 @@ static inline void x_pop(struct xbuf *b, int r)
     xb(b, (uint8_t)(0x58 + (r & 7)));
 }
 static inline void x_ret(struct xbuf *b) { xb(b, 0xc3); }
+static inline void x_ret_imm(struct xbuf *b, uint16_t n) /* ret n: pop RIP, then n more bytes */
+{
+    xb(b, 0xc2);
+    xb(b, (uint8_t)n);
+    xb(b, (uint8_t)(n >> 8));
+}
 
 #endif

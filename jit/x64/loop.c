@@ -120,7 +120,7 @@ void x64_loop_carry_head(struct be_ctx *x, const struct ir_block *ir)
                 if (t != IR_NOTEMP && !ir_is_const(ir, t) && cd->loc[i].reg < 0)
                     x->failed = true;
             }
-            x_store_i(&x->buf, 0, RSP, X64_LOOPFLAGS, 4);
+            x_store_i(&x->buf, 0, X64_FP, X64_FO(X64_LOOPFLAGS), 4);
         } else if (g < 8 && cd->loc[0].reg >= 0) {
             lp->reg[g] = cd->loc[0].reg;
         } else {
@@ -246,7 +246,7 @@ static void emit_back_edge(struct be_ctx *x, const struct cold *c)
         x64_x87_writeback(x, &c->x87);
     carry_moves(x, c, fd);
     if (lp->carried & (1u << G_FLAGS))
-        x_store_i(b, fd != NULL, RSP, X64_LOOPFLAGS, 4);
+        x_store_i(b, fd != NULL, X64_FP, X64_FO(X64_LOOPFLAGS), 4);
     /* icount in a register: no load of the last iteration's store */
     x_alu_ri(b, ALU_ADD, 1, X64_LOOP_ICOUNT, (int32_t)c->ninsns);
     x_store(b, X64_LOOP_ICOUNT, RBP, NOREG, 0, (int32_t)offsetof(struct cpu, icount), 8);

@@ -192,9 +192,9 @@ void x64_save_regs(struct xbuf *b, regset s, bool restore)
     for (int r = 0; r < 16; r++)
         if (s & REGBIT(r)) {
             if (restore)
-                x_load(b, 1, r, RSP, NOREG, 0, X64_SAVE_OFF + 8 * r, 8, false);
+                x_load(b, 1, r, X64_FP, NOREG, 0, X64_FO(X64_SAVE_OFF + 8 * r), 8, false);
             else
-                x_store(b, r, RSP, NOREG, 0, X64_SAVE_OFF + 8 * r, 8);
+                x_store(b, r, X64_FP, NOREG, 0, X64_FO(X64_SAVE_OFF + 8 * r), 8);
         }
 }
 

@@ -6,22 +6,27 @@
  * Conventions
  * - RBP holds the struct cpu pointer for the whole of translated code.
  * - R11 is the backend's own scratch register, never allocated.
- * - The frame (set up once by the common prologue) holds the spill slots
- *   and a save area where slow paths park the call-clobbered registers
- *   they must preserve; RSP stays 16-byte aligned inside it, so calls
- *   need no adjustment.
+ * - The frame holds the spill slots and a save area where slow paths park
+ *   the call-clobbered registers they must preserve. It is not on the host
+ *   stack but in struct cpu (cpu->accel_frame), addressed from RBP
+ *   (X64_FP, X64_FO): the host stack below the prologue's pushes is the
+ *   return stack of ret.c, which moves RSP by 16 bytes per guest CALL.
+ *   RSP stays 16-byte aligned, so calls need no adjustment.
  * - Cold code (slow paths, fault and exit stubs) goes after the block's
  *   main code, so the hot path falls through without taken branches.
  */
 #ifndef KESTREL_JIT_X64_X64_H
 #define KESTREL_JIT_X64_X64_H
 
+#include "cpu/cpu.h"
 #include "jit/jit_int.h"
 #include "jit/x64/emit.h"
 
 #define X64_NSLOTS 48
 #define X64_SAVE_OFF (X64_NSLOTS * 8)
-#define X64_FRAME (X64_SAVE_OFF + 16 * 8 + 8 + 112) /* keeps RSP 16-aligned after six pushes */
+/* The frame: [X64_FP + X64_FO(off)] is its byte `off`. */
+#define X64_FP RBP
+#define X64_FO(off) ((int32_t)offsetof(struct cpu, accel_frame) + (int32_t)(off))
 #define X64_ENTRY_SIZE 16                     /* the per-block entry thunk, padded */
 
 #define X64_ALLOCATABLE                                                                                                \
@@ -152,9 +157,24 @@ struct be_ctx {
 #define X64_LOOPFLAGS (X64_SAVE_OFF + 8 * R14)
 /* After X64_HOSTCW: 108 bytes for an FNSAVE image (x64_x87_sync). */
 #define X64_FSAVE (X64_SAVE_OFF + 16 * 8 + 8)
+/* RSP at the bottom of the return stack (ret.c), set by the prologue;
+ * the epilogue unwinds from it. */
+#define X64_RSPBASE (X64_FSAVE + 112)
+/* The lowest RSP a guest CALL may push from (ret.c). */
+#define X64_RSPLIMIT (X64_RSPBASE + 8)
+#define X64_FRAME (X64_RSPLIMIT + 8)
+_Static_assert(X64_FRAME <= sizeof(((struct cpu *)0)->accel_frame), "the frame fits cpu->accel_frame");
 
 /* Offsets into struct cpu, checked against the types in backend.c. */
 int x64_global_off(int g);
+
+/* ret.c: the return stack (see there). */
+bool x64_ret_stack_on(const struct jit *j);
+void x64_ret_stack_bottom(struct jit *j, struct xbuf *b);
+void x64_ret_stack_setup(struct jit *j, struct xbuf *b);
+void x64_ret_stack_unwind(struct xbuf *b);
+void x64_emit_call_push(struct be_ctx *x, uint32_t ret_eip);
+void x64_emit_ret(struct be_ctx *x);
 
 /* common.c: the jump-cache dispatch on EIP in EAX (see there). */
 void x64_emit_dispatch(struct jit *j, struct xbuf *b, const struct block *from);

@@ -250,7 +250,7 @@ static void x87_m(struct xbuf *b, uint8_t opc, int reg, int base, int index, int
 static void fld80(struct xbuf *b, int areg) { x87_m(b, 0xdb, 5, RBP, areg, FPU_OFF(st)); }
 static void fstp80(struct xbuf *b, int areg) { x87_m(b, 0xdb, 7, RBP, areg, FPU_OFF(st)); }
 static void fpop(struct xbuf *b) { xb(b, 0xdd); xb(b, 0xd8); } /* fstp st(0) */
-static void fnstsw_tmp(struct xbuf *b) { x87_m(b, 0xdd, 7, RSP, NOREG, X64_TMP1); }
+static void fnstsw_tmp(struct xbuf *b) { x87_m(b, 0xdd, 7, X64_FP, NOREG, X64_FO(X64_TMP1)); }
 
 /* test dword/byte [rbp + disp], imm */
 static void test_m32(struct xbuf *b, int32_t disp, uint32_t imm)
@@ -492,7 +492,7 @@ static void emit_c1_note(struct be_ctx *x, const struct x87_model *m, int32_t sw
     if (m->c1 != X87_C1_MEM)
         and_m16(b, FPU_OFF(sw), (uint16_t)~SW_C1);
     if (m->c1 == X87_C1_HOST || m->c1 == X87_C1_LIVE) {
-        x_load(b, 0, R11, RSP, NOREG, 0, m->c1 == X87_C1_HOST ? X64_TMP1 : sw_at, 2, false);
+        x_load(b, 0, R11, X64_FP, NOREG, 0, X64_FO(m->c1 == X87_C1_HOST ? X64_TMP1 : sw_at), 2, false);
         x_alu_ri(b, ALU_AND, 0, R11, SW_C1);
         or_m16_r11(b, FPU_OFF(sw));
     }
@@ -536,7 +536,7 @@ static void emit_meta(struct be_ctx *x, const struct x87_model *m, int32_t sw_at
         x_store(b, R11, RBP, NOREG, 0, FPU_OFF(top), 1);
     }
     if (m->host_ops) {
-        x_load(b, 0, R11, RSP, NOREG, 0, sw_at, 2, false);
+        x_load(b, 0, R11, X64_FP, NOREG, 0, X64_FO(sw_at), 2, false);
         x_alu_ri(b, ALU_AND, 0, R11, FSW_EXC_BITS);
         or_m16_r11(b, FPU_OFF(sw));
     }
@@ -565,7 +565,7 @@ static void emit_writeback(struct be_ctx *x, const struct x87_model *m)
         }
     }
     if (m->host_ops)
-        x87_m(b, 0xdd, 7, RSP, NOREG, X64_TMP0); /* fnstsw: the sticky flags */
+        x87_m(b, 0xdd, 7, X64_FP, NOREG, X64_FO(X64_TMP0)); /* fnstsw: the sticky flags */
     emit_meta(x, &mm, X64_TMP0);
 }
 
@@ -582,17 +582,17 @@ static void emit_writeback(struct be_ctx *x, const struct x87_model *m)
 void x64_x87_sync(struct be_ctx *x, const struct x87_model *m)
 {
     struct xbuf *b = &x->buf;
-    x87_m(b, 0xdd, 6, RSP, NOREG, X64_FSAVE); /* fnsave */
+    x87_m(b, 0xdd, 6, X64_FP, NOREG, X64_FO(X64_FSAVE)); /* fnsave */
     x_load(b, 0, R11, RBP, NOREG, 0, FPU_OFF(top), 1, false);
-    x_store(b, R11, RSP, NOREG, 0, X64_BOUNCE, 1);
+    x_store(b, R11, X64_FP, NOREG, 0, X64_FO(X64_BOUNCE), 1);
     x_load(b, 0, R11, RBP, NOREG, 0, FPU_OFF(tw), 2, false);
-    x_store(b, R11, RSP, NOREG, 0, X64_BOUNCE + 2, 2);
+    x_store(b, R11, X64_FP, NOREG, 0, X64_FO(X64_BOUNCE + 2), 2);
     x_load(b, 0, R11, RBP, NOREG, 0, FPU_OFF(sw), 2, false);
-    x_store(b, R11, RSP, NOREG, 0, X64_BOUNCE + 4, 2);
+    x_store(b, R11, X64_FP, NOREG, 0, X64_FO(X64_BOUNCE + 4), 2);
     for (int h = 0; h < m->n; h++) {
         if (!(m->dirty & (1u << h)))
             continue;
-        x87_m(b, 0xdb, 5, RSP, NOREG, X64_FSAVE + 28 + 10 * h); /* fld m80: ST(h) of the image */
+        x87_m(b, 0xdb, 5, X64_FP, NOREG, X64_FO(X64_FSAVE + 28 + 10 * h)); /* fld m80: ST(h) of the image */
         st_index_r11(b, slot_of(m, h));
         fstp80(b, R11);
     }
@@ -602,13 +602,13 @@ void x64_x87_sync(struct be_ctx *x, const struct x87_model *m)
 void x64_x87_unsync(struct be_ctx *x)
 {
     struct xbuf *b = &x->buf;
-    x_load(b, 0, R11, RSP, NOREG, 0, X64_BOUNCE, 1, false);
+    x_load(b, 0, R11, X64_FP, NOREG, 0, X64_FO(X64_BOUNCE), 1, false);
     x_store(b, R11, RBP, NOREG, 0, FPU_OFF(top), 1);
-    x_load(b, 0, R11, RSP, NOREG, 0, X64_BOUNCE + 2, 2, false);
+    x_load(b, 0, R11, X64_FP, NOREG, 0, X64_FO(X64_BOUNCE + 2), 2, false);
     x_store(b, R11, RBP, NOREG, 0, FPU_OFF(tw), 2);
-    x_load(b, 0, R11, RSP, NOREG, 0, X64_BOUNCE + 4, 2, false);
+    x_load(b, 0, R11, X64_FP, NOREG, 0, X64_FO(X64_BOUNCE + 4), 2, false);
     x_store(b, R11, RBP, NOREG, 0, FPU_OFF(sw), 2);
-    x87_m(b, 0xdd, 4, RSP, NOREG, X64_FSAVE); /* frstor */
+    x87_m(b, 0xdd, 4, X64_FP, NOREG, X64_FO(X64_FSAVE)); /* frstor */
 }
 
 static bool model_empty(const struct x87_model *m)
@@ -669,7 +669,7 @@ uint8_t *x64_x87_preload(struct be_ctx *x, const struct x87_model *m0, int t, in
 {
     struct xbuf *b = &x->buf;
     uint8_t regs = cached_set(m0);
-    x_alu_mi(b, ALU_CMP, 0, RSP, X64_X87OK, 0);
+    x_alu_mi(b, ALU_CMP, 0, X64_FP, X64_FO(X64_X87OK), 0);
     uint8_t *site = x_jcc32(b, CC_E);
     x_load(b, 0, t, RBP, NOREG, 0, FPU_OFF(tw), 1, false);
     x_alu_ri(b, ALU_AND, 0, t, regs | m0->empty);
@@ -765,7 +765,7 @@ static void merge_cc(struct be_ctx *x, int t, int u)
 {
     struct xbuf *b = &x->buf;
     fnstsw_tmp(b);
-    x_load(b, 0, t, RSP, NOREG, 0, X64_TMP1, 2, false);
+    x_load(b, 0, t, X64_FP, NOREG, 0, X64_FO(X64_TMP1), 2, false);
     x_alu_ri(b, ALU_AND, 0, t, SW_CC | FSW_EXC_BITS);
     x_load(b, 0, u, RBP, NOREG, 0, FPU_OFF(sw), 2, false);
     x_alu_ri(b, ALU_AND, 0, u, (int32_t)(uint16_t)~SW_CC);
@@ -827,8 +827,8 @@ static void cross_store_back(struct be_ctx *x, int lin, int ent, int t, int u, i
 {
     struct xbuf *b = &x->buf;
     x_lea(b, 1, R11, ent, lin, 0, 0);
-    x_alu_rr(b, ALU_SUB, 1, R11, RSP);
-    x_alu_ri(b, ALU_CMP, 1, R11, X64_BOUNCE);
+    x_alu_rr(b, ALU_SUB, 1, R11, X64_FP);
+    x_alu_ri(b, ALU_CMP, 1, R11, X64_FO(X64_BOUNCE));
     struct cold *c = x64_add_cold(x, COLD_X87_CROSS_ST, x_jcc32(b, CC_E));
     c->resume = b->p;
     c->lin = (int8_t)lin;
@@ -864,11 +864,11 @@ static void cross_pages(struct be_ctx *x, int lin, int p1, int p2, int t, int si
 static void copy_byte(struct xbuf *b, int page, int k, bool out)
 {
     if (out) {
-        x_load(b, 0, R11, RSP, k, 0, X64_BOUNCE, 1, false);
+        x_load(b, 0, R11, X64_FP, k, 0, X64_FO(X64_BOUNCE), 1, false);
         x_store(b, R11, page, k, 0, 0, 1);
     } else {
         x_load(b, 0, R11, page, k, 0, 0, 1, false);
-        x_store(b, R11, RSP, k, 0, X64_BOUNCE, 1);
+        x_store(b, R11, X64_FP, k, 0, X64_FO(X64_BOUNCE), 1);
     }
 }
 
@@ -922,7 +922,7 @@ void x64_emit_cold_x87_cross(struct be_ctx *x, const struct cold *c, struct cold
         cross_pages(x, lin, p1, p2, t, size);
         cross_copy(b, lin, p1, p2, t, size, false);
     }
-    x_lea(b, 1, p1, RSP, NOREG, 0, X64_BOUNCE); /* [p1 + lin] is the buffer */
+    x_lea(b, 1, p1, X64_FP, NOREG, 0, X64_FO(X64_BOUNCE)); /* [p1 + lin] is the buffer */
     x_alu_rr(b, ALU_SUB, 1, p1, lin);
     x_jmp_to(b, c->resume);
     uint8_t *at = b->p;
@@ -956,7 +956,7 @@ void x64_emit_cold_x87_cross_st(struct be_ctx *x, const struct cold *c)
 void x64_emit_x87_setup(struct xbuf *b)
 {
     uint8_t *fail[3];
-    x_store_i(b, 0, RSP, X64_X87OK, 4);
+    x_store_i(b, 0, X64_FP, X64_FO(X64_X87OK), 4);
     test_m32(b, (int32_t)offsetof(struct cpu, cr0), CR0_EM | CR0_TS);
     fail[0] = x_jcc32(b, CC_NE);
     test_m8(b, FPU_OFF(sw), 0x80); /* ES */
@@ -965,22 +965,22 @@ void x64_emit_x87_setup(struct xbuf *b)
     x_alu_ri(b, ALU_AND, 0, R11, FSW_EXC_BITS);
     x_alu_ri(b, ALU_CMP, 0, R11, FSW_EXC_BITS);
     fail[2] = x_jcc32(b, CC_NE);
-    x87_m(b, 0xd9, 7, RSP, NOREG, X64_TMP1); /* fnstcw */
-    x_load(b, 0, R11, RSP, NOREG, 0, X64_TMP1, 2, false);
+    x87_m(b, 0xd9, 7, X64_FP, NOREG, X64_FO(X64_TMP1)); /* fnstcw */
+    x_load(b, 0, R11, X64_FP, NOREG, 0, X64_FO(X64_TMP1), 2, false);
     x_alu_rm(b, ALU_XOR, 0, R11, RBP, FPU_OFF(cw));
     x_test_ri(b, 0, R11, 0x0f3f);
     uint8_t *same = x_jcc32(b, CC_E);
     x87_m(b, 0xd9, 5, RBP, NOREG, FPU_OFF(cw)); /* fldcw */
     x_patch32(same, b->p);
     fnstsw_tmp(b); /* host flags not in the guest's: (host | guest) ^ guest */
-    x_load(b, 0, R11, RSP, NOREG, 0, X64_TMP1, 2, false);
+    x_load(b, 0, R11, X64_FP, NOREG, 0, X64_FO(X64_TMP1), 2, false);
     x_alu_rm(b, ALU_OR, 0, R11, RBP, FPU_OFF(sw));
     x_alu_rm(b, ALU_XOR, 0, R11, RBP, FPU_OFF(sw));
     x_test_ri(b, 0, R11, FSW_EXC_BITS);
     uint8_t *subset = x_jcc32(b, CC_E);
     x87_2(b, 0xdb, 0xe2); /* fnclex */
     x_patch32(subset, b->p);
-    x_store_i(b, 1, RSP, X64_X87OK, 4);
+    x_store_i(b, 1, X64_FP, X64_FO(X64_X87OK), 4);
     for (int k = 0; k < 3; k++)
         x_patch32(fail[k], b->p);
 }
@@ -1011,17 +1011,17 @@ static void status_word(struct be_ctx *x, int dst, int t)
     struct xbuf *b = &x->buf;
     const struct x87_model *m = &x->x87;
     if (m->host_ops || m->c1 == X87_C1_LIVE)
-        x87_m(b, 0xdd, 7, RSP, NOREG, X64_TMP0); /* fnstsw: the host's flags and C1 */
+        x87_m(b, 0xdd, 7, X64_FP, NOREG, X64_FO(X64_TMP0)); /* fnstsw: the host's flags and C1 */
     x_load(b, 0, dst, RBP, NOREG, 0, FPU_OFF(sw), 2, false);
     if (m->host_ops) {
-        x_load(b, 0, t, RSP, NOREG, 0, X64_TMP0, 2, false);
+        x_load(b, 0, t, X64_FP, NOREG, 0, X64_FO(X64_TMP0), 2, false);
         x_alu_ri(b, ALU_AND, 0, t, FSW_EXC_BITS);
         x_alu_rr(b, ALU_OR, 0, dst, t);
     }
     if (m->c1 != X87_C1_MEM) {
         x_alu_ri(b, ALU_AND, 0, dst, (uint16_t)~SW_C1);
         if (m->c1 == X87_C1_HOST || m->c1 == X87_C1_LIVE) {
-            x_load(b, 0, t, RSP, NOREG, 0, m->c1 == X87_C1_HOST ? X64_TMP1 : X64_TMP0, 2, false);
+            x_load(b, 0, t, X64_FP, NOREG, 0, X64_FO(m->c1 == X87_C1_HOST ? X64_TMP1 : X64_TMP0), 2, false);
             x_alu_ri(b, ALU_AND, 0, t, SW_C1);
             x_alu_rr(b, ALU_OR, 0, dst, t);
         }
@@ -1099,7 +1099,7 @@ void x64_emit_x87(struct be_ctx *x, const struct ir_op *op, int out, const struc
         x64_x87_flush(x);
     int lin = s[0], ent = s[1], top = s[2], idx = s[3];
     if (!x->x87_checked) { /* the cache is empty here: only handlers clear the flag */
-        x_alu_mi(b, ALU_CMP, 0, RSP, X64_X87OK, 0);
+        x_alu_mi(b, ALU_CMP, 0, X64_FP, X64_FO(X64_X87OK), 0);
         x87_cold(x, op, x_jcc32(b, CC_E), live, false);
         x->x87_checked = true;
     }

@@ -25,7 +25,12 @@
  *   reading memory and one on registers only; the interrupted EIP must be
  *   an instruction boundary of the loop; and an x87 loop whose registers
  *   stay on the host's x87 round its back edge: at each interrupt at its
- *   head, FNSAVE must show the exact stack, tags, C1 and FIP.
+ *   head, FNSAVE must show the exact stack, tags, C1 and FIP;
+ * - returns the JIT's return stack (jit/x64/ret.c) did not see coming: to
+ *   an address the callee wrote over its return address, a CALL never
+ *   returned from (CALL; POP), recursion deeper than the stack, an
+ *   unwind past three calls, and a return into a page the callee mapped
+ *   elsewhere (same EIP, other code).
  *
  * The routines are in jit_code.S. Registers and flags in the .expected
  * file follow the SDM's definitions of ADD/SUB and agree with QEMU 7.2
@@ -66,6 +71,14 @@ uint32_t jit_carry_exit(const uint32_t *p, uint32_t limit, uint32_t *out);
 uint32_t jit_carry_lahf(uint32_t n);
 uint32_t jit_spin_sum(volatile uint32_t *ticks, uint32_t n);
 extern char jit_spin_sum_loop[], jit_spin_sum_add[], jit_spin_sum_end[];
+
+uint32_t jit_ret_swap(void);
+uint32_t jit_ret_pc(void);
+extern char jit_ret_pc_at[];
+void jit_ret_pc_loop(uint32_t n);
+uint32_t jit_ret_deep(uint32_t n);
+uint32_t jit_ret_unwind(void);
+extern char jit_ret_tmpl[], jit_ret_tmpl_imm[], jit_ret_tmpl_end[];
 
 uint32_t jit_entry_esp; /* ESP on entry to jit_fault_gp (set by it) */
 
@@ -340,6 +353,84 @@ static void loops(void)
     rt_printf("loops: an interpreted instruction in the body: %08x\n", h);
 }
 
+/* ---- Returns ---- */
+
+static uint8_t window[4096] __attribute__((aligned(4096))); /* a linear page mapped to either copy */
+static uint32_t *window_pte;
+static uint32_t flip_to; /* the physical page flip() maps there */
+
+static void map_window(uint32_t page)
+{
+    *window_pte = page | 3;
+    __asm__ volatile("invlpg (%0)" : : "r"(window) : "memory");
+}
+
+static void stay(void) {}
+
+static void flip(void)
+{
+    map_window(flip_to);
+}
+
+static void returns(void)
+{
+    int bad = 0;
+    for (int k = 0; k < ROUNDS; k++)
+        bad += jit_ret_swap() != 2;
+    rt_printf("returns: to the address a callee wrote over its own: %s\n", bad ? "FAIL" : "ok");
+    bad = 0;
+    for (int k = 0; k < ROUNDS; k++)
+        bad += jit_ret_pc() != (uint32_t)jit_ret_pc_at;
+    jit_ret_pc_loop(1000000);
+    rt_printf("returns: CALL then POP, never returned from: %s\n", bad ? "FAIL" : "ok");
+    bad = 0;
+    for (uint32_t k = 0; k < ROUNDS; k++) {
+        uint32_t n = k % 2 ? 3000 : 20 + k;
+        bad += jit_ret_deep(n) != n;
+    }
+    rt_printf("returns: recursion 3000 deep: %s\n", bad ? "FAIL" : "ok");
+    bad = 0;
+    for (int k = 0; k < ROUNDS; k++)
+        bad += jit_ret_unwind() != 5;
+    rt_printf("returns: unwinding three calls at once: %s\n", bad ? "FAIL" : "ok");
+
+    /* Two copies of a routine that differ in the value they return after
+     * their CALL, one linear page mapping either: the callee stay()
+     * leaves the first mapped (the second run in a row chains the CALL's
+     * continuation to the first copy's code: the first found the jump
+     * cache flushed by map_window's INVLPG); flip() maps the second, so
+     * the same return EIP must now run the second copy's code. */
+    static uint32_t pd[1024] __attribute__((aligned(4096)));
+    static uint32_t pt[1024] __attribute__((aligned(4096)));
+    static uint8_t copy[2][4096] __attribute__((aligned(4096)));
+    uint32_t n = (uint32_t)(jit_ret_tmpl_end - jit_ret_tmpl), imm = (uint32_t)(jit_ret_tmpl_imm - jit_ret_tmpl) + 1;
+    for (int c = 0; c < 2; c++) {
+        for (uint32_t k = 0; k < n; k++)
+            copy[c][k] = (uint8_t)jit_ret_tmpl[k];
+        copy[c][imm] = (uint8_t)(1 + c);
+    }
+    for (uint32_t k = 0; k < 1024; k++)
+        pt[k] = k << 12 | 3;
+    pd[0] = (uint32_t)pt | 3;
+    window_pte = &pt[(uint32_t)window >> 12];
+    __asm__ volatile("movl %0, %%cr3; movl %%cr0, %%eax; orl $0x80000000, %%eax; movl %%eax, %%cr0"
+                     : : "r"(pd) : "eax", "memory");
+    uint32_t (*run)(void (*)(void)) = (uint32_t (*)(void (*)(void)))(void *)window;
+    uint32_t got_stay = 0, got_flip = 0;
+    bad = 0;
+    for (int k = 0; k < ROUNDS; k++) {
+        map_window((uint32_t)copy[0]);
+        got_stay = run(stay);
+        got_stay += run(stay) - 1;
+        flip_to = (uint32_t)copy[1];
+        got_flip = run(flip);
+        bad += got_stay != 1 || got_flip != 2;
+    }
+    __asm__ volatile("movl %%cr0, %%eax; andl $0x7fffffff, %%eax; movl %%eax, %%cr0" : : : "eax", "memory");
+    rt_printf("returns: into a page the callee mapped elsewhere: %u then %u: %s\n", got_stay, got_flip,
+              bad ? "FAIL" : "ok");
+}
+
 /* ---- Timer interrupts ---- */
 
 static volatile uint32_t ticks, off_boundary, reg_stop_at, x87_seen, x87_bad;
@@ -472,6 +563,7 @@ int main(void)
     faults();
     seg_flip();
     loops();
+    returns();
     timer();
     return 0;
 }

@@ -415,4 +415,86 @@ jit_spin_sum_end:
     popl %ebx
     ret
 
+/* Returns that do not match the last CALL, for the JIT's return stack
+ * (jit/x64/ret.c): each must go where the guest's stack says. */
+
+/* uint32_t jit_ret_swap(void): the callee replaces its return address
+ * (2 when that is where it returned). */
+    .globl jit_ret_swap
+jit_ret_swap:
+    call 1f
+    movl $1, %eax
+    ret
+1:  movl $2f, (%esp)
+    ret
+2:  movl $2, %eax
+    ret
+
+/* uint32_t jit_ret_pc(void): CALL to the next instruction, POP: the
+ * address of jit_ret_pc_at (no RET for that CALL). */
+    .globl jit_ret_pc, jit_ret_pc_at
+jit_ret_pc:
+    call jit_ret_pc_at
+jit_ret_pc_at:
+    popl %eax
+    ret
+
+/* void jit_ret_pc_loop(uint32_t n): n times CALL;POP in a loop (a
+ * return stack that kept every entry would outgrow the host's stack). */
+    .globl jit_ret_pc_loop
+jit_ret_pc_loop:
+    movl 4(%esp), %ecx
+1:  call 2f
+2:  popl %eax
+    decl %ecx
+    jnz 1b
+    ret
+
+/* uint32_t jit_ret_deep(uint32_t n): recursion n deep, n returned (each
+ * level adds 1 after its CALL returns). */
+    .globl jit_ret_deep
+jit_ret_deep:
+    movl 4(%esp), %ecx
+    call 1f
+    ret
+1:  xorl %eax, %eax
+    testl %ecx, %ecx
+    jz 2f
+    decl %ecx
+    call 1b
+    incl %eax
+2:  ret
+
+/* uint32_t jit_ret_unwind(void): three calls deep, the innermost resets
+ * ESP to the outermost's and jumps back into it (longjmp), which returns
+ * 5; its RET matches an entry three below the return stack's top. */
+    .globl jit_ret_unwind
+jit_ret_unwind:
+    movl %esp, %edx
+    call 1f
+    movl $1, %eax       /* not reached */
+    ret
+1:  call 2f
+    movl $2, %eax       /* not reached */
+    ret
+2:  call 3f
+    movl $3, %eax       /* not reached */
+    ret
+3:  movl %edx, %esp
+    movl $5, %eax
+    ret
+
+/* Template copied to two pages (jit.c): calls the function at 4(%esp)
+ * and returns the immediate of the MOV after the CALL, which the copies
+ * differ in. The test maps either page at one linear address and calls
+ * it there; the function may map the other page before returning. */
+    .globl jit_ret_tmpl, jit_ret_tmpl_imm, jit_ret_tmpl_end
+jit_ret_tmpl:
+    movl 4(%esp), %edx
+    call *%edx
+jit_ret_tmpl_imm:
+    movl $1, %eax
+    ret
+jit_ret_tmpl_end:
+
     .section .note.GNU-stack, "", @progbits

@@ -13,6 +13,7 @@
 
 #include "cpu/block.h"
 #include "cpu/cpu.h"
+#include "cpu/sysregs.h"
 #include "jit/jit.h"
 #include "mmu/phys.h"
 
@@ -251,6 +252,120 @@ START_TEST(loop_carry)
 }
 END_TEST
 
+/* ---- The return stack (jit/x64/ret.c) ---- */
+
+/* mov ecx, 20; call fib; hlt. fib: ECX < 2 ? ECX : fib(ECX - 1) + fib(ECX - 2) */
+static const uint8_t prog_fib[] = {
+    0xb9, 0x14, 0x00, 0x00, 0x00, 0xe8, 0x01, 0x00, 0x00, 0x00, 0xf4, 0x83, 0xf9, 0x02,
+    0x72, 0x15, 0x51, 0x49, 0xe8, 0xf4, 0xff, 0xff, 0xff, 0x59, 0x50, 0x83, 0xe9, 0x02,
+    0xe8, 0xea, 0xff, 0xff, 0xff, 0x5a, 0x01, 0xd0, 0xc3, 0x89, 0xc8, 0xc3,
+};
+/* mov ecx, 1000000; l: call n; n: pop eax; dec ecx; jnz l; hlt */
+static const uint8_t prog_call_pop[] = { 0xb9, 0x40, 0x42, 0x0f, 0x00, 0xe8, 0x00, 0x00,
+                                         0x00, 0x00, 0x58, 0x49, 0x75, 0xf7, 0xf4 };
+
+/* Recursion returns through the host's return stack (and not at all
+ * without it); a million CALLs never returned from, in one call of
+ * cpu_exec() (one excursion into translated code), must not grow the host
+ * stack past its bound. */
+static void ret_stack_with(bool off)
+{
+    setup_with(&(struct jit_config){ .threshold = 2, .stats = true, .no_ret_stack = off });
+    put(0x1000, prog_fib, sizeof(prog_fib));
+    put(0x3000, prog_call_pop, sizeof(prog_call_pop));
+    const struct jit_stats *s = jit_get_stats(jit);
+    for (int k = 0; k < 3; k++) {
+        cpu.gpr[R_ESP] = 0x8000;
+        ck_assert_uint_eq(run(0x1000), 6765);
+        ck_assert_uint_eq(cpu.gpr[R_ESP], 0x8000);
+    }
+    if (off)
+        ck_assert_uint_eq(s->jit_ret_hits, 0);
+    else
+        ck_assert_uint_gt(s->jit_ret_hits, 10000); /* fib(20) returns 21890 times */
+    for (int k = 0; k < 2; k++) {
+        cpu.gpr[R_ESP] = 0x8000;
+        cpu.eip = 0x3000;
+        cpu.halted = 0;
+        ck_assert_int_eq(cpu_exec(&cpu, 10000000), CPU_EXIT_HALT);
+        ck_assert_uint_eq(cpu.gpr[R_EAX], 0x300a);
+        ck_assert_uint_eq(cpu.gpr[R_ESP], 0x8000); /* each POP undid its CALL's push */
+    }
+    teardown();
+}
+
+START_TEST(ret_stack)
+{
+    ret_stack_with(false);
+    ret_stack_with(true);
+}
+END_TEST
+
+/* A return stack entry holds for one cpu->ctx_gen. Here a device read in
+ * the callee remaps the caller's page (and flushes its TLB entry) in the
+ * middle of a block: the RET after it must run the code now mapped at
+ * the return EIP, not follow the CALL's continuation, which is chained to
+ * the code mapped before. */
+enum { RS_PD = 0x10000, RS_PT0 = 0x11000, RS_PT1 = 0x12000, RS_WIN = 0x20000, RS_COPY = 0x30000, RS_MMIO = 0x400000 };
+static bool remap_armed;
+
+static uint32_t remap_read(void *opaque, uint64_t off, int size)
+{
+    (void)opaque, (void)off, (void)size;
+    if (remap_armed) {
+        phys_write(&mem, RS_PT0 + (RS_WIN >> 12) * 4, 4, (RS_COPY + 0x1000) | 3);
+        cpu_tlb_flush_page(&cpu, RS_WIN);
+    }
+    return 0;
+}
+
+static void map_copy(int k)
+{
+    phys_write(&mem, RS_PT0 + (RS_WIN >> 12) * 4, 4, (uint32_t)(RS_COPY + 0x1000 * k) | 3);
+    cpu_tlb_flush_page(&cpu, RS_WIN);
+}
+
+START_TEST(ret_stack_remap)
+{
+    setup_with(&(struct jit_config){ .threshold = 0, .stats = true });
+    static const struct mmio_ops ops = { .read = remap_read };
+    ck_assert_int_eq(phys_add_mmio(&mem, RS_MMIO, 0x1000, &ops, NULL, "remap"), 0);
+    for (uint32_t k = 0; k < 1024; k++)
+        phys_write(&mem, RS_PT0 + 4 * k, 4, k << 12 | 3);
+    phys_write(&mem, RS_PT1, 4, RS_MMIO | 3);
+    phys_write(&mem, RS_PD, 4, RS_PT0 | 3);
+    phys_write(&mem, RS_PD + 4, 4, RS_PT1 | 3);
+    /* both copies: call 0x1000; mov eax, 1 + k; hlt */
+    for (int k = 0; k < 2; k++) {
+        int32_t rel = 0x1000 - (RS_WIN + 5);
+        uint8_t code[] = { 0xe8, (uint8_t)rel, (uint8_t)(rel >> 8), (uint8_t)(rel >> 16), (uint8_t)(rel >> 24),
+                           0xb8, (uint8_t)(1 + k), 0, 0, 0, 0xf4 };
+        put(RS_COPY + 0x1000 * (uint32_t)k, code, sizeof(code));
+    }
+    /* 0x1000: mov ecx, [RS_MMIO]; ret */
+    static const uint8_t callee[] = { 0x8b, 0x0d, 0x00, 0x00, 0x40, 0x00, 0xc3 };
+    put(0x1000, callee, sizeof(callee));
+    cpu_write_cr3(&cpu, RS_PD);
+    cpu_write_cr0(&cpu, cpu.cr0 | CR0_PG);
+    const struct jit_stats *s = jit_get_stats(jit);
+    for (int round = 0; round < 4; round++) {
+        map_copy(0);
+        remap_armed = false;
+        for (int k = 0; k < 3; k++) { /* the CALL's continuation gets chained to the first copy's code */
+            cpu.gpr[R_ESP] = 0x8000;
+            ck_assert_uint_eq(run(RS_WIN), 1);
+        }
+        uint64_t hits = s->jit_ret_hits;
+        remap_armed = true;
+        cpu.gpr[R_ESP] = 0x8000;
+        ck_assert_uint_eq(run(RS_WIN), 2);
+        ck_assert_uint_eq(s->jit_ret_hits, hits); /* the RET found no entry of this generation */
+    }
+    ck_assert_uint_gt(s->jit_ret_hits, 0);
+    teardown();
+}
+END_TEST
+
 int main(void)
 {
     if (!jit_available())
@@ -265,6 +380,8 @@ int main(void)
     tcase_add_test(tc, known_bits);
     tcase_add_test(tc, loop_carry);
     tcase_add_test(tc, euclid);
+    tcase_add_test(tc, ret_stack);
+    tcase_add_test(tc, ret_stack_remap);
     suite_add_tcase(s, tc);
     SRunner *r = srunner_create(s);
     srunner_run_all(r, CK_NORMAL);
