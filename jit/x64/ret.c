@@ -143,4 +143,8 @@ void x64_emit_ret(struct be_ctx *x)
     x_ret_imm(b, 8);
     if (!b->overflow)
         x_patch32(none, b->p);
+    if (j->cfg.stats) {
+        x_mov_ri(b, 1, R11, (int64_t)(uintptr_t)&j->stats.jit_ret_misses);
+        x_alu_mi(b, ALU_ADD, 1, R11, 0, 1);
+    }
 }
