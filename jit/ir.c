@@ -290,6 +290,10 @@ void ir_print(const struct ir_block *b, void (*out)(void *ctx, const char *line)
         case IR_LABEL:
             snprintf(line + p, n - p, " L%" PRId64, op->c[0]);
             break;
+        case IR_PROBE:
+            snprintf(line + p, n - p, " seg%" PRId64 " bytes %" PRId64 "..%" PRId64 "%s", op->c[0], op->c[1], op->c[2],
+                     op->cond ? " write" : "");
+            break;
         case IR_QLD:
         case IR_QST:
             snprintf(line + p, n - p, " seg%" PRId64 " size %" PRId64 "%s%s", op->c[0], op->c[1],

@@ -135,6 +135,10 @@ void be_constraints(const struct ir_block *ir, const struct ir_op *op, struct be
         c->nscratch = 1; /* and R11 */
         c->scratch = ALL;
         break;
+    case IR_PROBE:
+        c->nscratch = 2;
+        c->scratch = ALL;
+        break;
     case IR_QLD:
         c->imm[0] = 1;
         c->out_excl = 1;
@@ -902,6 +906,7 @@ void be_emit_op(struct be_ctx *x, const struct ir_block *ir, const struct ir_op 
         break;
     }
     case IR_QLD: x64_emit_qld(x, op, out, in, s, live); break;
+    case IR_PROBE: x64_emit_probe(x, op, out, in, s); break;
     case IR_QST: x64_emit_qst(x, op, in, s, live); break;
     case IR_FALLBACK: {
         const struct insn *i = &x->b->insn[op->c[0]];
@@ -1032,6 +1037,10 @@ static void emit_cold(struct be_ctx *x, const struct cold *c)
         break;
     case COLD_CANON:
         emit_canon(b, c->out, R11);
+        x_jmp_to(b, c->resume);
+        break;
+    case COLD_PROBE:
+        x_mov_ri(b, 0, c->out, 0);
         x_jmp_to(b, c->resume);
         break;
     case COLD_LOOP_DECLINE:

@@ -107,13 +107,49 @@ static int lin_reg(const struct be_ctx *x, int seg, const struct be_loc *ea, int
     return scratch;
 }
 
+/* A PROBE (probe.c): out = the TLB's host base for the page holding
+ * in0 + c1 .. in0 + c2, or 0 (COLD_PROBE). The range's ends are computed
+ * with 32-bit wrap-around, as the accesses' offsets are: ends on two
+ * pages (or either side of 4 GiB) never match one entry's tag. */
+void x64_emit_probe(struct be_ctx *x, const struct ir_op *op, int out, const struct be_loc *in, const int *s)
+{
+    struct xbuf *b = &x->buf;
+    int32_t tlb = x64_tlb_base(x);
+    int ent = s[0], tag = s[1];
+    x_lea(b, 0, ent, in[0].reg, NOREG, 0, (int32_t)op->c[1]);
+    x_shift_ri(b, SH_SHR, 0, ent, 12 - 5);
+    x_alu_ri(b, ALU_AND, 0, ent, (TLB_SIZE - 1) << 5);
+    x_lea(b, 0, tag, in[0].reg, NOREG, 0, (int32_t)op->c[2]);
+    x_alu_ri(b, ALU_AND, 0, tag, (int32_t)0xfffff000u);
+    x_rm(b, (unsigned)(ALU_CMP << 3 | 3), 1, tag, RBP, ent, 0,
+         tlb + (int32_t)(op->cond ? offsetof(struct tlb_entry, tag_w) : offsetof(struct tlb_entry, tag_r)));
+    struct cold *c = x64_add_cold(x, COLD_PROBE, x_jcc32(b, CC_NE));
+    x_load(b, 1, out, RBP, ent, 0, tlb + (int32_t)offsetof(struct tlb_entry, addend), 8, false);
+    c->resume = b->p;
+    c->out = (int8_t)out;
+}
+
+/* The host base for an access: its PROBE's (`base`, a register), when it
+ * has one, else its own probe's, in *ent. A base of 0, or a miss, takes
+ * the returned cold stub of kind `kind`. */
+static struct cold *host_base(struct be_ctx *x, enum cold_kind kind, const struct be_loc *base, int lin, int *ent,
+                              int tag, int size, bool write)
+{
+    if (base->reg < 0)
+        return x64_tlb_probe(x, kind, lin, *ent, tag, size, write);
+    struct xbuf *b = &x->buf;
+    x_test_rr(b, 1, base->reg, base->reg);
+    *ent = base->reg;
+    return x64_add_cold(x, kind, x_jcc32(b, CC_E));
+}
+
 void x64_emit_qld(struct be_ctx *x, const struct ir_op *op, int out, const struct be_loc *in, const int *s, regset live)
 {
     int seg = (int)op->c[0], size = (int)op->c[1], flags = (int)op->c[2];
     bool write = flags & IRM_WCHK;
     int lin = lin_reg(x, seg, &in[0], s[0], out, live), ent = s[1];
     x64_seg_check(x, &in[0], seg, size, write, lin, ent);
-    struct cold *c = x64_tlb_probe(x, COLD_LD, lin, ent, out, size, write);
+    struct cold *c = host_base(x, COLD_LD, &in[1], lin, &ent, out, size, write);
     x_load(&x->buf, 0, out, ent, lin, 0, 0, size, (flags & IRM_SIGN) != 0);
     c->resume = x->buf.p;
     c->seg = (uint8_t)seg;
@@ -131,7 +167,7 @@ void x64_emit_qst(struct be_ctx *x, const struct ir_op *op, const struct be_loc 
     int lin = lin_reg(x, seg, &in[0], s[0], in[1].reg, live), ent = s[1], tag = s[2];
     struct xbuf *b = &x->buf;
     x64_seg_check(x, &in[0], seg, size, true, lin, ent);
-    struct cold *c = x64_tlb_probe(x, COLD_ST, lin, ent, tag, size, true);
+    struct cold *c = host_base(x, COLD_ST, &in[2], lin, &ent, tag, size, true);
     if (in[1].reg >= 0) {
         x_store(b, in[1].reg, ent, lin, 0, 0, size);
     } else {

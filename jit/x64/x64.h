@@ -43,6 +43,7 @@ enum cold_kind {
     COLD_X87_CROSS, COLD_X87_CROSS_ST, /* x87.c: an operand across two pages, through X64_BOUNCE */
     COLD_LOOP_DECLINE,                 /* loop.c: a loop's head found other x87 state */
     COLD_CANON,                        /* a raw lf_aux word loaded (cpu/flags.h): convert it */
+    COLD_PROBE,                        /* memop.c: a PROBE that cannot promise its range: base 0 */
 };
 
 /*
@@ -167,6 +168,9 @@ _Static_assert(X64_FRAME <= sizeof(((struct cpu *)0)->accel_frame), "the frame f
 
 /* Offsets into struct cpu, checked against the types in backend.c. */
 int x64_global_off(int g);
+
+/* memop.c: a PROBE op (probe.c). */
+void x64_emit_probe(struct be_ctx *x, const struct ir_op *op, int out, const struct be_loc *in, const int *s);
 
 /* ret.c: the return stack (see there). */
 bool x64_ret_stack_on(const struct jit *j);

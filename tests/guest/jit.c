@@ -53,6 +53,10 @@ void jit_fault_gp(void);
 void jit_fault_de(void);
 void jit_fault_st(void);
 void jit_fault_pf(uint8_t *p);
+void jit_fault_group(uint8_t *p);
+extern char jit_fault_group_at[], jit_fault_group_resume[];
+void jit_smc_group(uint32_t v, char *code);
+uint32_t jit_smc_target(void);
 void jit_x87_ref(uint8_t *img);
 void jit_x87_gp(const uint8_t *off);
 void jit_x87_pf(const uint8_t *p);
@@ -111,6 +115,14 @@ static void smc(void)
         if (jit_smc_self(0x1000 + k * 3) != 0x1000 + k * 3)
             bad++;
     rt_printf("smc: block rewriting its next instruction: %s\n", bad ? "FAIL" : "ok");
+
+    bad = 0;
+    for (uint32_t k = 0; k < ROUNDS; k++) {
+        jit_smc_group(0x2000 + k * 5, (char *)jit_smc_target);
+        if (jit_smc_target() != 0x2000 + k * 5)
+            bad++;
+    }
+    rt_printf("smc: a routine rewritten through a base register loads share: %s\n", bad ? "FAIL" : "ok");
 
     bad = 0;
     for (uint32_t k = 0; k < ROUNDS; k++)
@@ -232,6 +244,17 @@ static void faults(void)
             bad++;
     }
     struct pm_frame pf = seen;
+    int bad_group = 0;
+    const uint32_t *before = (const uint32_t *)((uint32_t)hole - 8); /* the end of the page before the hole */
+    for (int k = 0; k < ROUNDS; k++) {
+        resume_at = (uint32_t)jit_fault_group_resume;
+        jit_fault_group((uint8_t *)before);
+        uint32_t at;
+        __asm__ volatile("movl %%cr2, %0" : "=r"(at));
+        if (seen.vector != 14 || seen.eip != (uint32_t)jit_fault_group_at || seen.eax != before[0] ||
+            seen.ecx != before[1] || at != (uint32_t)hole)
+            bad_group++;
+    }
     int bad_x87 = 0;
     for (int k = 0; k < ROUNDS; k++)
         bad_x87 += x87_at_fault(jit_x87_pf, (const uint8_t *)pd, hole, jit_x87_pf_resume);
@@ -242,6 +265,8 @@ static void faults(void)
               cr2 == (uint32_t)hole + 3 ? "exact" : "wrong", pf.eflags & FLAGS_ARITH, bad ? "FAIL" : "ok");
     rt_printf("fault: x87 state at a #PF from an integer load mid-block: vector %u: %s\n", seen.vector,
               bad_x87 ? "FAIL" : "ok");
+    rt_printf("fault: #PF at the third of three loads from one base, on the next page: %s\n",
+              bad_group ? "FAIL" : "ok");
     rt_printf("fault: #PF at the head of a loop's 17th iteration, registers of the 16th: %s\n",
               bad_walk ? "FAIL" : "ok");
     pm_hook = 0;

@@ -111,6 +111,41 @@ jit_fault_pf_at:
 jit_fault_pf_resume:
     ret
 
+/* void jit_fault_group(uint8_t *p): loads at p, p + 4 and p + 8 from one
+ * base register (one probe group: jit/probe.c) where p + 8 is on a
+ * not-present page: the #PF must come at the third load, after the two
+ * others. */
+    .globl jit_fault_group, jit_fault_group_at, jit_fault_group_resume
+jit_fault_group:
+    movl 4(%esp), %edx
+    movl (%edx), %eax
+    movl 4(%edx), %ecx
+jit_fault_group_at:
+    movl 8(%edx), %edx
+jit_fault_group_resume:
+    ret
+
+/* void jit_smc_group(uint32_t v, char *code): store v at code + 1
+ * (jit_smc_target's immediate) through a base register, between loads
+ * from the same base: one probe group (jit/probe.c), which must not let
+ * the store past the self-modifying-code check. jit_smc_target is alone
+ * on its page, so that this routine stays translated. */
+    .globl jit_smc_group
+jit_smc_group:
+    movl 4(%esp), %ecx
+    movl 8(%esp), %edx
+    movl 5(%edx), %eax
+    movl %ecx, 1(%edx)
+    addl 5(%edx), %eax
+    ret
+
+    .balign 4096
+    .globl jit_smc_target
+jit_smc_target:
+    movl $0, %eax
+    ret
+    .balign 4096
+
 /* The x87 state the next two leave at their fault, and jit_x87_ref saves
  * (FNSAVE to its argument) without one: TOP moved, values computed, one
  * of them popped (its register keeps it), two renamed by FXCH. A

@@ -366,6 +366,77 @@ START_TEST(ret_stack_remap)
 }
 END_TEST
 
+/* ---- Probe groups (jit/probe.c) ---- */
+
+/* Device memory right after RAM, behaving as memory. */
+static uint8_t devmem[4096];
+
+static uint32_t devmem_read(void *opaque, uint64_t off, int size)
+{
+    (void)opaque;
+    uint32_t v = 0;
+    for (int i = 0; i < size; i++)
+        v |= (uint32_t)devmem[(off + (uint64_t)i) & 4095] << 8 * i;
+    return v;
+}
+
+static void devmem_write(void *opaque, uint64_t off, int size, uint32_t val)
+{
+    (void)opaque;
+    for (int i = 0; i < size; i++)
+        devmem[(off + (uint64_t)i) & 4095] = (uint8_t)(val >> 8 * i);
+}
+
+static void put32(uint32_t at, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        phys_write(&mem, at + (uint32_t)i, 1, (v >> 8 * i) & 0xff);
+}
+
+static uint32_t get32(uint32_t at)
+{
+    uint32_t v = 0;
+    for (int i = 0; i < 4; i++)
+        v |= (uint32_t)phys_read(&mem, at + (uint32_t)i, 1) << 8 * i;
+    return v;
+}
+
+/* mov [esi], eax; mov [esi+8], ecx; mov edx, [esi+4]; add edx, [esi];
+ * add edx, [esi+8]; mov eax, edx; hlt: five accesses, one probe group */
+static const uint8_t prog_group[] = { 0x89, 0x06, 0x89, 0x4e, 0x08, 0x8b, 0x56, 0x04,
+                                      0x03, 0x16, 0x03, 0x56, 0x08, 0x89, 0xd0, 0xf4 };
+
+/* The group's bytes at every position against the end of RAM, where
+ * device memory follows: those past it must reach the device, whether
+ * the group's one probe covers them or not. */
+START_TEST(probe_groups)
+{
+    setup_with(&(struct jit_config){ .threshold = 0 });
+    static const struct mmio_ops ops = { .read = devmem_read, .write = devmem_write };
+    ck_assert_int_eq(phys_add_mmio(&mem, 4u << 20, 0x1000, &ops, NULL, "devmem"), 0);
+    put(0x1000, prog_group, sizeof(prog_group));
+    for (int round = 0; round < 3; round++)
+        for (uint32_t k = 1; k <= 16; k++) {
+            uint32_t base = (4u << 20) - k, a = 0x01020304u * k, b = 0x10000000u + k, c = 0x50607080u ^ k;
+            memset(devmem, 0, sizeof(devmem));
+            put32(base, 0);
+            put32(base + 8, 0);
+            put32(base + 4, b);
+            cpu.gpr[R_ESI] = base;
+            cpu.gpr[R_EAX] = a;
+            cpu.gpr[R_ECX] = c;
+            ck_assert_uint_eq(run(0x1000), a + b + c);
+            ck_assert_uint_eq(get32(base), a);
+            ck_assert_uint_eq(get32(base + 8), c);
+            for (uint32_t i = k; i < 12; i++) { /* the bytes the device holds */
+                uint32_t w = i < 4 ? a : i < 8 ? b : c;
+                ck_assert_uint_eq(devmem[i - k], (uint8_t)(w >> 8 * (i % 4)));
+            }
+        }
+    teardown();
+}
+END_TEST
+
 int main(void)
 {
     if (!jit_available())
@@ -382,6 +453,7 @@ int main(void)
     tcase_add_test(tc, euclid);
     tcase_add_test(tc, ret_stack);
     tcase_add_test(tc, ret_stack_remap);
+    tcase_add_test(tc, probe_groups);
     suite_add_tcase(s, tc);
     SRunner *r = srunner_create(s);
     srunner_run_all(r, CK_NORMAL);

@@ -1,0 +1,172 @@
+/*
+ * Probe groups: guest memory accesses in a block through one flat segment
+ * at constant distances from one value (ESP for the stack, a structure
+ * pointer, a frame pointer) share one soft-TLB probe.
+ *
+ * A function's prologue pushes four registers and reads its arguments:
+ * each access probed on its own is eight host instructions and two loads
+ * before the access. Here the first access of a group is preceded by a
+ * PROBE op, which checks that the whole byte range the group touches
+ * lies in one page the TLB holds (the write tag when any access writes,
+ * or reads for a write: RMW) and yields the host base of that page, or 0;
+ * each access then tests the base and goes straight to host memory, or,
+ * for 0, to its ordinary slow path (which faults, fills the TLB, handles
+ * MMIO and self-modifying code exactly as before).
+ *
+ * Why this is sound
+ * - Only flat segments (MODE_FLAT: no limit check, linear = offset) and
+ *   offsets computed with 32-bit wrap-around (ADD, SUB, 32-bit ADDR), as
+ *   the backend's PROBE computes the range's ends. A range whose ends are
+ *   on different pages (or wrap past 4 GiB) never matches one TLB entry.
+ * - A TLB entry holds while the block runs: a flush (INVLPG, a CR3 load)
+ *   ends the block. Groups stop anyway at interpreter-handler and helper
+ *   calls, at a loop's head and back edge (each iteration probes again),
+ *   and where the main path ends (the first LABEL).
+ * - The write tag implies readability (x86 paging has no write-only
+ *   pages) for the block's CPL (the TLB is per CPL, like the probe's).
+ * - A group holds at most GROUP_SPAN bytes, so a frame that straddles a
+ *   page takes the slow paths rarely.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cpu/cpu.h"
+#include "jit/jit_int.h"
+
+#define GROUP_SPAN 256
+#define MAX_GROUPS 128
+
+struct group {
+    ir_temp root;
+    uint8_t seg;
+    bool write;
+    int64_t lo, hi;  /* first and last byte, relative to root */
+    unsigned first;  /* op index of the first access */
+    unsigned n;      /* accesses */
+    ir_temp base;    /* PROBE's output, for groups of two or more */
+};
+
+/* The value `t` is computed from at a constant distance: root + off
+ * (mod 2^32). */
+static void resolve(const struct ir_block *ir, const int32_t *def, ir_temp t, ir_temp *root, int64_t *off)
+{
+    int64_t o = 0;
+    for (;;) {
+        int32_t d = def[t];
+        if (d < 0)
+            break;
+        const struct ir_op *op = &ir->ops[d];
+        if ((op->opc == IR_ADD || op->opc == IR_SUB) && op->type == IR_I32 && ir_is_const(ir, op->in[1])) {
+            int64_t v = (int32_t)ir_val(ir, op->in[1]);
+            o += op->opc == IR_ADD ? v : -v;
+        } else if (op->opc == IR_ADDR && op->c[2] != 16 && ir_is_const(ir, op->in[1])) {
+            o += (int32_t)op->c[0] + (int64_t)((uint32_t)ir_val(ir, op->in[1]) << op->c[1]);
+        } else if (op->opc == IR_MOV && op->type == IR_I32 && !ir_is_const(ir, op->in[0])) {
+        } else {
+            break;
+        }
+        t = op->in[0];
+    }
+    *root = t;
+    *off = o;
+}
+
+static bool member(const struct ir_op *op, uint32_t mode)
+{
+    if (op->opc != IR_QLD && op->opc != IR_QST)
+        return false;
+    int seg = (int)op->c[0];
+    return seg <= SEG_GS && (mode & MODE_FLAT(seg));
+}
+
+void ir_probes(struct ir_block *ir, uint32_t mode)
+{
+    unsigned nops = ir->nops;
+    int32_t *def = malloc((ir->ntemps ? ir->ntemps : 1) * sizeof(*def));
+    int16_t *gof = malloc((nops ? nops : 1) * sizeof(*gof)); /* op -> its group, or -1 */
+    struct group *g = malloc(MAX_GROUPS * sizeof(*g));
+    int open[SEG_GS + 1][8]; /* the open groups (at most 8 roots per segment) */
+    unsigned ng = 0, used = 0;
+    if (!def || !gof || !g)
+        goto out;
+    for (unsigned t = 0; t < ir->ntemps; t++)
+        def[t] = -1;
+    for (unsigned k = 0; k < nops; k++)
+        gof[k] = -1;
+    memset(open, -1, sizeof(open));
+    for (unsigned k = 0; k < nops; k++) {
+        const struct ir_op *op = &ir->ops[k];
+        if (op->opc == IR_LABEL)
+            break; /* only exits from here */
+        uint8_t f = ir_opdefs[op->opc].flags;
+        if (op->opc == IR_LOOPHEAD || (int32_t)k == ir->back || (f & (IRF_CALL | IRF_CLOBG))) {
+            memset(open, -1, sizeof(open));
+        } else if (member(op, mode) && !ir_is_const(ir, op->in[0])) {
+            ir_temp root;
+            int64_t off;
+            resolve(ir, def, op->in[0], &root, &off);
+            int seg = (int)op->c[0], size = (int)op->c[1];
+            bool write = op->opc == IR_QST || (op->c[2] & IRM_WCHK);
+            int *slot = NULL;
+            for (int s = 0; s < 8 && !slot; s++)
+                if (open[seg][s] >= 0 && g[open[seg][s]].root == root)
+                    slot = &open[seg][s];
+            struct group *gr = slot ? &g[*slot] : NULL;
+            if (gr && (off + size - 1 > gr->hi ? off + size - 1 : gr->hi) - (off < gr->lo ? off : gr->lo) < GROUP_SPAN) {
+                gr->lo = off < gr->lo ? off : gr->lo;
+                gr->hi = off + size - 1 > gr->hi ? off + size - 1 : gr->hi;
+                gr->write |= write;
+                gr->n++;
+                gof[k] = (int16_t)(gr - g);
+            } else if (ng < MAX_GROUPS) {
+                if (!slot) { /* a free slot, or the first one's group is left */
+                    slot = &open[seg][0];
+                    for (int s = 0; s < 8; s++)
+                        if (open[seg][s] < 0) {
+                            slot = &open[seg][s];
+                            break;
+                        }
+                }
+                g[ng] = (struct group){ root, (uint8_t)seg, write, off, off + size - 1, k, 1, IR_NOTEMP };
+                *slot = (int)ng;
+                gof[k] = (int16_t)ng++;
+            }
+        }
+        if (ir_opdefs[op->opc].nout && op->out != IR_NOTEMP)
+            def[op->out] = (int32_t)k;
+    }
+    for (unsigned i = 0; i < ng; i++)
+        if (g[i].n >= 2) {
+            g[i].base = ir_new(ir, IR_I64);
+            used++;
+        }
+    if (!used || ir->oom)
+        goto out;
+    struct ir_op *ops = malloc((nops + used) * sizeof(*ops));
+    if (!ops)
+        goto out;
+    unsigned m = 0;
+    int32_t back = ir->back;
+    for (unsigned k = 0; k < nops; k++) {
+        struct ir_op op = ir->ops[k];
+        struct group *gr = gof[k] >= 0 && g[gof[k]].n >= 2 ? &g[gof[k]] : NULL;
+        if (gr && gr->first == k) {
+            ops[m++] = (struct ir_op){ .opc = IR_PROBE, .type = IR_I64, .cond = gr->write, .insn = op.insn,
+                                       .out = gr->base, .in = { gr->root, IR_NOTEMP, IR_NOTEMP, IR_NOTEMP },
+                                       .c = { gr->seg, gr->lo, gr->hi } };
+            if (back >= 0 && (int32_t)k <= ir->back)
+                back++;
+        }
+        if (gr)
+            op.in[op.opc == IR_QLD ? 1 : 2] = gr->base;
+        ops[m++] = op;
+    }
+    free(ir->ops);
+    ir->ops = ops;
+    ir->nops = ir->ops_cap = m;
+    ir->back = back;
+out:
+    free(def);
+    free(gof);
+    free(g);
+}
