@@ -105,6 +105,8 @@ void ir_probes(struct ir_block *ir, uint32_t mode)
             ir_temp root;
             int64_t off;
             resolve(ir, def, op->in[0], &root, &off);
+            if (ir_is_const(ir, root))
+                goto next; /* an absolute address (folded, normally) */
             int seg = (int)op->c[0], size = (int)op->c[1];
             bool write = op->opc == IR_QST || (op->c[2] & IRM_WCHK);
             int *slot = NULL;
@@ -132,6 +134,7 @@ void ir_probes(struct ir_block *ir, uint32_t mode)
                 gof[k] = (int16_t)ng++;
             }
         }
+    next:
         if (ir_opdefs[op->opc].nout && op->out != IR_NOTEMP)
             def[op->out] = (int32_t)k;
     }
