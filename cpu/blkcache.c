@@ -64,6 +64,7 @@ void blkcache_jmp_set(struct blkcache *bc, struct block *b, bool global, bool la
     b->jmp_gen = bc->cpu->jmp_gen;
     b->jmp_global = global;
     bc->jmp[slot] = b;
+    bc->jnat[slot] = b->native;
     bc->jpage[pg / 64] |= 1ull << (pg % 64);
     if (large)
         bc->jlarge[(b->lin >> 22) / 64] |= 1ull << ((b->lin >> 22) % 64);

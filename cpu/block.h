@@ -69,6 +69,11 @@ struct block {
 
 struct blkcache {
     struct block *jmp[JMP_CACHE_SIZE]; /* by linear PC, see jmp_hash(); checked against the TLB on use */
+    /* jmp[k]->native when jmp[k] was set (the accelerator refreshes it when
+     * it translates the block): translated code takes its jump target from
+     * here, one load after the hash instead of two, and checks it against
+     * the block's own pointer (a stale one is a miss). */
+    native_fn *jnat[JMP_CACHE_SIZE];
     uint16_t jlog[JMP_LOG_SIZE];       /* slots given a non-global block since the last CR3 load ... */
     unsigned jlog_n;                   /* ... how many; JMP_LOG_SIZE + 1: overflowed, not all are listed */
     uint64_t jpage[JMP_PAGE_BITS / 64]; /* bit (linear page % JMP_PAGE_BITS): may have had an entry ... */

@@ -51,7 +51,9 @@ static void arena_reset(struct jit *j)
     j->ntbs = 0;
 }
 
-/* Drop all native code (arena full): blocks go back to the interpreter. */
+/* Drop all native code (arena full): blocks go back to the interpreter,
+ * which offers them again once they are hot again (their count starts
+ * over; at threshold 0 the next run wraps it to 0: at once). */
 void jit_flush_code(struct jit *j)
 {
     for (unsigned k = 0; k < j->ntbs; k++) {
@@ -59,6 +61,7 @@ void jit_flush_code(struct jit *j)
         if (tb->b && tb->b->accel == tb) {
             tb->b->native = NULL;
             tb->b->accel = NULL;
+            tb->b->hits = j->cfg.threshold ? 0 : UINT32_MAX;
         }
     }
     arena_reset(j);
@@ -197,6 +200,8 @@ static void hook_hot(void *ctx, struct block *b)
     }
     b->native = (native_fn *)(void *)tb->code;
     b->accel = tb;
+    if (j->cpu->cache->jmp[jmp_hash(b->lin)] == b) /* the jump cache's copy (cpu/block.h) */
+        j->cpu->cache->jnat[jmp_hash(b->lin)] = b->native;
     j->stats.jit_blocks++;
     j->stats.jit_block_insns += tb->ninsns;
     j->stats.jit_code_bytes += tb->size;

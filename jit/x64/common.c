@@ -61,8 +61,11 @@ void x64_emit_dispatch(struct jit *j, struct xbuf *b, const struct block *from)
     x_shift_ri(b, SH_SHR, 0, R8, 20);
     x_alu_rr(b, ALU_XOR, 0, RDX, R8);
     x_alu_ri(b, ALU_AND, 0, RDX, JMP_CACHE_SIZE - 1);
-    /* r8 = cpu->cache->jmp[edx] */
+    /* r11 = cpu->cache->jnat[edx], where to go (the jump depends on this
+     * load alone: a mispredicted target is found out sooner); r8 =
+     * cpu->cache->jmp[edx], the block that vouches for it */
     x_load(b, 1, R8, RBP, NOREG, 0, (int32_t)offsetof(struct cpu, cache), 8, false);
+    x_load(b, 1, R11, R8, RDX, 3, (int32_t)offsetof(struct blkcache, jnat), 8, false);
     x_load(b, 1, R8, R8, RDX, 3, (int32_t)offsetof(struct blkcache, jmp), 8, false);
     x_test_rr(b, 1, R8, R8);
     x_jcc_to(b, CC_E, cm->miss);
@@ -81,15 +84,16 @@ void x64_emit_dispatch(struct jit *j, struct xbuf *b, const struct block *from)
     x_load(b, 0, RDX, RBP, NOREG, 0, (int32_t)offsetof(struct cpu, jmp_gen), 4, false);
     x_alu_rm(b, ALU_CMP, 0, RDX, R8, (int32_t)offsetof(struct block, jmp_gen));
     x_jcc_to(b, CC_NE, cm->miss);
-    x_load(b, 1, R8, R8, NOREG, 0, (int32_t)offsetof(struct block, native), 8, false);
-    x_test_rr(b, 1, R8, R8);
+    x_test_rr(b, 1, R11, R11);
     x_jcc_to(b, CC_E, cm->miss);
+    x_alu_rm(b, ALU_CMP, 1, R11, R8, (int32_t)offsetof(struct block, native));
+    x_jcc_to(b, CC_NE, cm->miss);
     if (j->cfg.stats) {
-        x_mov_ri(b, 1, R11, (int64_t)(uintptr_t)&j->stats.jit_indirect_hits);
-        x_alu_mi(b, ALU_ADD, 1, R11, 0, 1);
+        x_mov_ri(b, 1, R8, (int64_t)(uintptr_t)&j->stats.jit_indirect_hits);
+        x_alu_mi(b, ALU_ADD, 1, R8, 0, 1);
     }
-    x_alu_ri(b, ALU_ADD, 1, R8, X64_ENTRY_SIZE);
-    x_jmp_r(b, R8);
+    x_alu_ri(b, ALU_ADD, 1, R11, X64_ENTRY_SIZE);
+    x_jmp_r(b, R11);
 }
 
 size_t be_gen_common(struct jit *j, uint8_t *start, uint8_t *end)

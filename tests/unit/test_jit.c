@@ -116,6 +116,45 @@ START_TEST(arena_flush)
 }
 END_TEST
 
+/* The same through an indirect jump (jmp ebx at 0x1000), whose inline
+ * dispatch takes its target from the jump cache's copy of the block's
+ * native pointer: after a flush the copy still points into the arena,
+ * where other code now is, and must not be followed; blocks flushed are
+ * translated again. And a block translated after it entered the jump
+ * cache (threshold 3) is found there by the next indirect jump. */
+START_TEST(indirect_after_flush)
+{
+    setup_with(&(struct jit_config){ .threshold = 3, .stats = true });
+    static const uint8_t target[] = { 0xb8, 7, 0, 0, 0, 0x01, 0xc0, 0xf4 }, jmp_ebx[] = { 0xff, 0xe3 };
+    put(0x1000, jmp_ebx, sizeof(jmp_ebx));
+    put(0x2000, target, sizeof(target));
+    for (int r = 0; r < 10; r++) {
+        cpu.gpr[R_EBX] = 0x2000;
+        ck_assert_uint_eq(run(0x1000), 14);
+    }
+    ck_assert_uint_ge(jit_get_stats(jit)->jit_indirect_hits, 5);
+    teardown();
+
+    setup_with(&(struct jit_config){ .threshold = 0, .code_size = 64 << 10, .stats = true });
+    const struct jit_stats *s = jit_get_stats(jit);
+    put(0x1000, jmp_ebx, sizeof(jmp_ebx));
+    for (int pass = 0; pass < 2; pass++)
+        for (uint32_t k = 0; k < 1500; k++) {
+            uint8_t code[] = { 0xb8, (uint8_t)k, (uint8_t)(k >> 8), 0, 0, 0x01, 0xc0, 0xf4 };
+            uint32_t at = 0x10000 + k * 16;
+            if (pass == 0)
+                put(at, code, sizeof(code));
+            for (int r = 0; r < 3; r++) {
+                cpu.gpr[R_EBX] = at;
+                ck_assert_uint_eq(run(0x1000), 2 * k);
+            }
+        }
+    ck_assert_uint_gt(s->jit_flushes, 2);
+    ck_assert_uint_gt(s->jit_indirect_hits, 1000);
+    teardown();
+}
+END_TEST
+
 /* A loop that crosses a page boundary with its back edge: exits to
  * another page go through the jump cache, never a patched jump. */
 START_TEST(cross_page)
@@ -447,6 +486,7 @@ int main(void)
     tcase_add_test(tc, chain_and_dma);
     tcase_add_test(tc, threshold_and_cap);
     tcase_add_test(tc, arena_flush);
+    tcase_add_test(tc, indirect_after_flush);
     tcase_add_test(tc, cross_page);
     tcase_add_test(tc, known_bits);
     tcase_add_test(tc, loop_carry);
