@@ -10,8 +10,9 @@
  * lies in one page the TLB holds (the write tag when any access writes,
  * or reads for a write: RMW) and yields the host base of that page, or 0;
  * each access then tests the base and goes straight to host memory, or,
- * for 0, to its ordinary slow path (which faults, fills the TLB, handles
- * MMIO and self-modifying code exactly as before).
+ * for 0, probes for itself as it would without a group (a miss takes its
+ * ordinary slow path, which faults, fills the TLB, handles MMIO and
+ * self-modifying code exactly as before).
  *
  * Why this is sound
  * - Only flat segments (MODE_FLAT: no limit check, linear = offset) and

@@ -740,11 +740,12 @@ void x64_x87_normalize(struct be_ctx *x, const struct x87_model *m, const struct
  * memory access's slow path syncs it around the call (x64_x87_sync). */
 bool x64_x87_keeps_cache(int opc)
 {
+    /* (PROBE: its cold path only clears a register) */
     if (ir_opdefs[opc].flags & IRF_PURE)
         return true;
     switch (opc) {
     case IR_NOP: case IR_INSN: case IR_LDG: case IR_STG: case IR_LD: case IR_ST: case IR_FLAGS: case IR_X87: case IR_X87F:
-    case IR_BRCOND: case IR_QLD: case IR_QST: case IR_CHKSTOP: case IR_LOOPHEAD:
+    case IR_BRCOND: case IR_QLD: case IR_QST: case IR_CHKSTOP: case IR_LOOPHEAD: case IR_PROBE:
         return true;
     default:
         return false;
