@@ -6,9 +6,9 @@
  *   prologue   block->native(cpu) lands here through the block's entry
  *              thunk (RAX = body): save the callee-saved registers, pin
  *              the CPU in RBP, lay the return stack's bottom (ret.c), save
- *              the host's x87 control word in the frame, check the guest's x87 mode and set the host's up
- *              for it (x87.c), arm the cpu_stop() sentinel (blk_end =
- *              NULL), jump to the body.
+ *              the host's x87 control word in the frame, check the
+ *              guest's x87 mode and set the host's up for it (x87.c), arm
+ *              the cpu_stop() sentinel (blk_end = NULL), jump to the body.
  *   miss       a dispatch that found no translated code: cpu->eip = EAX,
  *              then the epilogue.
  *   epilogue   back to the run loop: clear cpu->blk (the unwinder must not
