@@ -200,8 +200,9 @@ static void hook_hot(void *ctx, struct block *b)
     }
     b->native = (native_fn *)(void *)tb->code;
     b->accel = tb;
-    if (j->cpu->cache->jmp[jmp_hash(b->lin)] == b) /* the jump cache's copy (cpu/block.h) */
-        j->cpu->cache->jnat[jmp_hash(b->lin)] = b->native;
+    unsigned slot = jmp_hash(b->lin);
+    if (j->cpu->cache->jmp[slot] == b) /* the jump cache's copy (cpu/block.h) */
+        j->cpu->cache->jnat[slot] = b->native;
     j->stats.jit_blocks++;
     j->stats.jit_block_insns += tb->ninsns;
     j->stats.jit_code_bytes += tb->size;

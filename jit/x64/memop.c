@@ -74,23 +74,39 @@ int32_t x64_tlb_base(const struct be_ctx *x)
 
 /* TLB probe: leaves the host address base in `ent` (add `lin`), or jumps to
  * the returned cold stub. `tag` is clobbered. */
-struct cold *x64_tlb_probe(struct be_ctx *x, enum cold_kind kind, int lin, int ent, int tag, int size, bool write)
+/* dst = (r + d) mod 2^32 */
+static void add32(struct xbuf *b, int dst, int r, int32_t d)
+{
+    if (d)
+        x_lea(b, 0, dst, r, NOREG, 0, d);
+    else
+        x_mov_rr(b, 0, dst, r);
+}
+
+/* The probe of bytes r + lo .. r + hi (32-bit wrap-around): the TLB entry
+ * of the first byte's page must be tagged with the last byte's page, so a
+ * range across two pages never hits. `out` = the entry's host base, or
+ * the returned cold stub is taken. `ent` and `tag` are clobbered. */
+static struct cold *probe_range(struct be_ctx *x, enum cold_kind kind, int r, int32_t lo, int32_t hi, int ent,
+                                int tag, bool write, int out)
 {
     struct xbuf *b = &x->buf;
     int32_t tlb = x64_tlb_base(x);
-    x_mov_rr(b, 0, ent, lin);
+    add32(b, ent, r, lo);
     x_shift_ri(b, SH_SHR, 0, ent, 12 - 5);
     x_alu_ri(b, ALU_AND, 0, ent, (TLB_SIZE - 1) << 5);
-    if (size > 1)
-        x_lea(b, 0, tag, lin, NOREG, 0, size - 1);
-    else
-        x_mov_rr(b, 0, tag, lin);
+    add32(b, tag, r, hi);
     x_alu_ri(b, ALU_AND, 0, tag, (int32_t)0xfffff000u);
     x_rm(b, (unsigned)(ALU_CMP << 3 | 3), 1, tag, RBP, ent, 0,
          tlb + (int32_t)(write ? offsetof(struct tlb_entry, tag_w) : offsetof(struct tlb_entry, tag_r)));
     struct cold *c = x64_add_cold(x, kind, x_jcc32(b, CC_NE));
-    x_load(b, 1, ent, RBP, ent, 0, tlb + (int32_t)offsetof(struct tlb_entry, addend), 8, false);
+    x_load(b, 1, out, RBP, ent, 0, tlb + (int32_t)offsetof(struct tlb_entry, addend), 8, false);
     return c;
+}
+
+struct cold *x64_tlb_probe(struct be_ctx *x, enum cold_kind kind, int lin, int ent, int tag, int size, bool write)
+{
+    return probe_range(x, kind, lin, 0, size - 1, ent, tag, write, ent);
 }
 
 /* Where the linear address goes: through a flat segment it is the offset
@@ -113,19 +129,9 @@ static int lin_reg(const struct be_ctx *x, int seg, const struct be_loc *ea, int
  * pages (or either side of 4 GiB) never match one entry's tag. */
 void x64_emit_probe(struct be_ctx *x, const struct ir_op *op, int out, const struct be_loc *in, const int *s)
 {
-    struct xbuf *b = &x->buf;
-    int32_t tlb = x64_tlb_base(x);
-    int ent = s[0], tag = s[1];
-    x_lea(b, 0, ent, in[0].reg, NOREG, 0, (int32_t)op->c[1]);
-    x_shift_ri(b, SH_SHR, 0, ent, 12 - 5);
-    x_alu_ri(b, ALU_AND, 0, ent, (TLB_SIZE - 1) << 5);
-    x_lea(b, 0, tag, in[0].reg, NOREG, 0, (int32_t)op->c[2]);
-    x_alu_ri(b, ALU_AND, 0, tag, (int32_t)0xfffff000u);
-    x_rm(b, (unsigned)(ALU_CMP << 3 | 3), 1, tag, RBP, ent, 0,
-         tlb + (int32_t)(op->cond ? offsetof(struct tlb_entry, tag_w) : offsetof(struct tlb_entry, tag_r)));
-    struct cold *c = x64_add_cold(x, COLD_PROBE, x_jcc32(b, CC_NE));
-    x_load(b, 1, out, RBP, ent, 0, tlb + (int32_t)offsetof(struct tlb_entry, addend), 8, false);
-    c->resume = b->p;
+    struct cold *c =
+        probe_range(x, COLD_PROBE, in[0].reg, (int32_t)op->c[1], (int32_t)op->c[2], s[0], s[1], op->cond, out);
+    c->resume = x->buf.p;
     c->out = (int8_t)out;
 }
 
