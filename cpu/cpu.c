@@ -125,7 +125,7 @@ void cpu_update_mode(struct cpu *c)
         if (seg_is_flat(&c->seg[s]))
             m |= MODE_FLAT(s);
     c->mode = m;
-    c->ctx_gen++;
+    cpu_ctx_bump(c);
     c->tlb = c->mmu.tlb[c->cpl == 3 ? MMU_USER : MMU_SUP];
 }
 

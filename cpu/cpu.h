@@ -213,8 +213,11 @@ struct cpu {
     struct tlb_entry *tlb;   /* active TLB: mmu.tlb[cpl == 3] */
     uint32_t jmp_gen;        /* bumped when translations are invalidated (interp.c) */
     uint32_t ctx_gen;        /* bumped whenever code at a linear address may become other code or run
-                              * under another mode: a jmp_gen bump, a CR3 load, any mode-word or CS
-                              * update (the JIT's return stack is only good within one generation) */
+                              * under another mode: a lin_gen bump, any mode-word or CS update (the
+                              * JIT's return stack is only good within one generation) */
+    uint32_t lin_gen;        /* bumped whenever a linear address may come to name other code: a
+                              * jmp_gen bump, a CR3 load (the JIT's inline caches, whose sites
+                              * imply the mode and CS, are only good within one generation) */
     const struct block *blk; /* block being executed, NULL between blocks */
     const struct insn *cur;  /* instruction being executed */
 
@@ -331,6 +334,13 @@ void cpu_tlb_flush_page(struct cpu *cpu, uint32_t lin);
 
 /* Invalidate every jump-cache entry at once (interp.c). */
 void cpu_jmp_flush(struct cpu *cpu);
+/* Bump cpu->ctx_gen: code at a linear address may run under another mode
+ * (or CS) from now on. */
+void cpu_ctx_bump(struct cpu *cpu);
+/* Bump cpu->lin_gen (and ctx_gen): a linear address may name other code
+ * from now on. When lin_gen wraps, the accelerator's lin_wrap() drops
+ * whatever it keyed by it (an old key would match again). */
+void cpu_lin_bump(struct cpu *cpu);
 
 /* Full EFLAGS, materialising the lazy bits. */
 uint32_t cpu_get_eflags(const struct cpu *cpu);

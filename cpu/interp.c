@@ -440,10 +440,22 @@ void cpu_tlb_flush_page(struct cpu *c, uint32_t lin)
         cpu_jmp_flush(c);
 }
 
+void cpu_ctx_bump(struct cpu *c)
+{
+    c->ctx_gen++; /* its keys live for one excursion into native code: no wrap to handle */
+}
+
+void cpu_lin_bump(struct cpu *c)
+{
+    c->ctx_gen++;
+    if (++c->lin_gen == 0 && c->accel && c->accel->lin_wrap)
+        c->accel->lin_wrap(c->accel->ctx);
+}
+
 void cpu_jmp_flush(struct cpu *c)
 {
     c->jmp_gen++;
-    c->ctx_gen++;
+    cpu_lin_bump(c);
     c->stats.jmp_cache_flushes++;
     blkcache_jmp_forget(c->cache);
 }

@@ -70,7 +70,7 @@ void seg_recompute(struct cpu *c, int sreg)
         /* Translated code after this instruction assumed the old flatness:
          * leave the block (blocks are keyed by the mode word). */
         c->mode = m;
-        c->ctx_gen++;
+        cpu_ctx_bump(c);
         cpu_stop(c);
     }
 }

@@ -40,6 +40,8 @@ static void usage(FILE *f)
             "                         registers round the loop)\n"
             "  --jit-no-ret-stack     guest CALL and RET as jumps through the jump cache, not as\n"
             "                         host CALL and RET (whose returns the host predicts)\n"
+            "  --jit-no-ic            no inline caches: indirect jumps and jumps to another page\n"
+            "                         look their target up in the jump cache every time\n"
             "  --mem SIZE             guest RAM, e.g. 128M (default), 1G; suffixes K M G\n"
             "Guest:\n"
             "  --kernel FILE          Linux bzImage (boot protocol 2.06+) or Multiboot (v1) kernel,\n"
@@ -270,6 +272,7 @@ int main(int argc, char **argv)
         .jit_cosim = o.cosim,
         .jit_no_loops = o.jit_no_loops,
         .jit_no_ret_stack = o.jit_no_ret_stack,
+        .jit_no_ic = o.jit_no_ic,
         .jit_perf_map = o.perf_map,
         .vga_bios = o.vga_bios,
         .max_time_ns = o.max_time_ns,

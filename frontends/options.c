@@ -57,7 +57,7 @@ int options_parse(struct options *o, int argc, char **argv)
 {
     enum { O_ACCEL = 256, O_MEM, O_KERNEL, O_APPEND, O_BIOS, O_SERIAL, O_LOG, O_STATS, O_MAXI, O_MAXB, O_CLOCK, O_NOREBOOT, O_INITRD, O_DEBUGCON, O_DISPLAY, O_SCREENSHOT, O_VGADUMP, O_VGABIOS, O_MAXTIME,
            O_DISK, O_CDROM, O_BOOT, O_HELP, O_VER, O_JIT_THRESHOLD, O_JIT_MAX, O_JIT_BLOCKS, O_COSIM, O_PERF_MAP, O_NO_LOOPS,
-           O_NO_RET_STACK };
+           O_NO_RET_STACK, O_NO_IC };
     static const struct option longopts[] = {
         { "accel", required_argument, 0, O_ACCEL }, { "mem", required_argument, 0, O_MEM },
         { "kernel", required_argument, 0, O_KERNEL }, { "append", required_argument, 0, O_APPEND },
@@ -76,6 +76,7 @@ int options_parse(struct options *o, int argc, char **argv)
         { "jit-max-blocks", required_argument, 0, O_JIT_BLOCKS }, { "cosim", no_argument, 0, O_COSIM },
         { "jit-perf-map", no_argument, 0, O_PERF_MAP }, { "jit-no-loops", no_argument, 0, O_NO_LOOPS },
         { "jit-no-ret-stack", no_argument, 0, O_NO_RET_STACK },
+        { "jit-no-ic", no_argument, 0, O_NO_IC },
         { "help", no_argument, 0, O_HELP }, { "version", no_argument, 0, O_VER }, { 0, 0, 0, 0 },
     };
     memset(o, 0, sizeof(*o));
@@ -242,6 +243,7 @@ int options_parse(struct options *o, int argc, char **argv)
         case O_COSIM: o->cosim = true; break;
         case O_NO_LOOPS: o->jit_no_loops = true; break;
         case O_NO_RET_STACK: o->jit_no_ret_stack = true; break;
+        case O_NO_IC: o->jit_no_ic = true; break;
         case O_PERF_MAP: o->perf_map = true; break;
         case O_HELP: return OPT_HELP;
         case O_VER: return OPT_VERSION;

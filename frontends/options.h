@@ -31,6 +31,7 @@ struct options {
     bool cosim;        /* --cosim */
     bool jit_no_loops; /* --jit-no-loops */
     bool jit_no_ret_stack; /* --jit-no-ret-stack */
+    bool jit_no_ic;        /* --jit-no-ic */
     bool perf_map;     /* --jit-perf-map */
     const char *disk[4];    /* --disk FILE[,ro], in IDE order */
     bool disk_ro[4];

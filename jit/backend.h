@@ -107,5 +107,9 @@ size_t be_gen_common(struct jit *j, uint8_t *start, uint8_t *end);
 void be_patch_jump(uint8_t *site, const uint8_t *target);
 /* Offset from a block's entry point (block->native) to its chained entry. */
 extern const unsigned be_chain_entry_offset;
+/* A translated block was invalidated: make its chained entry leave for
+ * the run loop at once (cpu->eip = its EIP), for whatever may still jump
+ * there (an inline cache is checked by generation, not by block). */
+void be_kill_entry(struct jit *j, struct jit_tb *tb);
 
 #endif

@@ -48,6 +48,7 @@ const struct jit_stats *jit_get_stats(const struct jit *j)
 static void arena_reset(struct jit *j)
 {
     j->used = j->common_size;
+    j->data_low = j->arena_size;
     j->ntbs = 0;
 }
 
@@ -128,7 +129,7 @@ static struct jit_tb *translate(struct jit *j, struct block *b, const struct blo
             jit_flush_code(j);
         struct jit_tb *tb = &j->tbs[j->ntbs];
         const struct block *tblk = b;
-        uint8_t *start = j->arena + j->used, *end = j->arena + j->arena_size;
+        uint8_t *start = j->arena + j->used, *end = j->arena + j->data_low;
         if (copy) {
             if (copy >= (size_t)(end - start)) {
                 if (attempt == 0)
@@ -160,6 +161,7 @@ static struct jit_tb *translate(struct jit *j, struct block *b, const struct blo
             return NULL; /* cannot be translated (allocator or backend limit) */
         tb->code = start;
         tb->size = (uint32_t)size;
+        j->data_low = (size_t)(tb->data - j->arena);
         j->used = (j->used + copy + size + 15) & ~(size_t)15;
         j->ntbs++;
         if (j->ir.carried)
@@ -235,9 +237,21 @@ static void hook_invalidate(void *ctx, struct block *b)
     if (!tb || tb->b != b)
         return;
     unchain(tb);
+    be_kill_entry(j, tb);
     j->stats.jit_invalidations++;
     /* Keep b->native: the block may still be running (it is left at the
      * next instruction boundary); nothing can enter it any more. */
+}
+
+/* cpu->lin_gen wrapped round: the inline caches' keys (x64/ic.c) would
+ * match again. Drop all code, as for a full arena; if this happens under
+ * translated code, leave it at the next check (its code stays intact
+ * until the next translation, which only the run loop asks for). */
+static void hook_lin_wrap(void *ctx)
+{
+    struct jit *j = ctx;
+    jit_flush_code(j);
+    cpu_stop(j->cpu);
 }
 
 static void hook_flush(void *ctx)
@@ -377,8 +391,8 @@ struct jit *jit_new(struct cpu *cpu, const struct jit_config *cfg, char *err, si
         }
     }
     arena_reset(j);
-    j->accel = (struct cpu_accel){ .hot = hook_hot, .invalidate = hook_invalidate, .flush = hook_flush, .ctx = j,
-                                   .threshold = cfg->threshold };
+    j->accel = (struct cpu_accel){ .hot = hook_hot, .invalidate = hook_invalidate, .flush = hook_flush,
+                                   .lin_wrap = hook_lin_wrap, .ctx = j, .threshold = cfg->threshold };
     /* Blocks decoded before the JIT existed have no native code yet; the
      * ones already hot are translated when they next get hot. */
     cpu->accel = &j->accel;

@@ -21,6 +21,7 @@ struct jit_config {
     bool cosim;         /* lockstep co-simulation against the interpreter (jit/cosim.c) */
     bool no_loops;      /* no loop translations (a block jumping to its own start chains to itself) */
     bool no_ret_stack;  /* guest CALL/RET as plain jumps, not host CALL/RET through a return stack */
+    bool no_ic;         /* no inline caches at indirect and cross-page exits (jit/x64/ic.c) */
     bool perf_map;      /* name translated blocks for perf in /tmp/perf-PID.map */
     size_t code_size;   /* code arena bytes; 0: default */
 };

@@ -59,6 +59,7 @@ struct jit_tb {
     const struct block *blk; /* the instructions translated: b, or its superblock copy in the arena */
     struct jit_parts parts;
     uint8_t *code;          /* entry point: block->native */
+    uint8_t *data;          /* the lowest byte of its data at the arena's top (the end it was given: none) */
     uint32_t size;          /* bytes of host code */
     uint32_t page;          /* linear page of the block */
     unsigned ninsns;        /* guest instructions translated (a prefix of blk) */
@@ -75,6 +76,7 @@ struct jit_common {
     uint8_t *chain;         /* unchained direct exit: try to chain, else epilogue */
     uint8_t *indirect;      /* dispatch on cpu->eip through the jump cache */
     uint8_t *ret_bottom;    /* a return stack's bottom entries return here (x64/ret.c) */
+    uint8_t *ic_miss[5];    /* an inline cache of 2^k entries missed (x64/ic.c) */
 };
 
 /* Register-allocator working storage, sized by the block's temp count. */
@@ -86,6 +88,7 @@ struct jit {
     struct jit_config cfg;
     uint8_t *arena;
     size_t arena_size, used;
+    size_t data_low;         /* [data_low, arena_size): translations' data (inline caches), allocated downward */
     size_t common_size;      /* bytes of jit_common routines at the arena start */
     struct jit_common common;
     struct jit_tb *tbs;      /* pool: tbs[0..ntbs) are live */

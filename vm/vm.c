@@ -139,6 +139,7 @@ int vm_init(struct vm *vm, const struct vm_config *cfg)
                                  .max_blocks = cfg->jit_max_blocks,
                                  .stats = cfg->jit_stats, .cosim = cfg->jit_cosim, .no_loops = cfg->jit_no_loops,
                                  .no_ret_stack = cfg->jit_no_ret_stack,
+                                 .no_ic = cfg->jit_no_ic,
                                  .perf_map = cfg->jit_perf_map };
         char why[200];
         vm->jit = jit_new(&vm->cpu, &jc, why, sizeof(why));

@@ -63,6 +63,7 @@ struct vm_config {
     bool jit_cosim;         /* VM_ACCEL_JIT: lockstep co-simulation against the interpreter */
     bool jit_no_loops;      /* VM_ACCEL_JIT: no loop translations (jit_config.no_loops) */
     bool jit_no_ret_stack;  /* VM_ACCEL_JIT: no return stack (jit_config.no_ret_stack) */
+    bool jit_no_ic;         /* VM_ACCEL_JIT: no inline caches (jit_config.no_ic) */
     bool jit_perf_map;      /* VM_ACCEL_JIT: /tmp/perf-PID.map naming translated blocks */
     void (*serial_out)(void *ctx, uint8_t byte);
     void (*debugcon_out)(void *ctx, uint8_t byte); /* port 0x402 (SeaBIOS's debug log), optional */

@@ -91,7 +91,7 @@ void cpu_write_cr3(struct cpu *c, uint32_t val)
     if (!mmu_load_cr3(&c->mmu, c->mem, val))
         cpu_fault(c, EXC_GP, 0);
     c->cr3 = val;
-    c->ctx_gen++;
+    cpu_lin_bump(c);
     /* Translations changed: the jump cache is stale but for global pages
      * (interp.c), which only survive when CR4.PGE is on. */
     if (c->mmu.pge && blkcache_jmp_cr3(c->cache))

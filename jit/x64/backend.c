@@ -493,6 +493,7 @@ struct be_ctx *be_begin(struct jit *j, struct jit_tb *tb, uint8_t *start, uint8_
     x->b = tb->blk;
     x->buf = (struct xbuf){ .p = start, .end = end };
     x->start = start;
+    x->data_end = end;
     x->insn = 0;
     x->ncold = x->nlref = x->ndpool = 0;
     x->cur_dfirst = x->cur_dcount = 0;
@@ -643,11 +644,26 @@ static void emit_goto_to(struct be_ctx *x, uint32_t eip, int64_t ninsns, int64_t
     bool same = (lin & ~0xfffu) == tb->page;
     bool chain = same && tb->nexits < JIT_MAX_EXITS;
     bool call = call_ret >= 0 && (chain || !same) && x64_ret_stack_on(x->j);
-    if (!chain)
+    bool ic = !same && x64_ic_on(x->j);
+    if (!chain && !ic) /* the inline cache's miss stores it */
         x64_store_eip(x, eip);
     x64_emit_exit_common(x, ninsns);
     if (call)
         x64_emit_call_push(x, (uint32_t)call_ret);
+    if (ic) {
+        /* Another page may be mapped elsewhere next time: never a patched
+         * jump; an inline cache checked by generation (ic.c). A CALL calls
+         * it: the continuation comes first. */
+        uint8_t *site = call ? x_call32(b) : NULL;
+        if (call) {
+            emit_goto_to(x, (uint32_t)call_ret, 0, -1);
+            if (!b->overflow)
+                x_patch32(site, b->p);
+        }
+        x_mov_ri(b, 0, RAX, eip);
+        x64_emit_ic(x, 0);
+        return;
+    }
     if (!same) {
         /* Another page may be mapped elsewhere next time: never a patched
          * jump, always the jump-cache lookup. */
@@ -976,7 +992,10 @@ void be_emit_op(struct be_ctx *x, const struct ir_block *ir, const struct ir_op 
             if (!b->overflow)
                 x_patch32(site, b->p);
         }
-        x64_emit_dispatch(x->j, b, x->b); /* EIP stored only on a miss */
+        if (x64_ic_on(x->j)) /* a RET missed the return stack: its callers are few */
+            x64_emit_ic(x, op->c[0] && x64_ret_stack_on(x->j) ? 2 : 4);
+        else
+            x64_emit_dispatch(x->j, b, x->b, -1); /* EIP stored only on a miss */
         break;
     case IR_EXIT:
         if (op->c[0] >= 0)
@@ -1081,6 +1100,7 @@ size_t be_end(struct be_ctx *x)
         return BE_FULL;
     if (x->failed)
         return 0;
+    x->tb->data = x->data_end;
     return (size_t)(b->p - x->start);
 }
 

@@ -18,12 +18,15 @@
  *   chain      an unchained direct exit (RSI = its struct jit_exit):
  *              jit_chain_exit() patches it when the target is translated
  *              and returns where to go.
- *   indirect   an exit to cpu->eip (cross-page jumps; RET and indirect
- *              JMP/CALL emit the same dispatch inline, x64_emit_dispatch):
+ *   indirect   an exit to cpu->eip (without inline caches, ic.c: cross-page
+ *              jumps; RET and indirect JMP/CALL emit the same dispatch
+ *              inline, x64_emit_dispatch):
  *              the interpreter's jump-cache lookup, inline. A hit
  *              validated exactly as interp.c's jmp_hit() whose block has
  *              native code continues at its chained entry, which then
  *              checks events and the budget; anything else returns.
+ *   ic_miss    per table size: where an inline cache (ic.c) missed: the
+ *              same dispatch, which fills the table's entry on a hit.
  */
 #include <stddef.h>
 
@@ -36,11 +39,13 @@ static const int saved[6] = { RBX, RBP, R12, R13, R14, R15 };
 /* The jump-cache dispatch on EIP in EAX: a hit with native code jumps to
  * its chained entry (whose exits store its EIP: nobody else does), anything
  * else to `miss`, which stores EAX as cpu->eip for the run loop.
- * Clobbers RCX, RDX, R8, R11. Emitted in the common routine and inline at
+ * Clobbers RCX, RDX, R8, R11. fill >= 0: an inline cache's miss routine
+ * (ic.c), which fills the entry of its table (RSI, 2^fill entries) on a
+ * hit. Emitted in the common routine and inline at
  * each indirect exit, so every exit site has its own indirect jump for
  * the branch predictor to learn (a RET returns to few places; all RETs
  * together go everywhere). */
-void x64_emit_dispatch(struct jit *j, struct xbuf *b, const struct block *from)
+void x64_emit_dispatch(struct jit *j, struct xbuf *b, const struct block *from, int fill)
 {
     struct jit_common *cm = &j->common;
     /* ecx = lin = CS.base + eip (from a block: its own CS base, which
@@ -93,6 +98,8 @@ void x64_emit_dispatch(struct jit *j, struct xbuf *b, const struct block *from)
         x_alu_mi(b, ALU_ADD, 1, R8, 0, 1);
     }
     x_alu_ri(b, ALU_ADD, 1, R11, X64_ENTRY_SIZE);
+    if (fill >= 0)
+        x64_ic_fill(b, fill);
     x_jmp_r(b, R11);
 }
 
@@ -140,7 +147,13 @@ size_t be_gen_common(struct jit *j, uint8_t *start, uint8_t *end)
     if (j->cfg.cosim)
         x_jmp_to(b, cm->epilogue); /* co-simulation compares block by block */
     x_load(b, 0, RAX, RBP, NOREG, 0, (int32_t)offsetof(struct cpu, eip), 4, false);
-    x64_emit_dispatch(j, b, NULL);
+    x64_emit_dispatch(j, b, NULL, -1);
+
+    for (int bits = 0; bits <= X64_IC_MAX_BITS; bits++) {
+        while ((uintptr_t)b->p & 15)
+            xb(b, 0xcc);
+        x64_ic_miss_routine(j, b, bits);
+    }
 
     while ((uintptr_t)b->p & 15)
         xb(b, 0xcc);

@@ -72,7 +72,7 @@ void x64_ret_stack_bottom(struct jit *j, struct xbuf *b)
 {
     j->common.ret_bottom = b->p;
     x_load(b, 1, RSP, X64_FP, NOREG, 0, X64_FO(X64_RSPBASE), 8, false);
-    x64_emit_dispatch(j, b, NULL);
+    x64_emit_dispatch(j, b, NULL, -1);
 }
 
 /* After the prologue's six pushes (RSP = 8 mod 16): a pad word and the

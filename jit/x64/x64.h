@@ -106,6 +106,7 @@ struct be_ctx {
     const struct block *b;
     struct xbuf buf;
     uint8_t *start;
+    uint8_t *data_end;     /* the lowest byte of data (ic.c's tables) above the code */
     unsigned insn;         /* current guest instruction */
     struct cold *cold;
     unsigned ncold, cold_cap;
@@ -181,7 +182,16 @@ void x64_emit_call_push(struct be_ctx *x, uint32_t ret_eip);
 void x64_emit_ret(struct be_ctx *x);
 
 /* common.c: the jump-cache dispatch on EIP in EAX (see there). */
-void x64_emit_dispatch(struct jit *j, struct xbuf *b, const struct block *from);
+void x64_emit_dispatch(struct jit *j, struct xbuf *b, const struct block *from, int fill);
+
+/* ic.c: inline caches at exits (see there). An exit's table of 2^bits
+ * entries, EAX = the EIP (bits 0: the exit's constant one); never falls
+ * through. */
+#define X64_IC_MAX_BITS 4
+bool x64_ic_on(const struct jit *j);
+void x64_emit_ic(struct be_ctx *x, int bits);
+void x64_ic_miss_routine(struct jit *j, struct xbuf *b, int bits);
+void x64_ic_fill(struct xbuf *b, int bits);
 
 /* memop.c */
 void x64_emit_qld(struct be_ctx *x, const struct ir_op *op, int out, const struct be_loc *in, const int *s, regset live);

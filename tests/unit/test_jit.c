@@ -124,16 +124,22 @@ END_TEST
  * cache (threshold 3) is found there by the next indirect jump. */
 START_TEST(indirect_after_flush)
 {
-    setup_with(&(struct jit_config){ .threshold = 3, .stats = true });
     static const uint8_t target[] = { 0xb8, 7, 0, 0, 0, 0x01, 0xc0, 0xf4 }, jmp_ebx[] = { 0xff, 0xe3 };
-    put(0x1000, jmp_ebx, sizeof(jmp_ebx));
-    put(0x2000, target, sizeof(target));
-    for (int r = 0; r < 10; r++) {
-        cpu.gpr[R_EBX] = 0x2000;
-        ck_assert_uint_eq(run(0x1000), 14);
+    for (int ic = 0; ic < 2; ic++) {
+        setup_with(&(struct jit_config){ .threshold = 3, .stats = true, .no_ic = !ic });
+        put(0x1000, jmp_ebx, sizeof(jmp_ebx));
+        put(0x2000, target, sizeof(target));
+        for (int r = 0; r < 10; r++) {
+            cpu.gpr[R_EBX] = 0x2000;
+            ck_assert_uint_eq(run(0x1000), 14);
+        }
+        /* without inline caches every jump is a jump-cache hit; with them
+         * the first one that finds the block fills the cache */
+        const struct jit_stats *s = jit_get_stats(jit);
+        ck_assert_uint_ge(s->jit_indirect_hits + s->jit_ic_lookups - s->jit_ic_misses, 5);
+        ck_assert_uint_ge(s->jit_indirect_hits, ic ? 1 : 5);
+        teardown();
     }
-    ck_assert_uint_ge(jit_get_stats(jit)->jit_indirect_hits, 5);
-    teardown();
 
     setup_with(&(struct jit_config){ .threshold = 0, .code_size = 64 << 10, .stats = true });
     const struct jit_stats *s = jit_get_stats(jit);
@@ -405,6 +411,98 @@ START_TEST(ret_stack_remap)
 }
 END_TEST
 
+/* ---- Inline caches (jit/x64/ic.c) ---- */
+
+/* An indirect jump's inline cache jumps straight to its targets' code.
+ * When a target is overwritten (DMA here), its translation is dropped;
+ * the cache still holds its address, and must not run it. */
+START_TEST(ic_smc)
+{
+    setup_with(&(struct jit_config){ .threshold = 0, .stats = true });
+    const struct jit_stats *s = jit_get_stats(jit);
+    static const uint8_t jmp_ebx[] = { 0xff, 0xe3 };
+    put(0x1000, jmp_ebx, sizeof(jmp_ebx));
+    for (uint32_t t = 0; t < 4; t++) { /* 0x2000 + 0x1000 t: mov eax, 10 + t; hlt */
+        uint8_t code[] = { 0xb8, (uint8_t)(10 + t), 0, 0, 0, 0xf4 };
+        put(0x2000 + 0x1000 * t, code, sizeof(code));
+    }
+    for (int r = 0; r < 5; r++)
+        for (uint32_t t = 0; t < 4; t++) {
+            cpu.gpr[R_EBX] = 0x2000 + 0x1000 * t;
+            ck_assert_uint_eq(run(0x1000), 10 + t);
+        }
+    ck_assert_uint_eq(s->jit_ic_lookups, 20);
+    ck_assert_uint_le(s->jit_ic_misses, 8); /* the rest were hits */
+    uint64_t inv = s->jit_invalidations;
+    static const uint8_t patch[] = { 0xb8, 99 };
+    put(0x3000, patch, sizeof(patch));
+    ck_assert_uint_eq(s->jit_invalidations, inv + 1);
+    for (int r = 0; r < 3; r++) {
+        cpu.gpr[R_EBX] = 0x3000;
+        ck_assert_uint_eq(run(0x1000), 99);
+        cpu.gpr[R_EBX] = 0x4000;
+        ck_assert_uint_eq(run(0x1000), 12);
+    }
+    teardown();
+}
+END_TEST
+
+/* Inline caches are checked by cpu->lin_gen: a jump to another page, and
+ * an indirect one, after the target page is mapped elsewhere (INVLPG),
+ * and after the generation wrapped round to the one the caches were
+ * filled under. */
+static void ic_remap_with(bool wrap)
+{
+    setup_with(&(struct jit_config){ .threshold = 0, .stats = true });
+    for (uint32_t k = 0; k < 1024; k++)
+        phys_write(&mem, RS_PT0 + 4 * k, 4, k << 12 | 3);
+    phys_write(&mem, RS_PD, 4, RS_PT0 | 3);
+    for (int k = 0; k < 2; k++) { /* mov eax, 1 + k; hlt */
+        uint8_t code[] = { 0xb8, (uint8_t)(1 + k), 0, 0, 0, 0xf4 };
+        put(RS_COPY + 0x1000 * (uint32_t)k, code, sizeof(code));
+    }
+    int32_t rel = RS_WIN - (0x1000 + 5);
+    uint8_t jmp_win[] = { 0xe9, (uint8_t)rel, (uint8_t)(rel >> 8), (uint8_t)(rel >> 16), (uint8_t)(rel >> 24) };
+    static const uint8_t jmp_ebx[] = { 0xff, 0xe3 };
+    put(0x1000, jmp_win, sizeof(jmp_win));
+    put(0x1100, jmp_ebx, sizeof(jmp_ebx));
+    cpu_write_cr3(&cpu, RS_PD);
+    cpu_write_cr0(&cpu, cpu.cr0 | CR0_PG);
+    const struct jit_stats *s = jit_get_stats(jit);
+    map_copy(0);
+    cpu.lin_gen = 0;
+    for (int k = 0; k < 3; k++) {
+        ck_assert_uint_eq(run(0x1000), 1);
+        cpu.gpr[R_EBX] = RS_WIN;
+        ck_assert_uint_eq(run(0x1100), 1);
+    }
+    ck_assert_uint_eq(s->jit_ic_lookups, 6);
+    ck_assert_uint_le(s->jit_ic_misses, 3); /* the first JMP's target was not translated yet */
+    map_copy(1);
+    if (wrap) {
+        uint64_t flushes = s->jit_flushes;
+        cpu.lin_gen = UINT32_MAX; /* as after 2^32 - 1 more bumps: the next is 0 again */
+        cpu_lin_bump(&cpu);
+        ck_assert_uint_eq(cpu.lin_gen, 0);
+        ck_assert_uint_eq(s->jit_flushes, flushes + 1);
+    } else {
+        ck_assert_uint_ne(cpu.lin_gen, 0);
+    }
+    for (int k = 0; k < 3; k++) {
+        ck_assert_uint_eq(run(0x1000), 2);
+        cpu.gpr[R_EBX] = RS_WIN;
+        ck_assert_uint_eq(run(0x1100), 2);
+    }
+    teardown();
+}
+
+START_TEST(ic_remap)
+{
+    ic_remap_with(false);
+    ic_remap_with(true);
+}
+END_TEST
+
 /* ---- Probe groups (jit/probe.c) ---- */
 
 /* Device memory right after RAM, behaving as memory. */
@@ -493,6 +591,8 @@ int main(void)
     tcase_add_test(tc, euclid);
     tcase_add_test(tc, ret_stack);
     tcase_add_test(tc, ret_stack_remap);
+    tcase_add_test(tc, ic_smc);
+    tcase_add_test(tc, ic_remap);
     tcase_add_test(tc, probe_groups);
     suite_add_tcase(s, tc);
     SRunner *r = srunner_create(s);
