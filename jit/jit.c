@@ -104,8 +104,9 @@ static struct jit_tb *translate(struct jit *j, struct block *b, const struct blo
         return NULL;
     ir_reset(&j->ir);
     fe_translate(j, blk, n, &j->ir);
-    if (!j->cfg.no_loops && !j->cfg.cosim && !(c->log_mask & LOG_EXEC) && !blk->crosses) {
-        /* (see x64/loop.c for why not the others) */
+    if (!j->cfg.no_loops && !j->cfg.cosim && !(c->log_mask & LOG_EXEC)) {
+        /* (see x64/loop.c for why not the others, and why a block that
+         * crosses a page may be one) */
         j->ir.back = ir_back_edge(&j->ir, b->eip);
         ir_carry(&j->ir);
     }

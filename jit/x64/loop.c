@@ -35,9 +35,12 @@
  * back: no store-to-load chain from one iteration to the next), and makes
  * the chained entry's checks itself (events, the budget): leaving there
  * stores the carried registers and flags and writes m0 back. Every other
- * exit stores them as usual. Co-simulation and exec tracing compare or log block by block,
- * and a block that crosses a page checks its second page at each entry:
- * jit.c gives them no loop translations.
+ * exit stores them as usual. Co-simulation and exec tracing compare or
+ * log block by block: jit.c gives them no loop translations. A block that
+ * crosses a page checks its second page at its chained entry, which the
+ * back edge skips: the check made on entry holds for every iteration,
+ * since nothing inside a block remaps a page (a TLB flush, INVLPG or a CR3
+ * load ends it; a write to either page's code leaves at its CHKSTOP).
  */
 #include <stddef.h>
 

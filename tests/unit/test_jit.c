@@ -411,6 +411,49 @@ START_TEST(ret_stack_remap)
 }
 END_TEST
 
+/* A loop whose body crosses a page boundary is a loop translation too
+ * (its back edge skips the chained entry's check of the second page:
+ * nothing inside a block remaps a page). Its code on the second page is
+ * rewritten by the loop itself, once in the run, on a side path: the
+ * iterations after that run the new instruction. */
+START_TEST(cross_page_loop)
+{
+    setup_with(&(struct jit_config){ .threshold = 3, .stats = true }); /* hot once its successors were decoded: a superblock */
+    static const uint8_t start[] = { 0xb9, 10, 0, 0, 0, 0x31, 0xc0, 0xeb, 0x11 }; /* 0x1fe0: mov ecx, 10; xor eax, eax; jmp 0x1ff8 */
+    static const uint8_t body[] = {
+        0x90, 0x90, 0x90, 0x90, 0x90, /* 0x1ff8: nop x5 */
+        0x05, 0x01, 0x00, 0x00, 0x00, /* 0x1ffd: add eax, 1 (crosses into 0x2000) */
+        0x83, 0xf9, 0x05,             /* 0x2002: cmp ecx, 5 */
+        0x74, 0x19,                   /* 0x2005: je 0x2020 */
+        0x83, 0xc0, 0x0a,             /* 0x2007: add eax, 10 */
+        0x49,                         /* 0x200a: dec ecx */
+        0x75, 0xeb,                   /* 0x200b: jnz 0x1ff8 */
+        0xf4,                         /* 0x200d: hlt */
+    };
+    static const uint8_t side[] = {
+        0x85, 0xdb,                               /* 0x2020: test ebx, ebx */
+        0x74, 0xe3,                               /* 0x2022: jz 0x2007 */
+        0xc6, 0x05, 0x09, 0x20, 0x00, 0x00, 0x64, /* 0x2024: mov byte [0x2009], 100 */
+        0xeb, 0xda,                               /* 0x202b: jmp 0x2007 */
+    };
+    put(0x1fe0, start, sizeof(start));
+    put(0x1ff8, body, sizeof(body));
+    put(0x2020, side, sizeof(side));
+    const struct jit_stats *s = jit_get_stats(jit);
+    for (int round = 0; round < 3; round++) {
+        cpu.gpr[R_EBX] = 0;
+        for (int r = 0; r < 4; r++)
+            ck_assert_uint_eq(run(0x1fe0), 10 * 11);
+        cpu.gpr[R_EBX] = 1;
+        ck_assert_uint_eq(run(0x1fe0), 5 * 11 + 5 * 101);
+        static const uint8_t ten = 10;
+        put(0x2009, &ten, 1);
+    }
+    ck_assert_uint_ge(s->jit_loops, 3);
+    teardown();
+}
+END_TEST
+
 /* ---- Inline caches (jit/x64/ic.c) ---- */
 
 /* An indirect jump's inline cache jumps straight to its targets' code.
@@ -591,6 +634,7 @@ int main(void)
     tcase_add_test(tc, euclid);
     tcase_add_test(tc, ret_stack);
     tcase_add_test(tc, ret_stack_remap);
+    tcase_add_test(tc, cross_page_loop);
     tcase_add_test(tc, ic_smc);
     tcase_add_test(tc, ic_remap);
     tcase_add_test(tc, probe_groups);
