@@ -10,9 +10,9 @@
  * A table has 2^bits entries: keys[2^bits] then targets[2^bits], both
  * 64-bit. The key is cpu->lin_gen << 32 | guest EIP; the target, the
  * host address of the block's chained entry. An indirect exit hashes the
- * EIP to pick the entry (bits 4 for JMP and CALL, 2 for a RET); a direct
- * one has a single entry, whose EIP is its own, so it compares the
- * generation alone.
+ * EIP to pick a pair of entries (bits 4 for JMP and CALL, 2 for a RET)
+ * and tries both, each with its own jump; a direct one has a single
+ * entry, whose EIP is its own, so it compares the generation alone.
  *
  * Why a hit is sound
  * - An entry is filled from a jump-cache hit (common.c, the ic_miss
@@ -114,8 +114,14 @@ void x64_emit_ic(struct be_ctx *x, int bits)
         slot_edx(b, bits);
         lea_r8(b, t);
         x_rm(b, 0x3b, 1, R11, R8, RDX, 3, 0); /* cmp r11, [r8 + rdx*8] */
-        x_jcc_to(b, CC_NE, j->common.ic_miss[bits]);
+        uint8_t *other = x_jcc32(b, CC_NE);
         x_rm(b, 0xff, 0, 4, R8, RDX, 3, targets); /* jmp [r8 + rdx*8 + targets] */
+        if (!b->overflow)
+            x_patch32(other, b->p);
+        x_alu_ri(b, ALU_XOR, 0, RDX, 1); /* the other entry of the pair */
+        x_rm(b, 0x3b, 1, R11, R8, RDX, 3, 0);
+        x_jcc_to(b, CC_NE, j->common.ic_miss[bits]);
+        x_rm(b, 0xff, 0, 4, R8, RDX, 3, targets);
     } else {
         lea_r8(b, t);
         x_rm(b, 0x3b, 0, R11, R8, NOREG, 0, 4); /* cmp r11d, [r8 + 4]: the key's generation */
@@ -138,15 +144,23 @@ void x64_ic_miss_routine(struct jit *j, struct xbuf *b, int bits)
 }
 
 /* The dispatch's hit, R11 = the chained entry, RSI = the table: fill the
- * EIP's entry, then go. */
+ * EIP's entry, then go. Its hash's entry unless that one holds a key of
+ * this generation (another EIP's), then the other of the pair: two EIPs
+ * whose hashes collide take turns no more. */
 void x64_ic_fill(struct xbuf *b, int bits)
 {
-    if (bits)
-        slot_edx(b, bits);
-    else
-        x_alu_rr(b, ALU_XOR, 0, RDX, RDX);
-    x_store(b, R11, RSI, RDX, 3, 8 << bits, 8);
     x_load(b, 0, RCX, RBP, NOREG, 0, (int32_t)offsetof(struct cpu, lin_gen), 4, false);
+    if (bits) {
+        slot_edx(b, bits);
+        x_rm(b, 0x3b, 0, RCX, RSI, RDX, 3, 4); /* cmp ecx, [rsi + rdx*8 + 4]: the key's generation */
+        uint8_t *own = x_jcc32(b, CC_NE);
+        x_alu_ri(b, ALU_XOR, 0, RDX, 1);
+        if (!b->overflow)
+            x_patch32(own, b->p);
+    } else {
+        x_alu_rr(b, ALU_XOR, 0, RDX, RDX);
+    }
+    x_store(b, R11, RSI, RDX, 3, 8 << bits, 8);
     x_shift_ri(b, SH_SHL, 1, RCX, 32);
     x_alu_rr(b, ALU_OR, 1, RCX, RAX);
     x_store(b, RCX, RSI, RDX, 3, 0, 8);

@@ -490,6 +490,30 @@ START_TEST(ic_smc)
 }
 END_TEST
 
+/* Two targets whose EIPs pick the same pair of entries (jit/x64/ic.c's
+ * hash: the top 4 bits of EIP * 0x9e3779b1 are 6 for both) both stay in
+ * the table: taking turns, they miss only until each was filled once. */
+START_TEST(ic_pairs)
+{
+    setup_with(&(struct jit_config){ .threshold = 0, .stats = true });
+    const struct jit_stats *s = jit_get_stats(jit);
+    static const uint8_t jmp_ebx[] = { 0xff, 0xe3 };
+    static const uint32_t at[2] = { 0x3000, 0x12000 };
+    put(0x1000, jmp_ebx, sizeof(jmp_ebx));
+    for (int t = 0; t < 2; t++) { /* mov eax, 20 + t; hlt */
+        uint8_t code[] = { 0xb8, (uint8_t)(20 + t), 0, 0, 0, 0xf4 };
+        put(at[t], code, sizeof(code));
+    }
+    for (int r = 0; r < 20; r++) {
+        cpu.gpr[R_EBX] = at[r & 1];
+        ck_assert_uint_eq(run(0x1000), 20 + (r & 1));
+    }
+    ck_assert_uint_eq(s->jit_ic_lookups, 20);
+    ck_assert_uint_le(s->jit_ic_misses, 4); /* each target: once untranslated, once to fill */
+    teardown();
+}
+END_TEST
+
 /* Inline caches are checked by cpu->lin_gen: a jump to another page, and
  * an indirect one, after the target page is mapped elsewhere (INVLPG),
  * and after the generation wrapped round to the one the caches were
@@ -636,6 +660,7 @@ int main(void)
     tcase_add_test(tc, ret_stack_remap);
     tcase_add_test(tc, cross_page_loop);
     tcase_add_test(tc, ic_smc);
+    tcase_add_test(tc, ic_pairs);
     tcase_add_test(tc, ic_remap);
     tcase_add_test(tc, probe_groups);
     suite_add_tcase(s, tc);
