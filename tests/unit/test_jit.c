@@ -563,6 +563,53 @@ static void ic_remap_with(bool wrap)
     teardown();
 }
 
+/* With CR4.PGE a CR3 load keeps the jump cache's global entries and
+ * drops the others without a jump-generation bump: the inline caches go
+ * by lin_gen, which the load bumps. Two address spaces map the target
+ * page (not global) to different code; the site's page is global. */
+START_TEST(ic_cr3)
+{
+    setup_with(&(struct jit_config){ .threshold = 0, .stats = true });
+    enum { PD2 = 0x13000, PT2 = 0x14000 };
+    for (uint32_t k = 0; k < 1024; k++) { /* identity, global, but RS_WIN: copy 0 or 1 */
+        uint32_t pte = k << 12 | 0x103;
+        if (k == RS_WIN >> 12)
+            pte = RS_COPY | 3;
+        phys_write(&mem, RS_PT0 + 4 * k, 4, pte);
+        phys_write(&mem, PT2 + 4 * k, 4, k == RS_WIN >> 12 ? (RS_COPY + 0x1000) | 3 : pte);
+    }
+    phys_write(&mem, RS_PD, 4, RS_PT0 | 3);
+    phys_write(&mem, PD2, 4, PT2 | 3);
+    for (int k = 0; k < 2; k++) { /* mov eax, 1 + k; hlt */
+        uint8_t code[] = { 0xb8, (uint8_t)(1 + k), 0, 0, 0, 0xf4 };
+        put(RS_COPY + 0x1000 * (uint32_t)k, code, sizeof(code));
+    }
+    int32_t rel = RS_WIN - (0x1000 + 5);
+    uint8_t jmp_win[] = { 0xe9, (uint8_t)rel, (uint8_t)(rel >> 8), (uint8_t)(rel >> 16), (uint8_t)(rel >> 24) };
+    static const uint8_t jmp_ebx[] = { 0xff, 0xe3 };
+    put(0x1000, jmp_win, sizeof(jmp_win));
+    put(0x1100, jmp_ebx, sizeof(jmp_ebx));
+    cpu_write_cr4(&cpu, cpu.cr4 | CR4_PGE);
+    cpu_write_cr3(&cpu, RS_PD);
+    cpu_write_cr0(&cpu, cpu.cr0 | CR0_PG);
+    const struct jit_stats *s = jit_get_stats(jit);
+    for (int round = 0; round < 4; round++) {
+        uint32_t want = 1 + (uint32_t)(round & 1);
+        uint64_t flushes = cpu.stats.jmp_cache_flushes;
+        cpu_write_cr3(&cpu, round & 1 ? PD2 : RS_PD);
+        if (round)
+            ck_assert_uint_eq(cpu.stats.jmp_cache_flushes, flushes); /* the global entries were kept */
+        for (int k = 0; k < 3; k++) {
+            ck_assert_uint_eq(run(0x1000), want);
+            cpu.gpr[R_EBX] = RS_WIN;
+            ck_assert_uint_eq(run(0x1100), want);
+        }
+    }
+    ck_assert_uint_ge(s->jit_ic_lookups - s->jit_ic_misses, 8); /* the caches were used in each round */
+    teardown();
+}
+END_TEST
+
 START_TEST(ic_remap)
 {
     ic_remap_with(false);
@@ -661,6 +708,7 @@ int main(void)
     tcase_add_test(tc, cross_page_loop);
     tcase_add_test(tc, ic_smc);
     tcase_add_test(tc, ic_pairs);
+    tcase_add_test(tc, ic_cr3);
     tcase_add_test(tc, ic_remap);
     tcase_add_test(tc, probe_groups);
     suite_add_tcase(s, tc);
