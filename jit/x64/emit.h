@@ -394,6 +394,18 @@ static inline void x_patch32(uint8_t *field, const uint8_t *target)
     int32_t rel = (int32_t)(target - (field + 4));
     memcpy(field, &rel, 4);
 }
+/* lea r64, [rip + target] (target NULL: a table that did not fit; the
+ * code is thrown away) */
+static inline void x_lea_rip(struct xbuf *b, int dst, const uint8_t *target)
+{
+    x_rex(b, 1, dst, NOREG, NOREG, false);
+    xb(b, 0x8d);
+    xb(b, (uint8_t)(0x05 | (dst & 7) << 3));
+    uint8_t *f = b->p;
+    x32(b, 0);
+    if (!b->overflow && target)
+        x_patch32(f, target);
+}
 static inline void x_jmp_to(struct xbuf *b, const uint8_t *target)
 {
     uint8_t *f = x_jmp32(b);

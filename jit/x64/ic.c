@@ -78,18 +78,6 @@ static uint8_t *table_alloc(struct be_ctx *x, int bits)
     return (uint8_t *)t;
 }
 
-/* lea r8, [rip + t] */
-static void lea_r8(struct xbuf *b, const uint8_t *t)
-{
-    xb(b, 0x4c);
-    xb(b, 0x8d);
-    xb(b, 0x05);
-    uint8_t *f = b->p;
-    x32(b, 0);
-    if (!b->overflow && t)
-        x_patch32(f, t);
-}
-
 /* EDX = the entry for the EIP in EAX (bits > 0). */
 static void slot_edx(struct xbuf *b, int bits)
 {
@@ -112,7 +100,7 @@ void x64_emit_ic(struct be_ctx *x, int bits)
         x_shift_ri(b, SH_SHL, 1, R11, 32);
         x_alu_rr(b, ALU_OR, 1, R11, RAX);
         slot_edx(b, bits);
-        lea_r8(b, t);
+        x_lea_rip(b, R8, t);
         x_rm(b, 0x3b, 1, R11, R8, RDX, 3, 0); /* cmp r11, [r8 + rdx*8] */
         uint8_t *other = x_jcc32(b, CC_NE);
         x_rm(b, 0xff, 0, 4, R8, RDX, 3, targets); /* jmp [r8 + rdx*8 + targets] */
@@ -123,7 +111,7 @@ void x64_emit_ic(struct be_ctx *x, int bits)
         x_jcc_to(b, CC_NE, j->common.ic_miss[bits]);
         x_rm(b, 0xff, 0, 4, R8, RDX, 3, targets);
     } else {
-        lea_r8(b, t);
+        x_lea_rip(b, R8, t);
         x_rm(b, 0x3b, 0, R11, R8, NOREG, 0, 4); /* cmp r11d, [r8 + 4]: the key's generation */
         x_jcc_to(b, CC_NE, j->common.ic_miss[0]);
         x_rm(b, 0xff, 0, 4, R8, NOREG, 0, targets);

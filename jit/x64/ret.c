@@ -56,18 +56,6 @@ bool x64_ret_stack_on(const struct jit *j)
     return !j->cfg.cosim && !j->cfg.no_ret_stack;
 }
 
-/* lea r11, [rip + to] */
-static void lea_rip_r11(struct xbuf *b, const uint8_t *to)
-{
-    xb(b, 0x4c);
-    xb(b, 0x8d);
-    xb(b, 0x1d);
-    uint8_t *f = b->p;
-    x32(b, 0);
-    if (!b->overflow)
-        x_patch32(f, to);
-}
-
 void x64_ret_stack_bottom(struct jit *j, struct xbuf *b)
 {
     j->common.ret_bottom = b->p;
@@ -83,7 +71,7 @@ void x64_ret_stack_setup(struct jit *j, struct xbuf *b)
     for (int k = 0; k < 2; k++) {
         x_mov_ri(b, 1, R11, SENTINEL);
         x_push(b, R11);
-        lea_rip_r11(b, j->common.ret_bottom);
+        x_lea_rip(b, R11, j->common.ret_bottom);
         x_push(b, R11);
     }
     x_store(b, RSP, X64_FP, NOREG, 0, X64_FO(X64_RSPBASE), 8);

@@ -456,6 +456,13 @@ END_TEST
 
 /* ---- Inline caches (jit/x64/ic.c) ---- */
 
+/* At `at`: mov eax, v; hlt */
+static void put_mov_hlt(uint32_t at, uint8_t v)
+{
+    uint8_t code[] = { 0xb8, v, 0, 0, 0, 0xf4 };
+    put(at, code, sizeof(code));
+}
+
 /* An indirect jump's inline cache jumps straight to its targets' code.
  * When a target is overwritten (DMA here), its translation is dropped;
  * the cache still holds its address, and must not run it. */
@@ -465,10 +472,8 @@ START_TEST(ic_smc)
     const struct jit_stats *s = jit_get_stats(jit);
     static const uint8_t jmp_ebx[] = { 0xff, 0xe3 };
     put(0x1000, jmp_ebx, sizeof(jmp_ebx));
-    for (uint32_t t = 0; t < 4; t++) { /* 0x2000 + 0x1000 t: mov eax, 10 + t; hlt */
-        uint8_t code[] = { 0xb8, (uint8_t)(10 + t), 0, 0, 0, 0xf4 };
-        put(0x2000 + 0x1000 * t, code, sizeof(code));
-    }
+    for (uint32_t t = 0; t < 4; t++)
+        put_mov_hlt(0x2000 + 0x1000 * t, (uint8_t)(10 + t));
     for (int r = 0; r < 5; r++)
         for (uint32_t t = 0; t < 4; t++) {
             cpu.gpr[R_EBX] = 0x2000 + 0x1000 * t;
@@ -500,10 +505,8 @@ START_TEST(ic_pairs)
     static const uint8_t jmp_ebx[] = { 0xff, 0xe3 };
     static const uint32_t at[2] = { 0x3000, 0x12000 };
     put(0x1000, jmp_ebx, sizeof(jmp_ebx));
-    for (int t = 0; t < 2; t++) { /* mov eax, 20 + t; hlt */
-        uint8_t code[] = { 0xb8, (uint8_t)(20 + t), 0, 0, 0, 0xf4 };
-        put(at[t], code, sizeof(code));
-    }
+    for (int t = 0; t < 2; t++)
+        put_mov_hlt(at[t], (uint8_t)(20 + t));
     for (int r = 0; r < 20; r++) {
         cpu.gpr[R_EBX] = at[r & 1];
         ck_assert_uint_eq(run(0x1000), 20 + (r & 1));
@@ -513,6 +516,26 @@ START_TEST(ic_pairs)
     teardown();
 }
 END_TEST
+
+/* The exits of ic_remap and ic_cr3: at 0x1000 jmp RS_WIN (to another
+ * page), at 0x1100 jmp ebx; each run of them gives EAX `want`. */
+static void put_ic_sites(void)
+{
+    int32_t rel = RS_WIN - (0x1000 + 5);
+    uint8_t jmp_win[] = { 0xe9, (uint8_t)rel, (uint8_t)(rel >> 8), (uint8_t)(rel >> 16), (uint8_t)(rel >> 24) };
+    static const uint8_t jmp_ebx[] = { 0xff, 0xe3 };
+    put(0x1000, jmp_win, sizeof(jmp_win));
+    put(0x1100, jmp_ebx, sizeof(jmp_ebx));
+}
+
+static void run_ic_sites(uint32_t want)
+{
+    for (int k = 0; k < 3; k++) {
+        ck_assert_uint_eq(run(0x1000), want);
+        cpu.gpr[R_EBX] = RS_WIN;
+        ck_assert_uint_eq(run(0x1100), want);
+    }
+}
 
 /* Inline caches are checked by cpu->lin_gen: a jump to another page, and
  * an indirect one, after the target page is mapped elsewhere (INVLPG),
@@ -524,25 +547,15 @@ static void ic_remap_with(bool wrap)
     for (uint32_t k = 0; k < 1024; k++)
         phys_write(&mem, RS_PT0 + 4 * k, 4, k << 12 | 3);
     phys_write(&mem, RS_PD, 4, RS_PT0 | 3);
-    for (int k = 0; k < 2; k++) { /* mov eax, 1 + k; hlt */
-        uint8_t code[] = { 0xb8, (uint8_t)(1 + k), 0, 0, 0, 0xf4 };
-        put(RS_COPY + 0x1000 * (uint32_t)k, code, sizeof(code));
-    }
-    int32_t rel = RS_WIN - (0x1000 + 5);
-    uint8_t jmp_win[] = { 0xe9, (uint8_t)rel, (uint8_t)(rel >> 8), (uint8_t)(rel >> 16), (uint8_t)(rel >> 24) };
-    static const uint8_t jmp_ebx[] = { 0xff, 0xe3 };
-    put(0x1000, jmp_win, sizeof(jmp_win));
-    put(0x1100, jmp_ebx, sizeof(jmp_ebx));
+    for (int k = 0; k < 2; k++)
+        put_mov_hlt(RS_COPY + 0x1000 * (uint32_t)k, (uint8_t)(1 + k));
+    put_ic_sites();
     cpu_write_cr3(&cpu, RS_PD);
     cpu_write_cr0(&cpu, cpu.cr0 | CR0_PG);
     const struct jit_stats *s = jit_get_stats(jit);
     map_copy(0);
     cpu.lin_gen = 0;
-    for (int k = 0; k < 3; k++) {
-        ck_assert_uint_eq(run(0x1000), 1);
-        cpu.gpr[R_EBX] = RS_WIN;
-        ck_assert_uint_eq(run(0x1100), 1);
-    }
+    run_ic_sites(1);
     ck_assert_uint_eq(s->jit_ic_lookups, 6);
     ck_assert_uint_le(s->jit_ic_misses, 3); /* the first JMP's target was not translated yet */
     map_copy(1);
@@ -555,11 +568,7 @@ static void ic_remap_with(bool wrap)
     } else {
         ck_assert_uint_ne(cpu.lin_gen, 0);
     }
-    for (int k = 0; k < 3; k++) {
-        ck_assert_uint_eq(run(0x1000), 2);
-        cpu.gpr[R_EBX] = RS_WIN;
-        ck_assert_uint_eq(run(0x1100), 2);
-    }
+    run_ic_sites(2);
     teardown();
 }
 
@@ -580,15 +589,9 @@ START_TEST(ic_cr3)
     }
     phys_write(&mem, RS_PD, 4, RS_PT0 | 3);
     phys_write(&mem, PD2, 4, PT2 | 3);
-    for (int k = 0; k < 2; k++) { /* mov eax, 1 + k; hlt */
-        uint8_t code[] = { 0xb8, (uint8_t)(1 + k), 0, 0, 0, 0xf4 };
-        put(RS_COPY + 0x1000 * (uint32_t)k, code, sizeof(code));
-    }
-    int32_t rel = RS_WIN - (0x1000 + 5);
-    uint8_t jmp_win[] = { 0xe9, (uint8_t)rel, (uint8_t)(rel >> 8), (uint8_t)(rel >> 16), (uint8_t)(rel >> 24) };
-    static const uint8_t jmp_ebx[] = { 0xff, 0xe3 };
-    put(0x1000, jmp_win, sizeof(jmp_win));
-    put(0x1100, jmp_ebx, sizeof(jmp_ebx));
+    for (int k = 0; k < 2; k++)
+        put_mov_hlt(RS_COPY + 0x1000 * (uint32_t)k, (uint8_t)(1 + k));
+    put_ic_sites();
     cpu_write_cr4(&cpu, cpu.cr4 | CR4_PGE);
     cpu_write_cr3(&cpu, RS_PD);
     cpu_write_cr0(&cpu, cpu.cr0 | CR0_PG);
@@ -599,11 +602,7 @@ START_TEST(ic_cr3)
         cpu_write_cr3(&cpu, round & 1 ? PD2 : RS_PD);
         if (round)
             ck_assert_uint_eq(cpu.stats.jmp_cache_flushes, flushes); /* the global entries were kept */
-        for (int k = 0; k < 3; k++) {
-            ck_assert_uint_eq(run(0x1000), want);
-            cpu.gpr[R_EBX] = RS_WIN;
-            ck_assert_uint_eq(run(0x1100), want);
-        }
+        run_ic_sites(want);
     }
     ck_assert_uint_ge(s->jit_ic_lookups - s->jit_ic_misses, 8); /* the caches were used in each round */
     teardown();
