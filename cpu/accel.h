@@ -15,7 +15,7 @@
  *     invalidate() first (unlink chains into it); when the whole block
  *     cache is flushed, flush() is called and every native pointer is gone.
  *   - Predictions kept across excursions into native code and keyed by
- *     cpu->lin_gen (cpu.h) are checked against it in full; lin_wrap() is
+ *     cpu->lin_gen or jmp_gen (cpu.h) are checked against it in full; lin_wrap() is
  *     called when it wraps round to 0, under running native code or not,
  *     so that no key from 2^32 bumps ago matches.
  * Single-stepping (TF, the interrupt shadow, breakpoints) always interprets.
@@ -32,7 +32,7 @@ struct cpu_accel {
     void (*hot)(void *ctx, struct block *b);
     void (*invalidate)(void *ctx, struct block *b);
     void (*flush)(void *ctx);
-    void (*lin_wrap)(void *ctx); /* cpu->lin_gen wrapped round (cpu_lin_bump); may be NULL */
+    void (*lin_wrap)(void *ctx); /* cpu->lin_gen or jmp_gen wrapped round (interp.c); may be NULL */
     void *ctx;
     unsigned threshold; /* executions before hot(); 0 translates every block before its first run */
 };

@@ -211,7 +211,9 @@ struct cpu {
     const struct insn *blk_end; /* the running block stops before this insn (cpu_stop() pulls it in) */
     int cpl;                 /* current privilege level */
     struct tlb_entry *tlb;   /* active TLB: mmu.tlb[cpl == 3] */
-    uint32_t jmp_gen;        /* bumped when translations are invalidated (interp.c) */
+    uint32_t jmp_gen;        /* bumped when translations are invalidated (interp.c): not by a CR3
+                              * load, which keeps global pages' (the JIT's inline caches of exits
+                              * in global pages go by it, for global targets only) */
     uint32_t ctx_gen;        /* bumped whenever code at a linear address may become other code or run
                               * under another mode: a lin_gen bump, any mode-word or CS update (the
                               * JIT's return stack is only good within one generation) */
@@ -338,7 +340,7 @@ void cpu_jmp_flush(struct cpu *cpu);
  * (or CS) from now on. */
 void cpu_ctx_bump(struct cpu *cpu);
 /* Bump cpu->lin_gen (and ctx_gen): a linear address may name other code
- * from now on. When lin_gen wraps, the accelerator's lin_wrap() drops
+ * from now on. When lin_gen (or jmp_gen) wraps, the accelerator's lin_wrap() drops
  * whatever it keyed by it (an old key would match again). */
 void cpu_lin_bump(struct cpu *cpu);
 

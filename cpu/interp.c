@@ -454,7 +454,9 @@ void cpu_lin_bump(struct cpu *c)
 
 void cpu_jmp_flush(struct cpu *c)
 {
-    c->jmp_gen++;
+    /* the JIT's inline caches of exits in global pages are keyed by it */
+    if (++c->jmp_gen == 0 && c->accel && c->accel->lin_wrap)
+        c->accel->lin_wrap(c->accel->ctx);
     cpu_lin_bump(c);
     c->stats.jmp_cache_flushes++;
     blkcache_jmp_forget(c->cache);

@@ -76,7 +76,7 @@ struct jit_common {
     uint8_t *chain;         /* unchained direct exit: try to chain, else epilogue */
     uint8_t *indirect;      /* dispatch on cpu->eip through the jump cache */
     uint8_t *ret_bottom;    /* a return stack's bottom entries return here (x64/ret.c) */
-    uint8_t *ic_miss[5];    /* an inline cache of 2^k entries missed (x64/ic.c) */
+    uint8_t *ic_miss[10];   /* an inline cache missed, per kind (x64/ic.c) */
 };
 
 /* Register-allocator working storage, sized by the block's temp count. */

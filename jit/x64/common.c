@@ -40,7 +40,7 @@ static const int saved[6] = { RBX, RBP, R12, R13, R14, R15 };
  * its chained entry (whose exits store its EIP: nobody else does), anything
  * else to `miss`, which stores EAX as cpu->eip for the run loop.
  * Clobbers RCX, RDX, R8, R11. fill >= 0: an inline cache's miss routine
- * (ic.c), which fills the entry of its table (RSI, 2^fill entries) on a
+ * (ic.c), which fills the entry of its table (RSI, of kind `fill`) on a
  * hit. Emitted in the common routine and inline at
  * each indirect exit, so every exit site has its own indirect jump for
  * the branch predictor to learn (a RET returns to few places; all RETs
@@ -93,9 +93,9 @@ void x64_emit_dispatch(struct jit *j, struct xbuf *b, const struct block *from, 
     x_jcc_to(b, CC_E, cm->miss);
     x_alu_rm(b, ALU_CMP, 1, R11, R8, (int32_t)offsetof(struct block, native));
     x_jcc_to(b, CC_NE, cm->miss);
-    if (j->cfg.stats) {
-        x_mov_ri(b, 1, R8, (int64_t)(uintptr_t)&j->stats.jit_indirect_hits);
-        x_alu_mi(b, ALU_ADD, 1, R8, 0, 1);
+    if (j->cfg.stats) { /* R8 stays the block (ic.c's fill reads it) */
+        x_mov_ri(b, 1, RDX, (int64_t)(uintptr_t)&j->stats.jit_indirect_hits);
+        x_alu_mi(b, ALU_ADD, 1, RDX, 0, 1);
     }
     x_alu_ri(b, ALU_ADD, 1, R11, X64_ENTRY_SIZE);
     if (fill >= 0)
@@ -149,10 +149,10 @@ size_t be_gen_common(struct jit *j, uint8_t *start, uint8_t *end)
     x_load(b, 0, RAX, RBP, NOREG, 0, (int32_t)offsetof(struct cpu, eip), 4, false);
     x64_emit_dispatch(j, b, NULL, -1);
 
-    for (int bits = 0; bits <= X64_IC_MAX_BITS; bits++) {
+    for (int kind = 0; kind < X64_IC_KINDS; kind++) {
         while ((uintptr_t)b->p & 15)
             xb(b, 0xcc);
-        x64_ic_miss_routine(j, b, bits);
+        x64_ic_miss_routine(j, b, kind);
     }
 
     while ((uintptr_t)b->p & 15)

@@ -186,12 +186,15 @@ void x64_emit_dispatch(struct jit *j, struct xbuf *b, const struct block *from, 
 
 /* ic.c: inline caches at exits (see there). An exit's table of 2^bits
  * entries, EAX = the EIP (bits 0: the exit's constant one); never falls
- * through. */
+ * through. A table's kind: its size and whether it is keyed by jmp_gen
+ * (an exit in a global page: global targets only) or lin_gen. */
 #define X64_IC_MAX_BITS 4
+#define X64_IC_KINDS (2 * (X64_IC_MAX_BITS + 1))
+static inline int x64_ic_kind(int bits, bool global) { return (global ? X64_IC_MAX_BITS + 1 : 0) + bits; }
 bool x64_ic_on(const struct jit *j);
 void x64_emit_ic(struct be_ctx *x, int bits);
-void x64_ic_miss_routine(struct jit *j, struct xbuf *b, int bits);
-void x64_ic_fill(struct xbuf *b, int bits);
+void x64_ic_miss_routine(struct jit *j, struct xbuf *b, int kind);
+void x64_ic_fill(struct xbuf *b, int kind);
 
 /* memop.c */
 void x64_emit_qld(struct be_ctx *x, const struct ir_op *op, int out, const struct be_loc *in, const int *s, regset live);

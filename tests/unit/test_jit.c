@@ -609,6 +609,53 @@ START_TEST(ic_cr3)
 }
 END_TEST
 
+/* An exit in a global page keys its table by jmp_gen, which a CR3 load
+ * does not bump, and takes global targets only: across switches between
+ * two address spaces, the global target stays in it; the target page
+ * the address spaces map differently never enters it. */
+START_TEST(ic_cr3_global)
+{
+    setup_with(&(struct jit_config){ .threshold = 2, .stats = true }); /* in the jump cache before translated */
+    enum { PD2 = 0x13000, PT2 = 0x14000, GLOB = 0x5000 };
+    for (uint32_t k = 0; k < 1024; k++) {
+        uint32_t pte = k << 12 | 0x103;
+        phys_write(&mem, RS_PT0 + 4 * k, 4, k == RS_WIN >> 12 ? RS_COPY | 3 : pte);
+        phys_write(&mem, PT2 + 4 * k, 4, k == RS_WIN >> 12 ? (RS_COPY + 0x1000) | 3 : pte);
+    }
+    phys_write(&mem, RS_PD, 4, RS_PT0 | 3);
+    phys_write(&mem, PD2, 4, PT2 | 3);
+    for (int k = 0; k < 2; k++)
+        put_mov_hlt(RS_COPY + 0x1000 * (uint32_t)k, (uint8_t)(1 + k));
+    put_mov_hlt(GLOB, 7);
+    static const uint8_t jmp_ebx[] = { 0xff, 0xe3 };
+    put(0x1100, jmp_ebx, sizeof(jmp_ebx));
+    cpu_write_cr4(&cpu, cpu.cr4 | CR4_PGE);
+    cpu_write_cr3(&cpu, RS_PD);
+    cpu_write_cr0(&cpu, cpu.cr0 | CR0_PG);
+    const struct jit_stats *s = jit_get_stats(jit);
+    for (int round = 0; round < 8; round++) {
+        cpu_write_cr3(&cpu, round & 1 ? PD2 : RS_PD);
+        uint64_t lookups = s->jit_ic_lookups, misses = s->jit_ic_misses;
+        for (int k = 0; k < 3; k++) {
+            cpu.gpr[R_EBX] = GLOB;
+            ck_assert_uint_eq(run(0x1100), 7);
+        }
+        if (round >= 4) { /* translated and filled long since: the CR3 load kept it */
+            ck_assert_uint_eq(s->jit_ic_lookups - lookups, 3);
+            ck_assert_uint_eq(s->jit_ic_misses - misses, 0);
+        }
+        misses = s->jit_ic_misses;
+        for (int k = 0; k < 3; k++) {
+            cpu.gpr[R_EBX] = RS_WIN;
+            ck_assert_uint_eq(run(0x1100), 1 + (uint32_t)(round & 1));
+        }
+        if (round >= 4)
+            ck_assert_uint_eq(s->jit_ic_misses - misses, 3); /* never kept: not a global target */
+    }
+    teardown();
+}
+END_TEST
+
 START_TEST(ic_remap)
 {
     ic_remap_with(false);
@@ -708,6 +755,7 @@ int main(void)
     tcase_add_test(tc, ic_smc);
     tcase_add_test(tc, ic_pairs);
     tcase_add_test(tc, ic_cr3);
+    tcase_add_test(tc, ic_cr3_global);
     tcase_add_test(tc, ic_remap);
     tcase_add_test(tc, probe_groups);
     suite_add_tcase(s, tc);
