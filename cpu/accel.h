@@ -15,9 +15,9 @@
  *     invalidate() first (unlink chains into it); when the whole block
  *     cache is flushed, flush() is called and every native pointer is gone.
  *   - Predictions kept across excursions into native code and keyed by
- *     cpu->lin_gen or jmp_gen (cpu.h) are checked against it in full; lin_wrap() is
- *     called when it wraps round to 0, under running native code or not,
- *     so that no key from 2^32 bumps ago matches.
+ *     cpu->lin_gen or jmp_gen (cpu.h) are checked against it in full;
+ *     lin_wrap() is called when either wraps round to 0, under running
+ *     native code or not, so that no key from 2^32 bumps ago matches.
  * Single-stepping (TF, the interrupt shadow, breakpoints) always interprets.
  */
 #ifndef KESTREL_ACCEL_H

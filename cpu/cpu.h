@@ -340,8 +340,9 @@ void cpu_jmp_flush(struct cpu *cpu);
  * (or CS) from now on. */
 void cpu_ctx_bump(struct cpu *cpu);
 /* Bump cpu->lin_gen (and ctx_gen): a linear address may name other code
- * from now on. When lin_gen (or jmp_gen) wraps, the accelerator's lin_wrap() drops
- * whatever it keyed by it (an old key would match again). */
+ * from now on. When lin_gen (or jmp_gen) wraps, the accelerator's
+ * lin_wrap() drops whatever it keyed by them (an old key would match
+ * again). */
 void cpu_lin_bump(struct cpu *cpu);
 
 /* Full EFLAGS, materialising the lazy bits. */

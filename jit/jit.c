@@ -244,8 +244,8 @@ static void hook_invalidate(void *ctx, struct block *b)
      * next instruction boundary); nothing can enter it any more. */
 }
 
-/* cpu->lin_gen wrapped round: the inline caches' keys (x64/ic.c) would
- * match again. Drop all code, as for a full arena; if this happens under
+/* cpu->lin_gen or jmp_gen wrapped round: the inline caches' keys
+ * (x64/ic.c) would match again. Drop all code, as for a full arena; if this happens under
  * translated code, leave it at the next check (its code stays intact
  * until the next translation, which only the run loop asks for). */
 static void hook_lin_wrap(void *ctx)

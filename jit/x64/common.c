@@ -25,8 +25,8 @@
  *              validated exactly as interp.c's jmp_hit() whose block has
  *              native code continues at its chained entry, which then
  *              checks events and the budget; anything else returns.
- *   ic_miss    per table size: where an inline cache (ic.c) missed: the
- *              same dispatch, which fills the table's entry on a hit.
+ *   ic_miss    per kind of table: where an inline cache (ic.c) missed:
+ *              the same dispatch, which fills the table's entry on a hit.
  */
 #include <stddef.h>
 

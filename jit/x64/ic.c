@@ -4,8 +4,9 @@
  * page) looks its target up in a small table of its own before the jump
  * cache. A hit is one compare and an indirect jump from the exit's own
  * site, which the host predicts as it would the guest's jump natively;
- * the jump-cache lookup it replaces is three dependent loads and seven
- * compares, shared by every exit of a kind when it was not inline.
+ * the jump-cache lookup behind it is three dependent loads and seven
+ * compares (and for jumps to another page one routine, whose single
+ * indirect jump served them all).
  *
  * A table has 2^bits entries: keys[2^bits] then targets[2^bits], both
  * 64-bit. The key is gen << 32 | guest EIP, gen being cpu->lin_gen, or
