@@ -22,10 +22,10 @@
  *
  * Translated code may leave lf_aux in a raw form for a 32-bit ADD, ADC,
  * SUB, SBB, CMP or NEG (converting takes six instructions, and the next
- * block usually overwrites the flags): LF_RAW32 set, bits 31 and 32 the carries into
- * bits 31 and 32 (a ^ b ^ the 64-bit result of the operation on the
- * zero-extended operands), bit 4 the carry into bit 4. Canonical words
- * never have bit 40. The interpreter only sees canonical words: the run
+ * block usually overwrites the flags): LF_RAW32 set, bits 31 and 32 the
+ * carries into bits 31 and 32 (a ^ b ^ the 64-bit result of the operation
+ * on the zero-extended operands), bit 4 the carry into bit 4. Canonical
+ * words never have bit 40. The interpreter only sees canonical words: the run
  * loop calls lf_canon() when translated code returns or faults, and
  * translated code converts before it reads lf_aux or calls a handler.
  */

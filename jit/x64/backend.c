@@ -636,6 +636,19 @@ void x64_emit_exit(struct be_ctx *x, uint32_t eip, int64_t ninsns)
  * it before anything reads it. call_ret >= 0: a CALL's, which returns to
  * call_ret; with the return stack (ret.c) it calls its target, and its
  * continuation, a direct exit to call_ret, follows. */
+static void emit_goto_to(struct be_ctx *x, uint32_t eip, int64_t ninsns, int64_t call_ret);
+
+/* call L; the CALL's continuation (a direct exit to ret_eip); L: what is
+ * emitted next runs as the called code, and returns to the continuation. */
+static void call_past_continuation(struct be_ctx *x, uint32_t ret_eip)
+{
+    struct xbuf *b = &x->buf;
+    uint8_t *site = x_call32(b);
+    emit_goto_to(x, ret_eip, 0, -1);
+    if (!b->overflow)
+        x_patch32(site, b->p);
+}
+
 static void emit_goto_to(struct be_ctx *x, uint32_t eip, int64_t ninsns, int64_t call_ret)
 {
     struct xbuf *b = &x->buf;
@@ -650,23 +663,17 @@ static void emit_goto_to(struct be_ctx *x, uint32_t eip, int64_t ninsns, int64_t
     x64_emit_exit_common(x, ninsns);
     if (call)
         x64_emit_call_push(x, (uint32_t)call_ret);
+    /* Another page may be mapped elsewhere next time: never a patched
+     * jump; an inline cache checked by generation (ic.c), or without one
+     * the jump-cache lookup. */
     if (ic) {
-        /* Another page may be mapped elsewhere next time: never a patched
-         * jump; an inline cache checked by generation (ic.c). A CALL calls
-         * it: the continuation comes first. */
-        uint8_t *site = call ? x_call32(b) : NULL;
-        if (call) {
-            emit_goto_to(x, (uint32_t)call_ret, 0, -1);
-            if (!b->overflow)
-                x_patch32(site, b->p);
-        }
+        if (call)
+            call_past_continuation(x, (uint32_t)call_ret);
         x_mov_ri(b, 0, RAX, eip);
         x64_emit_ic(x, 0);
         return;
     }
     if (!same) {
-        /* Another page may be mapped elsewhere next time: never a patched
-         * jump, always the jump-cache lookup. */
         if (call)
             x_call_to(b, x->j->common.indirect);
         else
@@ -985,14 +992,10 @@ void be_emit_op(struct be_ctx *x, const struct ir_block *ir, const struct ir_op 
         if (x64_ret_stack_on(x->j) && op->c[0]) {
             x64_emit_ret(x); /* falls through when no entry matches */
         } else if (x64_ret_stack_on(x->j) && op->c[1] >= 0) {
-            /* the dispatch is called: the continuation comes first */
-            x64_emit_call_push(x, (uint32_t)op->c[1]);
-            uint8_t *site = x_call32(b);
-            emit_goto_to(x, (uint32_t)op->c[1], 0, -1);
-            if (!b->overflow)
-                x_patch32(site, b->p);
+            x64_emit_call_push(x, (uint32_t)op->c[1]); /* the lookup is called */
+            call_past_continuation(x, (uint32_t)op->c[1]);
         }
-        if (x64_ic_on(x->j)) /* a RET missed the return stack: its callers are few */
+        if (x64_ic_on(x->j)) /* a smaller table for a RET: the return stack takes most */
             x64_emit_ic(x, op->c[0] && x64_ret_stack_on(x->j) ? 2 : 4);
         else
             x64_emit_dispatch(x->j, b, x->b, -1); /* EIP stored only on a miss */

@@ -72,8 +72,6 @@ int32_t x64_tlb_base(const struct be_ctx *x)
                          sizeof(struct tlb_entry[TLB_SIZE]));
 }
 
-/* TLB probe: leaves the host address base in `ent` (add `lin`), or jumps to
- * the returned cold stub. `tag` is clobbered. */
 /* dst = (r + d) mod 2^32 */
 static void add32(struct xbuf *b, int dst, int r, int32_t d)
 {
@@ -104,6 +102,8 @@ static struct cold *probe_range(struct be_ctx *x, enum cold_kind kind, int r, in
     return c;
 }
 
+/* TLB probe: leaves the host address base in `ent` (add `lin`), or jumps to
+ * the returned cold stub. `tag` is clobbered. */
 struct cold *x64_tlb_probe(struct be_ctx *x, enum cold_kind kind, int lin, int ent, int tag, int size, bool write)
 {
     return probe_range(x, kind, lin, 0, size - 1, ent, tag, write, ent);
