@@ -20,14 +20,21 @@
  * JIT shares it so blocks and the interpreter hand flags to each other
  * without conversion.
  *
- * Translated code may leave lf_aux in a raw form for a 32-bit ADD, ADC,
- * SUB, SBB, CMP or NEG (converting takes six instructions, and the next
- * block usually overwrites the flags): LF_RAW32 set, bits 31 and 32 the
- * carries into bits 31 and 32 (a ^ b ^ the 64-bit result of the operation
- * on the zero-extended operands), bit 4 the carry into bit 4. Canonical
- * words never have bit 40. The interpreter only sees canonical words: the run
- * loop calls lf_canon() when translated code returns or faults, and
- * translated code converts before it reads lf_aux or calls a handler.
+ * Translated code may leave lf_aux in a raw form for an ADD, ADC, SUB,
+ * SBB, CMP or NEG (converting takes six instructions, and the next block
+ * usually overwrites the flags): the carry vector a ^ b ^ r (r the 64-bit
+ * result of the operation on the zero-extended operands; bit i is the
+ * carry into bit i), with bit 4 the carry into bit 4 and, for N-bit
+ * operands, bits N-1 and N the carries into the top bit and out of it,
+ * and one marker bit saying N:
+ *   32 bits: LF_RAW32 (bit 40) set; bits 33..63 are copies of bit 32
+ *   16 bits: LF_RAW16 (bit 42) set, bits 32..41 and 43..63 clear
+ *    8 bits: LF_RAW8 (bit 41) set, bits 32..40 and 42..63 clear
+ * (the 8- and 16-bit forms are XORed at 32 bits, so nothing above bit 31
+ * but the marker survives). Canonical words never have bits 40..42. The
+ * interpreter only sees canonical words: the run loop calls lf_canon()
+ * when translated code returns or faults, and translated code converts
+ * before it reads lf_aux or calls a handler.
  */
 #ifndef KESTREL_FLAGS_H
 #define KESTREL_FLAGS_H
@@ -43,13 +50,19 @@
 #define LF_SD (1ull << 16)
 
 #define LF_RAW32 (1ull << 40)
+#define LF_RAW8 (1ull << 41)
+#define LF_RAW16 (1ull << 42)
+#define LF_RAW_ANY (LF_RAW32 | LF_RAW8 | LF_RAW16)
 
-/* lf_aux in canonical form (see above). */
+/* lf_aux in canonical form (see above). A 32-bit raw word may have bits
+ * 41 and 42 set too (copies of bit 32): its marker is tested first. */
 static inline void lf_canon(struct cpu *c)
 {
     uint64_t a = c->lf_aux;
-    if (a & LF_RAW32)
-        c->lf_aux = (a >> 31 & 3) << 62 | (a >> 1 & 8);
+    if (a & LF_RAW_ANY) {
+        int top = (a & LF_RAW32) ? 31 : (a & LF_RAW8) ? 7 : 15;
+        c->lf_aux = (a >> top & 3) << 62 | (a >> 1 & 8);
+    }
 }
 
 /* Carry/borrow vector of an N-bit operation -> aux word. */

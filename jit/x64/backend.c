@@ -23,6 +23,7 @@
 
 #include "cpu/block.h"
 #include "cpu/cpu.h"
+#include "cpu/flags.h"
 #include "jit/x64/x64.h"
 
 const struct be_desc be_host = {
@@ -239,15 +240,33 @@ void be_set_defers(struct be_ctx *x, const struct ir_defer *d, const struct be_l
 /* ---- Flags and deferred stores ---- */
 
 /* r = the canonical form of the lf_aux word in r, raw (cpu/flags.h);
- * t: scratch. */
+ * t: scratch. The carries of an 8- or 16-bit word are moved up to where
+ * a 32-bit word has them. */
 static void emit_canon(struct xbuf *b, int r, int t)
 {
     x_mov_rr(b, 1, t, r);
+    x_bt_ri(b, 4, r, 40);
+    uint8_t *is32 = x_jcc32(b, CC_B);
+    x_bt_ri(b, 4, r, 41);
+    uint8_t *is16 = x_jcc32(b, CC_AE);
+    x_shift_ri(b, SH_SHL, 1, t, 32 - 8);
+    uint8_t *moved = x_jmp32(b);
+    x_patch32(is16, b->p);
+    x_shift_ri(b, SH_SHL, 1, t, 32 - 16);
+    x_patch32(is32, b->p);
+    x_patch32(moved, b->p);
     x_shift_ri(b, SH_SHR, 1, t, 31);
     x_shift_ri(b, SH_SHL, 1, t, 62);
     x_shift_ri(b, SH_SHR, 1, r, 1);
     x_alu_ri(b, ALU_AND, 1, r, 8);
     x_alu_rr(b, ALU_OR, 1, r, t);
+}
+
+/* ZF clear when cpu->lf_aux is raw: its byte 5 holds the markers. */
+static void test_raw(struct xbuf *b)
+{
+    x_rm(b, 0xf6, 0, 0, RBP, NOREG, 0, (int32_t)offsetof(struct cpu, lf_aux) + 5);
+    xb(b, (uint8_t)(LF_RAW_ANY >> 40));
 }
 
 void x64_ld_loc(struct be_ctx *x, int dst, const struct be_loc *l, bool w64)
@@ -367,17 +386,20 @@ static void emit_flags(struct be_ctx *x, int kind, int bits, const struct be_loc
         x_store(b, s1, RBP, NOREG, 0, res, 8);
         x64_ld_loc(x, s0, &in[0], false);
         op32_loc(x, ALU_XOR, s0, &in[1]);
+        /* an 8- or 16-bit raw word is XORed at 32 bits: nothing above
+         * bit 31 but its marker (cpu/flags.h) */
+        int w64 = bits == 32 || kind != FLK_ARITH;
         if (in[2].reg >= 0) {
-            x_alu_rr(b, ALU_XOR, 1, s0, in[2].reg);
+            x_alu_rr(b, ALU_XOR, w64, s0, in[2].reg);
         } else if (in[2].reg == BE_LOC_SLOT) {
-            x_alu_rm(b, ALU_XOR, 1, s0, X64_FP, X64_FO((int32_t)in[2].val * 8));
+            x_alu_rm(b, ALU_XOR, w64, s0, X64_FP, X64_FO((int32_t)in[2].val * 8));
         } else {
             x_mov_ri(b, 1, s1, in[2].val);
-            x_alu_rr(b, ALU_XOR, 1, s0, s1);
+            x_alu_rr(b, ALU_XOR, w64, s0, s1);
         }
-        if (kind == FLK_ARITH && bits == 32) {
+        if (kind == FLK_ARITH) {
             /* left raw, marked (cpu/flags.h): converted when read */
-            x_bt_ri(b, 5, s0, 40);
+            x_bt_ri(b, 5, s0, bits == 32 ? 40 : bits == 8 ? 41 : 42);
             x_store(b, s0, RBP, NOREG, 0, aux, 8);
             return;
         }
@@ -900,8 +922,8 @@ void be_emit_op(struct be_ctx *x, const struct ir_block *ir, const struct ir_op 
     case IR_LDG:
         x_load(b, w, out, RBP, NOREG, 0, x64_global_off((int)op->c[0]), w ? 8 : 4, false);
         if (op->c[0] == G_LFAUX) { /* a raw word (cpu/flags.h) is converted out of line */
-            x_bt_ri(b, 4, out, 40);
-            struct cold *c = x64_add_cold(x, COLD_CANON, x_jcc32(b, CC_B));
+            test_raw(b);
+            struct cold *c = x64_add_cold(x, COLD_CANON, x_jcc32(b, CC_NE));
             c->out = (int8_t)out;
             c->resume = b->p;
         }
@@ -940,9 +962,9 @@ void be_emit_op(struct be_ctx *x, const struct ir_block *ir, const struct ir_op 
             break;
         }
         int32_t aux = (int32_t)offsetof(struct cpu, lf_aux);
+        test_raw(b);
+        uint8_t *canonical = x_jcc32(b, CC_E);
         x_load(b, 1, RAX, RBP, NOREG, 0, aux, 8, false);
-        x_bt_ri(b, 4, RAX, 40);
-        uint8_t *canonical = x_jcc32(b, CC_AE);
         emit_canon(b, RAX, RCX);
         x_store(b, RAX, RBP, NOREG, 0, aux, 8);
         x_patch32(canonical, b->p);
