@@ -10,11 +10,11 @@
  * general registers and flags, and does not make the optimiser forget
  * them: the x87 handlers read and write only the FPU state and memory.
  * FCOMI/FUCOMI[P] write EFLAGS: theirs is an X87F op, whose output (ZF,
- * PF, CF) becomes the lazy flags here. FNSTSW AX is an X87F op too, its
+ * PF, CF) becomes the lazy flags here (FL_COMI: a Jcc tests its bits, and
+ * the backend makes lf_res and lf_aux of it where they are stored). FNSTSW AX is an X87F op too, its
  * output the status word, into AX. FCMOVcc (reads EFLAGS) stays a
  * fallback.
  */
-#include "cpu/flags.h"
 #include "jit/frontend.h"
 
 static bool is_comi(const struct insn *i)
@@ -28,27 +28,6 @@ static bool x87_lowered(const struct insn *i)
     if (!(oi->attr & A_FPU) || (oi->attr & (A_END | A_BRANCH)))
         return false;
     return !((oi->fread || oi->fwrite) && !is_comi(i)); /* FCMOVcc */
-}
-
-/* EFLAGS' ZF, PF, CF (the rest clear) as lazy flags (cpu/flags.h, the
- * encoding of lf_set): lf_res 0 for ZF else 0x100; lf_aux with CF in
- * bits 63 and 62 (OF clear) and odd parity unless PF. */
-static void comi_flags(struct fe *f, ir_temp v)
-{
-    struct ir_block *ir = f->ir;
-    if (!fe_flags_live(f, F_OSZAPC)) {
-        f->fl.kind = FL_NONE;
-        return;
-    }
-    ir_temp w = ir_op1(ir, IR_EXT32U, IR_I64, v);
-    ir_temp zf = ir_op2i(ir, IR_AND, IR_I64, ir_op2i(ir, IR_SHR, IR_I64, w, 6), 1);
-    ir_temp res = ir_op2i(ir, IR_SHL, IR_I64, ir_op2i(ir, IR_XOR, IR_I64, zf, 1), 8);
-    ir_temp cf = ir_op2i(ir, IR_AND, IR_I64, w, 1);
-    ir_temp cfm = ir_op2(ir, IR_AND, IR_I64, ir_op1(ir, IR_NEG, IR_I64, cf),
-                         ir_const(ir, IR_I64, (int64_t)(LF_CF | LF_PO)));
-    ir_temp pf = ir_op2i(ir, IR_AND, IR_I64, ir_op2i(ir, IR_SHR, IR_I64, w, 2), 1);
-    ir_temp pfb = ir_op2i(ir, IR_SHL, IR_I64, ir_op2i(ir, IR_XOR, IR_I64, pf, 1), LF_PDB_SHIFT);
-    fe_flags_words(f, res, ir_op2(ir, IR_OR, IR_I64, cfm, pfb));
 }
 
 bool fe_x87(struct fe *f)
@@ -66,7 +45,7 @@ bool fe_x87(struct fe *f)
     op->c[2] = f->next;
     f->j->stats.jit_x87_insns++;
     if (is_comi(i))
-        comi_flags(f, v);
+        fe_flags_comi(f, v);
     else if (out)
         fe_set_reg(f, R_EAX, 16, v);
     /* No CHKSTOP after it: an inline store never hits code (the soft TLB

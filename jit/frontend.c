@@ -182,6 +182,17 @@ void fe_flags_words(struct fe *f, ir_temp res, ir_temp aux)
     record(f, (struct fe_flags){ FL_WORDS, 32, 0, IR_NOTEMP, IR_NOTEMP, IR_NOTEMP, IR_NOTEMP, IR_NOTEMP, res, aux });
 }
 
+void fe_flags_comi(struct fe *f, ir_temp w)
+{
+    record(f, (struct fe_flags){ FL_COMI, 32, 0, w, IR_NOTEMP, IR_NOTEMP, IR_NOTEMP, IR_NOTEMP, IR_NOTEMP, IR_NOTEMP });
+}
+
+/* Bit n of an FCOMI's flags (fl.a: EFLAGS' ZF, PF, CF) as an i32 0/1. */
+static ir_temp comi_bit(struct fe *f, int n)
+{
+    return ir_op2i(f->ir, IR_AND, IR_I32, ir_op2i(f->ir, IR_SHR, IR_I32, f->fl.a, n), 1);
+}
+
 void fe_flags_shift(struct fe *f, int kind, int bits, ir_temp v, unsigned n, ir_temp r)
 {
     record(f, (struct fe_flags){ FL_SHIFT, (uint8_t)bits, (uint8_t)kind, v, fe_const(f, n), IR_NOTEMP, r, IR_NOTEMP,
@@ -225,6 +236,8 @@ ir_temp fe_fl_res(struct fe *f)
     struct fe_flags *fl = &f->fl;
     if (fl->kind == FL_NONE)
         return ir_ldg(f->ir, G_LFRES);
+    if (fl->res == IR_NOTEMP && fl->kind == FL_COMI) /* lf_set(): 0 for ZF, else 0x100 */
+        fl->res = ir_op2i(f->ir, IR_SHL, IR_I64, ir_op1(f->ir, IR_EXT32U, IR_I32, ir_op2i(f->ir, IR_XOR, IR_I32, comi_bit(f, 6), 1)), 8);
     if (fl->res == IR_NOTEMP)
         fl->res = sext_to64(f, fl->size, fl->r);
     return fl->res;
@@ -247,6 +260,14 @@ ir_temp fe_fl_aux(struct fe *f)
     }
     if (fl->kind == FL_SHIFT) {
         fl->aux = shift_aux(f);
+        return fl->aux;
+    }
+    if (fl->kind == FL_COMI) {
+        /* lf_set(): CF in bits 63 and 62 (OF clear), odd parity unless PF */
+        ir_temp cf = ir_op1(ir, IR_EXT32U, IR_I32, comi_bit(f, 0));
+        ir_temp cfm = ir_op2(ir, IR_AND, IR_I64, ir_op1(ir, IR_NEG, IR_I64, cf), ir_const(ir, IR_I64, (int64_t)(LF_CF | LF_PO)));
+        ir_temp npf = ir_op1(ir, IR_EXT32U, IR_I32, ir_op2i(ir, IR_XOR, IR_I32, comi_bit(f, 2), 1));
+        fl->aux = ir_op2(ir, IR_OR, IR_I64, cfm, ir_op2i(ir, IR_SHL, IR_I64, npf, LF_PDB_SHIFT));
         return fl->aux;
     }
     ir_temp x = ir_op2(ir, IR_XOR, IR_I64, ir_op1(ir, IR_EXT32U, IR_I32, fl->a), ir_op1(ir, IR_EXT32U, IR_I32, fl->b));
@@ -274,6 +295,8 @@ ir_temp fe_fl_cf(struct fe *f)
         return fe_const(f, 0);
     case FL_INCDEC:
         return fl->cf;
+    case FL_COMI:
+        return comi_bit(f, 0);
     case FL_ADD:
     case FL_SUB:
     case FL_OTHER:
@@ -300,6 +323,10 @@ void fe_commit_flags(struct fe *f)
         op->c[0] = FLK_WORDS;
         op->in[0] = fl->res;
         op->in[1] = fl->aux;
+        break;
+    case FL_COMI:
+        op->c[0] = FLK_COMI;
+        op->in[0] = fl->a;
         break;
     case FL_SHIFT:
         op->c[0] = fl->shift;
@@ -364,6 +391,13 @@ static struct fe_cmp cond_cmp(struct fe *f, int cc)
     int c = cc >> 1;
     ir_temp zero64 = ir_const(ir, IR_I64, 0);
     struct fe_cmp m;
+    if (fl->kind == FL_COMI) {
+        /* ZF, PF, CF as FCOMI set them; OF and SF clear, so L, LE are Z */
+        static const int8_t mask[8] = { 0, 0x01, 0x40, 0x41, 0, 0x04, 0, 0x40 };
+        if (!mask[c])
+            return (struct fe_cmp){ IR_NE, IR_I32, fe_const(f, 0), fe_const(f, 0) };
+        return cmp_bool(f, ir_op2i(ir, IR_AND, IR_I32, fl->a, mask[c]));
+    }
     if (fl->kind != FL_SUB && cond_res32(f, c, &m))
         return m;
     if (fl->kind == FL_SUB && c == 4 && cond_res32(f, c, &m))

@@ -24,7 +24,7 @@
  * its operands, from which any flag is computed on demand (Jcc/SETcc/
  * CMOVcc fusion, ADC's carry-in, ...), and which become a FLAGS op when the
  * instruction commits. FL_NONE: the flags are in struct cpu. */
-enum fl_kind { FL_NONE, FL_ADD, FL_SUB, FL_LOGIC, FL_INCDEC, FL_OTHER, FL_WORDS, FL_SHIFT };
+enum fl_kind { FL_NONE, FL_ADD, FL_SUB, FL_LOGIC, FL_INCDEC, FL_OTHER, FL_WORDS, FL_SHIFT, FL_COMI };
 
 struct fe_flags {
     uint8_t kind;      /* enum fl_kind; FL_OTHER: ADC/SBB-like arithmetic */
@@ -92,6 +92,8 @@ void fe_flags_logic(struct fe *f, int bits, ir_temp r);
 void fe_flags_set(struct fe *f, int bits, ir_temp r, ir_temp aux);
 /* SHL/SHR/SAR of v (zero-extended from bits) by the constant n (1..31). */
 void fe_flags_shift(struct fe *f, int kind, int bits, ir_temp v, unsigned n, ir_temp r);
+/* FCOMI's: w an i32 with EFLAGS' ZF, PF and CF in their places. */
+void fe_flags_comi(struct fe *f, ir_temp w);
 /* Both words given (res already sign-extended to 64 bits). */
 void fe_flags_words(struct fe *f, ir_temp res, ir_temp aux);
 /* Store the flags computed by this instruction (the driver does it after

@@ -74,8 +74,10 @@ enum ir_global { G_EAX, G_ECX, G_EDX, G_EBX, G_ESP, G_EBP, G_ESI, G_EDI, G_LFRES
  *   WORDS   in0 = lf_res, in1 = lf_aux, both i64, given
  *   SHL, SHR, SAR  in0 = the source, in1 = the count (a constant, 1..31),
  *           in2 = the result (i32s): the flags of cpu/ops/shift.c (CF the
- *           last bit out, OF of the first step, AF 0) */
-enum ir_flk { FLK_ARITH, FLK_INCDEC, FLK_LOGIC, FLK_WORDS, FLK_SHL, FLK_SHR, FLK_SAR };
+ *           last bit out, OF of the first step, AF 0)
+ *   COMI    in0 = an i32 with EFLAGS' ZF, PF and CF in their places, the
+ *           others clear (FCOMI): the words lf_set() would make of it */
+enum ir_flk { FLK_ARITH, FLK_INCDEC, FLK_LOGIC, FLK_WORDS, FLK_SHL, FLK_SHR, FLK_SAR, FLK_COMI };
 /* A kind with this bit (loop translations, carry.c): the flags of the
  * previous iteration, stored only once the block's back edge has been
  * taken since it was entered. */

@@ -347,6 +347,22 @@ static void emit_flags(struct be_ctx *x, int kind, int bits, const struct be_loc
         x_store(b, s0, RBP, NOREG, 0, res, 8);
         x_store_i(b, 0, RBP, aux, 8);
         return;
+    case FLK_COMI: /* lf_set() of ZF (bit 6), PF (bit 2), CF (bit 0) */
+        x64_ld_loc(x, s0, &in[0], false);
+        x_mov_rr(b, 0, s1, s0);
+        x_alu_ri(b, ALU_AND, 0, s0, 0x40);
+        x_alu_ri(b, ALU_XOR, 0, s0, 0x40);
+        x_shift_ri(b, SH_SHL, 0, s0, 8 - 6);
+        x_store(b, s0, RBP, NOREG, 0, res, 8); /* 0 for ZF, else 0x100 */
+        x_mov_rr(b, 0, s0, s1);
+        x_alu_ri(b, ALU_AND, 0, s0, 4);
+        x_alu_ri(b, ALU_XOR, 0, s0, 4);
+        x_shift_ri(b, SH_SHL, 0, s0, LF_PDB_SHIFT - 2); /* odd parity unless PF */
+        x_shift_ri(b, SH_SHL, 1, s1, 63);
+        x_shift_ri(b, SH_SAR, 1, s1, 1); /* CF into bits 63 and 62: OF clear */
+        x_alu_rr(b, ALU_OR, 1, s0, s1);
+        x_store(b, s0, RBP, NOREG, 0, aux, 8);
+        return;
     case FLK_SHL:
     case FLK_SHR:
     case FLK_SAR: {

@@ -162,6 +162,32 @@ static void compares(void)
         { "-0 vs 0", 0x80000000u, 0x00000000u }, { "nan vs 1", 0x7fc00000u, 0x3f800000u },
     };
     for (unsigned k = 0; k < sizeof(c) / sizeof(c[0]); k++) {
+        /* Every condition right after FCOMIP, in one block: a JIT tests
+         * FCOMI's flags directly there (bit n: condition n, Jcc order).
+         * Run often enough to be translated, every run the same. */
+        uint32_t first = 0, differ = 0;
+        for (int run = 0; run < 64; run++) {
+            uint8_t set[16];
+            __asm__ volatile("fninit; flds %2; flds %1; fcomip %%st(1), %%st; fstp %%st(0);"
+                             "seto %%al; movb %%al, 0(%0); setno %%al; movb %%al, 1(%0);"
+                             "setb %%al; movb %%al, 2(%0); setae %%al; movb %%al, 3(%0);"
+                             "sete %%al; movb %%al, 4(%0); setne %%al; movb %%al, 5(%0);"
+                             "setbe %%al; movb %%al, 6(%0); seta %%al; movb %%al, 7(%0);"
+                             "sets %%al; movb %%al, 8(%0); setns %%al; movb %%al, 9(%0);"
+                             "setp %%al; movb %%al, 10(%0); setnp %%al; movb %%al, 11(%0);"
+                             "setl %%al; movb %%al, 12(%0); setge %%al; movb %%al, 13(%0);"
+                             "setle %%al; movb %%al, 14(%0); setg %%al; movb %%al, 15(%0)"
+                             :
+                             : "r"(set), "m"(c[k].a), "m"(c[k].b)
+                             : "cc", "memory", "eax");
+            uint32_t taken = 0;
+            for (int n = 0; n < 16; n++)
+                taken |= (uint32_t)(set[n] & 1) << n;
+            if (!run)
+                first = taken;
+            differ += taken != first;
+        }
+        rt_printf("fcomip %s: conditions %04x, %u runs differ\n", c[k].name, first, differ);
         uint32_t fl;
         uint16_t sw, sw2;
         __asm__ volatile("fninit; flds %4; flds %3; fcomi %%st(1), %%st; pushfl; popl %0; fnstsw %1;"
