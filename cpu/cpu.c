@@ -154,19 +154,23 @@ _Noreturn void cpu_fault(struct cpu *c, int vector, int errcode)
 void cpu_set_irq(struct cpu *c, int level)
 {
     c->irq_line = level != 0;
-    if (level)
+    if (level) {
+        cpu_event(c);
         cpu_stop(c);
+    }
 }
 
 void cpu_raise_nmi(struct cpu *c)
 {
     c->nmi_pending = 1;
+    cpu_event(c);
     cpu_stop(c);
 }
 
 void cpu_raise_init(struct cpu *c)
 {
     c->init_pending = 1;
+    cpu_event(c);
     cpu_stop(c);
 }
 
@@ -204,6 +208,7 @@ void cpu_init_signal(struct cpu *c)
 void cpu_request_exit(struct cpu *c)
 {
     c->exit_request = 1;
+    cpu_event(c);
     cpu_stop(c);
 }
 

@@ -271,7 +271,9 @@ struct cpu {
     int deliv_vector;    /* exception being delivered, -1 if none (#DF rules) */
     uint8_t intr_taken;  /* an event was delivered during this instruction (TF rules) */
     uint8_t nmi_blocked; /* NMI handler running: further NMIs wait for IRET */
-    uint64_t exec_end;   /* icount at which cpu_exec() returns */
+    uint64_t run_end;    /* icount at which cpu_exec() returns */
+    uint64_t exec_end;   /* translated code leaves once icount reaches it: run_end,
+                          * or 0 while an event is pending (cpu_event()) */
     jmp_buf jb;          /* unwind target inside cpu_exec() */
 
     struct mmu mmu;             /* TLBs and paging control */
@@ -356,6 +358,14 @@ void cpu_set_eflags(struct cpu *cpu, uint32_t val, uint32_t mask);
 static inline void cpu_stop(struct cpu *cpu)
 {
     cpu->blk_end = cpu->cur + 1;
+}
+
+/* A byte of cpu->events was set: translated code leaves at its next block
+ * entry or loop back edge, where it checks the budget (exec_end) alone.
+ * The run loop re-arms exec_end once the events are all clear. */
+static inline void cpu_event(struct cpu *cpu)
+{
+    cpu->exec_end = 0;
 }
 
 /* Raise a guest exception: unwinds to cpu_exec(). */

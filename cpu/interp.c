@@ -400,8 +400,12 @@ static __attribute__((noinline)) int attend(struct cpu *c)
 static __attribute__((noinline)) enum cpu_exit run_loop(struct cpu *c)
 {
     for (;;) {
-        if ((int64_t)(c->icount - c->exec_end) >= 0)
-            return c->exit_request ? (c->exit_request = 0, CPU_EXIT_REQUEST) : CPU_EXIT_BUDGET;
+        if ((int64_t)(c->icount - c->exec_end) >= 0) {
+            if ((int64_t)(c->icount - c->run_end) >= 0)
+                return c->exit_request ? (c->exit_request = 0, CPU_EXIT_REQUEST) : CPU_EXIT_BUDGET;
+            if (!c->events)
+                c->exec_end = c->run_end; /* cpu_event(): the events were served */
+        }
         if (__builtin_expect(c->events | (c->eflags & EFL_TF) | (c->mmu.phys_gen != c->mem->gen), 0)) {
             int r = attend(c);
             if (r >= 0)
@@ -414,7 +418,8 @@ static __attribute__((noinline)) enum cpu_exit run_loop(struct cpu *c)
 
 enum cpu_exit cpu_exec(struct cpu *c, uint64_t budget)
 {
-    c->exec_end = c->icount + budget;
+    c->run_end = c->icount + budget;
+    c->exec_end = c->events ? 0 : c->run_end; /* cpu_event() while one is pending */
     if (setjmp(c->jb)) {
         if (!on_fault(c)) {
             if (c->env.shutdown)

@@ -52,6 +52,8 @@ void dbg_update(struct cpu *c)
         }
     }
     c->dbg_armed = armed;
+    if (armed)
+        cpu_event(c);
     c->dbg_data = data;
     c->dbg_hits = 0;
     if (npages || c->mmu.nwatch)

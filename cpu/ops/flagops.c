@@ -33,6 +33,7 @@ HANDLER(sti)
     if (!(c->eflags & EFL_IF)) {
         c->eflags |= EFL_IF;
         c->inhibit_irq = 1;
+        cpu_event(c);
     }
 }
 

@@ -35,4 +35,5 @@ HANDLER(hlt)
     if ((c->cr0 & CR0_PE) && c->cpl != 0)
         cpu_fault(c, EXC_GP, 0);
     c->halted = 1;
+    cpu_event(c);
 }

@@ -171,6 +171,7 @@ static void mov_sreg(struct cpu *c, int sreg, uint16_t sel)
     seg_load(c, sreg, sel);
     if (sreg == SEG_SS) {
         c->inhibit_irq = 1;
+        cpu_event(c);
         cpu_stop(c); /* the shadow covers exactly the next instruction */
     }
 }

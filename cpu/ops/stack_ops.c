@@ -70,6 +70,7 @@ static void pop_sreg(struct cpu *c, const struct insn *i, int size)
     sp_set(c, sp_add(c, sp, size));
     if (s == SEG_SS) {
         c->inhibit_irq = 1;
+        cpu_event(c);
         cpu_stop(c);
     }
 }

@@ -11,7 +11,8 @@
  *   only rotates by a register need RCX.
  * - A block starts with a 16-byte entry thunk (block->native: load the
  *   body address, jump to the common prologue); the chained entry right
- *   after it checks cpu->events and the instruction budget. cpu->blk is
+ *   after it checks the instruction budget (and so cpu->events, which
+ *   cpu_event() folds into it). cpu->blk is
  *   set where something may fault or read it (x64_set_cur), and the
  *   cpu_stop() sentinel (blk_end = NULL) once, by the prologue: a stop
  *   seen late only ends a later block early, at an instruction boundary.
@@ -555,10 +556,9 @@ struct be_ctx *be_begin(struct jit *j, struct jit_tb *tb, uint8_t *start, uint8_
     x_jmp_to(b, j->common.prologue);
     while (b->p < start + X64_ENTRY_SIZE && !b->overflow)
         xb(b, 0xcc);
-    /* Chained entry: leave at once for pending events or a spent budget.
-     * Whoever jumped here left cpu->eip stale: the exit stub stores it. */
-    x_alu_mi(b, ALU_CMP, 1, RBP, (int32_t)offsetof(struct cpu, events), 0);
-    x64_add_cold(x, COLD_ENTRY_EXIT, x_jcc32(b, CC_NE));
+    /* Chained entry: leave at once for a spent budget or pending events
+     * (cpu_event() makes exec_end 0 while there are any, cpu.h). Whoever
+     * jumped here left cpu->eip stale: the exit stub stores it. */
     x_load(b, 1, R11, RBP, NOREG, 0, (int32_t)offsetof(struct cpu, icount), 8, false);
     x_alu_rm(b, ALU_SUB, 1, R11, RBP, (int32_t)offsetof(struct cpu, exec_end));
     x64_add_cold(x, COLD_ENTRY_EXIT, x_jcc32(b, CC_NS));

@@ -33,7 +33,8 @@
  * also counts the instructions, in a register the allocator leaves alone
  * (X64_LOOP_ICOUNT, stored to cpu->icount each iteration but never read
  * back: no store-to-load chain from one iteration to the next), and makes
- * the chained entry's checks itself (events, the budget): leaving there
+ * the chained entry's check itself (the budget, which cpu_event() makes
+ * cover the events, cpu.h): leaving there
  * stores the carried registers and flags and writes m0 back. Every other
  * exit stores them as usual. Co-simulation and exec tracing compare or
  * log block by block: jit.c gives them no loop translations. A block that
@@ -257,13 +258,10 @@ static void emit_back_edge(struct be_ctx *x, const struct cold *c)
         x_mov_ri(b, 1, R11, (int64_t)(uintptr_t)&x->j->stats.jit_insns_run);
         x_alu_mi(b, ALU_ADD, 1, R11, 0, (int32_t)c->ninsns);
     }
-    x_alu_mi(b, ALU_CMP, 1, RBP, (int32_t)offsetof(struct cpu, events), 0);
-    uint8_t *ev = x_jcc32(b, CC_NE);
-    x_mov_rr(b, 1, R11, X64_LOOP_ICOUNT);
+    x_mov_rr(b, 1, R11, X64_LOOP_ICOUNT); /* the budget, and events (cpu_event()) */
     x_alu_rm(b, ALU_SUB, 1, R11, RBP, (int32_t)offsetof(struct cpu, exec_end));
     uint8_t *spent = x_jcc32(b, CC_NS);
     x_jmp_to(b, lp->head);
-    x_patch32(ev, b->p);
     x_patch32(spent, b->p);
     for (int g = 0; g < 8; g++)
         if (lp->carried & (1u << g))

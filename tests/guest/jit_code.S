@@ -217,6 +217,37 @@ jit_spin_reg_jz:
 jit_spin_reg_end:
     ret
 
+/* uint32_t jit_sti_count(uint32_t n): with an interrupt pending, STI,
+ * then count ECX up to n in a loop chained to itself; returns the count
+ * (CLI again first). The interrupt belongs one instruction after the STI
+ * (the shadow covers the NOP); the handler records ECX. */
+    .globl jit_sti_count
+jit_sti_count:
+    movl 4(%esp), %eax
+    xorl %ecx, %ecx
+    sti
+    nop
+1:
+    incl %ecx
+    cmpl %eax, %ecx
+    jne 1b
+    cli
+    movl %ecx, %eax
+    ret
+
+/* uint32_t jit_hlt_ticks(volatile uint32_t *ticks): STI, HLT, CLI; the
+ * ticks the HLT waited for (an interrupt must end it: not 0). */
+    .globl jit_hlt_ticks
+jit_hlt_ticks:
+    movl 4(%esp), %edx
+    movl (%edx), %ecx
+    sti
+    hlt
+    cli
+    movl (%edx), %eax
+    subl %ecx, %eax
+    ret
+
 /* uint32_t jit_x87_spin(volatile uint32_t *ticks, uint32_t n): count on
  * the x87 stack until the timer interrupt handler has run n times. At the
  * loop's head ST(0..2) = k, k+1, k+2 (integers, the rest empty); each
