@@ -362,7 +362,9 @@ static inline void cpu_stop(struct cpu *cpu)
 
 /* A byte of cpu->events was set: translated code leaves at its next block
  * entry or loop back edge, where it checks the budget (exec_end) alone.
- * The run loop re-arms exec_end once the events are all clear. */
+ * The run loop re-arms exec_end once the events are all clear. (The JIT
+ * sets interp_next only on its way back to the run loop, which looks at
+ * the events itself.) */
 static inline void cpu_event(struct cpu *cpu)
 {
     cpu->exec_end = 0;
