@@ -78,6 +78,10 @@ bool be_available(void);
 
 void be_constraints(const struct ir_block *ir, const struct ir_op *op, struct be_cons *c);
 bool be_imm_ok(const struct ir_op *op, int idx, int64_t v);
+/* An X87/X87F op (instruction op->c[0] of b) whose memory operand the
+ * backend accesses inline and can take from a probe group's base in in1
+ * (probe.c): its size in bytes and whether it writes. */
+bool be_x87_access(const struct block *b, const struct ir_op *op, int *size, bool *write);
 
 /* Translation of one block into [start, end). `again`: the same block
  * once more, into the same place, because be_again() asked for it. */

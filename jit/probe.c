@@ -1,7 +1,9 @@
 /*
  * Probe groups: guest memory accesses in a block through one flat segment
  * at constant distances from one value (ESP for the stack, a structure
- * pointer, a frame pointer) share one soft-TLB probe.
+ * pointer, a frame pointer) share one soft-TLB probe. The accesses are
+ * QLD/QST, and the memory operands of X87 ops that the backend runs
+ * inline (be_x87_access: only it knows which).
  *
  * A function's prologue pushes four registers and reads its arguments:
  * each access probed on its own is eight host instructions and two loads
@@ -72,23 +74,45 @@ static void resolve(const struct ir_block *ir, const int32_t *def, ir_temp t, ir
     *off = o;
 }
 
-static bool member(const struct ir_op *op, uint32_t mode)
+/* A guest memory access that may join a group: its segment, size and
+ * whether it writes (or reads for a write); the input its group's base
+ * goes to. */
+struct access {
+    int seg, size, base_in;
+    bool write;
+};
+
+static bool member(const struct block *b, const struct ir_op *op, uint32_t mode, struct access *a)
 {
-    if (op->opc != IR_QLD && op->opc != IR_QST)
+    switch (op->opc) {
+    case IR_QLD:
+    case IR_QST:
+        *a = (struct access){ (int)op->c[0], (int)op->c[1], op->opc == IR_QLD ? 1 : 2,
+                              op->opc == IR_QST || (op->c[2] & IRM_WCHK) };
+        break;
+    case IR_X87:
+    case IR_X87F:
+        *a = (struct access){ (int)op->c[1], 0, 1, false };
+        if (!be_x87_access(b, op, &a->size, &a->write))
+            return false;
+        break;
+    default:
         return false;
-    int seg = (int)op->c[0];
-    return seg <= SEG_GS && (mode & MODE_FLAT(seg));
+    }
+    return a->seg <= SEG_GS && (mode & MODE_FLAT(a->seg));
 }
 
-void ir_probes(struct ir_block *ir, uint32_t mode)
+void ir_probes(struct ir_block *ir, const struct block *b, uint32_t mode)
 {
     unsigned nops = ir->nops;
     int32_t *def = malloc((ir->ntemps ? ir->ntemps : 1) * sizeof(*def));
     int16_t *gof = malloc((nops ? nops : 1) * sizeof(*gof)); /* op -> its group, or -1 */
+    int8_t *bin = malloc(nops ? nops : 1); /* op -> the input its group's base goes to */
     struct group *g = malloc(MAX_GROUPS * sizeof(*g));
     int open[SEG_GS + 1][8]; /* the open groups (at most 8 roots per segment) */
     unsigned ng = 0, used = 0;
-    if (!def || !gof || !g)
+    struct access acc;
+    if (!def || !gof || !g || !bin)
         goto out;
     for (unsigned t = 0; t < ir->ntemps; t++)
         def[t] = -1;
@@ -102,14 +126,15 @@ void ir_probes(struct ir_block *ir, uint32_t mode)
         uint8_t f = ir_opdefs[op->opc].flags;
         if (op->opc == IR_LOOPHEAD || (int32_t)k == ir->back || (f & (IRF_CALL | IRF_CLOBG))) {
             memset(open, -1, sizeof(open));
-        } else if (member(op, mode) && !ir_is_const(ir, op->in[0])) {
+        } else if (member(b, op, mode, &acc) && !ir_is_const(ir, op->in[0])) {
             ir_temp root;
             int64_t off;
             resolve(ir, def, op->in[0], &root, &off);
             if (ir_is_const(ir, root))
                 goto next; /* an absolute address (folded, normally) */
-            int seg = (int)op->c[0], size = (int)op->c[1];
-            bool write = op->opc == IR_QST || (op->c[2] & IRM_WCHK);
+            int seg = acc.seg, size = acc.size;
+            bool write = acc.write;
+            bin[k] = (int8_t)acc.base_in;
             int *slot = NULL;
             for (int s = 0; s < 8 && !slot; s++)
                 if (open[seg][s] >= 0 && g[open[seg][s]].root == root)
@@ -162,7 +187,7 @@ void ir_probes(struct ir_block *ir, uint32_t mode)
                 back++;
         }
         if (gr)
-            op.in[op.opc == IR_QLD ? 1 : 2] = gr->base;
+            op.in[bin[k]] = gr->base;
         ops[m++] = op;
     }
     free(ir->ops);
@@ -172,5 +197,6 @@ void ir_probes(struct ir_block *ir, uint32_t mode)
 out:
     free(def);
     free(gof);
+    free(bin);
     free(g);
 }

@@ -14,6 +14,11 @@ void be_constraints(const struct ir_block *ir, const struct ir_op *op, struct be
     *c = (struct be_cons){ .alias = -1 };
 }
 bool be_imm_ok(const struct ir_op *op, int idx, int64_t v) { (void)op, (void)idx, (void)v; return false; }
+bool be_x87_access(const struct block *b, const struct ir_op *op, int *size, bool *write)
+{
+    (void)b, (void)op, (void)size, (void)write;
+    return false;
+}
 struct be_ctx *be_begin(struct jit *j, struct jit_tb *tb, uint8_t *start, uint8_t *end)
 {
     (void)j, (void)tb, (void)start, (void)end;

@@ -1062,6 +1062,21 @@ static void control_word(struct be_ctx *x, const struct ir_op *op, const struct 
     x87_m(b, 0xd9, 5, RBP, NOREG, FPU_OFF(cw)); /* fldcw */
 }
 
+static bool writes(const struct xform *f)
+{
+    return f->kind == XK_ST_M || f->kind == XK_STCW || f->kind == XK_STSW;
+}
+
+bool be_x87_access(const struct block *b, const struct ir_op *op, int *size, bool *write)
+{
+    struct xform f = classify(&b->insn[op->c[0]]);
+    if (!f.msize)
+        return false;
+    *size = f.msize;
+    *write = writes(&f);
+    return true;
+}
+
 void x64_emit_x87(struct be_ctx *x, const struct ir_op *op, int out, const struct be_loc *in, const int *s, regset live)
 {
     struct xbuf *b = &x->buf;
@@ -1126,10 +1141,19 @@ void x64_emit_x87(struct be_ctx *x, const struct ir_op *op, int out, const struc
         x_test_ri(b, 0, idx, (int32_t)(present | emptied));
         x87_cold(x, op, x_jcc32(b, CC_NE), live, false);
     }
-    bool write = f.kind == XK_ST_M || f.kind == XK_STCW || f.kind == XK_STSW;
+    bool write = writes(&f);
     if (f.msize) {
         x64_seg_check(x, &in[0], (int)op->c[1], f.msize, write, lin, ent);
+        /* a probe group's base (probe.c) when it has one that is not 0 */
+        uint8_t *have = NULL;
+        if (in[1].reg >= 0) {
+            x_mov_rr(b, 1, ent, in[1].reg);
+            x_test_rr(b, 1, ent, ent);
+            have = x_jcc32(b, CC_NE);
+        }
         cross_probe(x, op, lin, ent, top, idx, f.msize, write, live);
+        if (have && !b->overflow)
+            x_patch32(have, b->p);
     }
     if (f.kind == XK_LDCW || f.kind == XK_STCW) {
         control_word(x, op, &f, lin, ent, top, idx, live);

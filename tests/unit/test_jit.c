@@ -734,6 +734,39 @@ START_TEST(probe_groups)
 }
 END_TEST
 
+/* fninit; fld qword [esi]; fst qword [esi+8]; fstp qword [esi+16]; hlt:
+ * three x87 memory operands, one probe group */
+static const uint8_t prog_x87_group[] = { 0xdb, 0xe3, 0xdd, 0x06, 0xdd, 0x56, 0x08, 0xdd, 0x5e, 0x10, 0xf4 };
+
+/* The same for x87 operands, which the backend runs on the host's x87:
+ * a group straddling the end of RAM must not hand them its base. */
+START_TEST(probe_groups_x87)
+{
+    setup_with(&(struct jit_config){ .threshold = 0 });
+    static const struct mmio_ops ops = { .read = devmem_read, .write = devmem_write };
+    ck_assert_int_eq(phys_add_mmio(&mem, 4u << 20, 0x1000, &ops, NULL, "devmem"), 0);
+    put(0x1000, prog_x87_group, sizeof(prog_x87_group));
+    const uint64_t pi = 0x400921fb54442d18ull; /* survives FLD m64, FST m64 exactly */
+    for (int round = 0; round < 3; round++)
+        for (uint32_t k = 1; k <= 24; k++) {
+            uint32_t base = (4u << 20) - k;
+            memset(devmem, 0, sizeof(devmem));
+            put32(base, (uint32_t)pi);
+            put32(base + 4, (uint32_t)(pi >> 32) ^ round);
+            for (uint32_t at = 8; at < 24; at += 4)
+                put32(base + at, 0);
+            cpu.gpr[R_ESI] = base;
+            run(0x1000);
+            for (uint32_t at = 8; at < 24; at += 8) {
+                ck_assert_uint_eq(get32(base + at), (uint32_t)pi);
+                ck_assert_uint_eq(get32(base + at + 4), (uint32_t)(pi >> 32) ^ round);
+            }
+        }
+    ck_assert_uint_gt(jit_get_stats(jit)->jit_x87_insns, 0); /* translated, not interpreted */
+    teardown();
+}
+END_TEST
+
 int main(void)
 {
     if (!jit_available())
@@ -758,6 +791,7 @@ int main(void)
     tcase_add_test(tc, ic_cr3_global);
     tcase_add_test(tc, ic_remap);
     tcase_add_test(tc, probe_groups);
+    tcase_add_test(tc, probe_groups_x87);
     suite_add_tcase(s, tc);
     SRunner *r = srunner_create(s);
     srunner_run_all(r, CK_NORMAL);
