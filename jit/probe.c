@@ -43,6 +43,7 @@ struct group {
     ir_temp root;
     uint8_t seg;
     bool write;
+    bool table;      /* a constant root: one access is reason enough */
     int64_t lo, hi;  /* first and last byte, relative to root */
     unsigned first;  /* op index of the first access */
     unsigned n;      /* accesses */
@@ -81,6 +82,57 @@ struct access {
     int seg, size, base_in;
     bool write;
 };
+
+/* A bound on the i32 value t (t <= the result), from how it was made:
+ * a constant, a zero-extended field or load, a mask, a right shift. */
+static uint32_t bound(const struct ir_block *ir, const int32_t *def, ir_temp t, int depth)
+{
+    if (ir_is_const(ir, t))
+        return (uint32_t)ir_val(ir, t);
+    int32_t d = def[t];
+    if (d < 0 || depth > 4)
+        return UINT32_MAX;
+    const struct ir_op *op = &ir->ops[d];
+    if (op->type != IR_I32)
+        return UINT32_MAX;
+    switch (op->opc) {
+    case IR_MOV: return bound(ir, def, op->in[0], depth + 1);
+    case IR_EXT16U: return 0xffff;
+    case IR_EXTRACT: return op->c[1] >= 32 ? UINT32_MAX : (uint32_t)((1ull << op->c[1]) - 1);
+    case IR_QLD: return op->c[1] >= 4 || (op->c[2] & IRM_SIGN) ? UINT32_MAX : (uint32_t)((1ull << 8 * op->c[1]) - 1);
+    case IR_AND: {
+        uint32_t a = bound(ir, def, op->in[0], depth + 1), c = bound(ir, def, op->in[1], depth + 1);
+        return a < c ? a : c;
+    }
+    case IR_SHR:
+        if (!ir_is_const(ir, op->in[1]))
+            return UINT32_MAX;
+        return bound(ir, def, op->in[0], depth + 1) >> (ir_val(ir, op->in[1]) & 31);
+    default: return UINT32_MAX;
+    }
+}
+
+/* A table lookup: t = ADDR(constant base, bounded index) + off. The
+ * constant base becomes the group's root, [*lo, *hi] the bytes the
+ * index can reach (an access of `size`). Its probe depends on no
+ * register, so the host runs it beside the index's computation. */
+static bool table(const struct ir_block *ir, const int32_t *def, ir_temp t, int64_t off, int size, ir_temp *root,
+                  int64_t *lo, int64_t *hi)
+{
+    int32_t d = def[t];
+    if (d < 0)
+        return false;
+    const struct ir_op *op = &ir->ops[d];
+    if (op->opc != IR_ADDR || op->c[2] == 16 || !ir_is_const(ir, op->in[0]) || op->in[1] == IR_NOTEMP)
+        return false;
+    uint32_t n = bound(ir, def, op->in[1], 0);
+    if (n >= 4096)
+        return false;
+    *root = op->in[0];
+    *lo = off + (int32_t)op->c[0];
+    *hi = *lo + ((int64_t)n << op->c[1]) + size - 1;
+    return *hi - *lo < 4096;
+}
 
 static bool member(const struct block *b, const struct ir_op *op, uint32_t mode, struct access *a)
 {
@@ -134,15 +186,17 @@ void ir_probes(struct ir_block *ir, const struct block *b, uint32_t mode)
                 goto next; /* an absolute address (folded, normally) */
             int seg = acc.seg, size = acc.size;
             bool write = acc.write;
+            int64_t lo = off, hi = off + size - 1;
+            bool tab = table(ir, def, root, off, size, &root, &lo, &hi);
             bin[k] = (int8_t)acc.base_in;
             int *slot = NULL;
             for (int s = 0; s < 8 && !slot; s++)
                 if (open[seg][s] >= 0 && g[open[seg][s]].root == root)
                     slot = &open[seg][s];
             struct group *gr = slot ? &g[*slot] : NULL;
-            if (gr && (off + size - 1 > gr->hi ? off + size - 1 : gr->hi) - (off < gr->lo ? off : gr->lo) < GROUP_SPAN) {
-                gr->lo = off < gr->lo ? off : gr->lo;
-                gr->hi = off + size - 1 > gr->hi ? off + size - 1 : gr->hi;
+            if (gr && (hi > gr->hi ? hi : gr->hi) - (lo < gr->lo ? lo : gr->lo) < (tab ? 4096 : GROUP_SPAN)) {
+                gr->lo = lo < gr->lo ? lo : gr->lo;
+                gr->hi = hi > gr->hi ? hi : gr->hi;
                 gr->write |= write;
                 gr->n++;
                 gof[k] = (int16_t)(gr - g);
@@ -155,7 +209,7 @@ void ir_probes(struct ir_block *ir, const struct block *b, uint32_t mode)
                             break;
                         }
                 }
-                g[ng] = (struct group){ root, (uint8_t)seg, write, off, off + size - 1, k, 1, IR_NOTEMP };
+                g[ng] = (struct group){ root, (uint8_t)seg, write, tab, lo, hi, k, 1, IR_NOTEMP };
                 *slot = (int)ng;
                 gof[k] = (int16_t)ng++;
             }
@@ -165,7 +219,7 @@ void ir_probes(struct ir_block *ir, const struct block *b, uint32_t mode)
             def[op->out] = (int32_t)k;
     }
     for (unsigned i = 0; i < ng; i++)
-        if (g[i].n >= 2) {
+        if (g[i].n >= 2 || g[i].table) {
             g[i].base = ir_new(ir, IR_I64);
             used++;
         }
@@ -178,7 +232,7 @@ void ir_probes(struct ir_block *ir, const struct block *b, uint32_t mode)
     int32_t back = ir->back;
     for (unsigned k = 0; k < nops; k++) {
         struct ir_op op = ir->ops[k];
-        struct group *gr = gof[k] >= 0 && g[gof[k]].n >= 2 ? &g[gof[k]] : NULL;
+        struct group *gr = gof[k] >= 0 && g[gof[k]].base != IR_NOTEMP ? &g[gof[k]] : NULL;
         if (gr && gr->first == k) {
             ops[m++] = (struct ir_op){ .opc = IR_PROBE, .type = IR_I64, .cond = gr->write, .insn = op.insn,
                                        .out = gr->base, .in = { gr->root, IR_NOTEMP, IR_NOTEMP, IR_NOTEMP },

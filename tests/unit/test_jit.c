@@ -767,6 +767,62 @@ START_TEST(probe_groups_x87)
 }
 END_TEST
 
+/* An index 0..255 into EAX from the word at [esi], four ways the JIT
+ * bounds it: a byte load, a mask, a shift, a zero-extended field. */
+static const struct {
+    uint8_t code[8], len;
+    uint32_t word; /* [esi] = word | k << shift */
+    int shift;
+} table_index[] = {
+    { { 0x0f, 0xb6, 0x06 }, 3, 0xabcdef00u, 0 },                   /* movzx eax, byte [esi] */
+    { { 0x8b, 0x06, 0x25, 0xff, 0x00, 0x00, 0x00 }, 7, 0xabcdef00u, 0 }, /* mov eax, [esi]; and eax, 0xff */
+    { { 0x8b, 0x06, 0xc1, 0xe8, 0x18 }, 5, 0x00abcdefu, 24 },     /* mov eax, [esi]; shr eax, 24 */
+    { { 0x8b, 0x06, 0x0f, 0xb6, 0xc0 }, 5, 0xabcdef00u, 0 },       /* mov eax, [esi]; movzx eax, al */
+};
+
+/* index; mov eax, [eax*4 + table]; hlt: a table of 256 words whose last
+ * bytes are device memory (past the end of RAM) */
+static void table_at(uint32_t table, int way)
+{
+    uint8_t prog[16];
+    unsigned n = table_index[way].len;
+    memcpy(prog, table_index[way].code, n);
+    const uint8_t load[] = { 0x8b, 0x04, 0x85, (uint8_t)table, (uint8_t)(table >> 8), (uint8_t)(table >> 16), 0x00, 0xf4 };
+    memcpy(prog + n, load, sizeof(load));
+    setup_with(&(struct jit_config){ .threshold = 0 });
+    static const struct mmio_ops ops = { .read = devmem_read, .write = devmem_write };
+    ck_assert_int_eq(phys_add_mmio(&mem, 4u << 20, 0x1000, &ops, NULL, "devmem"), 0);
+    put(0x1000, prog, n + sizeof(load));
+    for (uint32_t k = 0; k < 256; k++)
+        for (uint32_t i = 0; i < 4; i++) {
+            uint32_t at = table + 4 * k + i, v = (0xa5000000u | k * 0x10101u) >> 8 * i & 0xff;
+            if (at < (4u << 20))
+                phys_write(&mem, at, 1, v);
+            else
+                devmem_write(NULL, at - (4u << 20), 1, v);
+        }
+    for (int round = 0; round < 2; round++)
+        for (uint32_t k = 0; k < 256; k++) {
+            put32(0x3000, table_index[way].word | k << table_index[way].shift);
+            cpu.gpr[R_ESI] = 0x3000;
+            ck_assert_uint_eq(run(0x1000), 0xa5000000u | k * 0x10101u);
+        }
+    teardown();
+}
+
+/* A table lookup's probe (probe.c) covers every byte the index can
+ * reach: here two pages (by as little as one byte), so it must not hand
+ * the access a base. */
+START_TEST(probe_table)
+{
+    for (int way = 0; way < 4; way++) {
+        table_at((4u << 20) - 4 * 128, way);
+        table_at((4u << 20) - 4 * 192, way);
+        table_at((4u << 20) - 1023, way); /* the last entry's last byte */
+    }
+}
+END_TEST
+
 int main(void)
 {
     if (!jit_available())
@@ -792,6 +848,7 @@ int main(void)
     tcase_add_test(tc, ic_remap);
     tcase_add_test(tc, probe_groups);
     tcase_add_test(tc, probe_groups_x87);
+    tcase_add_test(tc, probe_table);
     suite_add_tcase(s, tc);
     SRunner *r = srunner_create(s);
     srunner_run_all(r, CK_NORMAL);
