@@ -392,7 +392,8 @@ static struct fe_cmp cond_cmp(struct fe *f, int cc)
     ir_temp zero64 = ir_const(ir, IR_I64, 0);
     struct fe_cmp m;
     if (fl->kind == FL_COMI) {
-        /* ZF, PF, CF as FCOMI set them; OF and SF clear, so L, LE are Z */
+        /* ZF, PF, CF as FCOMI set them; OF and SF clear: O, S and L never
+         * hold, LE is ZF */
         static const int8_t mask[8] = { 0, 0x01, 0x40, 0x41, 0, 0x04, 0, 0x40 };
         if (!mask[c])
             return (struct fe_cmp){ IR_NE, IR_I32, fe_const(f, 0), fe_const(f, 0) };
