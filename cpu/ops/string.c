@@ -141,14 +141,22 @@ static uint32_t rep_bulk(struct cpu *c, const struct insn *i, int k, int size, u
     if (k == S_STOS) {
         uint32_t v = acc_get(c, size);
         uint8_t *lo = down ? d - bytes + (size_t)size : d;
-        if (size == 1)
+        if (size == 1) {
             memset(lo, (int)v, bytes);
-        else if (size == 2)
-            for (size_t o = 0; o < bytes; o += 2)
-                st16(lo + o, (uint16_t)v);
-        else
-            for (size_t o = 0; o < bytes; o += 4)
-                st32(lo + o, v);
+            return n;
+        }
+        /* Eight bytes of the pattern at a time: every multiple of 8 is an
+         * element boundary, so the tail is a prefix of the pattern. */
+        uint8_t p8[8];
+        for (int e = 0; e < 8; e += size)
+            if (size == 2)
+                st16(p8 + e, (uint16_t)v);
+            else
+                st32(p8 + e, v);
+        size_t o = 0;
+        for (; o + 8 <= bytes; o += 8)
+            memcpy(lo + o, p8, 8);
+        memcpy(lo + o, p8, bytes - o);
         return n;
     }
     /* MOVS: one block copy unless the destination overlaps the source
