@@ -76,12 +76,17 @@ static void resolve(const struct ir_block *ir, const int32_t *def, ir_temp t, ir
 }
 
 /* A guest memory access that may join a group: its segment, size and
- * whether it writes (or reads for a write); the input its group's base
- * goes to. */
+ * whether it writes (or reads for a write). */
 struct access {
-    int seg, size, base_in;
+    int seg, size;
     bool write;
 };
+
+/* The input of an access that takes its group's base. */
+static int base_input(const struct ir_op *op)
+{
+    return op->opc == IR_QST ? 2 : 1;
+}
 
 /* A bound on the i32 value t (t <= the result), from how it was made:
  * a constant, a zero-extended field or load, a mask, a right shift. */
@@ -139,12 +144,11 @@ static bool member(const struct block *b, const struct ir_op *op, uint32_t mode,
     switch (op->opc) {
     case IR_QLD:
     case IR_QST:
-        *a = (struct access){ (int)op->c[0], (int)op->c[1], op->opc == IR_QLD ? 1 : 2,
-                              op->opc == IR_QST || (op->c[2] & IRM_WCHK) };
+        *a = (struct access){ (int)op->c[0], (int)op->c[1], op->opc == IR_QST || (op->c[2] & IRM_WCHK) };
         break;
     case IR_X87:
     case IR_X87F:
-        *a = (struct access){ (int)op->c[1], 0, 1, false };
+        *a = (struct access){ (int)op->c[1], 0, false };
         if (!be_x87_access(b, op, &a->size, &a->write))
             return false;
         break;
@@ -159,12 +163,11 @@ void ir_probes(struct ir_block *ir, const struct block *b, uint32_t mode)
     unsigned nops = ir->nops;
     int32_t *def = malloc((ir->ntemps ? ir->ntemps : 1) * sizeof(*def));
     int16_t *gof = malloc((nops ? nops : 1) * sizeof(*gof)); /* op -> its group, or -1 */
-    int8_t *bin = malloc(nops ? nops : 1); /* op -> the input its group's base goes to */
     struct group *g = malloc(MAX_GROUPS * sizeof(*g));
     int open[SEG_GS + 1][8]; /* the open groups (at most 8 roots per segment) */
     unsigned ng = 0, used = 0;
     struct access acc;
-    if (!def || !gof || !g || !bin)
+    if (!def || !gof || !g)
         goto out;
     for (unsigned t = 0; t < ir->ntemps; t++)
         def[t] = -1;
@@ -188,7 +191,6 @@ void ir_probes(struct ir_block *ir, const struct block *b, uint32_t mode)
             bool write = acc.write;
             int64_t lo = off, hi = off + size - 1;
             bool tab = table(ir, def, root, off, size, &root, &lo, &hi);
-            bin[k] = (int8_t)acc.base_in;
             int *slot = NULL;
             for (int s = 0; s < 8 && !slot; s++)
                 if (open[seg][s] >= 0 && g[open[seg][s]].root == root)
@@ -241,7 +243,7 @@ void ir_probes(struct ir_block *ir, const struct block *b, uint32_t mode)
                 back++;
         }
         if (gr)
-            op.in[bin[k]] = gr->base;
+            op.in[base_input(&op)] = gr->base;
         ops[m++] = op;
     }
     free(ir->ops);
@@ -251,6 +253,5 @@ void ir_probes(struct ir_block *ir, const struct block *b, uint32_t mode)
 out:
     free(def);
     free(gof);
-    free(bin);
     free(g);
 }

@@ -135,6 +135,16 @@ void x64_emit_probe(struct be_ctx *x, const struct ir_op *op, int out, const str
     c->out = (int8_t)out;
 }
 
+uint8_t *x64_group_base(struct be_ctx *x, const struct be_loc *base, int ent)
+{
+    if (base->reg < 0)
+        return NULL;
+    struct xbuf *b = &x->buf;
+    x_mov_rr(b, 1, ent, base->reg);
+    x_test_rr(b, 1, ent, ent);
+    return x_jcc32(b, CC_NE);
+}
+
 /* The host base for an access into `ent`: its PROBE's (`base`, a
  * register) when it has one and that is not 0, else its own probe's (a
  * group whose range straddles a page costs its accesses no more than
@@ -142,15 +152,10 @@ void x64_emit_probe(struct be_ctx *x, const struct ir_op *op, int out, const str
 static struct cold *host_base(struct be_ctx *x, enum cold_kind kind, const struct be_loc *base, int lin, int ent,
                               int tag, int size, bool write)
 {
-    if (base->reg < 0)
-        return x64_tlb_probe(x, kind, lin, ent, tag, size, write);
-    struct xbuf *b = &x->buf;
-    x_mov_rr(b, 1, ent, base->reg);
-    x_test_rr(b, 1, ent, ent);
-    uint8_t *have = x_jcc32(b, CC_NE);
+    uint8_t *have = x64_group_base(x, base, ent);
     struct cold *c = x64_tlb_probe(x, kind, lin, ent, tag, size, write);
-    if (!b->overflow)
-        x_patch32(have, b->p);
+    if (have && !x->buf.overflow)
+        x_patch32(have, x->buf.p);
     return c;
 }
 

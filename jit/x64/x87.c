@@ -1144,13 +1144,7 @@ void x64_emit_x87(struct be_ctx *x, const struct ir_op *op, int out, const struc
     bool write = writes(&f);
     if (f.msize) {
         x64_seg_check(x, &in[0], (int)op->c[1], f.msize, write, lin, ent);
-        /* a probe group's base (probe.c) when it has one that is not 0 */
-        uint8_t *have = NULL;
-        if (in[1].reg >= 0) {
-            x_mov_rr(b, 1, ent, in[1].reg);
-            x_test_rr(b, 1, ent, ent);
-            have = x_jcc32(b, CC_NE);
-        }
+        uint8_t *have = x64_group_base(x, &in[1], ent); /* probe.c */
         cross_probe(x, op, lin, ent, top, idx, f.msize, write, live);
         if (have && !b->overflow)
             x_patch32(have, b->p);
