@@ -43,7 +43,6 @@ struct be_desc {
     const char *name;
     regset allocatable;    /* registers the allocator may hand out */
     regset call_clobbered; /* of those, the ones a C call does not preserve */
-    regset loop_reserved;  /* of those, the ones a loop translation (ir_block.back) keeps for itself */
     int nslots;            /* spill slots in the frame */
     int cs_arch, cs_mode;  /* Capstone, for --log out_asm */
 };

@@ -127,7 +127,7 @@ bool ir_carry(struct ir_block *ir)
     int lf = last_flags(ir, back);
     struct ir_op fl = lf >= 0 ? ir->ops[lf] : (struct ir_op){ 0 };
     unsigned regs = (unsigned)__builtin_popcount(carried),
-             avail = (unsigned)__builtin_popcount(be_host.allocatable & ~be_host.loop_reserved);
+             avail = (unsigned)__builtin_popcount(be_host.allocatable);
     if (regs > avail)
         return false;
     for (int i = 0; lf >= 0 && i < 4; i++)

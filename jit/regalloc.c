@@ -40,7 +40,6 @@ struct ra_state {
     unsigned ops_cap;
     ir_temp owner[NREGS];  /* per register: the temp it holds, or IR_NOTEMP */
     uint64_t slots_used;
-    regset reserved;       /* registers not to hand out in this block */
     const struct ir_block *ir;
     struct be_ctx *x;
     bool failed;
@@ -146,7 +145,7 @@ static void evict(struct ra_state *ra, int r)
 /* A register from `allowed` outside `locked`, evicting if need be. */
 static int alloc_reg(struct ra_state *ra, regset allowed, regset locked, bool want_saved)
 {
-    regset cand = allowed & ~locked & ~ra->reserved;
+    regset cand = allowed & ~locked;
     regset free_ = cand & ~owned(ra);
     if (free_) {
         regset saved = free_ & ~be_host.call_clobbered, clob = free_ & be_host.call_clobbered;
@@ -238,7 +237,7 @@ static void evacuate(struct ra_state *ra, int k, regset locked)
         if (ra->last_use[t] <= k) {
             continue;
         }
-        regset free_saved = be_host.allocatable & ~be_host.call_clobbered & ~owned(ra) & ~locked & ~ra->reserved;
+        regset free_saved = be_host.allocatable & ~be_host.call_clobbered & ~owned(ra) & ~locked;
         if (free_saved && !ir_is_const(ra->ir, t)) {
             int n = lowest(free_saved);
             be_emit_mov(ra->x, ir_type_of(ra->ir, t), n, r);
@@ -334,7 +333,6 @@ bool ra_run(struct ra_state *ra, const struct ir_block *ir, struct be_ctx *x)
     ra->ir = ir;
     ra->x = x;
     ra->failed = false;
-    ra->reserved = ir->back >= 0 ? be_host.loop_reserved : 0;
     reset_regs(ra);
     analyse(ra, ir);
 

@@ -31,7 +31,6 @@ const struct be_desc be_host = {
     .name = "x86-64",
     .allocatable = X64_ALLOCATABLE,
     .call_clobbered = X64_CLOBBERED,
-    .loop_reserved = REGBIT(X64_LOOP_ICOUNT),
     .nslots = X64_NSLOTS,
     .cs_arch = CS_ARCH_X86,
     .cs_mode = CS_MODE_64,
@@ -559,8 +558,7 @@ struct be_ctx *be_begin(struct jit *j, struct jit_tb *tb, uint8_t *start, uint8_
     /* Chained entry: leave at once for a spent budget or pending events
      * (cpu_event() makes exec_end 0 while there are any, cpu.h). Whoever
      * jumped here left cpu->eip stale: the exit stub stores it. */
-    x_load(b, 1, R11, RBP, NOREG, 0, (int32_t)offsetof(struct cpu, icount), 8, false);
-    x_alu_rm(b, ALU_SUB, 1, R11, RBP, (int32_t)offsetof(struct cpu, exec_end));
+    x_alu_rm(b, ALU_CMP, 1, X64_ICOUNT, RBP, (int32_t)offsetof(struct cpu, exec_end));
     x64_add_cold(x, COLD_ENTRY_EXIT, x_jcc32(b, CC_NS));
     if (x->b->crosses) {
         /* Its second page may have been remapped since a chained jump here
@@ -584,7 +582,7 @@ struct be_ctx *be_begin(struct jit *j, struct jit_tb *tb, uint8_t *start, uint8_
     if (j->cpu->log_mask & LOG_EXEC) {
         x_mov_rr(b, 1, RDI, RBP);
         x_mov_ri(b, 1, RSI, (int64_t)(uintptr_t)x->b);
-        x_call_abs(b, (const void *)jit_trace_exec);
+        x64_call_c(b, (const void *)jit_trace_exec);
     }
     x64_loop_head(x);
     return x;
@@ -649,7 +647,7 @@ void x64_emit_exit_common(struct be_ctx *x, int64_t ninsns)
 {
     struct xbuf *b = &x->buf;
     if (ninsns)
-        x_alu_mi(b, ALU_ADD, 1, RBP, (int32_t)offsetof(struct cpu, icount), (int32_t)ninsns);
+        x_alu_ri(b, ALU_ADD, 1, X64_ICOUNT, (int32_t)ninsns);
     if (x->j->cfg.stats && ninsns) {
         x_mov_ri(b, 1, R11, (int64_t)(uintptr_t)&x->j->stats.jit_insns_run);
         x_alu_mi(b, ALU_ADD, 1, R11, 0, (int32_t)ninsns);
@@ -735,15 +733,6 @@ void be_emit_op(struct be_ctx *x, const struct ir_block *ir, const struct ir_op 
 {
     struct xbuf *b = &x->buf;
     int w = op->type == IR_I64;
-    if (ir->back >= 0) { /* a loop translation's own register handed out? (be_host.loop_reserved) */
-        regset used = live | (out >= 0 ? REGBIT(out) : 0);
-        for (int i = 0; in && i < 4; i++)
-            used |= in[i].reg >= 0 ? REGBIT(in[i].reg) : 0;
-        if (used & REGBIT(X64_LOOP_ICOUNT)) {
-            x->failed = true;
-            return;
-        }
-    }
     if (!x64_x87_keeps_cache(op->opc))
         x64_x87_flush(x);
     switch (op->opc) {
@@ -988,7 +977,7 @@ void be_emit_op(struct be_ctx *x, const struct ir_block *ir, const struct ir_op 
         x->blk_set = true;
         x_mov_rr(b, 1, RDI, RBP);
         x_mov_rr(b, 1, RSI, R11);
-        x_call_abs(b, (const void *)i->fn);
+        x64_call_c(b, (const void *)i->fn);
         /* x87 and MMX handlers and CLTS may change what x87.c's mode check
          * looks at (CR0.TS, the control and status words); the other
          * instructions that can (MOV CR0, LMSW, task switches) end the
@@ -1049,7 +1038,7 @@ void be_emit_op(struct be_ctx *x, const struct ir_block *ir, const struct ir_op 
         x_mov_rr(b, 1, RDI, RBP);
         x_mov_ri(b, 0, RSI, op->c[0]);
         x_mov_ri(b, 0, RDX, (uint32_t)op->c[1]);
-        x_call_abs(b, (const void *)jit_raise);
+        x64_call_c(b, (const void *)jit_raise);
         break;
     default:
         x->failed = true;

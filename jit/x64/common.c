@@ -5,16 +5,18 @@
  *   bottom     where the return stack's bottom entries return (ret.c).
  *   prologue   block->native(cpu) lands here through the block's entry
  *              thunk (RAX = body): save the callee-saved registers, pin
- *              the CPU in RBP, lay the return stack's bottom (ret.c), save
- *              the host's x87 control word in the frame, check the
+ *              the CPU in RBP, lay the return stack's bottom (ret.c),
+ *              save the host's x87 control word in the frame, check the
  *              guest's x87 mode and set the host's up for it (x87.c), arm
- *              the cpu_stop() sentinel (blk_end = NULL), jump to the body.
+ *              the cpu_stop() sentinel (blk_end = NULL), load cpu->icount
+ *              into X64_ICOUNT (x64.h), jump to the body.
  *   miss       a dispatch that found no translated code: cpu->eip = EAX,
  *              then the epilogue.
- *   epilogue   back to the run loop: clear cpu->blk (the unwinder must not
- *              take a later fault for one inside this block), restore the
- *              host's x87 control word, unwind (from the return stack's
- *              bottom: whatever guest CALLs pushed goes).
+ *   epilogue   back to the run loop: X64_ICOUNT into cpu->icount, clear
+ *              cpu->blk (the unwinder must not take a later fault for one
+ *              inside this block), restore the host's x87 control word,
+ *              unwind (from the return stack's bottom: whatever guest
+ *              CALLs pushed goes).
  *   chain      an unchained direct exit (RSI = its struct jit_exit):
  *              jit_chain_exit() patches it when the target is translated
  *              and returns where to go.
@@ -120,6 +122,7 @@ size_t be_gen_common(struct jit *j, uint8_t *start, uint8_t *end)
     x_rm(b, 0xd9, 0, 7, X64_FP, NOREG, 0, X64_FO(X64_HOSTCW)); /* fnstcw: x87.c loads the guest's */
     x64_emit_x87_setup(b);
     x_store_i(b, 0, RBP, (int32_t)offsetof(struct cpu, blk_end), 8);
+    x_load(b, 1, X64_ICOUNT, RBP, NOREG, 0, (int32_t)offsetof(struct cpu, icount), 8, false);
     x_jmp_r(b, RAX);
 
     while ((uintptr_t)b->p & 15)
@@ -127,6 +130,7 @@ size_t be_gen_common(struct jit *j, uint8_t *start, uint8_t *end)
     cm->miss = b->p;
     x_store(b, RAX, RBP, NOREG, 0, (int32_t)offsetof(struct cpu, eip), 4);
     cm->epilogue = b->p; /* falls through from miss */
+    x_store(b, X64_ICOUNT, RBP, NOREG, 0, (int32_t)offsetof(struct cpu, icount), 8);
     x_store_i(b, 0, RBP, (int32_t)offsetof(struct cpu, blk), 8);
     x_rm(b, 0xd9, 0, 5, X64_FP, NOREG, 0, X64_FO(X64_HOSTCW)); /* fldcw: the host's again */
     x64_ret_stack_unwind(b);
@@ -138,7 +142,7 @@ size_t be_gen_common(struct jit *j, uint8_t *start, uint8_t *end)
         xb(b, 0xcc);
     cm->chain = b->p;
     x_mov_rr(b, 1, RDI, RBP);
-    x_call_abs(b, (const void *)jit_chain_exit);
+    x64_call_c(b, (const void *)jit_chain_exit);
     x_jmp_r(b, RAX);
 
     while ((uintptr_t)b->p & 15)

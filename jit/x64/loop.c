@@ -30,12 +30,10 @@
  *   iteration later the state is the loop's own.
  *
  * The back edge's code (inline: the BRCOND's jump is inverted to skip it)
- * also counts the instructions, in a register the allocator leaves alone
- * (X64_LOOP_ICOUNT, stored to cpu->icount each iteration but never read
- * back: no store-to-load chain from one iteration to the next), and makes
- * the chained entry's check itself (the budget, which cpu_event() makes
- * cover the events, cpu.h): leaving there
- * stores the carried registers and flags and writes m0 back. Every other
+ * also counts the instructions (in X64_ICOUNT, x64.h) and makes the
+ * chained entry's check itself (the budget, which cpu_event() makes cover
+ * the events, cpu.h): leaving there stores the carried registers and
+ * flags and writes m0 back. Every other
  * exit stores them as usual. Co-simulation and exec tracing compare or
  * log block by block: jit.c gives them no loop translations. A block that
  * crosses a page checks its second page at its chained entry, which the
@@ -85,10 +83,9 @@ bool be_again(struct be_ctx *x)
     }
 }
 
-/* The back edge jumps here, with X64_LOOP_ICOUNT holding cpu->icount. */
+/* Where the back edge jumps. */
 static void head_here(struct be_ctx *x)
 {
-    x_load(&x->buf, 1, X64_LOOP_ICOUNT, RBP, NOREG, 0, (int32_t)offsetof(struct cpu, icount), 8, false);
     x->lp.head = x->buf.p;
 }
 
@@ -251,15 +248,13 @@ static void emit_back_edge(struct be_ctx *x, const struct cold *c)
     carry_moves(x, c, fd);
     if (lp->carried & (1u << G_FLAGS))
         x_store_i(b, fd != NULL, X64_FP, X64_FO(X64_LOOPFLAGS), 4);
-    /* icount in a register: no load of the last iteration's store */
-    x_alu_ri(b, ALU_ADD, 1, X64_LOOP_ICOUNT, (int32_t)c->ninsns);
-    x_store(b, X64_LOOP_ICOUNT, RBP, NOREG, 0, (int32_t)offsetof(struct cpu, icount), 8);
+    x_alu_ri(b, ALU_ADD, 1, X64_ICOUNT, (int32_t)c->ninsns);
     if (x->j->cfg.stats) {
         x_mov_ri(b, 1, R11, (int64_t)(uintptr_t)&x->j->stats.jit_insns_run);
         x_alu_mi(b, ALU_ADD, 1, R11, 0, (int32_t)c->ninsns);
     }
-    x_mov_rr(b, 1, R11, X64_LOOP_ICOUNT); /* the budget, and events (cpu_event()) */
-    x_alu_rm(b, ALU_SUB, 1, R11, RBP, (int32_t)offsetof(struct cpu, exec_end));
+    /* the budget, and events (cpu_event()) */
+    x_alu_rm(b, ALU_CMP, 1, X64_ICOUNT, RBP, (int32_t)offsetof(struct cpu, exec_end));
     uint8_t *spent = x_jcc32(b, CC_NS);
     x_jmp_to(b, lp->head);
     x_patch32(spent, b->p);

@@ -235,7 +235,7 @@ void x64_emit_wrap_check(struct be_ctx *x, const struct cold *c, int lin)
     x_mov_rr(b, 1, RDI, RBP);
     x_mov_ri(b, 0, RSI, c->seg);
     x_mov_ri(b, 0, RDX, c->kind == COLD_ST || (c->flags & IRM_WCHK));
-    x_call_abs(b, (const void *)jit_seg_fault);
+    x64_call_c(b, (const void *)jit_seg_fault);
     x_patch32(ok, b->p);
 }
 
@@ -263,7 +263,7 @@ void x64_emit_cold_mem(struct be_ctx *x, const struct cold *c)
         x_mov_rr(b, 1, RDI, RBP);
         x_mov_ri(b, 0, RSI, c->seg);
         x_mov_ri(b, 0, RDX, c->flags);
-        x_call_abs(b, (const void *)jit_seg_fault);
+        x64_call_c(b, (const void *)jit_seg_fault);
         break;
     case COLD_LD:
         x64_emit_wrap_check(x, c, c->lin);
@@ -275,7 +275,7 @@ void x64_emit_cold_mem(struct be_ctx *x, const struct cold *c)
         x_mov_rr(b, 0, RSI, c->lin);
         x_mov_ri(b, 0, RDX, c->size);
         x_mov_rr(b, 1, RDI, RBP);
-        x_call_abs(b, (c->flags & IRM_WCHK) ? (const void *)jit_ldw_slow : (const void *)jit_ld_slow);
+        x64_call_c(b, (c->flags & IRM_WCHK) ? (const void *)jit_ldw_slow : (const void *)jit_ld_slow);
         if ((c->flags & IRM_SIGN) && c->size == 1)
             x_movsx8_rr(b, 0, c->out, RAX);
         else if ((c->flags & IRM_SIGN) && c->size == 2)
@@ -301,7 +301,7 @@ void x64_emit_cold_mem(struct be_ctx *x, const struct cold *c)
         x_mov_rr(b, 0, RSI, c->lin);
         x_mov_ri(b, 0, RCX, c->size);
         x_mov_rr(b, 1, RDI, RBP);
-        x_call_abs(b, (const void *)jit_st_slow);
+        x64_call_c(b, (const void *)jit_st_slow);
         x64_save_regs(b, keep, true);
         if (x87)
             x64_x87_unsync(x);

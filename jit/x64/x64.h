@@ -6,6 +6,13 @@
  * Conventions
  * - RBP holds the struct cpu pointer for the whole of translated code.
  * - R11 is the backend's own scratch register, never allocated.
+ * - R15 (X64_ICOUNT) holds cpu->icount, from the prologue to the
+ *   epilogue, across chained blocks: exits add to it, chained entries and
+ *   loop back edges compare it with cpu->exec_end, without a store and a
+ *   load of memory per block. struct cpu's copy is stale meanwhile; it is
+ *   written before every call out of translated code (x64_call_c: a
+ *   helper may read the clock, or fault and unwind to cpu_exec(), which
+ *   counts from it) and by the epilogue. Callee-saved: calls keep it.
  * - The frame holds the spill slots and a save area where slow paths park
  *   the call-clobbered registers they must preserve. It is not on the host
  *   stack but in struct cpu (cpu->accel_frame), addressed from RBP
@@ -31,10 +38,8 @@
 
 #define X64_ALLOCATABLE                                                                                                \
     (REGBIT(RAX) | REGBIT(RCX) | REGBIT(RDX) | REGBIT(RBX) | REGBIT(RSI) | REGBIT(RDI) | REGBIT(R8) | REGBIT(R9) |      \
-     REGBIT(R10) | REGBIT(R12) | REGBIT(R13) | REGBIT(R14) | REGBIT(R15))
-/* In a loop translation (loop.c), cpu->icount at the head of the
- * iteration: the back edge adds to it without reading memory. */
-#define X64_LOOP_ICOUNT R15
+     REGBIT(R10) | REGBIT(R12) | REGBIT(R13) | REGBIT(R14))
+#define X64_ICOUNT R15
 #define X64_CLOBBERED                                                                                                  \
     (REGBIT(RAX) | REGBIT(RCX) | REGBIT(RDX) | REGBIT(RSI) | REGBIT(RDI) | REGBIT(R8) | REGBIT(R9) | REGBIT(R10))
 
@@ -166,6 +171,14 @@ struct be_ctx {
 #define X64_RSPLIMIT (X64_RSPBASE + 8)
 #define X64_FRAME (X64_RSPLIMIT + 8)
 _Static_assert(X64_FRAME <= sizeof(((struct cpu *)0)->accel_frame), "the frame fits cpu->accel_frame");
+
+/* Call C function fn from translated code, struct cpu's icount brought
+ * up to date first (X64_ICOUNT). */
+static inline void x64_call_c(struct xbuf *b, const void *fn)
+{
+    x_store(b, X64_ICOUNT, RBP, NOREG, 0, (int32_t)offsetof(struct cpu, icount), 8);
+    x_call_abs(b, fn);
+}
 
 /* Offsets into struct cpu, checked against the types in backend.c. */
 int x64_global_off(int g);

@@ -1380,7 +1380,7 @@ void x64_emit_cold_x87(struct be_ctx *x, const struct cold *c)
     x64_set_cur(x, c->insn); /* leaves &insn in R11 */
     x_mov_rr(b, 1, RSI, R11);
     x_mov_rr(b, 1, RDI, RBP);
-    x_call_abs(b, (const void *)i->fn);
+    x64_call_c(b, (const void *)i->fn);
     if (resume) {
         x64_emit_x87_setup(b);
         x_alu_mi(b, ALU_CMP, 1, RBP, (int32_t)offsetof(struct cpu, blk_end), 0);

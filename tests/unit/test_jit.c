@@ -823,6 +823,50 @@ START_TEST(probe_table)
 }
 END_TEST
 
+/* ---- icount kept in a host register (x64: R15) across chained blocks ---- */
+
+static uint64_t icount_seen; /* struct cpu's icount when the device was read */
+
+static uint32_t icount_read(void *opaque, uint64_t off, int size)
+{
+    (void)opaque, (void)off, (void)size;
+    icount_seen = cpu.icount;
+    return 0x5a;
+}
+
+/* 0x1000: nop; nop; jmp 0x1010 / 0x1010: nop; jmp 0x1020 /
+ * 0x1020: mov eax, [esi] (the device); rdtsc; hlt */
+static const uint8_t prog_ic_a[] = { 0x90, 0x90, 0xeb, 0x0c };
+static const uint8_t prog_ic_b[] = { 0x90, 0xeb, 0x0d };
+static const uint8_t prog_ic_c[] = { 0x8b, 0x06, 0x0f, 0x31, 0xf4 };
+
+/* What a helper called from translated code reads as the instruction
+ * count (a device's clock, RDTSC without a clock of its own: cpu_tsc())
+ * is exact, chained blocks' instructions included: five before block C,
+ * whether the blocks run interpreted, translated or chained. */
+START_TEST(icount_in_calls)
+{
+    setup_with(&(struct jit_config){ .threshold = 0 });
+    static const struct mmio_ops ops = { .read = icount_read, .write = devmem_write };
+    ck_assert_int_eq(phys_add_mmio(&mem, 4u << 20, 0x1000, &ops, NULL, "icount"), 0);
+    put(0x1000, prog_ic_a, sizeof(prog_ic_a));
+    put(0x1010, prog_ic_b, sizeof(prog_ic_b));
+    put(0x1020, prog_ic_c, sizeof(prog_ic_c));
+    const struct jit_stats *s = jit_get_stats(jit);
+    for (int k = 0; k < 4; k++) {
+        cpu.gpr[R_ESI] = 4u << 20;
+        uint64_t start = cpu.icount;
+        uint64_t tsc = cpu_tsc(&cpu) - start; /* the TSC's offset from icount */
+        run(0x1000);
+        ck_assert_uint_eq(icount_seen - start, 5);
+        ck_assert_uint_eq((uint32_t)cpu.gpr[R_EAX] - (uint32_t)(start + tsc), 5);
+        ck_assert_uint_eq(cpu.icount - start, 8); /* HLT counted */
+    }
+    ck_assert_uint_ge(s->jit_chained, 2); /* A -> B -> C in one native entry */
+    teardown();
+}
+END_TEST
+
 int main(void)
 {
     if (!jit_available())
@@ -849,6 +893,7 @@ int main(void)
     tcase_add_test(tc, probe_groups);
     tcase_add_test(tc, probe_groups_x87);
     tcase_add_test(tc, probe_table);
+    tcase_add_test(tc, icount_in_calls);
     suite_add_tcase(s, tc);
     SRunner *r = srunner_create(s);
     srunner_run_all(r, CK_NORMAL);
