@@ -217,7 +217,7 @@ struct cold *x64_add_cold(struct be_ctx *x, enum cold_kind kind, uint8_t *site)
     }
     struct cold *c = &x->cold[x->ncold++];
     *c = (struct cold){ .kind = (uint8_t)kind, .site = site, .insn = (uint16_t)x->insn, .lin = -1, .out = -1,
-                        .val = -1, .dfirst = x->cur_dfirst, .dcount = x->cur_dcount, .x87 = x->x87 };
+                        .val = -1, .stop = -1, .dfirst = x->cur_dfirst, .dcount = x->cur_dcount, .x87 = x->x87 };
     return c;
 }
 
@@ -537,6 +537,8 @@ struct be_ctx *be_begin(struct jit *j, struct jit_tb *tb, uint8_t *start, uint8_
     x->cur_dfirst = x->cur_dcount = 0;
     x->failed = false;
     x->blk_set = false;
+    x->st_n = 0;
+    x->st_cold = -1;
     x->x87_checked = false;
     x->x87 = (struct x87_model){ .n = 0 };
     x64_loop_begin(x, again);
@@ -740,6 +742,7 @@ void be_emit_op(struct be_ctx *x, const struct ir_block *ir, const struct ir_op 
         break;
     case IR_INSN:
         x->insn = (unsigned)op->c[0];
+        x->st_n = 0;
         break;
     case IR_MOV:
         if (in[0].reg >= 0)
@@ -957,7 +960,12 @@ void be_emit_op(struct be_ctx *x, const struct ir_block *ir, const struct ir_op 
     }
     case IR_QLD: x64_emit_qld(x, op, out, in, s, live); break;
     case IR_PROBE: x64_emit_probe(x, op, out, in, s); break;
-    case IR_QST: x64_emit_qst(x, op, in, s, live); break;
+    case IR_QST: {
+        const struct cold *c = x64_emit_qst(x, op, in, s, live);
+        x->st_cold = c == &x->spare ? -1 : (int)(c - x->cold);
+        x->st_n++;
+        break;
+    }
     case IR_FALLBACK: {
         const struct insn *i = &x->b->insn[op->c[0]];
         /* The handler may read the flags: lf_aux canonical first
@@ -995,10 +1003,25 @@ void be_emit_op(struct be_ctx *x, const struct ir_block *ir, const struct ir_op 
         x64_emit_x87(x, op, out, in, s, live);
         break;
     case IR_CHKSTOP: {
-        x_alu_mi(b, ALU_CMP, 1, RBP, (int32_t)offsetof(struct cpu, blk_end), 0);
-        struct cold *c = x64_add_cold(x, COLD_EXIT, x_jcc32(b, CC_NE));
+        /* Only a store's slow path can call cpu_stop() (the soft TLB has
+         * no write entries for code pages). When the instruction's one
+         * store ended right here (nothing emitted since: the same
+         * registers, x87 cache and deferred stores), its slow path makes
+         * the check and the main path none. */
+        int st = x->st_n == 1 && x->st_cold >= 0 && (unsigned)x->st_cold < x->ncold &&
+                         x->cold[x->st_cold].kind == COLD_ST && x->cold[x->st_cold].resume == b->p
+                     ? x->st_cold
+                     : -1;
+        uint8_t *site = NULL;
+        if (st < 0) {
+            x_alu_mi(b, ALU_CMP, 1, RBP, (int32_t)offsetof(struct cpu, blk_end), 0);
+            site = x_jcc32(b, CC_NE);
+        }
+        struct cold *c = x64_add_cold(x, COLD_EXIT, site);
         c->imm = (uint32_t)op->c[1];
         c->ninsns = op->c[0];
+        if (st >= 0 && c != &x->spare)
+            x->cold[st].stop = (int)(c - x->cold);
         break;
     }
     case IR_GOTO:
@@ -1116,7 +1139,9 @@ size_t be_end(struct be_ctx *x)
         struct cold *c = &x->cold[k];
         uint8_t *at = b->p;
         emit_cold(x, c);
-        if (!b->overflow)
+        if (!c->site) /* a COLD_EXIT whose COLD_ST did not branch to it */
+            x->failed = true;
+        else if (!b->overflow)
             x_patch32(c->site, at);
     }
     for (unsigned k = 0; k < x->nlref && !b->overflow; k++) {

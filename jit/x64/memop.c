@@ -177,7 +177,8 @@ void x64_emit_qld(struct be_ctx *x, const struct ir_op *op, int out, const struc
     c->live = live & ~REGBIT(out);
 }
 
-void x64_emit_qst(struct be_ctx *x, const struct ir_op *op, const struct be_loc *in, const int *s, regset live)
+struct cold *x64_emit_qst(struct be_ctx *x, const struct ir_op *op, const struct be_loc *in, const int *s,
+                          regset live)
 {
     int seg = (int)op->c[0], size = (int)op->c[1];
     int lin = lin_reg(x, seg, &in[0], s[0], in[1].reg, live), ent = s[1], tag = s[2];
@@ -210,6 +211,7 @@ void x64_emit_qst(struct be_ctx *x, const struct ir_op *op, const struct be_loc 
     c->imm = in[1].val;
     c->size = (uint8_t)size;
     c->live = live;
+    return c;
 }
 
 bool x64_seg_flat(const struct be_ctx *x, int seg)
@@ -305,6 +307,10 @@ void x64_emit_cold_mem(struct be_ctx *x, const struct cold *c)
         x64_save_regs(b, keep, true);
         if (x87)
             x64_x87_unsync(x);
+        if (c->stop >= 0) { /* the instruction's CHKSTOP (backend.c) */
+            x_alu_mi(b, ALU_CMP, 1, RBP, (int32_t)offsetof(struct cpu, blk_end), 0);
+            x->cold[c->stop].site = x_jcc32(b, CC_NE);
+        }
         x_jmp_to(b, c->resume);
         break;
     default:

@@ -90,6 +90,7 @@ struct cold {
     int64_t ninsns;    /* exits: instructions completed */
     regset live;       /* registers to preserve across the slow call */
     int exit;          /* COLD_CHAIN: exit index; COLD_BRANCH: the label */
+    int stop;          /* COLD_ST: the COLD_EXIT record its instruction's cpu_stop() check takes, or -1 */
     unsigned dfirst, dcount; /* deferred stores to do first (be_ctx.dpool) */
     struct x87_model x87; /* COLD_X87: the cache to write back first */
 };
@@ -124,6 +125,8 @@ struct be_ctx {
     unsigned cur_dfirst, cur_dcount; /* the current op's deferred stores */
     bool failed;
     bool blk_set;          /* the main path has set cpu->blk already */
+    unsigned st_n;         /* QSTs in the current guest instruction so far */
+    int st_cold;           /* the COLD_ST record of its last one */
     bool x87_checked;      /* X64_X87OK tested since the last handler call (x87.c) */
     struct x87_model x87;  /* the x87 register cache at this point of the main path */
     struct cold spare;     /* what x64_add_cold hands out when out of memory */
@@ -215,7 +218,9 @@ void x64_ic_fill(struct xbuf *b, int kind);
 
 /* memop.c */
 void x64_emit_qld(struct be_ctx *x, const struct ir_op *op, int out, const struct be_loc *in, const int *s, regset live);
-void x64_emit_qst(struct be_ctx *x, const struct ir_op *op, const struct be_loc *in, const int *s, regset live);
+/* Returns its slow path's cold record. */
+struct cold *x64_emit_qst(struct be_ctx *x, const struct ir_op *op, const struct be_loc *in, const int *s,
+                          regset live);
 void x64_emit_cold_mem(struct be_ctx *x, const struct cold *c);
 /* Segment check of `size` bytes at ea, linear address into `lin`. */
 void x64_seg_check(struct be_ctx *x, const struct be_loc *ea, int seg, int size, bool write, int lin, int tmp);
