@@ -365,6 +365,17 @@ static inline void x_shx(struct xbuf *b, int pp, int w, int dst, int src, int cn
     x_modrr(b, dst, src);
 }
 
+/* BMI2 RORX dst, src, imm (VEX, no flags): a rotate that leaves src alone. */
+static inline void x_rorx(struct xbuf *b, int w, int dst, int src, int imm)
+{
+    xb(b, 0xc4);
+    xb(b, (uint8_t)(((dst >= 8) ? 0 : 0x80) | 0x40 | ((src >= 8) ? 0 : 0x20) | 0x03));
+    xb(b, (uint8_t)((w ? 0x80 : 0) | 0x78 | 3));
+    xb(b, 0xf0);
+    x_modrr(b, dst, src);
+    xb(b, (uint8_t)imm);
+}
+
 /* ---- Control ---- */
 static inline uint8_t *x_jcc32(struct xbuf *b, int cc) /* returns the rel32 field */
 {

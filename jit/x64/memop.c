@@ -90,8 +90,13 @@ static struct cold *probe_range(struct be_ctx *x, enum cold_kind kind, int r, in
 {
     struct xbuf *b = &x->buf;
     int32_t tlb = x64_tlb_base(x);
-    add32(b, ent, r, lo);
-    x_shift_ri(b, SH_SHR, 0, ent, 12 - 5);
+    _Static_assert((TLB_SIZE - 1) << 5 < 1 << (32 - 7), "the mask keeps no bit the rotate brought round");
+    if (lo) {
+        x_lea(b, 0, ent, r, NOREG, 0, lo);
+        x_shift_ri(b, SH_SHR, 0, ent, 12 - 5);
+    } else {
+        x_rorx(b, 0, ent, r, 12 - 5); /* no copy of r first */
+    }
     x_alu_ri(b, ALU_AND, 0, ent, (TLB_SIZE - 1) << 5);
     add32(b, tag, r, hi);
     x_alu_ri(b, ALU_AND, 0, tag, (int32_t)0xfffff000u);
@@ -110,15 +115,13 @@ struct cold *x64_tlb_probe(struct be_ctx *x, enum cold_kind kind, int lin, int e
 }
 
 /* Where the linear address goes: through a flat segment it is the offset
- * itself, which can stay in its register when nothing needs it after the
- * access (no later op, no deferred store: `live`), the register is not
- * the load's result (the TLB probe builds its tag there) and it is one a
- * scratch register could be (the slow paths load RDI, RSI and RDX). */
-static int lin_reg(const struct be_ctx *x, int seg, const struct be_loc *ea, int scratch, int out, regset live)
+ * itself, which stays in its register (nothing here writes it; the slow
+ * paths keep it as any other live register and take their arguments from
+ * it first, and an I32 value's register is zero-extended), unless that is
+ * the load's result (the TLB probe builds its tag there). */
+static int lin_reg(const struct be_ctx *x, int seg, const struct be_loc *ea, int scratch, int out)
 {
-    regset args = REGBIT(RDI) | REGBIT(RSI) | REGBIT(RDX);
-    if (x64_seg_flat(x, seg) && ea->reg >= 0 && ea->reg != out && !(live & REGBIT(ea->reg)) &&
-        !(args & REGBIT(ea->reg)))
+    if (x64_seg_flat(x, seg) && ea->reg >= 0 && ea->reg != out)
         return ea->reg;
     return scratch;
 }
@@ -163,7 +166,7 @@ void x64_emit_qld(struct be_ctx *x, const struct ir_op *op, int out, const struc
 {
     int seg = (int)op->c[0], size = (int)op->c[1], flags = (int)op->c[2];
     bool write = flags & IRM_WCHK;
-    int lin = lin_reg(x, seg, &in[0], s[0], out, live), ent = s[1];
+    int lin = lin_reg(x, seg, &in[0], s[0], out), ent = s[1];
     x64_seg_check(x, &in[0], seg, size, write, lin, ent);
     struct cold *c = host_base(x, COLD_LD, &in[1], lin, ent, out, size, write);
     x_load(&x->buf, 0, out, ent, lin, 0, 0, size, (flags & IRM_SIGN) != 0);
@@ -181,7 +184,7 @@ struct cold *x64_emit_qst(struct be_ctx *x, const struct ir_op *op, const struct
                           regset live)
 {
     int seg = (int)op->c[0], size = (int)op->c[1];
-    int lin = lin_reg(x, seg, &in[0], s[0], in[1].reg, live), ent = s[1], tag = s[2];
+    int lin = lin_reg(x, seg, &in[0], s[0], in[1].reg), ent = s[1], tag = s[2];
     struct xbuf *b = &x->buf;
     x64_seg_check(x, &in[0], seg, size, true, lin, ent);
     struct cold *c = host_base(x, COLD_ST, &in[2], lin, ent, tag, size, true);
@@ -296,11 +299,12 @@ void x64_emit_cold_mem(struct be_ctx *x, const struct cold *c)
         x64_save_regs(b, keep, false);
         x64_emit_defers(x, c, 0);
         x64_set_cur(x, c->insn);
+        x_mov_rr(b, 0, R11, c->lin); /* lin and the value may be in RSI and RDX either way round */
         if (c->val >= 0)
             x_mov_rr(b, 1, RDX, c->val);
         else
             x_mov_ri(b, 0, RDX, (uint32_t)c->imm);
-        x_mov_rr(b, 0, RSI, c->lin);
+        x_mov_rr(b, 0, RSI, R11);
         x_mov_ri(b, 0, RCX, c->size);
         x_mov_rr(b, 1, RDI, RBP);
         x64_call_c(b, (const void *)jit_st_slow);
