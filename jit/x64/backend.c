@@ -137,6 +137,7 @@ void be_constraints(const struct ir_block *ir, const struct ir_op *op, struct be
         c->scratch = ALL;
         break;
     case IR_PROBE:
+        c->imm[0] = 1; /* a constant base: the entry and the tag are known now */
         c->nscratch = 2;
         c->scratch = ALL;
         break;
@@ -185,6 +186,7 @@ bool be_imm_ok(const struct ir_op *op, int idx, int64_t v)
     case IR_X87F:
     case IR_GOTO_IND:
     case IR_FLAGS:
+    case IR_PROBE:
         return true; /* 32-bit guest values; FLAGS loads any constant itself */
     default:
         return op->type == IR_I32 || fits_i32(v) || (idx == 1 && op->opc == IR_DEPOSIT);

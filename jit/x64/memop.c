@@ -107,6 +107,22 @@ static struct cold *probe_range(struct be_ctx *x, enum cold_kind kind, int r, in
     return c;
 }
 
+/* probe_range for a range known now, lo .. hi (NULL: it spans two pages):
+ * the entry's offset and the tag are constants. `tmp` is clobbered. */
+static struct cold *probe_const(struct be_ctx *x, uint32_t lo, uint32_t hi, int tmp, bool write, int out)
+{
+    struct xbuf *b = &x->buf;
+    if ((lo ^ hi) & 0xfffff000u)
+        return NULL;
+    int32_t e = x64_tlb_base(x) + (int32_t)(((lo >> 12) & (TLB_SIZE - 1)) * sizeof(struct tlb_entry));
+    x_mov_ri(b, 0, tmp, hi & 0xfffff000u);
+    x_alu_rm(b, ALU_CMP, 1, tmp, RBP,
+             e + (int32_t)(write ? offsetof(struct tlb_entry, tag_w) : offsetof(struct tlb_entry, tag_r)));
+    struct cold *c = x64_add_cold(x, COLD_PROBE, x_jcc32(b, CC_NE));
+    x_load(b, 1, out, RBP, NOREG, 0, e + (int32_t)offsetof(struct tlb_entry, addend), 8, false);
+    return c;
+}
+
 /* TLB probe: leaves the host address base in `ent` (add `lin`), or jumps to
  * the returned cold stub. `tag` is clobbered. */
 struct cold *x64_tlb_probe(struct be_ctx *x, enum cold_kind kind, int lin, int ent, int tag, int size, bool write)
@@ -132,8 +148,14 @@ static int lin_reg(const struct be_ctx *x, int seg, const struct be_loc *ea, int
  * pages (or either side of 4 GiB) never match one entry's tag. */
 void x64_emit_probe(struct be_ctx *x, const struct ir_op *op, int out, const struct be_loc *in, const int *s)
 {
-    struct cold *c =
-        probe_range(x, COLD_PROBE, in[0].reg, (int32_t)op->c[1], (int32_t)op->c[2], s[0], s[1], op->cond, out);
+    struct cold *c;
+    if (in[0].reg >= 0) {
+        c = probe_range(x, COLD_PROBE, in[0].reg, (int32_t)op->c[1], (int32_t)op->c[2], s[0], s[1], op->cond, out);
+    } else if (!(c = probe_const(x, (uint32_t)in[0].val + (uint32_t)op->c[1], (uint32_t)in[0].val + (uint32_t)op->c[2],
+                                 s[0], op->cond, out))) {
+        x_mov_ri(&x->buf, 0, out, 0); /* across two pages: never one entry */
+        return;
+    }
     c->resume = x->buf.p;
     c->out = (int8_t)out;
 }

@@ -823,6 +823,35 @@ START_TEST(probe_table)
 }
 END_TEST
 
+/* mov edx, [0x5800]; movzx eax, byte [esi]; mov [eax*4 + 0x5000], ecx;
+ * hlt: a table store whose probe's range (0x5000..0x53ff) is known at
+ * translation time, into a page holding translated code, readable
+ * through the TLB (the load) but never writable through it: the store
+ * must take the slow path, which invalidates the code it overwrites. */
+static const uint8_t prog_table_store[] = { 0x8b, 0x15, 0x00, 0x58, 0x00, 0x00, 0x0f, 0xb6, 0x06,
+                                            0x89, 0x0c, 0x85, 0x00, 0x50, 0x00, 0x00, 0xf4 };
+
+START_TEST(probe_table_store)
+{
+    setup_with(&(struct jit_config){ .threshold = 0 });
+    put(0x1000, prog_table_store, sizeof(prog_table_store));
+    const struct jit_stats *s = jit_get_stats(jit);
+    for (uint32_t k = 0; k < 4; k++) {
+        static const uint8_t mov_hlt[] = { 0xb8, 0x01, 0x00, 0x00, 0x00, 0xf4 }; /* mov eax, 1; hlt */
+        put(0x5000 + 16 * k, mov_hlt, sizeof(mov_hlt));
+        ck_assert_uint_eq(run(0x5000 + 16 * k), 1);
+        uint64_t inv = s->jit_invalidations;
+        put32(0x3000, 4 * k);
+        cpu.gpr[R_ESI] = 0x3000;
+        cpu.gpr[R_ECX] = 0x000000b8u | (k + 2) << 8; /* mov eax, k + 2 */
+        run(0x1000);
+        ck_assert_uint_gt(s->jit_invalidations, inv);
+        ck_assert_uint_eq(run(0x5000 + 16 * k), k + 2);
+    }
+    teardown();
+}
+END_TEST
+
 /* ---- icount kept in a host register (x64: R15) across chained blocks ---- */
 
 static uint64_t icount_seen; /* struct cpu's icount when the device was read */
@@ -893,6 +922,7 @@ int main(void)
     tcase_add_test(tc, probe_groups);
     tcase_add_test(tc, probe_groups_x87);
     tcase_add_test(tc, probe_table);
+    tcase_add_test(tc, probe_table_store);
     tcase_add_test(tc, icount_in_calls);
     suite_add_tcase(s, tc);
     SRunner *r = srunner_create(s);
