@@ -1117,6 +1117,9 @@ static void emit_cold(struct be_ctx *x, const struct cold *c)
         x_mov_ri(b, 0, c->out, 0);
         x_jmp_to(b, c->resume);
         break;
+    case COLD_GROUP:
+        x64_emit_cold_group(x, c);
+        break;
     case COLD_LOOP_DECLINE:
         x64_emit_loop_decline(x);
         break;

@@ -84,9 +84,9 @@ static void add32(struct xbuf *b, int dst, int r, int32_t d)
 /* The probe of bytes r + lo .. r + hi (32-bit wrap-around): the TLB entry
  * of the first byte's page must be tagged with the last byte's page, so a
  * range across two pages never hits. `out` = the entry's host base, or
- * the returned cold stub is taken. `ent` and `tag` are clobbered. */
-static struct cold *probe_range(struct be_ctx *x, enum cold_kind kind, int r, int32_t lo, int32_t hi, int ent,
-                                int tag, bool write, int out)
+ * the branch whose rel32 field is returned is taken. `ent` and `tag` are
+ * clobbered. */
+static uint8_t *probe_site(struct be_ctx *x, int r, int32_t lo, int32_t hi, int ent, int tag, bool write, int out)
 {
     struct xbuf *b = &x->buf;
     int32_t tlb = x64_tlb_base(x);
@@ -102,9 +102,16 @@ static struct cold *probe_range(struct be_ctx *x, enum cold_kind kind, int r, in
     x_alu_ri(b, ALU_AND, 0, tag, (int32_t)0xfffff000u);
     x_rm(b, (unsigned)(ALU_CMP << 3 | 3), 1, tag, RBP, ent, 0,
          tlb + (int32_t)(write ? offsetof(struct tlb_entry, tag_w) : offsetof(struct tlb_entry, tag_r)));
-    struct cold *c = x64_add_cold(x, kind, x_jcc32(b, CC_NE));
+    uint8_t *site = x_jcc32(b, CC_NE);
     x_load(b, 1, out, RBP, ent, 0, tlb + (int32_t)offsetof(struct tlb_entry, addend), 8, false);
-    return c;
+    return site;
+}
+
+/* probe_site, whose miss takes the returned cold stub of kind `kind`. */
+static struct cold *probe_range(struct be_ctx *x, enum cold_kind kind, int r, int32_t lo, int32_t hi, int ent,
+                                int tag, bool write, int out)
+{
+    return x64_add_cold(x, kind, probe_site(x, r, lo, hi, ent, tag, write, out));
 }
 
 /* probe_range for a range known now, lo .. hi (NULL: it spans two pages):
@@ -171,17 +178,37 @@ uint8_t *x64_group_base(struct be_ctx *x, const struct be_loc *base, int ent)
 }
 
 /* The host base for an access into `ent`: its PROBE's (`base`, a
- * register) when it has one and that is not 0, else its own probe's (a
- * group whose range straddles a page costs its accesses no more than
- * before); a miss takes the returned cold stub of kind `kind`. */
+ * register) when it has one and that is not 0, else its own probe's,
+ * out of line (COLD_GROUP: the main path falls through to the access);
+ * a miss takes the returned cold stub of kind `kind`. */
 static struct cold *host_base(struct be_ctx *x, enum cold_kind kind, const struct be_loc *base, int lin, int ent,
                               int tag, int size, bool write)
 {
-    uint8_t *have = x64_group_base(x, base, ent);
-    struct cold *c = x64_tlb_probe(x, kind, lin, ent, tag, size, write);
-    if (have && !x->buf.overflow)
-        x_patch32(have, x->buf.p);
+    if (base->reg < 0)
+        return x64_tlb_probe(x, kind, lin, ent, tag, size, write);
+    struct xbuf *b = &x->buf;
+    x_mov_rr(b, 1, ent, base->reg);
+    x_test_rr(b, 1, ent, ent);
+    struct cold *g = x64_add_cold(x, COLD_GROUP, x_jcc32(b, CC_E));
+    g->resume = b->p;
+    g->lin = (int8_t)lin;
+    g->out = (int8_t)ent;
+    g->aux = (int8_t)tag;
+    g->size = (uint8_t)size;
+    g->flags = write;
+    int gi = g == &x->spare ? -1 : (int)(g - x->cold);
+    struct cold *c = x64_add_cold(x, kind, NULL); /* its site is COLD_GROUP's probe */
+    if (gi >= 0 && c != &x->spare)
+        x->cold[gi].exit = (int)(c - x->cold);
     return c;
+}
+
+/* COLD_GROUP: the access's own probe, then back to the access; its miss
+ * goes to the access's slow path (the next record, emitted after this). */
+void x64_emit_cold_group(struct be_ctx *x, const struct cold *c)
+{
+    x->cold[c->exit].site = probe_site(x, c->lin, 0, c->size - 1, c->out, c->aux, c->flags, c->out);
+    x_jmp_to(&x->buf, c->resume);
 }
 
 void x64_emit_qld(struct be_ctx *x, const struct ir_op *op, int out, const struct be_loc *in, const int *s, regset live)

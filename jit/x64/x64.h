@@ -49,6 +49,7 @@ enum cold_kind {
     COLD_LOOP_DECLINE,                 /* loop.c: a loop's head found other x87 state */
     COLD_CANON,                        /* a raw lf_aux word loaded (cpu/flags.h): convert it */
     COLD_PROBE,                        /* memop.c: a PROBE that cannot promise its range: base 0 */
+    COLD_GROUP,                        /* memop.c: an access whose probe group has base 0 probes itself */
 };
 
 /*
@@ -83,13 +84,14 @@ struct cold {
     uint8_t *resume;   /* where the main path continues (slow paths) */
     uint16_t insn;     /* guest instruction (for cpu->cur) */
     int8_t lin, out, val; /* registers: linear address, load result, store value (-1: constant) */
-    int8_t aux;        /* COLD_X87_CROSS*: a fourth scratch register */
+    int8_t aux;        /* COLD_X87_CROSS*: a fourth scratch register; COLD_GROUP: the tag's */
     uint8_t size, flags, seg;
     bool flat;         /* COLD_LD/ST: seg is flat, its limit check left to x64_emit_wrap_check */
     int64_t imm;       /* store value when constant; exit EIP */
     int64_t ninsns;    /* exits: instructions completed */
     regset live;       /* registers to preserve across the slow call */
-    int exit;          /* COLD_CHAIN: exit index; COLD_BRANCH: the label */
+    int exit;          /* COLD_CHAIN: exit index; COLD_BRANCH: the label; COLD_GROUP: the access's
+                        * slow path record (`out`: the probe's entry register) */
     int stop;          /* COLD_ST: the COLD_EXIT record its instruction's cpu_stop() check takes, or -1 */
     unsigned dfirst, dcount; /* deferred stores to do first (be_ctx.dpool) */
     struct x87_model x87; /* COLD_X87: the cache to write back first */
@@ -222,6 +224,7 @@ void x64_emit_qld(struct be_ctx *x, const struct ir_op *op, int out, const struc
 struct cold *x64_emit_qst(struct be_ctx *x, const struct ir_op *op, const struct be_loc *in, const int *s,
                           regset live);
 void x64_emit_cold_mem(struct be_ctx *x, const struct cold *c);
+void x64_emit_cold_group(struct be_ctx *x, const struct cold *c);
 /* Segment check of `size` bytes at ea, linear address into `lin`. */
 void x64_seg_check(struct be_ctx *x, const struct be_loc *ea, int seg, int size, bool write, int lin, int tmp);
 /* The block's mode word says segment `seg` is flat (MODE_FLAT). */
