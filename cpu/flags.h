@@ -26,7 +26,9 @@
  * result of the operation on the zero-extended operands; bit i is the
  * carry into bit i), with bit 4 the carry into bit 4 and, for N-bit
  * operands, bits N-1 and N the carries into the top bit and out of it,
- * and one marker bit saying N:
+ * and one marker bit saying N. A 32-bit INC or DEC leaves the same word
+ * with bits 31 and 32 both flipped where bit 32 differs from the CF it
+ * keeps (OF, their XOR, stays). The markers:
  *   32 bits: LF_RAW32 (bit 40) set; bits 33..63 are copies of bit 32
  *   16 bits: LF_RAW16 (bit 42) set, bits 32..41 and 43..63 clear
  *    8 bits: LF_RAW8 (bit 41) set, bits 32..40 and 42..63 clear

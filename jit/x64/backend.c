@@ -421,6 +421,22 @@ static void emit_flags(struct be_ctx *x, int kind, int bits, const struct be_loc
             x_store(b, s0, RBP, NOREG, 0, aux, 8);
             return;
         }
+        if (kind == FLK_INCDEC && bits == 32) {
+            /* raw too, the kept CF (in3) as the carry out of the top bit:
+             * bits 31 and 32 flip together where it differs, so OF (their
+             * XOR) stays; a borrow's copies of bit 32 above it do not
+             * matter (the marker is tested first, cpu/flags.h) */
+            x_mov_rr(b, 1, s1, s0);
+            x_shift_ri(b, SH_SHR, 1, s1, 32);
+            op32_loc(x, ALU_XOR, s1, &in[3]);
+            x_alu_ri(b, ALU_AND, 0, s1, 1);
+            x_shift_ri(b, SH_SHL, 1, s1, 31);
+            x_lea(b, 1, s1, s1, s1, 1, 0); /* d << 31 | d << 32 */
+            x_alu_rr(b, ALU_XOR, 1, s0, s1);
+            x_bt_ri(b, 5, s0, 40);
+            x_store(b, s0, RBP, NOREG, 0, aux, 8);
+            return;
+        }
         x_mov_rr(b, 1, s1, s0);
         x_shift_ri(b, SH_SHR, 1, s1, bits - 1);
         x_shift_ri(b, SH_SHL, 1, s1, 62);
