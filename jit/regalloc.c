@@ -39,6 +39,7 @@ struct ra_state {
     unsigned *calls_before; /* per op: main-path calls before it */
     unsigned ops_cap;
     ir_temp owner[NREGS];  /* per register: the temp it holds, or IR_NOTEMP */
+    regset owned;          /* the registers whose owner is a temp (kept with owner[]) */
     uint64_t slots_used;
     const struct ir_block *ir;
     struct be_ctx *x;
@@ -108,11 +109,16 @@ static int lowest(regset s)
 
 static regset owned(const struct ra_state *ra)
 {
-    regset s = 0;
-    for (int r = 0; r < NREGS; r++)
-        if (ra->owner[r] != IR_NOTEMP)
-            s |= REGBIT(r);
-    return s;
+    return ra->owned;
+}
+
+static void set_owner(struct ra_state *ra, int r, ir_temp t)
+{
+    ra->owner[r] = t;
+    if (t != IR_NOTEMP)
+        ra->owned |= REGBIT(r);
+    else
+        ra->owned &= ~REGBIT(r);
 }
 
 static int alloc_slot(struct ra_state *ra)
@@ -138,7 +144,7 @@ static void evict(struct ra_state *ra, int r)
         be_emit_spill(ra->x, r, ra->slot[t]);
         ra->in_mem[t] = 1;
     }
-    ra->owner[r] = IR_NOTEMP;
+    set_owner(ra, r, IR_NOTEMP);
     ra->reg[t] = -1;
 }
 
@@ -175,7 +181,7 @@ static int alloc_reg(struct ra_state *ra, regset allowed, regset locked, bool wa
 
 static void bind(struct ra_state *ra, ir_temp t, int r)
 {
-    ra->owner[r] = t;
+    set_owner(ra, r, t);
     ra->reg[t] = (int8_t)r;
 }
 
@@ -183,7 +189,7 @@ static void bind(struct ra_state *ra, ir_temp t, int r)
 static void release(struct ra_state *ra, ir_temp t)
 {
     if (ra->reg[t] >= 0) {
-        ra->owner[(int)ra->reg[t]] = IR_NOTEMP;
+        set_owner(ra, (int)ra->reg[t], IR_NOTEMP);
         ra->reg[t] = -1;
     }
     if (ra->slot[t] >= 0) {
@@ -211,7 +217,7 @@ static int need_reg(struct ra_state *ra, ir_temp t, regset allowed, regset *lock
             *locked |= REGBIT(n);
             return n;
         }
-        ra->owner[r] = IR_NOTEMP;
+        set_owner(ra, r, IR_NOTEMP);
         bind(ra, t, n);
         *locked |= REGBIT(n);
         return n;
@@ -241,7 +247,7 @@ static void evacuate(struct ra_state *ra, int k, regset locked)
         if (free_saved && !ir_is_const(ra->ir, t)) {
             int n = lowest(free_saved);
             be_emit_mov(ra->x, ir_type_of(ra->ir, t), n, r);
-            ra->owner[r] = IR_NOTEMP;
+            set_owner(ra, r, IR_NOTEMP);
             bind(ra, t, n);
         } else {
             evict(ra, r);
@@ -287,7 +293,7 @@ static void place_defers(struct ra_state *ra, const struct ir_op *op)
 static void reset_regs(struct ra_state *ra)
 {
     for (int r = 0; r < NREGS; r++)
-        ra->owner[r] = IR_NOTEMP;
+        set_owner(ra, r, IR_NOTEMP);
     ra->slots_used = 0;
 }
 
@@ -371,7 +377,7 @@ bool ra_run(struct ra_state *ra, const struct ir_block *ir, struct be_ctx *x)
                     shared = 1;
             if (loc[a].reg >= 0 && ra->owner[loc[a].reg] == t && ra->last_use[t] == (int32_t)k && !shared) {
                 out = loc[a].reg;
-                ra->owner[out] = IR_NOTEMP; /* t dies here; its register becomes the output */
+                set_owner(ra, out, IR_NOTEMP); /* t dies here; its register becomes the output */
                 ra->reg[t] = -1;
             } else {
                 out = alloc_reg(ra, cons.out, locked, ra->crosses_call[op->out]);
