@@ -896,6 +896,54 @@ START_TEST(icount_in_calls)
 }
 END_TEST
 
+/* ---- Events raised from inside translated code ---- */
+
+static unsigned writes_seen;
+
+static void exit_on_third(void *opaque, uint64_t off, int size, uint32_t val)
+{
+    (void)opaque, (void)off, (void)size, (void)val;
+    if (++writes_seen == 3)
+        cpu_request_exit(&cpu); /* a device asks for the CPU, as the SDL thread would */
+}
+
+/* loop: mov [esi], eax; inc ecx; jmp loop (a loop translation whose only
+ * way out is its budget check) */
+static const uint8_t prog_mmio_loop[] = { 0x89, 0x06, 0x41, 0xeb, 0xfb };
+
+/* An exit request made by a device during a store's slow path must stop
+ * the loop at once, not at the end of its budget a million instructions
+ * later. cpu_request_exit() stops the block (cpu_stop(): the store's
+ * check) and arms the next budget check (cpu_event(): exec_end 0); either
+ * alone passes this test, neither fails it. Loop translations, plain
+ * chaining and single instructions. */
+static void exit_request_with(const struct jit_config *cfg)
+{
+    setup_with(cfg);
+    static const struct mmio_ops ops = { .read = devmem_read, .write = exit_on_third };
+    ck_assert_int_eq(phys_add_mmio(&mem, 4u << 20, 0x1000, &ops, NULL, "exit-dev"), 0);
+    put(0x1000, prog_mmio_loop, sizeof(prog_mmio_loop));
+    for (int round = 0; round < 3; round++) {
+        writes_seen = 0;
+        cpu.gpr[R_ESI] = 4u << 20;
+        cpu.gpr[R_ECX] = 0;
+        cpu.eip = 0x1000;
+        uint64_t start = cpu.icount;
+        ck_assert_int_eq(cpu_exec(&cpu, 1000000), CPU_EXIT_REQUEST);
+        ck_assert_uint_le(writes_seen, 4);
+        ck_assert_uint_lt(cpu.icount - start, 16);
+    }
+    teardown();
+}
+
+START_TEST(exit_request_in_block)
+{
+    exit_request_with(&(struct jit_config){ .threshold = 0 });
+    exit_request_with(&(struct jit_config){ .threshold = 0, .no_loops = true });
+    exit_request_with(&(struct jit_config){ .threshold = 0, .max_insns = 1 });
+}
+END_TEST
+
 int main(void)
 {
     if (!jit_available())
@@ -924,6 +972,7 @@ int main(void)
     tcase_add_test(tc, probe_table);
     tcase_add_test(tc, probe_table_store);
     tcase_add_test(tc, icount_in_calls);
+    tcase_add_test(tc, exit_request_in_block);
     suite_add_tcase(s, tc);
     SRunner *r = srunner_create(s);
     srunner_run_all(r, CK_NORMAL);
