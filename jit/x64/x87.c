@@ -556,9 +556,17 @@ static void emit_writeback(struct be_ctx *x, const struct x87_model *m)
         fnstsw_tmp(b); /* before the stores change it */
         mm.c1 = X87_C1_HOST;
     }
+    int at = -1; /* R11 = ((TOP + at) & 7) << 4, from the last store */
     for (int h = 0; h < m->n; h++) {
         if (m->dirty & (1u << h)) {
-            st_index_r11(b, slot_of(m, h));
+            int k = slot_of(m, h) & 7;
+            if (at < 0) {
+                st_index_r11(b, k);
+            } else if (k != at) { /* nothing here changes struct cpu's TOP */
+                x_alu_ri(b, ALU_ADD, 0, R11, ((k - at) & 7) << 4);
+                x_alu_ri(b, ALU_AND, 0, R11, 7 << 4);
+            }
+            at = k;
             fstp80(b, R11);
         } else {
             fpop(b);
