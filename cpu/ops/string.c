@@ -30,6 +30,8 @@
  * REPE (stop when ZF = 0) and F2 REPNE (stop when ZF = 1). The decoder
  * keeps only the last of the two.
  */
+#include <string.h>
+
 #include "cpu/ops/io.h"
 #include "cpu/ops/ops.h"
 
@@ -205,7 +207,13 @@ static uint32_t rep_bulk_cmp(struct cpu *c, const struct insn *i, int k, int siz
     const ptrdiff_t st = down ? -size : size;
     const uint32_t acc = acc_get(c, size);
     uint32_t a = 0, b = 0, e = 0;
-    if (!down) {
+    if (!down && k == S_SCAS && !repe && size == 1) {
+        /* REPNE SCASB forward (strlen, memchr): the host's memchr finds
+         * the element that ends the repeat; the loop below compares it,
+         * or the last element when there is none */
+        const uint8_t *hit = memchr(d, (int)(acc & 0xff), n);
+        e = hit ? (uint32_t)(hit - d) : n - 1;
+    } else if (!down) {
         /* Skip eight bytes at a time while none of their elements ends the
          * repeat (REPE: all equal; REPNE: none equal, the zero-element
          * test on their XOR); the loop below compares the rest, the last
