@@ -1026,10 +1026,7 @@ void be_emit_op(struct be_ctx *x, const struct ir_block *ir, const struct ir_op 
          * store ended right here (nothing emitted since: the same
          * registers, x87 cache and deferred stores), its slow path makes
          * the check and the main path none. */
-        int st = x->st_n == 1 && x->st_cold >= 0 && (unsigned)x->st_cold < x->ncold &&
-                         x->cold[x->st_cold].kind == COLD_ST && x->cold[x->st_cold].resume == b->p
-                     ? x->st_cold
-                     : -1;
+        int st = x->st_n == 1 && x->st_cold >= 0 && x->cold[x->st_cold].resume == b->p ? x->st_cold : -1;
         uint8_t *site = NULL;
         if (st < 0) {
             x_alu_mi(b, ALU_CMP, 1, RBP, (int32_t)offsetof(struct cpu, blk_end), 0);

@@ -128,7 +128,7 @@ struct be_ctx {
     bool failed;
     bool blk_set;          /* the main path has set cpu->blk already */
     unsigned st_n;         /* QSTs in the current guest instruction so far */
-    int st_cold;           /* the COLD_ST record of its last one */
+    int st_cold;           /* the COLD_ST record of its last one (-1: none) */
     bool x87_checked;      /* X64_X87OK tested since the last handler call (x87.c) */
     struct x87_model x87;  /* the x87 register cache at this point of the main path */
     struct cold spare;     /* what x64_add_cold hands out when out of memory */
