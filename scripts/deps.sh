@@ -13,5 +13,7 @@ done
 SUDO=""
 [ "$(id -u)" -ne 0 ] && SUDO="sudo"
 echo "deps: installing$missing"
-$SUDO apt-get update -qq
+# One mirror mid-sync fails the whole update while the lists needed here
+# are fine: go on, and let apt-get install say what it cannot find.
+$SUDO apt-get update -qq || echo "deps: apt-get update failed; installing from the lists apt has" >&2
 DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $missing
