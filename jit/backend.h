@@ -108,6 +108,9 @@ void be_free(struct be_ctx *x);
 size_t be_gen_common(struct jit *j, uint8_t *start, uint8_t *end);
 /* Point the direct exit whose patch site is `site` at `target`. */
 void be_patch_jump(uint8_t *site, const uint8_t *target);
+/* Whether an exit carrying the backend's x87 cache (jit_exit.cx_key) may
+ * jump into a block's x87 entry (jit_tb.cx_key). */
+bool be_carry_match(uint32_t exit_key, uint32_t entry_key);
 /* Offset from a block's entry point (block->native) to its chained entry. */
 extern const unsigned be_chain_entry_offset;
 /* A translated block was invalidated: make its chained entry leave for

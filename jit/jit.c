@@ -226,6 +226,8 @@ static void unchain(struct jit_tb *tb)
 {
     for (struct jit_exit *e = tb->incoming; e; e = e->next_in) {
         be_patch_jump(e->site, e->stub);
+        if (e->cx_site)
+            be_patch_jump(e->cx_site, e->cx_stub);
         e->to = NULL;
     }
     tb->incoming = NULL;
@@ -292,6 +294,11 @@ const uint8_t *jit_chain_exit(struct cpu *c, struct jit_exit *e)
     e->next_in = to->incoming;
     to->incoming = e;
     j->stats.jit_chained++;
+    if (e->cx_site && to->cx_entry && be_carry_match(e->cx_key, to->cx_key)) {
+        be_patch_jump(e->cx_jump, to->cx_entry);
+        be_patch_jump(e->cx_site, e->cx_path);
+        j->stats.jit_x87_chained++;
+    }
     return to->code + be_chain_entry_offset;
 }
 

@@ -36,6 +36,15 @@ struct jit_exit {
     struct jit_tb *from;
     struct jit_tb *to;      /* chained target, or NULL */
     struct jit_exit *next_in; /* next exit chained to the same target */
+    /* An exit that leaves with the backend's x87 cache in use may carry it
+     * into a target with an x87 entry (a loop translation that starts from
+     * such a cache: x64/loop.c) when be_carry_match() says the two fit:
+     * chaining points `cx_jump` at that entry and `cx_site` at `cx_path`
+     * (which counts the exit's instructions and takes cx_jump); unchaining
+     * points cx_site back at `cx_stub` (the cache written back, then the
+     * exit as usual). cx_site NULL: no such path. */
+    uint8_t *cx_site, *cx_path, *cx_jump, *cx_stub;
+    uint32_t cx_key;
 };
 
 /* Superblocks (super.c): decoded blocks one translation may span, by
@@ -66,6 +75,8 @@ struct jit_tb {
     unsigned nexits;
     struct jit_exit exit[JIT_MAX_EXITS];
     struct jit_exit *incoming; /* exits chained to this block */
+    uint8_t *cx_entry;      /* its x87 entry (jit_exit.cx_*), or NULL */
+    uint32_t cx_key;        /* the cache that entry takes (be_carry_match) */
 };
 
 /* Routines at the start of every arena (be_gen_common fills these). */

@@ -535,6 +535,30 @@ void x64_set_cur(struct be_ctx *x, unsigned insn)
     set_blk_cur(x, insn, true);
 }
 
+int x64_emit_page_check(struct be_ctx *x, uint8_t *fail[2])
+{
+    if (!x->b->crosses)
+        return 0;
+    /* Its second page may have been remapped since a chained jump here
+     * was patched: go on only while the jump cache still holds the
+     * block at the current generation (find_block() put it there after
+     * checking that page; a TLB flush, INVLPG or CR3 load undoes it).
+     * The jump cache holds the decoded block (tb->b), never a superblock's
+     * copy (x->b), whose jmp_gen is a stale copy too. */
+    struct xbuf *b = &x->buf;
+    const struct block *blk = x->tb->b;
+    x_load(b, 1, R11, RBP, NOREG, 0, (int32_t)offsetof(struct cpu, cache), 8, false);
+    x_load(b, 1, R11, R11, NOREG, 0,
+           (int32_t)(offsetof(struct blkcache, jmp) + jmp_hash(blk->lin) * sizeof(struct block *)), 8, false);
+    x_mov_ri(b, 1, R10, (int64_t)(uintptr_t)blk);
+    x_alu_rr(b, ALU_CMP, 1, R11, R10);
+    fail[0] = x_jcc32(b, CC_NE);
+    x_load(b, 0, R11, RBP, NOREG, 0, (int32_t)offsetof(struct cpu, jmp_gen), 4, false);
+    x_alu_rm(b, ALU_CMP, 0, R11, R10, (int32_t)offsetof(struct block, jmp_gen));
+    fail[1] = x_jcc32(b, CC_NE);
+    return 2;
+}
+
 struct be_ctx *be_begin(struct jit *j, struct jit_tb *tb, uint8_t *start, uint8_t *end, bool again)
 {
     struct be_ctx *x = j->be;
@@ -580,22 +604,9 @@ struct be_ctx *be_begin(struct jit *j, struct jit_tb *tb, uint8_t *start, uint8_
      * jumped here left cpu->eip stale: the exit stub stores it. */
     x_alu_rm(b, ALU_CMP, 1, X64_ICOUNT, RBP, (int32_t)offsetof(struct cpu, exec_end));
     x64_add_cold(x, COLD_ENTRY_EXIT, x_jcc32(b, CC_NS));
-    if (x->b->crosses) {
-        /* Its second page may have been remapped since a chained jump here
-         * was patched: go on only while the jump cache still holds the
-         * block at the current generation (find_block() put it there after
-         * checking that page; a TLB flush, INVLPG or CR3 load undoes it). */
-        const struct block *blk = x->b;
-        x_load(b, 1, R11, RBP, NOREG, 0, (int32_t)offsetof(struct cpu, cache), 8, false);
-        x_load(b, 1, R11, R11, NOREG, 0,
-               (int32_t)(offsetof(struct blkcache, jmp) + jmp_hash(blk->lin) * sizeof(struct block *)), 8, false);
-        x_mov_ri(b, 1, R10, (int64_t)(uintptr_t)blk);
-        x_alu_rr(b, ALU_CMP, 1, R11, R10);
-        x64_add_cold(x, COLD_ENTRY_EXIT, x_jcc32(b, CC_NE));
-        x_load(b, 0, R11, RBP, NOREG, 0, (int32_t)offsetof(struct cpu, jmp_gen), 4, false);
-        x_alu_rm(b, ALU_CMP, 0, R11, R10, (int32_t)offsetof(struct block, jmp_gen));
-        x64_add_cold(x, COLD_ENTRY_EXIT, x_jcc32(b, CC_NE));
-    }
+    uint8_t *fail[2];
+    for (int k = x64_emit_page_check(x, fail); k > 0; k--)
+        x64_add_cold(x, COLD_ENTRY_EXIT, fail[k - 1]);
     /* Body. */
     if (!b->overflow)
         x_patch32(body_rel, b->p);
@@ -709,6 +720,7 @@ static void emit_goto_to(struct be_ctx *x, uint32_t eip, int64_t ninsns, int64_t
 {
     struct xbuf *b = &x->buf;
     struct jit_tb *tb = x->tb;
+    uint8_t *start = b->p;
     uint32_t lin = x->b->cs_base + eip;
     bool same = (lin & ~0xfffu) == tb->page;
     bool chain = same && tb->nexits < JIT_MAX_EXITS;
@@ -739,6 +751,8 @@ static void emit_goto_to(struct be_ctx *x, uint32_t eip, int64_t ninsns, int64_t
     } else {
         int e = (int)tb->nexits++;
         tb->exit[e] = (struct jit_exit){ .eip = eip, .from = tb };
+        x->exit_at[e] = call ? NULL : start;
+        x->exit_n[e] = ninsns;
         uint8_t *site = call ? x_call32(b) : x_jmp32(b);
         struct cold *c = x64_add_cold(x, COLD_CHAIN, site);
         c->exit = e;
@@ -748,11 +762,54 @@ static void emit_goto_to(struct be_ctx *x, uint32_t eip, int64_t ninsns, int64_t
         emit_goto_to(x, (uint32_t)call_ret, 0, -1);
 }
 
+/* Whether a GOTO becomes a plain chained exit (emit_goto_to). */
+static bool goto_chains(const struct be_ctx *x, const struct ir_op *op)
+{
+    uint32_t lin = x->b->cs_base + (uint32_t)op->c[0];
+    return op->c[1] < 0 && (lin & ~0xfffu) == x->tb->page && x->tb->nexits < JIT_MAX_EXITS;
+}
+
+static void attach_carry(struct be_ctx *x, int e, const struct x87_carry *cy)
+{
+    struct jit_exit *ex = &x->tb->exit[e];
+    ex->cx_site = cy->site;
+    ex->cx_path = cy->path;
+    ex->cx_jump = cy->jump;
+    ex->cx_stub = cy->stub;
+    ex->cx_key = cy->key;
+}
+
+/* A GOTO on the main path with the x87 cache in use: the exit may carry
+ * the cache into its target (x87.c, "Chained exits"). */
+static void carry_goto(struct be_ctx *x, const struct ir_op *op)
+{
+    struct x87_carry cy;
+    struct x87_model mm = x64_x87_carry_head(x, &x->x87);
+    x64_x87_carry_tail(x, &mm, op->c[2], &cy);
+    x->x87 = (struct x87_model){ .n = 0 };
+    emit_goto_to(x, (uint32_t)op->c[0], op->c[2], -1);
+    attach_carry(x, (int)x->tb->nexits - 1, &cy);
+}
+
+/* The plain chained exit whose code starts at `at` (a label's GOTO), or -1. */
+static int exit_at(const struct be_ctx *x, const uint8_t *at)
+{
+    for (unsigned e = 0; e < x->tb->nexits; e++)
+        if (x->exit_at[e] == at)
+            return (int)e;
+    return -1;
+}
+
 void be_emit_op(struct be_ctx *x, const struct ir_block *ir, const struct ir_op *op, int out, const struct be_loc *in,
                 const int *s, regset live)
 {
     struct xbuf *b = &x->buf;
     int w = op->type == IR_I64;
+    if (op->opc == IR_GOTO && x->x87.n && goto_chains(x, op)) {
+        carry_goto(x, op);
+        x->cur_dcount = 0;
+        return;
+    }
     if (!x64_x87_keeps_cache(op->opc))
         x64_x87_flush(x);
     switch (op->opc) {
@@ -1102,14 +1159,26 @@ static void emit_cold(struct be_ctx *x, const struct cold *c)
         x64_store_eip(x, x->b->eip); /* whoever jumped here did not (emit_goto) */
         x_jmp_to(b, x->j->common.epilogue);
         break;
-    case COLD_BRANCH:
-        x64_x87_writeback(x, &c->x87);
-        x64_emit_defers(x, c, 0);
+    case COLD_BRANCH: {
+        /* The label's code is a plain chained exit: this side exit may
+         * carry the cache into its target (x87.c, "Chained exits"). */
+        int e = !c->x87.n || !x->label[c->exit] ? -1 : exit_at(x, x->label[c->exit]);
+        if (e >= 0 && !x->tb->exit[e].cx_site) {
+            struct x87_carry cy;
+            struct x87_model mm = x64_x87_carry_head(x, &c->x87);
+            x64_emit_defers(x, c, 0);
+            x64_x87_carry_tail(x, &mm, x->exit_n[e], &cy);
+            attach_carry(x, e, &cy);
+        } else {
+            x64_x87_writeback(x, &c->x87);
+            x64_emit_defers(x, c, 0);
+        }
         if (x->label[c->exit])
             x_jmp_to(b, x->label[c->exit]);
         else
             x->failed = true;
         break;
+    }
     case COLD_X87:
         x64_emit_cold_x87(x, c);
         break;
@@ -1153,6 +1222,7 @@ static void emit_cold(struct be_ctx *x, const struct cold *c)
 size_t be_end(struct be_ctx *x)
 {
     struct xbuf *b = &x->buf;
+    x64_loop_x87_entry(x);
     for (unsigned k = 0; k < x->ncold && !b->overflow; k++) {
         struct cold *c = &x->cold[k];
         uint8_t *at = b->p;

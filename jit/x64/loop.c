@@ -57,7 +57,7 @@ void x64_loop_begin(struct be_ctx *x, bool again)
     else if (lp->state == LP_FOUND)
         lp->state = LP_LOOP;
     lp->found = lp->matched = false;
-    lp->head = NULL;
+    lp->head = lp->resume = NULL;
     lp->carried = 0;
 }
 
@@ -98,7 +98,34 @@ void x64_loop_head(struct be_ctx *x)
     uint8_t *site = x64_x87_preload(x, &x->lp.m0, RAX, RCX, &fail);
     x64_add_cold(x, COLD_LOOP_DECLINE, site);
     x64_add_cold(x, COLD_LOOP_DECLINE, fail);
+    x->lp.resume = x->buf.p;
     head_here(x);
+}
+
+/* A loop translation's x87 entry (jit_tb.cx_entry), for a chained exit
+ * that arrives with the cache in m0's shape and m0's own order, struct
+ * cpu's TOP, tags, status and pointers already as m0 wants them
+ * (x64_x87_carry_head): the chained entry's checks, then on past the
+ * preload. Leaving writes m0 back. Only for a translation kept as a
+ * loop translation (its back edge matched m0). */
+void x64_loop_x87_entry(struct be_ctx *x)
+{
+    struct x64_loop *lp = &x->lp;
+    struct xbuf *b = &x->buf;
+    if (lp->state != LP_LOOP || !lp->matched || !lp->resume)
+        return;
+    uint8_t *entry = b->p, *leave[3];
+    x_alu_rm(b, ALU_CMP, 1, X64_ICOUNT, RBP, (int32_t)offsetof(struct cpu, exec_end));
+    leave[0] = x_jcc32(b, CC_NS);
+    int n = 1 + x64_emit_page_check(x, leave + 1);
+    x_jmp_to(b, lp->resume);
+    for (int k = 0; k < n && !b->overflow; k++)
+        x_patch32(leave[k], b->p);
+    x64_x87_writeback(x, &lp->m0);
+    x64_store_eip(x, x->b->eip);
+    x_jmp_to(b, x->j->common.epilogue);
+    x->tb->cx_entry = entry;
+    x->tb->cx_key = x64_x87_entry_key(&lp->m0);
 }
 
 /* LOOPHEAD, after the carried values came in: their host registers

@@ -132,11 +132,14 @@ struct be_ctx {
     bool x87_checked;      /* X64_X87OK tested since the last handler call (x87.c) */
     struct x87_model x87;  /* the x87 register cache at this point of the main path */
     struct cold spare;     /* what x64_add_cold hands out when out of memory */
+    uint8_t *exit_at[JIT_MAX_EXITS]; /* where a plain chained exit's code starts (NULL: a CALL's) */
+    int64_t exit_n[JIT_MAX_EXITS];   /* and the instructions it counts */
     struct x64_loop {      /* loop.c: a loop translation (ir_block.back) */
         uint8_t state;     /* enum loop_state: translating a block again to carry the x87 cache */
         bool found, matched;
         struct x87_model m0; /* the cache at the head */
         uint8_t *head;     /* where the back edge jumps (the body, past the preload and LOOPHEAD) */
+        uint8_t *resume;   /* where the x87 entry goes on (right after the preload), or NULL */
         uint16_t carried;  /* the globals carried (ir_block.carried), once LOOPHEAD is seen */
         int8_t reg[8];     /* the guest registers' host registers at LOOPHEAD */
         uint8_t fkind, fbits; /* the carried flags: their FLAGS kind and width, */
@@ -258,6 +261,18 @@ void x64_emit_x87_setup(struct xbuf *b);
 /* Leave the block for the run loop at `eip` with `ninsns` instructions done. */
 void x64_emit_exit(struct be_ctx *x, uint32_t eip, int64_t ninsns);
 
+/* x87.c: a direct exit that may carry the cache into a loop
+ * translation's x87 entry (x87.c, "Chained exits"): its patch sites, in
+ * struct jit_exit's terms (cx_*), and what it carries (be_carry_match). */
+struct x87_carry {
+    uint8_t *site, *path, *jump, *stub;
+    uint32_t key;
+};
+struct x87_model x64_x87_carry_head(struct be_ctx *x, const struct x87_model *m);
+void x64_x87_carry_tail(struct be_ctx *x, const struct x87_model *mm, int64_t ninsns, struct x87_carry *cy);
+/* The key of a loop translation's x87 entry, which starts from m0. */
+uint32_t x64_x87_entry_key(const struct x87_model *m0);
+
 /* x87.c: the cache around a loop (loop.c) */
 bool x64_x87_loop_model(const struct x87_model *m, struct x87_model *m0);
 uint8_t *x64_x87_preload(struct be_ctx *x, const struct x87_model *m0, int t, int u, uint8_t **fail);
@@ -270,6 +285,8 @@ void x64_loop_head(struct be_ctx *x);
 void x64_loop_carry_head(struct be_ctx *x, const struct ir_block *ir);
 bool x64_loop_back_edge(struct be_ctx *x, const struct ir_block *ir, const struct ir_op *op, uint8_t *site);
 void x64_emit_loop_decline(struct be_ctx *x);
+/* With the cold code: a loop translation's x87 entry (jit_tb.cx_entry). */
+void x64_loop_x87_entry(struct be_ctx *x);
 
 /* backend.c */
 /* dst = l: a register, a spill slot or a constant (w64: all 64 bits,
@@ -279,6 +296,9 @@ void x64_store_eip(struct be_ctx *x, uint32_t eip);
 void x64_emit_exit_common(struct be_ctx *x, int64_t ninsns);
 struct cold *x64_add_cold(struct be_ctx *x, enum cold_kind kind, uint8_t *site);
 void x64_set_cur(struct be_ctx *x, unsigned insn);
+/* A chained entry's check that a block crossing a page may still run
+ * (backend.h): the jumps taken when it may not, into fail[]; their count. */
+int x64_emit_page_check(struct be_ctx *x, uint8_t *fail[2]);
 /* Store the flags a FLAGS op of `kind` computes from `in`, in cold code:
  * R11 and the TMP words only. */
 void x64_emit_flags_cold(struct be_ctx *x, int kind, int bits, const struct be_loc *in);

@@ -543,23 +543,16 @@ static void emit_meta(struct be_ctx *x, const struct x87_model *m, int32_t sw_at
     emit_c1_note(x, m, sw_at);
 }
 
-/*
- * Write the cache back to struct cpu and empty the host's stack: the
- * dirty registers and ghosts, then the rest (emit_meta). Uses R11 and
- * the frame's TMP0 and TMP1 only, so it fits anywhere.
- */
-static void emit_writeback(struct be_ctx *x, const struct x87_model *m)
+/* The dirty registers and ghosts into struct cpu, the rest popped: the
+ * host's stack emptied. `rebase`: struct cpu's TOP has moved by that much
+ * already (emit_meta ran first). R11 only. */
+static void emit_values(struct be_ctx *x, const struct x87_model *m, int rebase)
 {
     struct xbuf *b = &x->buf;
-    struct x87_model mm = *m;
-    if (mm.c1 == X87_C1_LIVE) {
-        fnstsw_tmp(b); /* before the stores change it */
-        mm.c1 = X87_C1_HOST;
-    }
     int at = -1; /* R11 = ((TOP + at) & 7) << 4, from the last store */
     for (int h = 0; h < m->n; h++) {
         if (m->dirty & (1u << h)) {
-            int k = slot_of(m, h) & 7;
+            int k = (slot_of(m, h) - rebase) & 7;
             if (at < 0) {
                 st_index_r11(b, k);
             } else if (k != at) { /* nothing here changes struct cpu's TOP */
@@ -572,9 +565,30 @@ static void emit_writeback(struct be_ctx *x, const struct x87_model *m)
             fpop(b);
         }
     }
-    if (m->host_ops)
+}
+
+/*
+ * Write the cache back to struct cpu and empty the host's stack: the
+ * dirty registers and ghosts, then the rest (emit_meta). Uses R11 and
+ * the frame's TMP0 and TMP1 only, so it fits anywhere.
+ */
+static void emit_writeback(struct be_ctx *x, const struct x87_model *m)
+{
+    struct xbuf *b = &x->buf;
+    struct x87_model mm = *m;
+    bool stsw = false; /* TMP1 has the host's status word as of now */
+    if (mm.c1 == X87_C1_LIVE) {
+        fnstsw_tmp(b); /* before the stores change it */
+        mm.c1 = X87_C1_HOST;
+        stsw = true;
+    }
+    emit_values(x, m, 0);
+    /* FSTP m80 and pops raise nothing: a status word saved above has
+     * every sticky flag already (one FNSTSW, which waits for the x87's
+     * last result, instead of two). */
+    if (m->host_ops && !stsw)
         x87_m(b, 0xdd, 7, X64_FP, NOREG, X64_FO(X64_TMP0)); /* fnstsw: the sticky flags */
-    emit_meta(x, &mm, X64_TMP0);
+    emit_meta(x, &mm, stsw ? X64_TMP1 : X64_TMP0);
 }
 
 /*
@@ -664,6 +678,18 @@ bool x64_x87_loop_model(const struct x87_model *m, struct x87_model *m0)
                               .empty = m->empty, .c1 = X87_C1_MEM, .host_ops = true };
     for (int h = 0; h < m->n; h++)
         m0->v[h] = m->v[h];
+    /* In ascending slot order (st(0) the lowest), the order a chained
+     * exit that carries its cache here puts its own in (x64_x87_carry_exit):
+     * insertion sort, the ghost bits going along. */
+    for (int h = 1; h < m0->n; h++)
+        for (int k = h; k > 0 && m0->v[k - 1] > m0->v[k]; k--) {
+            int8_t t = m0->v[k];
+            m0->v[k] = m0->v[k - 1];
+            m0->v[k - 1] = t;
+            uint8_t both = (uint8_t)(1u << k | 1u << (k - 1));
+            if (((m0->ghost >> k) ^ (m0->ghost >> (k - 1))) & 1)
+                m0->ghost ^= both;
+        }
     return true;
 }
 
@@ -739,6 +765,105 @@ void x64_x87_normalize(struct be_ctx *x, const struct x87_model *m, const struct
         m_swap_host(&mm, 0, h);
     }
     emit_c1_note(x, &mm, 0);
+}
+
+/* ---- Chained exits that carry the cache into a loop translation ---- */
+
+/* Host register h's slot relative to struct cpu's TOP once the cache's
+ * delta is in it: the TOP the next block starts from. */
+static int end_slot(const struct x87_model *m, int h)
+{
+    return (slot_of(m, h) - m->delta) & 7;
+}
+
+/* What a block entered with the cache m (in canonical order) finds: the
+ * slots of its registers and of its ghosts, and the ones known empty,
+ * relative to that TOP. */
+static uint32_t carry_key(const struct x87_model *m)
+{
+    uint32_t live = 0, ghosts = 0;
+    for (int h = 0; h < m->n; h++) {
+        if (m->ghost & (1u << h))
+            ghosts |= 1u << end_slot(m, h);
+        else
+            live |= 1u << end_slot(m, h);
+    }
+    return live | ghosts << 8 | (uint32_t)m->empty << 16;
+}
+
+uint32_t x64_x87_entry_key(const struct x87_model *m0)
+{
+    return carry_key(m0);
+}
+
+/* An exit's cache fits an x87 entry: the same registers and ghosts in
+ * the same slots (both in canonical order, so on the same host
+ * registers), and every slot the entry takes as empty known empty (the
+ * exit's tags say so). */
+bool be_carry_match(uint32_t exit_key, uint32_t entry_key)
+{
+    return (exit_key & 0xffff) == (entry_key & 0xffff) && !((entry_key & ~exit_key) >> 16);
+}
+
+/*
+ * The first half of a direct exit with the cache in use (the caller's
+ * deferred stores may follow: they reuse the TMP words): the host's
+ * registers FXCHed into canonical order (ascending slot, st(0) the
+ * lowest), then everything of a write-back but the values (emit_meta:
+ * TOP, tags, status, C1, pointers). Returns the canonical model, for
+ * x64_x87_carry_tail.
+ */
+struct x87_model x64_x87_carry_head(struct be_ctx *x, const struct x87_model *m)
+{
+    struct xbuf *b = &x->buf;
+    struct x87_model mm = *m;
+    int32_t sw_at = X64_TMP0;
+    if (mm.c1 == X87_C1_LIVE) { /* before an FXCH changes it; it has the sticky flags too */
+        fnstsw_tmp(b);
+        mm.c1 = X87_C1_HOST;
+        sw_at = X64_TMP1;
+    } else if (mm.host_ops) {
+        x87_m(b, 0xdd, 7, X64_FP, NOREG, X64_FO(X64_TMP0)); /* fnstsw: the sticky flags */
+    }
+    for (int h = mm.n - 1; h > 0; h--) { /* selection sort: positions past h are done */
+        int p = 0;
+        for (int q = 1; q <= h; q++)
+            if (end_slot(&mm, q) > end_slot(&mm, p))
+                p = q;
+        if (p == h)
+            continue;
+        if (p) {
+            x87_2(b, 0xd9, (uint8_t)(0xc8 + p));
+            m_swap_host(&mm, 0, p);
+        }
+        x87_2(b, 0xd9, (uint8_t)(0xc8 + h));
+        m_swap_host(&mm, 0, h);
+    }
+    emit_meta(x, &mm, sw_at);
+    return mm;
+}
+
+/*
+ * The second half:
+ *   site:  jmp stub                  (chaining repoints it to `path`)
+ *   path:  the exit's instructions counted; jmp stub (chaining: to the
+ *          target's x87 entry, which takes the host's registers as they are)
+ *   stub:  the values written back (struct cpu's TOP has moved already),
+ *          the host's stack left empty, as any exit leaves it;
+ * then the caller's exit, as without the cache. R11 only.
+ */
+void x64_x87_carry_tail(struct be_ctx *x, const struct x87_model *mm, int64_t ninsns, struct x87_carry *cy)
+{
+    struct xbuf *b = &x->buf;
+    cy->site = x_jmp32(b);
+    cy->path = b->p;
+    x64_emit_exit_common(x, ninsns);
+    cy->jump = x_jmp32(b);
+    cy->stub = b->p;
+    x_patch32(cy->site, cy->stub);
+    x_patch32(cy->jump, cy->stub);
+    cy->key = carry_key(mm);
+    emit_values(x, mm, mm->delta);
 }
 
 /* Ops the cache survives: they touch neither the x87, nor anything a

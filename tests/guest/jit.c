@@ -25,7 +25,10 @@
  *   reading memory and one on registers only; the interrupted EIP must be
  *   an instruction boundary of the loop; and an x87 loop whose registers
  *   stay on the host's x87 round its back edge: at each interrupt at its
- *   head, FNSAVE must show the exact stack, tags, C1 and FIP;
+ *   head, FNSAVE must show the exact stack, tags, C1 and FIP; the same
+ *   for an inner x87 loop its outer loop enters with values on the x87
+ *   stack (a JIT's exits carry its register cache into the inner loop's
+ *   translation), with the end state of every run too;
  * - returns the JIT's return stack (jit/x64/ret.c) did not see coming: to
  *   an address the callee wrote over its return address, a CALL never
  *   returned from (CALL; POP), recursion deeper than the stack, an
@@ -49,6 +52,8 @@ uint32_t jit_super_cross(void);
 extern char jit_super_cross_imm[];
 uint32_t jit_x87_spin(volatile uint32_t *ticks, uint32_t n);
 extern char jit_x87_first[], jit_x87_loop[], jit_x87_last[];
+void jit_x87_nest(uint32_t n, void *img);
+extern char jit_x87_nest_inner[], jit_x87_nest_odd[], jit_x87_nest_even[], jit_x87_nest_back[], jit_x87_nest_last[];
 void jit_fault_gp(void);
 void jit_fault_de(void);
 void jit_fault_st(void);
@@ -509,6 +514,74 @@ static void x87_at_head(void)
     __asm__ volatile("frstor %0" : : "m"(img));
 }
 
+/* jit_x87_nest's inner loop after j of its iterations: (a, b) and the
+ * value popped last (its first iteration pops the one the outer block
+ * left: 0 in an odd round, 1 in an even one). */
+static void nest_state(uint32_t round, uint32_t j, uint32_t *a, uint32_t *b, uint32_t *popped)
+{
+    *a = *b = 1;
+    *popped = round & 1 ? 0 : 1;
+    for (uint32_t i = 0; i < j; i++) {
+        uint32_t t = *a + *b;
+        *popped = *b;
+        *b = *a;
+        *a = t;
+    }
+}
+
+/* The sum jit_x87_nest holds after `rounds` rounds. */
+static uint32_t nest_sum(uint32_t rounds)
+{
+    uint32_t sum = 0, a, b, p;
+    for (uint32_t r = 0; r < rounds; r++) {
+        nest_state(r, (r & 3) + 1, &a, &b, &p);
+        sum += a;
+    }
+    return sum;
+}
+
+static volatile uint32_t nest_seen, nest_bad;
+
+/* An interrupt at jit_x87_nest's inner loop head (EAX the round, EBX the
+ * iterations left): the x87 state there, exact. */
+static void x87_at_nest_head(const struct pm_frame *f)
+{
+    uint8_t img[108];
+    __asm__ volatile("fnsave %0" : "=m"(img));
+    const uint32_t *w = (const uint32_t *)img;
+    uint32_t r = f->eax, j = (r & 3) + 1 - f->ebx, a, b, popped;
+    nest_state(r, j, &a, &b, &popped);
+    uint32_t sum = nest_sum(r);
+    unsigned top = (w[1] >> 11) & 7, tags = w[2] & 0xffff;
+    int bad = j > 3 || top != 5 || ext_int(img + 28) != a || ext_int(img + 38) != b || ext_int(img + 48) != sum;
+    bad |= ext_int(img + 28 + 7 * 10) != popped; /* ST(7): empty, its register keeps the value */
+    for (unsigned i = 0; i < 8; i++) /* ST(0..2) valid (the sum 0 at first: tag zero), the rest empty */
+        bad |= ((tags >> 2 * ((top + i) & 7)) & 3) != (i >= 3 ? 3u : i == 2 && !sum ? 1u : 0u);
+    bad |= w[3] != (uint32_t)(j ? jit_x87_nest_back : r & 1 ? jit_x87_nest_odd : jit_x87_nest_even); /* FIP */
+    bad |= (w[1] & 0x200) != 0; /* C1: FSTP and FXCH clear it */
+    nest_seen++;
+    nest_bad += bad;
+    __asm__ volatile("frstor %0" : : "m"(img));
+}
+
+/* jit_x87_nest's state at its end, from n rounds: the sum in ST(0), the
+ * last round's registers below it, empty. */
+static int x87_nest_end(uint32_t n)
+{
+    uint8_t img[108];
+    jit_x87_nest(n, img);
+    const uint32_t *w = (const uint32_t *)img;
+    uint32_t r = n - 1, a, b, popped;
+    nest_state(r, (r & 3) + 1, &a, &b, &popped);
+    unsigned top = (w[1] >> 11) & 7, tags = w[2] & 0xffff;
+    int bad = top != 7 || ext_int(img + 28) != nest_sum(n) || ext_int(img + 28 + 7 * 10) != b ||
+              ext_int(img + 28 + 6 * 10) != a || ext_int(img + 28 + 5 * 10) != popped;
+    for (unsigned i = 0; i < 8; i++)
+        bad |= ((tags >> 2 * ((top + i) & 7)) & 3) != (i ? 3u : 0u);
+    bad |= w[3] != (uint32_t)jit_x87_nest_last || (w[1] & 0x200) != 0;
+    return bad;
+}
+
 /* 1 + 2 + ... + n, modulo 2^32 */
 static uint32_t tri(uint32_t n)
 {
@@ -525,6 +598,8 @@ static int timer_hook(struct pm_frame *f)
     uint32_t e = f->eip;
     if (e == (uint32_t)jit_x87_loop)
         x87_at_head();
+    if (e == (uint32_t)jit_x87_nest_inner)
+        x87_at_nest_head(f);
     if (e >= (uint32_t)jit_spin_loop && e <= (uint32_t)jit_spin_end && e != (uint32_t)jit_spin_loop &&
         e != (uint32_t)jit_spin_cmp && e != (uint32_t)jit_spin_jb && e != (uint32_t)jit_spin_end)
         off_boundary++;
@@ -592,6 +667,15 @@ static void timer(void)
     while (x87_seen < 3 && ticks < until)
         jit_x87_spin(&ticks, ticks + 1);
     rt_printf("timer: x87 loop interrupted at its head, state exact: %s\n", x87_seen >= 3 && !x87_bad ? "ok" : "FAIL");
+    /* The same for an inner loop entered with the x87 cache (a JIT may
+     * carry it there from the outer block): rounds until a few
+     * interrupts hit its head, and its end state each time. */
+    int nest_end_bad = 0;
+    until = ticks + 500;
+    for (uint32_t n = 3000; nest_seen < 3 && ticks < until; n += 7)
+        nest_end_bad += x87_nest_end(n);
+    rt_printf("timer: x87 loop entered with its registers, interrupted at its head, state exact: %s\n",
+              nest_seen >= 3 && !nest_bad && !nest_end_bad ? "ok" : "FAIL");
     /* An interrupt waiting for STI is taken after the shadow (a block
      * boundary or two later in an emulator), not when the translated loop
      * after it happens to leave: run hot enough to be translated. */

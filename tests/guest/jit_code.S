@@ -284,6 +284,58 @@ jit_x87_last:
     fninit
     ret
 
+/* void jit_x87_nest(uint32_t n, void *img): n rounds of an outer loop
+ * whose block enters an inner x87 loop with values on the x87 stack: a
+ * JIT's direct exits may carry its register cache into the inner loop's
+ * translation. Round r pushes a = b = 1 over the running sum, pushes and
+ * pops a 0 (odd r) or a 1 (even r), leaving a popped register's value in
+ * the slot the inner loop pops into, and enters the inner loop with a
+ * Jcc (odd r) or a JMP (even r); the inner loop runs (r & 3) + 1 times
+ * (a, b) -> (a + b, a), popping the old b each time; then a is added to
+ * the sum and both are popped. The x87 state is saved (FNSAVE) to img.
+ * At the inner loop's head ST(0..2) = a, b, sum (TOP 5, the rest empty). */
+    .globl jit_x87_nest, jit_x87_nest_inner, jit_x87_nest_odd, jit_x87_nest_even, jit_x87_nest_back, jit_x87_nest_last
+jit_x87_nest:
+    pushl %ebx
+    movl 8(%esp), %ecx
+    fninit
+    fldz                    /* sum */
+    xorl %eax, %eax
+    jmp 1f
+1:  fld1                    /* a = 1 */
+    fld %st(0)              /* b = 1 */
+    fldz
+jit_x87_nest_odd:
+    fstp %st(0)             /* a b sum, 0 in the slot below */
+    movl %eax, %ebx
+    andl $3, %ebx
+    incl %ebx
+    testb $1, %al
+    jnz jit_x87_nest_inner
+    fld1
+jit_x87_nest_even:
+    fstp %st(0)             /* a b sum, 1 in the slot below */
+    jmp jit_x87_nest_inner
+jit_x87_nest_inner:
+    fld %st(0)              /* a a b sum */
+    fadd %st(2), %st        /* a+b a b sum */
+    fxch %st(2)             /* b a a+b sum */
+    fstp %st(0)             /* a a+b sum */
+jit_x87_nest_back:
+    fxch %st(1)             /* a+b a sum */
+    decl %ebx
+    jnz jit_x87_nest_inner
+    faddp %st, %st(2)       /* a sum+a */
+jit_x87_nest_last:
+    fstp %st(0)             /* sum */
+    incl %eax
+    cmpl %ecx, %eax
+    jb 1b
+    movl 12(%esp), %edx
+    fnsave (%edx)
+    popl %ebx
+    ret
+
 /* uint32_t jit_seg_flip(uint32_t based_sel, uint32_t flat_sel, const uint32_t *p, uint32_t n):
  * a loop that makes ES based (base 4) and flat again in turn, reading
  * ES:[p] after each load: p[1] + p[0] per iteration. Translated code
