@@ -454,6 +454,52 @@ START_TEST(cross_page_loop)
 }
 END_TEST
 
+/* A superblock whose first block ends with an instruction across a page
+ * boundary, continued on the second page, entered by a chained jump: the
+ * chained entry runs it only while the jump cache holds its first block
+ * (a remap of the second page drops it there). Each round maps other code
+ * at the second page (its immediate's high half, and the same jump
+ * back); the chained jump into the superblock must then leave for the
+ * run loop, which decodes the new code. */
+START_TEST(cross_super_remap)
+{
+    setup_with(&(struct jit_config){ .threshold = 3, .stats = true }); /* hot once its successors were decoded */
+    for (uint32_t k = 0; k < 1024; k++)
+        phys_write(&mem, RS_PT0 + 4 * k, 4, k << 12 | 3);
+    phys_write(&mem, RS_PD, 4, RS_PT0 | 3);
+    static const uint8_t outer[] = {
+        0xb9, 50, 0, 0, 0, 0x31, 0xd2, 0xeb, 0x07,    /* 0x1f000: mov ecx, 50; xor edx, edx; jmp 0x1f010 */
+    };
+    static const uint8_t loop[] = {
+        0x49, 0x78, 0x0a,                             /* 0x1f010: dec ecx; js 0x1f01d */
+        0xe9, 0xe3, 0x0f, 0x00, 0x00,                 /* 0x1f013: jmp 0x1fffb */
+        0x90, 0x90,                                   /* 0x1f018 */
+        0x90, 0x90, 0x90,
+        0x89, 0xd0, 0xf4,                             /* 0x1f01d: mov eax, edx; hlt */
+    };
+    static const uint8_t head[] = { 0x01, 0xca, 0xbb, 0x01, 0x00 }; /* 0x1fffb: add edx, ecx; mov ebx, 0x????0001 */
+    put(0x1f000, outer, sizeof(outer));
+    put(0x1f010, loop, sizeof(loop));
+    put(0x1fffb, head, sizeof(head));
+    for (int k = 0; k < 2; k++) { /* second page: the immediate's high half k; add edx, ebx; jmp 0x1f010 */
+        uint8_t tail[] = { (uint8_t)k, 0x00, 0x01, 0xda, 0xe9, 0x07, 0xf0, 0xff, 0xff };
+        put(RS_COPY + 0x1000 * (uint32_t)k, tail, sizeof(tail));
+    }
+    cpu_write_cr3(&cpu, RS_PD);
+    cpu_write_cr0(&cpu, cpu.cr0 | CR0_PG);
+    const struct jit_stats *s = jit_get_stats(jit);
+    for (int round = 0; round < 4; round++) {
+        uint32_t imm = 1 + ((uint32_t)(round & 1) << 16);
+        map_copy(round & 1); /* RS_WIN is 0x20000 */
+        for (int r = 0; r < 3; r++)
+            ck_assert_uint_eq(run(0x1f000), 49 * 50 / 2 + 50 * imm);
+    }
+    ck_assert_uint_gt(s->jit_superblocks, 0);
+    ck_assert_uint_gt(s->jit_chained, 0);
+    teardown();
+}
+END_TEST
+
 /* ---- Inline caches (jit/x64/ic.c) ---- */
 
 /* At `at`: mov eax, v; hlt */
@@ -962,6 +1008,7 @@ int main(void)
     tcase_add_test(tc, ret_stack);
     tcase_add_test(tc, ret_stack_remap);
     tcase_add_test(tc, cross_page_loop);
+    tcase_add_test(tc, cross_super_remap);
     tcase_add_test(tc, ic_smc);
     tcase_add_test(tc, ic_pairs);
     tcase_add_test(tc, ic_cr3);
