@@ -739,6 +739,21 @@ bool x64_x87_loop_match(const struct x87_model *m, const struct x87_model *m0)
     return true;
 }
 
+/* Host register p's value down to position h (p <= h) by way of the
+ * top: FXCH st(p), unless it is the top, then FXCH st(h). The caller
+ * saved a live C1 first (FXCH clears it). */
+static void fxch_down(struct xbuf *b, struct x87_model *m, int p, int h)
+{
+    if (p == h)
+        return;
+    if (p) {
+        x87_2(b, 0xd9, (uint8_t)(0xc8 + p));
+        m_swap_host(m, 0, p);
+    }
+    x87_2(b, 0xd9, (uint8_t)(0xc8 + h));
+    m_swap_host(m, 0, h);
+}
+
 /* On a back edge whose model matches: the host's registers into m0's
  * order (FXCH), C1 and the last instruction's pointers into struct cpu,
  * as m0 expects. R11 and TMP1 only. */
@@ -755,14 +770,7 @@ void x64_x87_normalize(struct be_ctx *x, const struct x87_model *m, const struct
         int p = 0;
         while (p < h && !(mm.v[p] == m0->v[h] && ((mm.ghost >> p) & 1) == g))
             p++;
-        if (p == h)
-            continue;
-        if (p) {
-            x87_2(b, 0xd9, (uint8_t)(0xc8 + p));
-            m_swap_host(&mm, 0, p);
-        }
-        x87_2(b, 0xd9, (uint8_t)(0xc8 + h));
-        m_swap_host(&mm, 0, h);
+        fxch_down(b, &mm, p, h);
     }
     emit_c1_note(x, &mm, 0);
 }
@@ -830,14 +838,7 @@ struct x87_model x64_x87_carry_head(struct be_ctx *x, const struct x87_model *m)
         for (int q = 1; q <= h; q++)
             if (end_slot(&mm, q) > end_slot(&mm, p))
                 p = q;
-        if (p == h)
-            continue;
-        if (p) {
-            x87_2(b, 0xd9, (uint8_t)(0xc8 + p));
-            m_swap_host(&mm, 0, p);
-        }
-        x87_2(b, 0xd9, (uint8_t)(0xc8 + h));
-        m_swap_host(&mm, 0, h);
+        fxch_down(b, &mm, p, h);
     }
     emit_meta(x, &mm, sw_at);
     return mm;
