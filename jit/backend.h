@@ -32,6 +32,7 @@
 #define KESTREL_JIT_BACKEND_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "jit/ir.h"

@@ -679,7 +679,7 @@ bool x64_x87_loop_model(const struct x87_model *m, struct x87_model *m0)
     for (int h = 0; h < m->n; h++)
         m0->v[h] = m->v[h];
     /* In ascending slot order (st(0) the lowest), the order a chained
-     * exit that carries its cache here puts its own in (x64_x87_carry_exit):
+     * exit that carries its cache here puts its own in (x64_x87_carry_head):
      * insertion sort, the ghost bits going along. */
     for (int h = 1; h < m0->n; h++)
         for (int k = h; k > 0 && m0->v[k - 1] > m0->v[k]; k--) {
