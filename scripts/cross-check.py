@@ -3,15 +3,16 @@
 builds: the interpreter, devices, the JIT's host-independent part and
 jit/none), so that x86-64-only code cannot creep into it unseen.
 
-    scripts/cross-check.py BUILD_DIR CC [CC...]
+    scripts/cross-check.py BUILD_DIR TRIPLE [TRIPLE...]
 
 BUILD_DIR is a tree configured with -DKESTREL_JIT_NONE=ON and
 -DCMAKE_EXPORT_COMPILE_COMMANDS=ON (scripts/test.sh makes build-nojit so);
-each of its sources (but tests/) is compiled again with each cross
-compiler (Debian's gcc-aarch64-linux-gnu, gcc-riscv64-linux-gnu), with the
-same flags (-Werror included), to an object thrown away. Nothing is
-linked: the third-party libraries are the host's headers only (searched
-after the cross compiler's own). Left out, as CMake leaves them out on
+each of its sources (but tests/) is compiled again by clang for each
+target (aarch64-linux-gnu, riscv64-linux-gnu: the C library's headers
+from Debian's libc6-dev-<arch>-cross, whose gcc cross compilers conflict
+with gcc-multilib), with the same flags (-Werror included), to an object
+thrown away. Nothing is linked: the third-party libraries are the host's
+headers only (searched after the target's own). Left out, as CMake leaves them out on
 such hosts or they need an arch-specific header: the x86 KVM files
 (vm/kvm/none.c is compiled instead) and the SDL frontend files (SDL's
 config header is per-architecture; they use nothing host-specific).
@@ -30,7 +31,7 @@ EXTRA = ("vm/kvm/none.c",)
 def main():
     if len(sys.argv) < 3:
         sys.exit(__doc__)
-    build, compilers = sys.argv[1], sys.argv[2:]
+    build, triples = sys.argv[1], sys.argv[2:]
     repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     db = json.load(open(os.path.join(build, "compile_commands.json")))
     jobs, template = [], None
@@ -49,15 +50,16 @@ def main():
         flags, cwd, src = template
         jobs.append((extra, [os.path.join(repo, extra) if a == src else a for a in flags], cwd))
     failed = 0
-    for cc in compilers:
+    for triple in triples:
         bad = 0
+        cc = ["clang", "--target=" + triple, "--sysroot=/usr/" + triple]
         for rel, flags, cwd in jobs:
-            p = subprocess.run([cc] + flags + ["-o", os.devnull, "-idirafter", "/usr/include"], cwd=cwd,
+            p = subprocess.run(cc + flags + ["-o", os.devnull, "-idirafter", "/usr/include"], cwd=cwd,
                                capture_output=True, text=True)
             if p.returncode:
                 bad += 1
-                print("cross-check: %s: %s failed:\n%s" % (cc, rel, p.stderr[:3000]), file=sys.stderr)
-        print("cross-check: %s: %d files, %d failed" % (cc, len(jobs), bad))
+                print("cross-check: %s: %s failed:\n%s" % (triple, rel, p.stderr[:3000]), file=sys.stderr)
+        print("cross-check: %s: %d files, %d failed" % (triple, len(jobs), bad))
         failed += bad
     sys.exit(1 if failed else 0)
 

@@ -5,7 +5,7 @@ set -e
 PKGS="build-essential cmake pkg-config gcc-multilib nasm \
       libcapstone-dev libelf-dev libxxhash-dev check libsubunit-dev zlib1g-dev libsdl2-dev \
       acpica-tools seabios cpio python3 xorriso mtools dosfstools syslinux qemu-system-x86 \
-      gcc-aarch64-linux-gnu libc6-dev-arm64-cross gcc-riscv64-linux-gnu libc6-dev-riscv64-cross"
+      clang libc6-dev-arm64-cross libc6-dev-riscv64-cross"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -18,7 +18,7 @@ cmake --build build -j "$jobs"
 cmake -S . -B build-nojit -DKESTREL_JIT_NONE=ON -DCMAKE_BUILD_TYPE=Release -DCMAKE_EXPORT_COMPILE_COMMANDS=ON >/dev/null
 cmake --build build-nojit -j "$jobs" --target kestrel
 sh tests/guest/run-guest.sh build-nojit/kestrel build/tests/guest/jit.elf tests/guest/jit.expected
-python3 scripts/cross-check.py build-nojit aarch64-linux-gnu-gcc riscv64-linux-gnu-gcc
+python3 scripts/cross-check.py build-nojit aarch64-linux-gnu riscv64-linux-gnu
 
 cmake -S . -B build-asan -DKESTREL_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
 cmake --build build-asan -j "$jobs"
