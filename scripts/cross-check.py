@@ -12,10 +12,11 @@ target (aarch64-linux-gnu, riscv64-linux-gnu: the C library's headers
 from Debian's libc6-dev-<arch>-cross, whose gcc cross compilers conflict
 with gcc-multilib), with the same flags (-Werror included), to an object
 thrown away. Nothing is linked: the third-party libraries are the host's
-headers only (searched after the target's own). Left out, as CMake leaves them out on
-such hosts or they need an arch-specific header: the x86 KVM files
-(vm/kvm/none.c is compiled instead) and the SDL frontend files (SDL's
-config header is per-architecture; they use nothing host-specific).
+headers only (searched after the target's own). Left out, as CMake
+leaves them out on such hosts or as they need an arch-specific header:
+the x86 KVM files (vm/kvm/none.c is compiled instead) and the SDL
+frontend files (SDL's config header is per-architecture; they use
+nothing host-specific).
 """
 import json
 import os
@@ -46,6 +47,8 @@ def main():
         jobs.append((rel or e["file"], flags, e["directory"]))
         if rel and rel.startswith("vm/"):
             template = (flags, e["directory"], e["file"])
+    if template is None:
+        sys.exit("cross-check: no vm/ source in %s/compile_commands.json" % build)
     for extra in EXTRA:
         flags, cwd, src = template
         jobs.append((extra, [os.path.join(repo, extra) if a == src else a for a in flags], cwd))
