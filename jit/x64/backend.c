@@ -780,7 +780,7 @@ static void attach_carry(struct be_ctx *x, int e, const struct x87_carry *cy)
 }
 
 /* A GOTO on the main path with the x87 cache in use: the exit may carry
- * the cache into its target (x87.c, "Chained exits"). */
+ * the cache into its target (x87_cache.c, "Chained exits"). */
 static void carry_goto(struct be_ctx *x, const struct ir_op *op)
 {
     struct x87_carry cy;
@@ -1161,7 +1161,7 @@ static void emit_cold(struct be_ctx *x, const struct cold *c)
         break;
     case COLD_BRANCH: {
         /* The label's code is a plain chained exit: this side exit may
-         * carry the cache into its target (x87.c, "Chained exits"). */
+         * carry the cache into its target (x87_cache.c, "Chained exits"). */
         int e = !c->x87.n || !x->label[c->exit] ? -1 : exit_at(x, x->label[c->exit]);
         if (e >= 0 && !x->tb->exit[e].cx_site) {
             struct x87_carry cy;

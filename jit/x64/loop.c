@@ -10,7 +10,7 @@
  *   A frame word (X64_LOOPFLAGS) says whether the back edge was taken
  *   since the block was entered: the carried flags are stored only then
  *   (FLK_CARRIED).
- * - The x87 register cache (x87.c), which would otherwise be written back
+ * - The x87 register cache (x87.c, x87_cache.c), which would otherwise be written back
  *   to struct cpu (80-bit stores, the status word, the tags) and loaded
  *   again at the top, every iteration:
  *   1. A plain translation notes the cache's model at the back edge.

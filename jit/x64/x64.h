@@ -45,7 +45,7 @@
 
 enum cold_kind {
     COLD_LD, COLD_ST, COLD_SEGFAULT, COLD_EXIT, COLD_CHAIN, COLD_ENTRY_EXIT, COLD_X87, COLD_BRANCH,
-    COLD_X87_CROSS, COLD_X87_CROSS_ST, /* x87.c: an operand across two pages, through X64_BOUNCE */
+    COLD_X87_CROSS, COLD_X87_CROSS_ST, /* x87_cross.c: an operand across two pages, through X64_BOUNCE */
     COLD_LOOP_DECLINE,                 /* loop.c: a loop's head found other x87 state */
     COLD_CANON,                        /* a raw lf_aux word loaded (cpu/flags.h): convert it */
     COLD_PROBE,                        /* memop.c: a PROBE that cannot promise its range: base 0 */
@@ -243,26 +243,31 @@ void x64_save_regs(struct xbuf *b, regset s, bool restore);
 /* x87.c */
 void x64_emit_x87(struct be_ctx *x, const struct ir_op *op, int out, const struct be_loc *in, const int *s, regset live);
 void x64_emit_cold_x87(struct be_ctx *x, const struct cold *c);
-/* Before any op that is not one of the x87 cache's neighbours (x87.c):
- * write the cache back and empty the host's x87 stack. Uses R11 only. */
-void x64_x87_flush(struct be_ctx *x);
+/* x87_cross.c: the stubs of an operand across two pages */
 void x64_emit_cold_x87_cross(struct be_ctx *x, const struct cold *c, struct cold *handler);
 void x64_emit_cold_x87_cross_st(struct be_ctx *x, const struct cold *c);
+
+/* x87_cache.c: the register cache at a block's edges */
+/* Before any op that is not one of the x87 cache's neighbours
+ * (x64_x87_keeps_cache): write the cache back and empty the host's x87
+ * stack. Uses R11 only. */
+void x64_x87_flush(struct be_ctx *x);
 bool x64_x87_cached(const struct be_ctx *x);
 bool x64_x87_model_empty(const struct x87_model *m);
 void x64_x87_sync(struct be_ctx *x, const struct x87_model *m);
 void x64_x87_unsync(struct be_ctx *x);
 void x64_x87_writeback(struct be_ctx *x, const struct x87_model *m);
 bool x64_x87_keeps_cache(int opc);
-/* Check the guest's x87 mode and set the host's x87 up for it, into
+
+/* x87.c: check the guest's x87 mode and set the host's x87 up for it, into
  * X64_X87OK: at native entry and after handlers that may change that
  * mode (backend.c, x87.c). R11 only. */
 void x64_emit_x87_setup(struct xbuf *b);
 /* Leave the block for the run loop at `eip` with `ninsns` instructions done. */
 void x64_emit_exit(struct be_ctx *x, uint32_t eip, int64_t ninsns);
 
-/* x87.c: a direct exit that may carry the cache into a loop
- * translation's x87 entry (x87.c, "Chained exits"): its patch sites, in
+/* x87_cache.c: a direct exit that may carry the cache into a loop
+ * translation's x87 entry ("Chained exits"): its patch sites, in
  * struct jit_exit's terms (cx_*), and what it carries (be_carry_match). */
 struct x87_carry {
     uint8_t *site, *path, *jump, *stub;
@@ -273,7 +278,7 @@ void x64_x87_carry_tail(struct be_ctx *x, const struct x87_model *mm, int64_t ni
 /* The key of a loop translation's x87 entry, which starts from m0. */
 uint32_t x64_x87_entry_key(const struct x87_model *m0);
 
-/* x87.c: the cache around a loop (loop.c) */
+/* x87_cache.c: the cache around a loop (loop.c) */
 bool x64_x87_loop_model(const struct x87_model *m, struct x87_model *m0);
 uint8_t *x64_x87_preload(struct be_ctx *x, const struct x87_model *m0, int t, int u, uint8_t **fail);
 bool x64_x87_loop_match(const struct x87_model *m, const struct x87_model *m0);

@@ -25,13 +25,10 @@
  * register holds which ST(i) and which are newer than struct cpu): an
  * operand is loaded once, FXCH and FLD ST(i) are renamings, arithmetic is
  * one host instruction on host registers, and the guest's TOP moves only
- * in the model. The cache is written back (values, TOP, tags, status) and
- * the host's stack emptied before any op that may fault, call out or
- * leave the block (x64_x87_keeps_cache; a conditional branch does it in
- * the stub of its taken side), so everything outside the x87
- * code finds struct cpu exact, as the C ABI finds the x87 stack empty. A
- * popped register keeps its value in struct cpu, as on the host (FNSAVE
- * and MMX see it). A check that fails (an operand empty, a TLB miss)
+ * in the model. A popped register keeps its value in struct cpu, as on
+ * the host (FNSAVE and MMX see it). What becomes of the cache at the
+ * block's edges (write-back, syncs, loops, chained exits) is
+ * x87_cache.c's. A check that fails (an operand empty, a TLB miss)
  * writes the cache back as it was before the instruction, runs the
  * handler and leaves the block after it.
  *
@@ -56,16 +53,7 @@
 #include "cpu/block.h"
 #include "cpu/cpu.h"
 #include "cpu/opcode.h"
-#include "jit/x64/x64.h"
-
-#define FPU_OFF(field) ((int32_t)(offsetof(struct cpu, fpu) + offsetof(struct fpu, field)))
-#define SEG_SEL_OFF(s) ((int32_t)(offsetof(struct cpu, seg) + (size_t)(s) * sizeof(struct seg) + offsetof(struct seg, sel)))
-
-enum {
-    FSW_EXC_BITS = 0x3f,
-    SW_C0 = 0x100, SW_C1 = 0x200, SW_C2 = 0x400, SW_C3 = 0x4000,
-    SW_CC = SW_C0 | SW_C1 | SW_C2 | SW_C3,
-};
+#include "jit/x64/x87_int.h"
 
 /* What an instruction does, in host terms. Stack indexes are relative to
  * the guest's TOP before the instruction. */
@@ -239,19 +227,6 @@ static struct xform classify(const struct insn *i)
     return f;
 }
 
-/* ---- Encoding ---- */
-
-/* opc /reg [base + index + disp] (x87 memory forms take no REX.W). */
-static void x87_m(struct xbuf *b, uint8_t opc, int reg, int base, int index, int32_t disp)
-{
-    x_rm(b, opc, 0, reg, base, index, 0, disp);
-}
-
-static void fld80(struct xbuf *b, int areg) { x87_m(b, 0xdb, 5, RBP, areg, FPU_OFF(st)); }
-static void fstp80(struct xbuf *b, int areg) { x87_m(b, 0xdb, 7, RBP, areg, FPU_OFF(st)); }
-static void fpop(struct xbuf *b) { xb(b, 0xdd); xb(b, 0xd8); } /* fstp st(0) */
-static void fnstsw_tmp(struct xbuf *b) { x87_m(b, 0xdd, 7, X64_FP, NOREG, X64_FO(X64_TMP1)); }
-
 /* test dword/byte [rbp + disp], imm */
 static void test_m32(struct xbuf *b, int32_t disp, uint32_t imm)
 {
@@ -262,51 +237,6 @@ static void test_m8(struct xbuf *b, int32_t disp, uint8_t imm)
 {
     x_rm(b, 0xf6, 0, 0, RBP, NOREG, 0, disp);
     xb(b, imm);
-}
-
-static void x87_2(struct xbuf *b, uint8_t a, uint8_t c)
-{
-    xb(b, a);
-    xb(b, c);
-}
-
-/* dst = offset of ST(k) from st[0] in struct cpu: ((top + k) & 7) * 16,
- * with `top` struct cpu's TOP (k includes the cache's delta). */
-static void st_index(struct xbuf *b, int dst, int top, int k)
-{
-    k &= 7;
-    if (k == 0) {
-        x_mov_rr(b, 0, dst, top);
-    } else {
-        x_lea(b, 0, dst, top, NOREG, 0, k);
-        x_alu_ri(b, ALU_AND, 0, dst, 7);
-    }
-    x_shift_ri(b, SH_SHL, 0, dst, 4);
-}
-
-/* The same into R11, reading TOP itself (write-back code has R11 only). */
-static void st_index_r11(struct xbuf *b, int k)
-{
-    x_load(b, 0, R11, RBP, NOREG, 0, FPU_OFF(top), 1, false);
-    if (k & 7) {
-        x_alu_ri(b, ALU_ADD, 0, R11, k & 7);
-        x_alu_ri(b, ALU_AND, 0, R11, 7);
-    }
-    x_shift_ri(b, SH_SHL, 0, R11, 4);
-}
-
-/* and word [rbp + disp], imm16 / or word [rbp + disp], r11w */
-static void and_m16(struct xbuf *b, int32_t disp, uint16_t imm)
-{
-    xb(b, 0x66);
-    x_rm(b, 0x81, 0, 4, RBP, NOREG, 0, disp);
-    xb(b, (uint8_t)imm);
-    xb(b, (uint8_t)(imm >> 8));
-}
-static void or_m16_r11(struct xbuf *b, int32_t disp)
-{
-    xb(b, 0x66);
-    x_rm(b, 0x09, 0, R11, RBP, NOREG, 0, disp);
 }
 
 /* ---- The register cache (struct x87_model, x64.h) ---- */
@@ -347,19 +277,6 @@ static void m_pop_host(struct x87_model *m)
     m->dirty >>= 1;
     m->ghost >>= 1;
     m->n--;
-}
-
-/* Host registers h1 and h2 trade places (FXCH). */
-static void m_swap_host(struct x87_model *m, int h1, int h2)
-{
-    int8_t t = m->v[h1];
-    m->v[h1] = m->v[h2];
-    m->v[h2] = t;
-    uint8_t both = (uint8_t)(1u << h1 | 1u << h2);
-    if (((m->dirty >> h1) ^ (m->dirty >> h2)) & 1)
-        m->dirty ^= both;
-    if (((m->ghost >> h1) ^ (m->ghost >> h2)) & 1)
-        m->ghost ^= both;
 }
 
 /* The guest pushes (the new ST(0) is the host's new top, not yet in
@@ -467,424 +384,6 @@ static bool evict_ghost(struct be_ctx *x)
     return false;
 }
 
-/* The guest registers the cache holds (not its ghosts), relative to the
- * guest's TOP: present in the tags once written back. */
-static uint8_t cached_set(const struct x87_model *m)
-{
-    uint8_t cached = 0;
-    for (int h = 0; h < m->n; h++)
-        if (!(m->ghost & (1u << h)))
-            cached |= (uint8_t)(1u << m->v[h]);
-    return cached;
-}
-
-/* The slot in struct cpu of host register h, relative to its TOP. */
-static int slot_of(const struct x87_model *m, int h)
-{
-    return (m->ghost & (1u << h)) ? m->v[h] : m->delta + m->v[h];
-}
-
-/* C1 into the guest's status word (from TMP1 for X87_C1_HOST, from
- * [rsp + sw_at] for X87_C1_LIVE) and the last instruction's pointers. */
-static void emit_c1_note(struct be_ctx *x, const struct x87_model *m, int32_t sw_at)
-{
-    struct xbuf *b = &x->buf;
-    if (m->c1 != X87_C1_MEM)
-        and_m16(b, FPU_OFF(sw), (uint16_t)~SW_C1);
-    if (m->c1 == X87_C1_HOST || m->c1 == X87_C1_LIVE) {
-        x_load(b, 0, R11, X64_FP, NOREG, 0, X64_FO(m->c1 == X87_C1_HOST ? X64_TMP1 : sw_at), 2, false);
-        x_alu_ri(b, ALU_AND, 0, R11, SW_C1);
-        or_m16_r11(b, FPU_OFF(sw));
-    }
-    if (m->note) { /* the last instruction's pointers (fpu_note_reg) */
-        const struct insn *i = &x->b->insn[m->note - 1];
-        x_store_i(b, (int32_t)(x->b->eip + i->off), RBP, FPU_OFF(fip), 4);
-        x_store_i(b, (int32_t)((i->b1 << 8 | i->modrm) & 0x7ff), RBP, FPU_OFF(fop), 2);
-        x_load(b, 0, R11, RBP, NOREG, 0, SEG_SEL_OFF(SEG_CS), 2, false);
-        x_store(b, R11, RBP, NOREG, 0, FPU_OFF(fcs), 2);
-    }
-    if (m->dnote) { /* the last memory operand's segment (fpu_note_mem) */
-        x_load(b, 0, R11, RBP, NOREG, 0, SEG_SEL_OFF(x->b->insn[m->dnote - 1].seg), 2, false);
-        x_store(b, R11, RBP, NOREG, 0, FPU_OFF(fds), 2);
-    }
-}
-
-/* Everything of a write-back but the values: TOP and the tags (rotated
- * by delta; cached ones present, popped ones empty), the host's new
- * exception flags (the host status word at [rsp + sw_at]) and C1 (from
- * TMP1 for X87_C1_HOST, from [rsp + sw_at] for X87_C1_LIVE), the last
- * instruction's pointers. R11 only. */
-static void emit_meta(struct be_ctx *x, const struct x87_model *m, int32_t sw_at)
-{
-    struct xbuf *b = &x->buf;
-    uint8_t cached = cached_set(m);
-    if (m->delta || cached || m->empty) {
-        x_load(b, 0, R11, RBP, NOREG, 0, FPU_OFF(tw), 1, false);
-        if (m->delta) { /* rotate right by delta: relative to the new TOP */
-            x_imul_rri(b, 0, R11, R11, 0x101);
-            x_shift_ri(b, SH_SHR, 0, R11, m->delta);
-        }
-        x_alu_ri(b, ALU_AND, 0, R11, (int32_t)(uint8_t)~cached);
-        if (m->empty & ~cached)
-            x_alu_ri(b, ALU_OR, 0, R11, m->empty & ~cached);
-        x_store(b, R11, RBP, NOREG, 0, FPU_OFF(tw), 2);
-    }
-    if (m->delta) {
-        x_load(b, 0, R11, RBP, NOREG, 0, FPU_OFF(top), 1, false);
-        x_alu_ri(b, ALU_ADD, 0, R11, m->delta);
-        x_alu_ri(b, ALU_AND, 0, R11, 7);
-        x_store(b, R11, RBP, NOREG, 0, FPU_OFF(top), 1);
-    }
-    if (m->host_ops) {
-        x_load(b, 0, R11, X64_FP, NOREG, 0, X64_FO(sw_at), 2, false);
-        x_alu_ri(b, ALU_AND, 0, R11, FSW_EXC_BITS);
-        or_m16_r11(b, FPU_OFF(sw));
-    }
-    emit_c1_note(x, m, sw_at);
-}
-
-/* The dirty registers and ghosts into struct cpu, the rest popped: the
- * host's stack emptied. `rebase`: struct cpu's TOP has moved by that much
- * already (emit_meta ran first). R11 only. */
-static void emit_values(struct be_ctx *x, const struct x87_model *m, int rebase)
-{
-    struct xbuf *b = &x->buf;
-    int at = -1; /* R11 = ((TOP + at) & 7) << 4, from the last store */
-    for (int h = 0; h < m->n; h++) {
-        if (m->dirty & (1u << h)) {
-            int k = (slot_of(m, h) - rebase) & 7;
-            if (at < 0) {
-                st_index_r11(b, k);
-            } else if (k != at) { /* nothing here changes struct cpu's TOP */
-                x_alu_ri(b, ALU_ADD, 0, R11, ((k - at) & 7) << 4);
-                x_alu_ri(b, ALU_AND, 0, R11, 7 << 4);
-            }
-            at = k;
-            fstp80(b, R11);
-        } else {
-            fpop(b);
-        }
-    }
-}
-
-/*
- * Write the cache back to struct cpu and empty the host's stack: the
- * dirty registers and ghosts, then the rest (emit_meta). Uses R11 and
- * the frame's TMP0 and TMP1 only, so it fits anywhere.
- */
-static void emit_writeback(struct be_ctx *x, const struct x87_model *m)
-{
-    struct xbuf *b = &x->buf;
-    struct x87_model mm = *m;
-    bool stsw = false; /* TMP1 has the host's status word as of now */
-    if (mm.c1 == X87_C1_LIVE) {
-        fnstsw_tmp(b); /* before the stores change it */
-        mm.c1 = X87_C1_HOST;
-        stsw = true;
-    }
-    emit_values(x, m, 0);
-    /* FSTP m80 and pops raise nothing: a status word saved above has
-     * every sticky flag already (one FNSTSW, which waits for the x87's
-     * last result, instead of two). */
-    if (m->host_ops && !stsw)
-        x87_m(b, 0xdd, 7, X64_FP, NOREG, X64_FO(X64_TMP0)); /* fnstsw: the sticky flags */
-    emit_meta(x, &mm, stsw ? X64_TMP1 : X64_TMP0);
-}
-
-/*
- * Around a slow-path call that returns to the main path (an integer
- * load's or store's TLB miss) with the cache in use: struct cpu gets
- * exactly what a write-back would give it, in case the call faults, while
- * the host's x87 is saved whole (FNSAVE, which leaves it empty for the C
- * code) and restored after (FRSTOR), and struct cpu's TOP, tags and
- * status word go back to what the cache is relative to. The values
- * written to struct cpu on the way are harmless: the cache's own
- * write-back stores them again. R11 only.
- */
-void x64_x87_sync(struct be_ctx *x, const struct x87_model *m)
-{
-    struct xbuf *b = &x->buf;
-    x87_m(b, 0xdd, 6, X64_FP, NOREG, X64_FO(X64_FSAVE)); /* fnsave */
-    x_load(b, 0, R11, RBP, NOREG, 0, FPU_OFF(top), 1, false);
-    x_store(b, R11, X64_FP, NOREG, 0, X64_FO(X64_BOUNCE), 1);
-    x_load(b, 0, R11, RBP, NOREG, 0, FPU_OFF(tw), 2, false);
-    x_store(b, R11, X64_FP, NOREG, 0, X64_FO(X64_BOUNCE + 2), 2);
-    x_load(b, 0, R11, RBP, NOREG, 0, FPU_OFF(sw), 2, false);
-    x_store(b, R11, X64_FP, NOREG, 0, X64_FO(X64_BOUNCE + 4), 2);
-    for (int h = 0; h < m->n; h++) {
-        if (!(m->dirty & (1u << h)))
-            continue;
-        x87_m(b, 0xdb, 5, X64_FP, NOREG, X64_FO(X64_FSAVE + 28 + 10 * h)); /* fld m80: ST(h) of the image */
-        st_index_r11(b, slot_of(m, h));
-        fstp80(b, R11);
-    }
-    emit_meta(x, m, X64_FSAVE + 4);
-}
-
-void x64_x87_unsync(struct be_ctx *x)
-{
-    struct xbuf *b = &x->buf;
-    x_load(b, 0, R11, X64_FP, NOREG, 0, X64_FO(X64_BOUNCE), 1, false);
-    x_store(b, R11, RBP, NOREG, 0, FPU_OFF(top), 1);
-    x_load(b, 0, R11, X64_FP, NOREG, 0, X64_FO(X64_BOUNCE + 2), 2, false);
-    x_store(b, R11, RBP, NOREG, 0, FPU_OFF(tw), 2);
-    x_load(b, 0, R11, X64_FP, NOREG, 0, X64_FO(X64_BOUNCE + 4), 2, false);
-    x_store(b, R11, RBP, NOREG, 0, FPU_OFF(sw), 2);
-    x87_m(b, 0xdd, 4, X64_FP, NOREG, X64_FO(X64_FSAVE)); /* frstor */
-}
-
-static bool model_empty(const struct x87_model *m)
-{
-    return !m->n && !m->delta && !m->empty && m->c1 == X87_C1_MEM && !m->host_ops && !m->note && !m->dnote;
-}
-
-bool x64_x87_cached(const struct be_ctx *x)
-{
-    return !model_empty(&x->x87);
-}
-
-bool x64_x87_model_empty(const struct x87_model *m)
-{
-    return model_empty(m);
-}
-
-/* In a stub that leaves the main path: its copy of the cache. */
-void x64_x87_writeback(struct be_ctx *x, const struct x87_model *m)
-{
-    if (!model_empty(m))
-        emit_writeback(x, m);
-}
-
-void x64_x87_flush(struct be_ctx *x)
-{
-    if (model_empty(&x->x87))
-        return;
-    emit_writeback(x, &x->x87);
-    x->x87 = (struct x87_model){ .n = 0 };
-}
-
-/* ---- Loops (loop.c): the cache carried around a back edge ---- */
-
-/* The model a loop's head starts with, made from the one its back edge
- * had in a plain translation: the same registers (ghosts included) in the
- * same order, all dirty, TOP where struct cpu has it, C1 and the pointers
- * in struct cpu. False when there is nothing to carry, or the loop moves
- * TOP. */
-bool x64_x87_loop_model(const struct x87_model *m, struct x87_model *m0)
-{
-    if (!m->n || m->delta || (cached_set(m) & m->empty))
-        return false;
-    *m0 = (struct x87_model){ .n = m->n, .dirty = (uint8_t)((1u << m->n) - 1), .ghost = m->ghost,
-                              .empty = m->empty, .c1 = X87_C1_MEM, .host_ops = true };
-    for (int h = 0; h < m->n; h++)
-        m0->v[h] = m->v[h];
-    /* In ascending slot order (st(0) the lowest), the order a chained
-     * exit that carries its cache here puts its own in (x64_x87_carry_head):
-     * insertion sort, the ghost bits going along. */
-    for (int h = 1; h < m0->n; h++)
-        for (int k = h; k > 0 && m0->v[k - 1] > m0->v[k]; k--) {
-            int8_t t = m0->v[k];
-            m0->v[k] = m0->v[k - 1];
-            m0->v[k - 1] = t;
-            uint8_t both = (uint8_t)(1u << k | 1u << (k - 1));
-            if (((m0->ghost >> k) ^ (m0->ghost >> (k - 1))) & 1)
-                m0->ghost ^= both;
-        }
-    return true;
-}
-
-/* At a loop's head, in place of the cache's first loads: the x87 may run
- * inline (X64_X87OK), struct cpu's tags agree with m0 (its registers
- * present, its known-empty ones empty), then m0's registers, ghosts
- * included, come in from struct cpu. Returns the site of a jump to take
- * when a check fails (nothing loaded yet); the rest goes through `fail`
- * too. `t` and `u`: free registers (nothing is live at a block's start). */
-uint8_t *x64_x87_preload(struct be_ctx *x, const struct x87_model *m0, int t, int u, uint8_t **fail)
-{
-    struct xbuf *b = &x->buf;
-    uint8_t regs = cached_set(m0);
-    x_alu_mi(b, ALU_CMP, 0, X64_FP, X64_FO(X64_X87OK), 0);
-    uint8_t *site = x_jcc32(b, CC_E);
-    x_load(b, 0, t, RBP, NOREG, 0, FPU_OFF(tw), 1, false);
-    x_alu_ri(b, ALU_AND, 0, t, regs | m0->empty);
-    x_alu_ri(b, ALU_CMP, 0, t, m0->empty);
-    *fail = x_jcc32(b, CC_NE);
-    x_load(b, 0, u, RBP, NOREG, 0, FPU_OFF(top), 1, false);
-    for (int h = m0->n - 1; h >= 0; h--) {
-        st_index(b, t, u, slot_of(m0, h));
-        fld80(b, t);
-    }
-    x->x87 = *m0;
-    x->x87_checked = true;
-    return site;
-}
-
-/* Whether a back edge's model holds what m0 does: the same registers and
- * ghosts in any order, TOP and the known-empty ones the same. */
-bool x64_x87_loop_match(const struct x87_model *m, const struct x87_model *m0)
-{
-    if (m->n != m0->n || m->delta || m->empty != m0->empty)
-        return false;
-    uint8_t used = 0;
-    for (int h0 = 0; h0 < m0->n; h0++) {
-        bool g = m0->ghost & (1u << h0), found = false;
-        for (int h = 0; h < m->n && !found; h++)
-            if (!(used & (1u << h)) && m->v[h] == m0->v[h0] && ((m->ghost >> h) & 1) == g) {
-                used |= (uint8_t)(1u << h);
-                found = true;
-            }
-        if (!found)
-            return false;
-    }
-    return true;
-}
-
-/* Host register p's value down to position h (p <= h) by way of the
- * top: FXCH st(p), unless it is the top, then FXCH st(h). The caller
- * saved a live C1 first (FXCH clears it). */
-static void fxch_down(struct xbuf *b, struct x87_model *m, int p, int h)
-{
-    if (p == h)
-        return;
-    if (p) {
-        x87_2(b, 0xd9, (uint8_t)(0xc8 + p));
-        m_swap_host(m, 0, p);
-    }
-    x87_2(b, 0xd9, (uint8_t)(0xc8 + h));
-    m_swap_host(m, 0, h);
-}
-
-/* On a back edge whose model matches: the host's registers into m0's
- * order (FXCH), C1 and the last instruction's pointers into struct cpu,
- * as m0 expects. R11 and TMP1 only. */
-void x64_x87_normalize(struct be_ctx *x, const struct x87_model *m, const struct x87_model *m0)
-{
-    struct xbuf *b = &x->buf;
-    struct x87_model mm = *m;
-    if (mm.c1 == X87_C1_LIVE) {
-        fnstsw_tmp(b); /* before an FXCH changes it */
-        mm.c1 = X87_C1_HOST;
-    }
-    for (int h = mm.n - 1; h > 0; h--) { /* fill from the bottom: positions past h are done */
-        bool g = m0->ghost & (1u << h);
-        int p = 0;
-        while (p < h && !(mm.v[p] == m0->v[h] && ((mm.ghost >> p) & 1) == g))
-            p++;
-        fxch_down(b, &mm, p, h);
-    }
-    emit_c1_note(x, &mm, 0);
-}
-
-/* ---- Chained exits that carry the cache into a loop translation ---- */
-
-/* Host register h's slot relative to struct cpu's TOP once the cache's
- * delta is in it: the TOP the next block starts from. */
-static int end_slot(const struct x87_model *m, int h)
-{
-    return (slot_of(m, h) - m->delta) & 7;
-}
-
-/* What a block entered with the cache m (in canonical order) finds: the
- * slots of its registers and of its ghosts, and the ones known empty,
- * relative to that TOP. */
-static uint32_t carry_key(const struct x87_model *m)
-{
-    uint32_t live = 0, ghosts = 0;
-    for (int h = 0; h < m->n; h++) {
-        if (m->ghost & (1u << h))
-            ghosts |= 1u << end_slot(m, h);
-        else
-            live |= 1u << end_slot(m, h);
-    }
-    return live | ghosts << 8 | (uint32_t)m->empty << 16;
-}
-
-uint32_t x64_x87_entry_key(const struct x87_model *m0)
-{
-    return carry_key(m0);
-}
-
-/* An exit's cache fits an x87 entry: the same registers and ghosts in
- * the same slots (both in canonical order, so on the same host
- * registers), and every slot the entry takes as empty known empty (the
- * exit's tags say so). */
-bool be_carry_match(uint32_t exit_key, uint32_t entry_key)
-{
-    return (exit_key & 0xffff) == (entry_key & 0xffff) && !((entry_key & ~exit_key) >> 16);
-}
-
-/*
- * The first half of a direct exit with the cache in use (the caller's
- * deferred stores may follow: they reuse the TMP words): the host's
- * registers FXCHed into canonical order (ascending slot, st(0) the
- * lowest), then everything of a write-back but the values (emit_meta:
- * TOP, tags, status, C1, pointers). Returns the canonical model, for
- * x64_x87_carry_tail.
- */
-struct x87_model x64_x87_carry_head(struct be_ctx *x, const struct x87_model *m)
-{
-    struct xbuf *b = &x->buf;
-    struct x87_model mm = *m;
-    int32_t sw_at = X64_TMP0;
-    if (mm.c1 == X87_C1_LIVE) { /* before an FXCH changes it; it has the sticky flags too */
-        fnstsw_tmp(b);
-        mm.c1 = X87_C1_HOST;
-        sw_at = X64_TMP1;
-    } else if (mm.host_ops) {
-        x87_m(b, 0xdd, 7, X64_FP, NOREG, X64_FO(X64_TMP0)); /* fnstsw: the sticky flags */
-    }
-    for (int h = mm.n - 1; h > 0; h--) { /* selection sort: positions past h are done */
-        int p = 0;
-        for (int q = 1; q <= h; q++)
-            if (end_slot(&mm, q) > end_slot(&mm, p))
-                p = q;
-        fxch_down(b, &mm, p, h);
-    }
-    emit_meta(x, &mm, sw_at);
-    return mm;
-}
-
-/*
- * The second half:
- *   site:  jmp stub                  (chaining repoints it to `path`)
- *   path:  the exit's instructions counted; jmp stub (chaining: to the
- *          target's x87 entry, which takes the host's registers as they are)
- *   stub:  the values written back (struct cpu's TOP has moved already),
- *          the host's stack left empty, as any exit leaves it;
- * then the caller's exit, as without the cache. R11 only.
- */
-void x64_x87_carry_tail(struct be_ctx *x, const struct x87_model *mm, int64_t ninsns, struct x87_carry *cy)
-{
-    struct xbuf *b = &x->buf;
-    cy->site = x_jmp32(b);
-    cy->path = b->p;
-    x64_emit_exit_common(x, ninsns);
-    cy->jump = x_jmp32(b);
-    cy->stub = b->p;
-    x_patch32(cy->site, cy->stub);
-    x_patch32(cy->jump, cy->stub);
-    cy->key = carry_key(mm);
-    emit_values(x, mm, mm->delta);
-}
-
-/* Ops the cache survives: they touch neither the x87, nor anything a
- * fault, a call or an exit would need in struct cpu, except in their
- * stubs, which each record a copy of the cache (x64_add_cold): a
- * conditional branch or CHKSTOP writes it back on its way out, a guest
- * memory access's slow path syncs it around the call (x64_x87_sync). */
-bool x64_x87_keeps_cache(int opc)
-{
-    /* (PROBE: its cold path only clears a register) */
-    if (ir_opdefs[opc].flags & IRF_PURE)
-        return true;
-    switch (opc) {
-    case IR_NOP: case IR_INSN: case IR_LDG: case IR_STG: case IR_LD: case IR_ST: case IR_FLAGS: case IR_X87: case IR_X87F:
-    case IR_BRCOND: case IR_QLD: case IR_QST: case IR_CHKSTOP: case IR_LOOPHEAD: case IR_PROBE:
-        return true;
-    default:
-        return false;
-    }
-}
 
 /* A host instruction defined C1 (and maybe raised flags): its status is
  * the guest's until a host-only instruction changes it (c1_save). */
@@ -940,7 +439,7 @@ static struct cold *x87_cold(struct be_ctx *x, const struct ir_op *op, uint8_t *
  * MMIO). No x87 instruction runs in the stubs, so the cache and the
  * host's status word stay as they are. An operand past 4 GiB, or a page
  * not in the TLB, goes to the handler as before (its stub is the next
- * cold record, reached from here).
+ * cold record, reached from here). The stubs are x87_cross.c's.
  */
 static void cross_probe(struct be_ctx *x, const struct ir_op *op, int lin, int ent, int t, int u, int size, bool write,
                         regset live)
@@ -971,108 +470,6 @@ static void cross_store_back(struct be_ctx *x, int lin, int ent, int t, int u, i
     c->val = (int8_t)t;
     c->aux = (int8_t)u;
     c->size = (uint8_t)size;
-}
-
-/* dst = the host address of linear address `at` (a register; its page in
- * the TLB). */
-static void host_addr(struct be_ctx *x, int dst, int at)
-{
-    struct xbuf *b = &x->buf;
-    x_mov_rr(b, 0, dst, at);
-    x_shift_ri(b, SH_SHR, 0, dst, 12 - 5);
-    x_alu_ri(b, ALU_AND, 0, dst, (TLB_SIZE - 1) << 5);
-    x_load(b, 1, dst, RBP, dst, 0, x64_tlb_base(x) + (int32_t)offsetof(struct tlb_entry, addend), 8, false);
-    x_alu_rr(b, ALU_ADD, 1, dst, at);
-}
-
-/* p1 = host address of the operand's first byte, p2 = of its second
- * page (TLB entries known to be there). Clobbers both and `t`. */
-static void cross_pages(struct be_ctx *x, int lin, int p1, int p2, int t, int size)
-{
-    x_lea(&x->buf, 0, t, lin, NOREG, 0, size - 1);
-    x_alu_ri(&x->buf, ALU_AND, 0, t, (int32_t)0xfffff000u); /* the second page */
-    host_addr(x, p2, t);
-    host_addr(x, p1, lin);
-}
-
-/* Byte k between the bounce buffer and [page + k], R11 carrying it. */
-static void copy_byte(struct xbuf *b, int page, int k, bool out)
-{
-    if (out) {
-        x_load(b, 0, R11, X64_FP, k, 0, X64_FO(X64_BOUNCE), 1, false);
-        x_store(b, R11, page, k, 0, 0, 1);
-    } else {
-        x_load(b, 0, R11, page, k, 0, 0, 1, false);
-        x_store(b, R11, X64_FP, k, 0, X64_FO(X64_BOUNCE), 1);
-    }
-}
-
-/* Copy between the bounce buffer and the pages at p1 (up to the page
- * end) and p2 (the rest): k counts bytes. */
-static void cross_copy(struct xbuf *b, int lin, int p1, int p2, int k, int size, bool out)
-{
-    x_alu_rr(b, ALU_XOR, 0, k, k);
-    uint8_t *first = b->p;
-    copy_byte(b, p1, k, out);
-    x_alu_ri(b, ALU_ADD, 0, k, 1);
-    x_lea(b, 0, R11, lin, k, 0, 0);
-    x_test_ri(b, 0, R11, 0xfff);
-    x_jcc_to(b, CC_NE, first);
-    x_alu_rr(b, ALU_SUB, 1, p2, k); /* p2 - k + k addresses the second page's first byte */
-    uint8_t *second = b->p;
-    copy_byte(b, p2, k, out);
-    x_alu_ri(b, ALU_ADD, 0, k, 1);
-    x_alu_ri(b, ALU_CMP, 0, k, size);
-    x_jcc_to(b, CC_B, second);
-}
-
-void x64_emit_cold_x87_cross(struct be_ctx *x, const struct cold *c, struct cold *handler)
-{
-    struct xbuf *b = &x->buf;
-    int lin = c->lin, p1 = c->out, p2 = c->val, t = c->aux, size = c->size;
-    bool write = c->flags;
-    int32_t tag = x64_tlb_base(x) +
-                  (int32_t)(write ? offsetof(struct tlb_entry, tag_w) : offsetof(struct tlb_entry, tag_r));
-    uint8_t *fail[4];
-    x_lea(b, 1, R11, lin, NOREG, 0, size - 1); /* past 4 GiB: the handler's */
-    x_shift_ri(b, SH_SHR, 1, R11, 32);
-    fail[0] = x_jcc32(b, CC_NE);
-    x_mov_rr(b, 0, R11, lin);
-    x_alu_ri(b, ALU_AND, 0, R11, 0xfff);
-    x_alu_ri(b, ALU_CMP, 0, R11, 0x1000 - size);
-    fail[1] = x_jcc32(b, CC_BE); /* within one page: a TLB miss */
-    for (int k = 0; k < 2; k++) { /* both pages in the TLB */
-        if (k == 0)
-            x_mov_rr(b, 0, R11, lin);
-        else
-            x_lea(b, 0, R11, lin, NOREG, 0, size - 1);
-        x_alu_ri(b, ALU_AND, 0, R11, (int32_t)0xfffff000u);
-        x_mov_rr(b, 0, t, R11);
-        x_shift_ri(b, SH_SHR, 0, t, 12 - 5);
-        x_alu_ri(b, ALU_AND, 0, t, (TLB_SIZE - 1) << 5);
-        x_rm(b, (unsigned)(ALU_CMP << 3 | 3), 1, R11, RBP, t, 0, tag);
-        fail[2 + k] = x_jcc32(b, CC_NE);
-    }
-    if (!write) {
-        cross_pages(x, lin, p1, p2, t, size);
-        cross_copy(b, lin, p1, p2, t, size, false);
-    }
-    x_lea(b, 1, p1, X64_FP, NOREG, 0, X64_FO(X64_BOUNCE)); /* [p1 + lin] is the buffer */
-    x_alu_rr(b, ALU_SUB, 1, p1, lin);
-    x_jmp_to(b, c->resume);
-    uint8_t *at = b->p;
-    for (int k = 0; k < 4; k++)
-        x_patch32(fail[k], at);
-    handler->site = x_jmp32(b);
-}
-
-void x64_emit_cold_x87_cross_st(struct be_ctx *x, const struct cold *c)
-{
-    /* Both pages' write entries were checked by the first stub, and
-     * nothing has run since that could change the TLB. */
-    cross_pages(x, c->lin, c->out, c->val, c->aux, c->size);
-    cross_copy(&x->buf, c->lin, c->out, c->val, c->aux, c->size, true);
-    x_jmp_to(&x->buf, c->resume);
 }
 
 /*
@@ -1507,7 +904,7 @@ void x64_emit_cold_x87(struct be_ctx *x, const struct cold *c)
     struct xbuf *b = &x->buf;
     const struct insn *i = &x->b->insn[c->insn];
     bool resume = c->flags;
-    emit_writeback(x, &c->x87);
+    x64_x87_writeback(x, &c->x87);
     regset keep = resume ? c->live & X64_CLOBBERED : 0;
     x64_save_regs(b, keep, false);
     x64_emit_defers(x, c, 0);
