@@ -291,8 +291,9 @@ void ir_print(const struct ir_block *b, void (*out)(void *ctx, const char *line)
             snprintf(line + p, n - p, " L%" PRId64, op->c[0]);
             break;
         case IR_PROBE:
-            snprintf(line + p, n - p, " seg%" PRId64 " bytes %" PRId64 "..%" PRId64 "%s", op->c[0], op->c[1], op->c[2],
-                     op->cond ? " write" : "");
+            snprintf(line + p, n - p, " seg%" PRId64 " bytes %" PRId64 "..%" PRId64 "%s%s", op->c[0], op->c[1], op->c[2],
+                     op->in[1] == IR_NOTEMP ? "" : (const char *[]){ " x1", " x2", " x4", " x8" }[op->cond >> 1 & 3],
+                     (op->cond & 1) ? " write" : "");
             break;
         case IR_QLD:
         case IR_QST:

@@ -171,9 +171,9 @@ int ir_back_edge(const struct ir_block *b, uint32_t eip);
 bool ir_carry(struct ir_block *b);
 /* probe.c: accesses at constant distances from one value share one
  * soft-TLB probe (PROBE), for block b (its instructions) of mode word
- * `mode`. */
+ * `mode`. Returns the groups made (PROBE ops), *members their accesses. */
 struct block;
-void ir_probes(struct ir_block *ir, const struct block *b, uint32_t mode);
+unsigned ir_probes(struct ir_block *ir, const struct block *b, uint32_t mode, unsigned *members);
 
 /* Type of a global. */
 static inline enum ir_type ir_global_type(enum ir_global g) { return g >= G_LFRES ? IR_I64 : IR_I32; }

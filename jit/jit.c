@@ -117,7 +117,9 @@ static struct jit_tb *translate(struct jit *j, struct block *b, const struct blo
         ir_print(&j->ir, log_line, c);
     }
     opt_run(&j->ir);
-    ir_probes(&j->ir, blk, blk->mode);
+    unsigned members;
+    j->stats.jit_probe_groups += ir_probes(&j->ir, blk, blk->mode, &members);
+    j->stats.jit_probe_members += members;
     if (c->log_mask & LOG_IR_OPT) {
         cpu_logf(c, "ir_opt: block %08x", b->eip);
         ir_print(&j->ir, log_line, c);

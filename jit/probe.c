@@ -41,6 +41,8 @@
 
 struct group {
     ir_temp root;
+    ir_temp idx;     /* an index register scaled by 1 << scale, or none */
+    uint8_t scale;
     uint8_t seg;
     bool write;
     bool table;      /* a constant root: one access is reason enough */
@@ -73,6 +75,41 @@ static void resolve(const struct ir_block *ir, const int32_t *def, ir_temp t, ir
     }
     *root = t;
     *off = o;
+}
+
+/* An indexed address, root = t = ADDR(base, index) with an index that
+ * is not a constant (resolve() stops there): the group is rooted at the
+ * pair (base's own root, index) with the scale, so a[i], a[i + 1] and
+ * a[i + 3] share a probe, as do the fields of p[i] when p is a register.
+ * The offsets of a group stay in 32-bit range, as the probe's LEA wants
+ * them (all arithmetic is mod 2^32; two offsets of one access that look
+ * 2^32 apart only cost it its group). */
+static bool indexed(const struct ir_block *ir, const int32_t *def, ir_temp *root, ir_temp *idx, int *scale,
+                    int64_t *off)
+{
+    int32_t d = def[*root];
+    if (d < 0)
+        return false;
+    const struct ir_op *op = &ir->ops[d];
+    if (op->opc != IR_ADDR || op->c[2] == 16 || op->in[1] == IR_NOTEMP || ir_is_const(ir, op->in[1]) ||
+        op->c[1] > 3)
+        return false;
+    int64_t o;
+    resolve(ir, def, op->in[0], root, &o);
+    *idx = op->in[1];
+    *scale = (int)op->c[1];
+    *off = (int32_t)(uint32_t)(*off + (int32_t)op->c[0] + o);
+    return true;
+}
+
+/* Whether an access rooted at (root, idx, scale) belongs to group g: the
+ * same temps (constants: the same value, each use of one may be a temp
+ * of its own) and scale. */
+static bool same_root(const struct ir_block *ir, const struct group *g, ir_temp root, ir_temp idx, int scale)
+{
+    bool root_eq = g->root == root ||
+                   (ir_is_const(ir, g->root) && ir_is_const(ir, root) && ir_val(ir, g->root) == ir_val(ir, root));
+    return root_eq && g->idx == idx && g->scale == scale;
 }
 
 /* A guest memory access that may join a group: its segment, size and
@@ -158,14 +195,14 @@ static bool member(const struct block *b, const struct ir_op *op, uint32_t mode,
     return a->seg <= SEG_GS && (mode & MODE_FLAT(a->seg));
 }
 
-void ir_probes(struct ir_block *ir, const struct block *b, uint32_t mode)
+unsigned ir_probes(struct ir_block *ir, const struct block *b, uint32_t mode, unsigned *members)
 {
     unsigned nops = ir->nops;
     int32_t *def = malloc((ir->ntemps ? ir->ntemps : 1) * sizeof(*def));
     int16_t *gof = malloc((nops ? nops : 1) * sizeof(*gof)); /* op -> its group, or -1 */
     struct group *g = malloc(MAX_GROUPS * sizeof(*g));
     int open[SEG_GS + 1][8]; /* the open groups (at most 8 roots per segment) */
-    unsigned ng = 0, used = 0;
+    unsigned ng = 0, used = 0, n = 0;
     struct access acc;
     if (!def || !gof || !g)
         goto out;
@@ -187,13 +224,18 @@ void ir_probes(struct ir_block *ir, const struct block *b, uint32_t mode)
             resolve(ir, def, op->in[0], &root, &off);
             if (ir_is_const(ir, root))
                 goto next; /* an absolute address (folded, normally) */
-            int seg = acc.seg, size = acc.size;
+            int seg = acc.seg, size = acc.size, scale = 0;
             bool write = acc.write;
+            ir_temp idx = IR_NOTEMP;
             int64_t lo = off, hi = off + size - 1;
             bool tab = table(ir, def, root, off, size, &root, &lo, &hi);
+            if (!tab && indexed(ir, def, &root, &idx, &scale, &off)) {
+                lo = off;
+                hi = off + size - 1;
+            }
             int *slot = NULL;
             for (int s = 0; s < 8 && !slot; s++)
-                if (open[seg][s] >= 0 && g[open[seg][s]].root == root)
+                if (open[seg][s] >= 0 && same_root(ir, &g[open[seg][s]], root, idx, scale))
                     slot = &open[seg][s];
             struct group *gr = slot ? &g[*slot] : NULL;
             if (gr && (hi > gr->hi ? hi : gr->hi) - (lo < gr->lo ? lo : gr->lo) < (tab ? 4096 : GROUP_SPAN)) {
@@ -211,7 +253,7 @@ void ir_probes(struct ir_block *ir, const struct block *b, uint32_t mode)
                             break;
                         }
                 }
-                g[ng] = (struct group){ root, (uint8_t)seg, write, tab, lo, hi, k, 1, IR_NOTEMP };
+                g[ng] = (struct group){ root, idx, (uint8_t)scale, (uint8_t)seg, write, tab, lo, hi, k, 1, IR_NOTEMP };
                 *slot = (int)ng;
                 gof[k] = (int16_t)ng++;
             }
@@ -224,20 +266,26 @@ void ir_probes(struct ir_block *ir, const struct block *b, uint32_t mode)
         if (g[i].n >= 2 || g[i].table) {
             g[i].base = ir_new(ir, IR_I64);
             used++;
+            n += g[i].n;
         }
-    if (!used || ir->oom)
+    if (!used || ir->oom) {
+        used = n = 0;
         goto out;
+    }
     struct ir_op *ops = malloc((nops + used) * sizeof(*ops));
-    if (!ops)
+    if (!ops) {
+        used = n = 0;
         goto out;
+    }
     unsigned m = 0;
     int32_t back = ir->back;
     for (unsigned k = 0; k < nops; k++) {
         struct ir_op op = ir->ops[k];
         struct group *gr = gof[k] >= 0 && g[gof[k]].base != IR_NOTEMP ? &g[gof[k]] : NULL;
         if (gr && gr->first == k) {
-            ops[m++] = (struct ir_op){ .opc = IR_PROBE, .type = IR_I64, .cond = gr->write, .insn = op.insn,
-                                       .out = gr->base, .in = { gr->root, IR_NOTEMP, IR_NOTEMP, IR_NOTEMP },
+            ops[m++] = (struct ir_op){ .opc = IR_PROBE, .type = IR_I64, .cond = (uint8_t)(gr->write | gr->scale << 1),
+                                       .insn = op.insn, .out = gr->base,
+                                       .in = { gr->root, gr->idx, IR_NOTEMP, IR_NOTEMP },
                                        .c = { gr->seg, gr->lo, gr->hi } };
             if (back >= 0 && (int32_t)k <= ir->back)
                 back++;
@@ -254,4 +302,6 @@ out:
     free(def);
     free(gof);
     free(g);
+    *members = n;
+    return used;
 }

@@ -81,24 +81,32 @@ static void add32(struct xbuf *b, int dst, int r, int32_t d)
         x_mov_rr(b, 0, dst, r);
 }
 
-/* The probe of bytes r + lo .. r + hi (32-bit wrap-around): the TLB entry
- * of the first byte's page must be tagged with the last byte's page, so a
- * range across two pages never hits. `out` = the entry's host base, or
- * the branch whose rel32 field is returned is taken. `ent` and `tag` are
- * clobbered. */
-static uint8_t *probe_site(struct be_ctx *x, int r, int32_t lo, int32_t hi, int ent, int tag, bool write, int out)
+/* The probe of bytes r + lo .. r + hi (32-bit wrap-around), where r is
+ * `base` (a register), or base + (idx << scale) when `idx` is a register
+ * (base may then be NOREG: none): the TLB entry of the first byte's page
+ * must be tagged with the last byte's page, so a range across two pages
+ * never hits. `out` = the entry's host base, or the branch whose rel32
+ * field is returned is taken. `ent` and `tag` are clobbered. */
+static uint8_t *probe_site(struct be_ctx *x, int base, int idx, int scale, int32_t lo, int32_t hi, int ent, int tag,
+                           bool write, int out)
 {
     struct xbuf *b = &x->buf;
     int32_t tlb = x64_tlb_base(x);
     _Static_assert((TLB_SIZE - 1) << 5 < 1 << (32 - 7), "the mask keeps no bit the rotate brought round");
-    if (lo) {
-        x_lea(b, 0, ent, r, NOREG, 0, lo);
+    if (idx != NOREG) {
+        x_lea(b, 0, ent, base, idx, scale, lo);
         x_shift_ri(b, SH_SHR, 0, ent, 12 - 5);
+        x_lea(b, 0, tag, base, idx, scale, hi);
     } else {
-        x_rorx(b, 0, ent, r, 12 - 5); /* no copy of r first */
+        if (lo) {
+            x_lea(b, 0, ent, base, NOREG, 0, lo);
+            x_shift_ri(b, SH_SHR, 0, ent, 12 - 5);
+        } else {
+            x_rorx(b, 0, ent, base, 12 - 5); /* no copy of r first */
+        }
+        add32(b, tag, base, hi);
     }
     x_alu_ri(b, ALU_AND, 0, ent, (TLB_SIZE - 1) << 5);
-    add32(b, tag, r, hi);
     x_alu_ri(b, ALU_AND, 0, tag, (int32_t)0xfffff000u);
     x_rm(b, (unsigned)(ALU_CMP << 3 | 3), 1, tag, RBP, ent, 0,
          tlb + (int32_t)(write ? offsetof(struct tlb_entry, tag_w) : offsetof(struct tlb_entry, tag_r)));
@@ -108,10 +116,10 @@ static uint8_t *probe_site(struct be_ctx *x, int r, int32_t lo, int32_t hi, int 
 }
 
 /* probe_site, whose miss takes the returned cold stub of kind `kind`. */
-static struct cold *probe_range(struct be_ctx *x, enum cold_kind kind, int r, int32_t lo, int32_t hi, int ent,
-                                int tag, bool write, int out)
+static struct cold *probe_range(struct be_ctx *x, enum cold_kind kind, int base, int idx, int scale, int32_t lo,
+                                int32_t hi, int ent, int tag, bool write, int out)
 {
-    return x64_add_cold(x, kind, probe_site(x, r, lo, hi, ent, tag, write, out));
+    return x64_add_cold(x, kind, probe_site(x, base, idx, scale, lo, hi, ent, tag, write, out));
 }
 
 /* probe_range for a range known now, lo .. hi (NULL: it spans two pages):
@@ -134,7 +142,7 @@ static struct cold *probe_const(struct be_ctx *x, uint32_t lo, uint32_t hi, int 
  * the returned cold stub. `tag` is clobbered. */
 struct cold *x64_tlb_probe(struct be_ctx *x, enum cold_kind kind, int lin, int ent, int tag, int size, bool write)
 {
-    return probe_range(x, kind, lin, 0, size - 1, ent, tag, write, ent);
+    return probe_range(x, kind, lin, NOREG, 0, 0, size - 1, ent, tag, write, ent);
 }
 
 /* Where the linear address goes: through a flat segment it is the offset
@@ -150,16 +158,27 @@ static int lin_reg(const struct be_ctx *x, int seg, const struct be_loc *ea, int
 }
 
 /* A PROBE (probe.c): out = the TLB's host base for the page holding
- * in0 + c1 .. in0 + c2, or 0 (COLD_PROBE). The range's ends are computed
- * with 32-bit wrap-around, as the accesses' offsets are: ends on two
- * pages (or either side of 4 GiB) never match one entry's tag. */
+ * r + c1 .. r + c2, r = in0 or in0 + (in1 << scale), or 0 (COLD_PROBE).
+ * The range's ends are computed with 32-bit wrap-around, as the
+ * accesses' offsets are: ends on two pages (or either side of 4 GiB)
+ * never match one entry's tag. */
 void x64_emit_probe(struct be_ctx *x, const struct ir_op *op, int out, const struct be_loc *in, const int *s)
 {
     struct cold *c;
-    if (in[0].reg >= 0) {
-        c = probe_range(x, COLD_PROBE, in[0].reg, (int32_t)op->c[1], (int32_t)op->c[2], s[0], s[1], op->cond, out);
-    } else if (!(c = probe_const(x, (uint32_t)in[0].val + (uint32_t)op->c[1], (uint32_t)in[0].val + (uint32_t)op->c[2],
-                                 s[0], op->cond, out))) {
+    bool write = op->cond & 1;
+    int32_t lo = (int32_t)op->c[1], hi = (int32_t)op->c[2];
+    if (in[1].reg >= 0) {
+        int base = in[0].reg;
+        if (base < 0) { /* a constant base: part of the displacement */
+            lo = (int32_t)((uint32_t)lo + (uint32_t)in[0].val);
+            hi = (int32_t)((uint32_t)hi + (uint32_t)in[0].val);
+            base = NOREG;
+        }
+        c = probe_range(x, COLD_PROBE, base, in[1].reg, op->cond >> 1 & 3, lo, hi, s[0], s[1], write, out);
+    } else if (in[0].reg >= 0) {
+        c = probe_range(x, COLD_PROBE, in[0].reg, NOREG, 0, lo, hi, s[0], s[1], write, out);
+    } else if (!(c = probe_const(x, (uint32_t)in[0].val + (uint32_t)lo, (uint32_t)in[0].val + (uint32_t)hi, s[0], write,
+                                 out))) {
         x_mov_ri(&x->buf, 0, out, 0); /* across two pages: never one entry */
         return;
     }
@@ -207,7 +226,7 @@ static struct cold *host_base(struct be_ctx *x, enum cold_kind kind, const struc
  * goes to the access's slow path (the next record, emitted after this). */
 void x64_emit_cold_group(struct be_ctx *x, const struct cold *c)
 {
-    x->cold[c->exit].site = probe_site(x, c->lin, 0, c->size - 1, c->out, c->aux, c->flags, c->out);
+    x->cold[c->exit].site = probe_site(x, c->lin, NOREG, 0, 0, c->size - 1, c->out, c->aux, c->flags, c->out);
     x_jmp_to(&x->buf, c->resume);
 }
 

@@ -813,6 +813,93 @@ START_TEST(probe_groups_x87)
 }
 END_TEST
 
+/* The five accesses of prog_group, indexed: [esi + eax*4 + d], then
+ * [eax*4 + d] with a constant d (patched in), then the first after
+ * mov esi, imm32 (a base the IR knows): probe groups keyed by (base,
+ * index, scale) (probe.c, indexed()) */
+static const uint8_t prog_group_idx[] = { 0x89, 0x0c, 0x86, 0x89, 0x5c, 0x86, 0x08, 0x8b, 0x54, 0x86, 0x04,
+                                          0x03, 0x14, 0x86, 0x03, 0x54, 0x86, 0x08, 0x89, 0xd0, 0xf4 };
+
+static void put_group_abs(uint32_t d)
+{
+    uint8_t p[40], *q = p;
+    static const uint8_t op[5][2] = { { 0x89, 0x0c }, { 0x89, 0x1c }, { 0x8b, 0x14 }, { 0x03, 0x14 }, { 0x03, 0x14 } };
+    static const uint32_t off[5] = { 0, 8, 4, 0, 8 };
+    for (int i = 0; i < 5; i++) {
+        *q++ = op[i][0];
+        *q++ = op[i][1];
+        *q++ = 0x85; /* [eax*4 + disp32] */
+        for (int j = 0; j < 4; j++)
+            *q++ = (uint8_t)((d + off[i]) >> 8 * j);
+    }
+    *q++ = 0x89, *q++ = 0xd0, *q++ = 0xf4;
+    put(0x1000, p, (size_t)(q - p));
+}
+
+/* prog_group's check with indexed addresses: the group's bytes at every
+ * position against the end of RAM, with a small index and one whose
+ * scaled value wraps round 4 GiB (with the constant base, a large index
+ * whose bytes alone are in RAM, which the probe must not take for the
+ * group's range); then a group that must not form:
+ * [esi + eax*2] in RAM and [esi + eax*4] on the device, one page on, the
+ * same base and index at another scale. */
+START_TEST(probe_groups_indexed)
+{
+    setup_with(&(struct jit_config){ .threshold = 0 });
+    static const struct mmio_ops ops = { .read = devmem_read, .write = devmem_write };
+    ck_assert_int_eq(phys_add_mmio(&mem, 4u << 20, 0x1000, &ops, NULL, "devmem"), 0);
+    const struct jit_stats *s = jit_get_stats(jit);
+    for (int form = 0; form < 3; form++)
+        for (uint32_t k = 1; k <= 16; k++)
+            for (int wrap = 0; wrap < 2; wrap++) {
+                uint32_t at = (4u << 20) - k, a = 0x01020304u * k, b = 0x10000000u + k, c = 0x50607080u ^ k;
+                uint32_t i = wrap ? 0x40000000u + 5 : 5; /* i*4 mod 2^32 = 20 either way */
+                if (form == 2) /* a small base: i*4 alone lands on the RAM page before `at` */
+                    i = (at - (36 + (at & 3))) / 4 + (wrap ? 0x40000000u : 0);
+                if (form == 0) {
+                    put(0x1000, prog_group_idx, sizeof(prog_group_idx));
+                    cpu.gpr[R_ESI] = at - 20;
+                } else if (form == 1) {
+                    put_group_abs(at - 20);
+                } else {
+                    uint8_t p[5 + sizeof(prog_group_idx)] = { 0xbe, (uint8_t)(36 + (at & 3)) }; /* mov esi, imm32 */
+                    memcpy(p + 5, prog_group_idx, sizeof(prog_group_idx));
+                    put(0x1000, p, sizeof(p));
+                }
+                memset(devmem, 0, sizeof(devmem));
+                put32(at, 0);
+                put32(at + 8, 0);
+                put32(at + 4, b);
+                cpu.gpr[R_EAX] = i;
+                cpu.gpr[R_ECX] = a;
+                cpu.gpr[R_EBX] = c;
+                uint64_t groups = s->jit_probe_groups, members = s->jit_probe_members;
+                ck_assert_uint_eq(run(0x1000), a + b + c);
+                ck_assert_uint_eq(s->jit_probe_groups - groups, 1); /* one translation, one group of five */
+                ck_assert_uint_eq(s->jit_probe_members - members, 5);
+                ck_assert_uint_eq(get32(at), a);
+                ck_assert_uint_eq(get32(at + 8), c);
+                for (uint32_t n = k; n < 12; n++) { /* the bytes the device holds */
+                    uint32_t w = n < 4 ? a : n < 8 ? b : c;
+                    ck_assert_uint_eq(devmem[n - k], (uint8_t)(w >> 8 * (n % 4)));
+                }
+            }
+    /* mov edx, [esi + eax*2]; add edx, [esi + eax*4]; mov eax, edx; hlt */
+    static const uint8_t two_scales[] = { 0x8b, 0x14, 0x46, 0x03, 0x14, 0x86, 0x89, 0xd0, 0xf4 };
+    put(0x1000, two_scales, sizeof(two_scales));
+    uint64_t groups = s->jit_probe_groups;
+    for (uint32_t k = 0; k < 4; k++) {
+        put32((4u << 20) - 0x1000 + 4 * k, 0x1234u + k);
+        devmem_write(NULL, 8 * k, 4, 0x50000000u * k);
+        cpu.gpr[R_ESI] = (4u << 20) - 0x2000;
+        cpu.gpr[R_EAX] = 0x800 + 2 * k;
+        ck_assert_uint_eq(run(0x1000), 0x1234u + k + 0x50000000u * k);
+    }
+    ck_assert_uint_eq(s->jit_probe_groups, groups);
+    teardown();
+}
+END_TEST
+
 /* An index 0..255 into EAX from the word at [esi], four ways the JIT
  * bounds it: a byte load, a mask, a shift, a zero-extended field. */
 static const struct {
@@ -1016,6 +1103,7 @@ int main(void)
     tcase_add_test(tc, ic_remap);
     tcase_add_test(tc, probe_groups);
     tcase_add_test(tc, probe_groups_x87);
+    tcase_add_test(tc, probe_groups_indexed);
     tcase_add_test(tc, probe_table);
     tcase_add_test(tc, probe_table_store);
     tcase_add_test(tc, icount_in_calls);
