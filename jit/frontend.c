@@ -11,6 +11,8 @@
  * instruction that may fault or calls the interpreter (the fault must
  * find them in struct cpu). A lowering skips flag work nobody reads.
  */
+#include <stdlib.h>
+
 #include "jit/frontend.h"
 
 #include "cpu/flags.h"
@@ -625,6 +627,55 @@ static void fallback(struct fe *f)
     }
 }
 
+/* An ARITH FLAGS op whose 64-bit result (in2) is ADD.64 or SUB.64 of its
+ * own operands, zero-extended, and used by nothing but such FLAGS ops
+ * (a CMP's, mostly: the compare and branch uses the host's flags)
+ * becomes FLK_ADD/FLK_SUB, which computes the result itself when it
+ * stores: the operation leaves the main path wherever the flags are
+ * only stored on the way out (a side exit, a slow path; opt.c), and a
+ * loop carries two values round its back edge instead of three. */
+static bool zext_of(const struct ir_block *ir, const int32_t *def, ir_temp t, ir_temp v)
+{
+    return def[t] >= 0 && ir->ops[def[t]].opc == IR_EXT32U && ir->ops[def[t]].in[0] == v;
+}
+
+static void flags_recompute(struct ir_block *ir)
+{
+    unsigned nt = ir->ntemps ? ir->ntemps : 1;
+    int32_t *def = malloc(nt * sizeof(*def));
+    uint8_t *used = calloc(nt, 1); /* by an op that is not dead: 1, 2 when not as an ARITH FLAGS op's in2 */
+    if (!def || !used)
+        goto out;
+    for (unsigned t = 0; t < ir->ntemps; t++)
+        def[t] = -1;
+    for (unsigned k = ir->nops; k-- > 0;) { /* backwards: pure ops nothing reads are dead (a CMP's TRUNCs) */
+        const struct ir_op *op = &ir->ops[k];
+        const struct ir_opdef *d = &ir_opdefs[op->opc];
+        if (d->nout && op->out != IR_NOTEMP)
+            def[op->out] = (int32_t)k;
+        if ((d->flags & IRF_PURE) && (op->out == IR_NOTEMP || !used[op->out]))
+            continue;
+        for (int i = 0; i < d->nin; i++)
+            if (op->in[i] != IR_NOTEMP)
+                used[op->in[i]] |= op->opc == IR_FLAGS && op->c[0] == FLK_ARITH && i == 2 ? 1 : 2;
+    }
+    for (unsigned k = 0; k < ir->nops; k++) {
+        struct ir_op *op = &ir->ops[k];
+        ir_temp r = op->in[2];
+        if (op->opc != IR_FLAGS || op->c[0] != FLK_ARITH || r == IR_NOTEMP || (used[r] & 2) || def[r] < 0)
+            continue;
+        const struct ir_op *rd = &ir->ops[def[r]];
+        if ((rd->opc != IR_ADD && rd->opc != IR_SUB) || rd->type != IR_I64 || !zext_of(ir, def, rd->in[0], op->in[0]) ||
+            !zext_of(ir, def, rd->in[1], op->in[1]))
+            continue;
+        op->c[0] = rd->opc == IR_ADD ? FLK_ADD : FLK_SUB;
+        op->in[2] = IR_NOTEMP;
+    }
+out:
+    free(def);
+    free(used);
+}
+
 void fe_translate(struct jit *j, const struct block *b, unsigned n, struct ir_block *ir)
 {
     struct fe_full full = { .f = { .j = j, .ir = ir, .b = b, .n = n } };
@@ -679,4 +730,5 @@ void fe_translate(struct jit *j, const struct block *b, unsigned n, struct ir_bl
             fe_goto(f, pd->eip);
         }
     }
+    flags_recompute(ir);
 }

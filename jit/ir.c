@@ -347,8 +347,10 @@ void ir_print(const struct ir_block *b, void (*out)(void *ctx, const char *line)
             snprintf(line + p, n - p, " vector %" PRId64 " code %" PRId64, op->c[0], op->c[1]);
             break;
         case IR_FLAGS: {
-            static const char *const kinds[] = { "arith", "incdec", "logic", "words", "shl", "shr", "sar", "comi" };
-            snprintf(line + p, n - p, " %s %" PRId64 "%s", kinds[op->c[0] & 7], op->c[1],
+            static const char *const kinds[16] = { "arith", "incdec", "logic", "words", "shl", "shr",
+                                                   "sar",   "comi",   "add",   "sub" };
+            const char *kind = kinds[op->c[0] & 15];
+            snprintf(line + p, n - p, " %s %" PRId64 "%s", kind ? kind : "?", op->c[1],
                      (op->c[0] & FLK_CARRIED) ? " carried" : "");
             break;
         }

@@ -69,6 +69,8 @@ enum ir_global { G_EAX, G_ECX, G_EDX, G_EBX, G_ESP, G_EBP, G_ESI, G_EDI, G_LFRES
  *           i64 result of the operation on them (carry-in included):
  *           lf_res = result sign-extended from c1 bits, lf_aux from the
  *           carry vector a ^ b ^ result
+ *   ADD, SUB  as ARITH without in2: the result is a + b, a - b (i64,
+ *           of the zero-extended operands), computed where stored
  *   INCDEC  as ARITH, and in3 = the CF to keep (i32 0/1)
  *   LOGIC   in2 = the i32 result: lf_res = it sign-extended, lf_aux = 0
  *   WORDS   in0 = lf_res, in1 = lf_aux, both i64, given
@@ -77,7 +79,7 @@ enum ir_global { G_EAX, G_ECX, G_EDX, G_EBX, G_ESP, G_EBP, G_ESI, G_EDI, G_LFRES
  *           last bit out, OF of the first step, AF 0)
  *   COMI    in0 = an i32 with EFLAGS' ZF, PF and CF in their places, the
  *           others clear (FCOMI): the words lf_set() would make of it */
-enum ir_flk { FLK_ARITH, FLK_INCDEC, FLK_LOGIC, FLK_WORDS, FLK_SHL, FLK_SHR, FLK_SAR, FLK_COMI };
+enum ir_flk { FLK_ARITH, FLK_INCDEC, FLK_LOGIC, FLK_WORDS, FLK_SHL, FLK_SHR, FLK_SAR, FLK_COMI, FLK_ADD, FLK_SUB };
 /* A kind with this bit (loop translations, carry.c): the flags of the
  * previous iteration, stored only once the block's back edge has been
  * taken since it was entered. */

@@ -399,6 +399,31 @@ static void emit_flags(struct be_ctx *x, int kind, int bits, const struct be_loc
         }
         break;
     }
+    case FLK_ADD:
+    case FLK_SUB: {
+        /* s1 = the i64 result of the zero-extended operands (an i32 is
+         * zero-extended in its register and its spill slot) */
+        x64_ld_loc(x, s1, &in[0], false);
+        int op = kind == FLK_ADD ? ALU_ADD : ALU_SUB;
+        if (in[1].reg >= 0) {
+            x_alu_rr(b, op, 1, s1, in[1].reg);
+        } else if (in[1].reg == BE_LOC_SLOT) {
+            x_alu_rm(b, op, 1, s1, X64_FP, X64_FO((int32_t)in[1].val * 8));
+        } else if ((uint32_t)in[1].val < 0x80000000u) {
+            x_alu_ri(b, op, 1, s1, (int32_t)in[1].val);
+        } else {
+            x_mov_ri(b, 0, s0, (uint32_t)in[1].val);
+            x_alu_rr(b, op, 1, s1, s0);
+        }
+        x64_ld_loc(x, s0, &in[0], false);
+        op32_loc(x, ALU_XOR, s0, &in[1]);
+        x_alu_rr(b, ALU_XOR, bits == 32, s0, s1);
+        sext_reg(b, s1, bits);
+        x_store(b, s1, RBP, NOREG, 0, res, 8);
+        x_bt_ri(b, 5, s0, bits == 32 ? 40 : bits == 8 ? 41 : 42); /* raw and marked, as ARITH's */
+        x_store(b, s0, RBP, NOREG, 0, aux, 8);
+        return;
+    }
     default:
         ld_sext(x, s1, &in[2], bits);
         x_store(b, s1, RBP, NOREG, 0, res, 8);
