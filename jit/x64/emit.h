@@ -287,6 +287,14 @@ static inline void x_test8_rr(struct xbuf *b, int a, int c)
     xb(b, 0x84);
     x_modrr(b, c, a);
 }
+/* test byte [base + disp], imm8 */
+static inline void x_test8_mi(struct xbuf *b, int base, int32_t disp, uint8_t imm)
+{
+    x_rex(b, 0, 0, NOREG, base, false);
+    xb(b, 0xf6);
+    x_mem(b, 0, base, NOREG, 0, disp);
+    xb(b, imm);
+}
 static inline void x_test_ri(struct xbuf *b, int w, int a, int32_t imm)
 {
     x_rex(b, w, 0, NOREG, a, false);

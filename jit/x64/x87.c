@@ -665,6 +665,11 @@ void x64_emit_x87(struct be_ctx *x, const struct ir_op *op, int out, const struc
         emptied = 1u << ((m->delta + 7) & 7);
     if (fault) {
         x87_cold(x, op, x_jmp32(b), live, false); /* a stack fault: the handler's */
+    } else if (!present != !emptied) {
+        /* one kind of check: a test of the tag byte where it is (a push's
+         * slot, one bit: empty when set; operands: all clear) */
+        x_test8_mi(b, RBP, FPU_OFF(tw), (uint8_t)(present | emptied));
+        x87_cold(x, op, x_jcc32(b, emptied ? CC_E : CC_NE), live, false);
     } else if (present | emptied) {
         x_load(b, 0, idx, RBP, NOREG, 0, FPU_OFF(tw), 1, false);
         if (emptied)
