@@ -749,6 +749,26 @@ static uint32_t get32(uint32_t at)
 static const uint8_t prog_group[] = { 0x89, 0x06, 0x89, 0x4e, 0x08, 0x8b, 0x56, 0x04,
                                       0x03, 0x16, 0x03, 0x56, 0x08, 0x89, 0xd0, 0xf4 };
 
+/* The five accesses' words at `at` (k bytes before the end of RAM: the
+ * rest are device memory): a and c stored at +0 and +8, b loaded from +4. */
+static void group_words(uint32_t at, uint32_t b)
+{
+    memset(devmem, 0, sizeof(devmem));
+    put32(at, 0);
+    put32(at + 8, 0);
+    put32(at + 4, b);
+}
+
+static void group_check(uint32_t at, uint32_t k, uint32_t a, uint32_t b, uint32_t c)
+{
+    ck_assert_uint_eq(get32(at), a);
+    ck_assert_uint_eq(get32(at + 8), c);
+    for (uint32_t i = k; i < 12; i++) { /* the bytes the device holds */
+        uint32_t w = i < 4 ? a : i < 8 ? b : c;
+        ck_assert_uint_eq(devmem[i - k], (uint8_t)(w >> 8 * (i % 4)));
+    }
+}
+
 /* The group's bytes at every position against the end of RAM, where
  * device memory follows: those past it must reach the device, whether
  * the group's one probe covers them or not. */
@@ -761,20 +781,12 @@ START_TEST(probe_groups)
     for (int round = 0; round < 3; round++)
         for (uint32_t k = 1; k <= 16; k++) {
             uint32_t base = (4u << 20) - k, a = 0x01020304u * k, b = 0x10000000u + k, c = 0x50607080u ^ k;
-            memset(devmem, 0, sizeof(devmem));
-            put32(base, 0);
-            put32(base + 8, 0);
-            put32(base + 4, b);
+            group_words(base, b);
             cpu.gpr[R_ESI] = base;
             cpu.gpr[R_EAX] = a;
             cpu.gpr[R_ECX] = c;
             ck_assert_uint_eq(run(0x1000), a + b + c);
-            ck_assert_uint_eq(get32(base), a);
-            ck_assert_uint_eq(get32(base + 8), c);
-            for (uint32_t i = k; i < 12; i++) { /* the bytes the device holds */
-                uint32_t w = i < 4 ? a : i < 8 ? b : c;
-                ck_assert_uint_eq(devmem[i - k], (uint8_t)(w >> 8 * (i % 4)));
-            }
+            group_check(base, k, a, b, c);
         }
     teardown();
 }
@@ -866,10 +878,7 @@ START_TEST(probe_groups_indexed)
                     memcpy(p + 5, prog_group_idx, sizeof(prog_group_idx));
                     put(0x1000, p, sizeof(p));
                 }
-                memset(devmem, 0, sizeof(devmem));
-                put32(at, 0);
-                put32(at + 8, 0);
-                put32(at + 4, b);
+                group_words(at, b);
                 cpu.gpr[R_EAX] = i;
                 cpu.gpr[R_ECX] = a;
                 cpu.gpr[R_EBX] = c;
@@ -877,12 +886,7 @@ START_TEST(probe_groups_indexed)
                 ck_assert_uint_eq(run(0x1000), a + b + c);
                 ck_assert_uint_eq(s->jit_probe_groups - groups, 1); /* one translation, one group of five */
                 ck_assert_uint_eq(s->jit_probe_members - members, 5);
-                ck_assert_uint_eq(get32(at), a);
-                ck_assert_uint_eq(get32(at + 8), c);
-                for (uint32_t n = k; n < 12; n++) { /* the bytes the device holds */
-                    uint32_t w = n < 4 ? a : n < 8 ? b : c;
-                    ck_assert_uint_eq(devmem[n - k], (uint8_t)(w >> 8 * (n % 4)));
-                }
+                group_check(at, k, a, b, c);
             }
     /* mov edx, [esi + eax*2]; add edx, [esi + eax*4]; mov eax, edx; hlt */
     static const uint8_t two_scales[] = { 0x8b, 0x14, 0x46, 0x03, 0x14, 0x86, 0x89, 0xd0, 0xf4 };
