@@ -9,7 +9,8 @@
  *   become moves into the registers LOOPHEAD found their head values in.
  *   A frame word (X64_LOOPFLAGS) says whether the back edge was taken
  *   since the block was entered: the carried flags are stored only then
- *   (FLK_CARRIED).
+ *   (FLK_CARRIED); kept only where something stores them (a side exit
+ *   or slow path before the body's first flag write).
  * - The x87 register cache (x87.c, x87_cache.c), which would otherwise be written back
  *   to struct cpu (80-bit stores, the status word, the tags) and loaded
  *   again at the top, every iteration:
@@ -128,6 +129,23 @@ void x64_loop_x87_entry(struct be_ctx *x)
     x->tb->cx_key = x64_x87_entry_key(&lp->m0);
 }
 
+/* Whether anything stores the previous iteration's flags (a FLAGS op or
+ * a deferred store of kind FLK_CARRIED), which reads X64_LOOPFLAGS:
+ * where the body overwrites the flags before its first side exit or
+ * slow path, nothing does, and the word is not kept. */
+static bool carried_flags_stored(const struct ir_block *ir)
+{
+    for (unsigned k = 0; k < ir->nops; k++) {
+        const struct ir_op *op = &ir->ops[k];
+        if (op->opc == IR_FLAGS && (op->c[0] & FLK_CARRIED))
+            return true;
+        for (unsigned e = op->dfirst; e < (unsigned)op->dfirst + op->dcount; e++)
+            if (ir->defers[e].g == G_FLAGS && (ir->defers[e].kind & FLK_CARRIED))
+                return true;
+    }
+    return false;
+}
+
 /* LOOPHEAD, after the carried values came in: their host registers
  * (nothing else is live yet, so they are in registers), and the flags'
  * constant inputs. The first entry has not taken the back edge. */
@@ -135,6 +153,7 @@ void x64_loop_carry_head(struct be_ctx *x, const struct ir_block *ir)
 {
     struct x64_loop *lp = &x->lp;
     lp->carried = 0;
+    lp->flags_read = carried_flags_stored(ir);
     for (unsigned k = 0; k < x->cur_dcount; k++) {
         const struct cold_defer *cd = &x->dpool[x->cur_dfirst + k];
         int g = cd->d.g;
@@ -148,7 +167,8 @@ void x64_loop_carry_head(struct be_ctx *x, const struct ir_block *ir)
                 if (t != IR_NOTEMP && !ir_is_const(ir, t) && cd->loc[i].reg < 0)
                     x->failed = true;
             }
-            x_store_i(&x->buf, 0, X64_FP, X64_FO(X64_LOOPFLAGS), 4);
+            if (lp->flags_read)
+                x_store_i(&x->buf, 0, X64_FP, X64_FO(X64_LOOPFLAGS), 4);
         } else if (g < 8 && cd->loc[0].reg >= 0) {
             lp->reg[g] = cd->loc[0].reg;
         } else {
@@ -273,18 +293,17 @@ static void emit_back_edge(struct be_ctx *x, const struct cold *c)
     else
         x64_x87_writeback(x, &c->x87);
     carry_moves(x, c, fd);
-    if (lp->carried & (1u << G_FLAGS))
+    if ((lp->carried & (1u << G_FLAGS)) && lp->flags_read)
         x_store_i(b, fd != NULL, X64_FP, X64_FO(X64_LOOPFLAGS), 4);
     x_alu_ri(b, ALU_ADD, 1, X64_ICOUNT, (int32_t)c->ninsns);
     if (x->j->cfg.stats) {
         x_mov_ri(b, 1, R11, (int64_t)(uintptr_t)&x->j->stats.jit_insns_run);
         x_alu_mi(b, ALU_ADD, 1, R11, 0, (int32_t)c->ninsns);
     }
-    /* the budget, and events (cpu_event()) */
+    /* the budget, and events (cpu_event()): while neither, back to the
+     * head with the loop's one taken branch an iteration */
     x_alu_rm(b, ALU_CMP, 1, X64_ICOUNT, RBP, (int32_t)offsetof(struct cpu, exec_end));
-    uint8_t *spent = x_jcc32(b, CC_NS);
-    x_jmp_to(b, lp->head);
-    x_patch32(spent, b->p);
+    x_jcc_to(b, CC_S, lp->head);
     for (int g = 0; g < 8; g++)
         if (lp->carried & (1u << g))
             x_store(b, lp->reg[g], RBP, NOREG, 0, x64_global_off(g), 4);

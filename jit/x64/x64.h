@@ -145,6 +145,7 @@ struct be_ctx {
         uint8_t fkind, fbits; /* the carried flags: their FLAGS kind and width, */
         struct be_loc fin[4]; /* their inputs at LOOPHEAD (registers, constants) */
         bool fw64[4];      /* and which of them are i64 */
+        bool flags_read;   /* something stores them (FLK_CARRIED): X64_LOOPFLAGS is kept */
     } lp;
 };
 
