@@ -203,3 +203,67 @@ bool ir_carry(struct ir_block *ir)
     ir->carried = carried;
     return true;
 }
+
+/* After the optimiser: a flags input the back edge carries that is the
+ * very value it carries for a guest register (a CMP of the register
+ * itself, as in a byte-compare loop) comes round in that register's head
+ * temp instead of a temp of its own: one host register and one move of
+ * the back edge fewer. The first entry's flags are never stored
+ * (FLK_CARRIED), so what the head temp holds then does not matter. */
+void ir_carry_share(struct ir_block *ir)
+{
+    if (ir->back < 0 || !(ir->carried & (1u << G_FLAGS)))
+        return;
+    struct ir_op *head = NULL;
+    for (unsigned k = 0; k < ir->nops && !head; k++)
+        if (ir->ops[k].opc == IR_LOOPHEAD)
+            head = &ir->ops[k];
+    const struct ir_op *back = &ir->ops[ir->back];
+    if (!head)
+        return;
+    ir_temp h[G_LFRES], v[G_LFRES];
+    struct ir_defer *hf = NULL;
+    const struct ir_defer *bf = NULL;
+    for (int g = 0; g < G_LFRES; g++)
+        h[g] = v[g] = IR_NOTEMP;
+    for (unsigned e = head->dfirst; e < (unsigned)head->dfirst + head->dcount; e++) {
+        struct ir_defer *d = &ir->defers[e];
+        if (d->g == G_FLAGS)
+            hf = d;
+        else if (d->g < G_LFRES)
+            h[d->g] = d->v[0];
+    }
+    for (unsigned e = back->dfirst; e < (unsigned)back->dfirst + back->dcount; e++) {
+        const struct ir_defer *d = &ir->defers[e];
+        if (d->g == G_FLAGS)
+            bf = d;
+        else if (d->g < G_LFRES)
+            v[d->g] = d->v[0];
+    }
+    if (!hf || !bf || hf->kind != bf->kind)
+        return;
+    for (int i = 0; i < 4; i++) {
+        ir_temp f = hf->v[i];
+        if (f == IR_NOTEMP || ir_is_const(ir, f) || bf->v[i] == IR_NOTEMP)
+            continue;
+        int g = 0;
+        while (g < G_LFRES && (v[g] != bf->v[i] || h[g] == IR_NOTEMP || ir_type_of(ir, h[g]) != ir_type_of(ir, f)))
+            g++;
+        if (g == G_LFRES)
+            continue;
+        /* f is the head's LD, read by the carried FLAGS op and its
+         * deferred copies only: all of them take h[g] */
+        for (unsigned k = 0; k < ir->nops; k++) {
+            struct ir_op *op = &ir->ops[k];
+            if (op->out == f && ir_opdefs[op->opc].nout)
+                op->opc = IR_NOP;
+            for (int j = 0; j < ir_opdefs[op->opc].nin; j++)
+                if (op->in[j] == f)
+                    op->in[j] = h[g];
+        }
+        for (unsigned e = 0; e < ir->ndefers; e++)
+            for (int j = 0; j < 4; j++)
+                if (ir->defers[e].v[j] == f)
+                    ir->defers[e].v[j] = h[g];
+    }
+}

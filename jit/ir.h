@@ -171,6 +171,9 @@ int ir_back_edge(const struct ir_block *b, uint32_t eip);
  * edge in host registers, if it writes some registers (sets b->carried,
  * moves b->back). */
 bool ir_carry(struct ir_block *b);
+/* carry.c, after the optimiser: carried flag inputs that are carried
+ * guest registers' values share their head temps. */
+void ir_carry_share(struct ir_block *b);
 /* probe.c: accesses at constant distances from one value share one
  * soft-TLB probe (PROBE), for block b (its instructions) of mode word
  * `mode`. Returns the groups made (PROBE ops), *members their accesses. */

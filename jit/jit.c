@@ -117,6 +117,7 @@ static struct jit_tb *translate(struct jit *j, struct block *b, const struct blo
         ir_print(&j->ir, log_line, c);
     }
     opt_run(&j->ir);
+    ir_carry_share(&j->ir);
     unsigned members;
     j->stats.jit_probe_groups += ir_probes(&j->ir, blk, blk->mode, &members);
     j->stats.jit_probe_members += members;

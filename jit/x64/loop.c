@@ -230,9 +230,20 @@ static void carry_moves(struct be_ctx *x, const struct cold *c, const struct col
         }
         n++;
     }
-    for (int i = 0; fd && i < 4; i++)
-        if (lp->fin[i].reg >= 0)
-            mv[n++] = (struct move){ .dst = lp->fin[i].reg, .g = -1, .src = fd->loc[i], .w64 = lp->fw64[i] };
+    unsigned ng = n;
+    for (int i = 0; fd && i < 4; i++) {
+        if (lp->fin[i].reg < 0)
+            continue;
+        unsigned k = 0;
+        while (k < ng && mv[k].dst != lp->fin[i].reg)
+            k++;
+        if (k < ng) { /* a guest register's head temp (ir_carry_share): its move brings the value */
+            if (mv[k].g >= 0 || mv[k].src.reg != fd->loc[i].reg || mv[k].src.val != fd->loc[i].val)
+                x->failed = true;
+            continue;
+        }
+        mv[n++] = (struct move){ .dst = lp->fin[i].reg, .g = -1, .src = fd->loc[i], .w64 = lp->fw64[i] };
+    }
     unsigned todo = 0;
     for (unsigned k = 0; k < n; k++)
         if (mv[k].g >= 0 || mv[k].src.reg != mv[k].dst)
