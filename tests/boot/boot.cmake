@@ -28,6 +28,11 @@ function(kestrel_boot_test name timeout)
   endforeach()
 endfunction()
 
+# fetch's handling of a failing apt-get update (a mirror mid-sync), with
+# apt simulated: no root, no network.
+add_test(NAME boot.fetch_apt COMMAND ${Python3_EXECUTABLE} ${BOOT_DIR}/test_fetch_apt.py)
+set_tests_properties(boot.fetch_apt PROPERTIES LABELS "boot;unit" TIMEOUT 60)
+
 add_test(NAME boot.fetch COMMAND ${Python3_EXECUTABLE} ${BOOT_DIR}/fetch --out ${BOOT_IMAGES})
 set_tests_properties(boot.fetch PROPERTIES LABELS "boot" TIMEOUT 900 FIXTURES_SETUP boot_images)
 
