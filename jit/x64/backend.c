@@ -403,17 +403,23 @@ static void emit_flags(struct be_ctx *x, int kind, int bits, const struct be_loc
     case FLK_SUB: {
         /* s1 = the i64 result of the zero-extended operands (an i32 is
          * zero-extended in its register and its spill slot) */
-        x64_ld_loc(x, s1, &in[0], false);
         int op = kind == FLK_ADD ? ALU_ADD : ALU_SUB;
-        if (in[1].reg >= 0) {
-            x_alu_rr(b, op, 1, s1, in[1].reg);
-        } else if (in[1].reg == BE_LOC_SLOT) {
-            x_alu_rm(b, op, 1, s1, X64_FP, X64_FO((int32_t)in[1].val * 8));
-        } else if ((uint32_t)in[1].val < 0x80000000u) {
-            x_alu_ri(b, op, 1, s1, (int32_t)in[1].val);
+        bool imm = in[1].reg < 0 && in[1].reg != BE_LOC_SLOT;
+        int64_t d = kind == FLK_ADD ? (int64_t)(uint32_t)in[1].val : -(int64_t)(uint32_t)in[1].val;
+        if (in[0].reg >= 0 && imm && d >= INT32_MIN && d <= INT32_MAX) {
+            x_lea(b, 1, s1, in[0].reg, NOREG, 0, (int32_t)d); /* a register and a constant: one LEA */
         } else {
-            x_mov_ri(b, 0, s0, (uint32_t)in[1].val);
-            x_alu_rr(b, op, 1, s1, s0);
+            x64_ld_loc(x, s1, &in[0], false);
+            if (in[1].reg >= 0) {
+                x_alu_rr(b, op, 1, s1, in[1].reg);
+            } else if (!imm) {
+                x_alu_rm(b, op, 1, s1, X64_FP, X64_FO((int32_t)in[1].val * 8));
+            } else if ((uint32_t)in[1].val < 0x80000000u) {
+                x_alu_ri(b, op, 1, s1, (int32_t)in[1].val);
+            } else {
+                x_mov_ri(b, 0, s0, (uint32_t)in[1].val);
+                x_alu_rr(b, op, 1, s1, s0);
+            }
         }
         x64_ld_loc(x, s0, &in[0], false);
         op32_loc(x, ALU_XOR, s0, &in[1]);
