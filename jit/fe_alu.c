@@ -371,7 +371,7 @@ static bool lower_rotate(struct fe *f, bool left, unsigned raw, bool imm_form)
 }
 
 /*
- * SHL/SHR/SAR/ROL/ROR of a 32-bit register by CL (shift.c's shift_op):
+ * SHL/SHR/SAR/ROL/ROR of a 32-bit register or memory operand by CL (shift.c's shift_op):
  * the count is CL & 31, and a zero count changes nothing, not even the
  * flags, so the new flag words are selected against the old ones at run
  * time (the result needs no selection: a shift or rotate by 0 is the
@@ -380,9 +380,12 @@ static bool lower_rotate(struct fe *f, bool left, unsigned raw, bool imm_form)
 static bool lower_shift_cl(struct fe *f, int kind)
 {
     struct ir_block *ir = f->ir;
-    if ((f->i->pfx & P_MEM) || fe_opsize(f, 0) != 32)
+    if (fe_opsize(f, 0) != 32)
         return false;
-    ir_temp v = fe_get_reg(f, f->i->rm, 32);
+    /* a memory operand is read for writing and written back whatever the
+     * count, as the interpreter's mem_rmw does: a count of 0 writes the
+     * value it read, and a read-only page faults */
+    ir_temp ea, v = fe_get_rm(f, 32, &ea, IRM_WCHK);
     ir_temp n = ir_op2i(ir, IR_AND, IR_I32, ir_ldg(ir, G_ECX), 31), r;
     static const uint8_t opc[] = { [FLK_SHL] = IR_SHL, [FLK_SHR] = IR_SHR, [FLK_SAR] = IR_SAR };
     if (kind >= 0)
@@ -417,7 +420,7 @@ static bool lower_shift_cl(struct fe *f, int kind)
         naux = ir_op2(ir, IR_OR, IR_I64, ir_op2(ir, IR_OR, IR_I64, naux, ir_op2i(ir, IR_SHL, IR_I64, z64(f, cf), 63)), po);
         fe_flags_words(f, res, ir_movcond(ir, IR_I32, IR_EQ, n, zero, aux, naux));
     }
-    fe_set_reg(f, f->i->rm, 32, r);
+    fe_set_rm(f, 32, ea, r);
     return true;
 }
 
