@@ -214,7 +214,7 @@ void blkcache_drop(struct blkcache *bc, struct block *b)
 static bool block_hit(const struct block *b, uint64_t pg, uint64_t paddr, uint64_t end)
 {
     if (b->paddr >> 12 == pg)
-        return b->paddr < end && paddr < b->paddr + b->bytes;
+        return b->paddr - b->lead < end && paddr < b->paddr + b->bytes;
     uint64_t tail = b->paddr + b->bytes - ((b->paddr | 0xfff) + 1); /* bytes on the second page */
     return b->paddr2 < end && paddr < b->paddr2 + tail;
 }

@@ -54,6 +54,7 @@ struct block {
     uint16_t n;          /* instructions */
     uint16_t bytes;      /* guest code bytes covered (an accelerator may widen this over
                           * code it translated with the block: jit/super.c) */
+    uint16_t lead;       /* and before paddr, on its page (0 but for such widening) */
     uint8_t jmp_global;  /* its page was global (PTE.G, CR4.PGE) when it entered the jump cache */
     uint32_t hits;       /* interpreted executions (accelerator hotness) */
     void *accel;         /* the accelerator's own data about this block */

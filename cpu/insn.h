@@ -41,7 +41,8 @@ struct insn {
     uint32_t imm;    /* immediate, absolute branch target, or far offset */
     uint32_t disp;   /* displacement (memory operand) or moffs */
     uint16_t id;     /* enum op_id */
-    uint16_t off;    /* offset of this instruction in its block */
+    int16_t off;     /* offset of this instruction from its block's first (negative in a
+                      * superblock's piece before it: jit/super.c) */
     uint16_t imm2;   /* second immediate: ENTER nesting level, far selector */
     uint8_t len;     /* length in bytes, 1..15 */
     uint8_t reg;     /* ModRM.reg or opcode register (byte offset for byte operands) */

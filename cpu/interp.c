@@ -197,7 +197,7 @@ static struct block *build_block(struct cpu *c, uint32_t eip, uint32_t lin, cons
             len = decode_crossing(c, b, lin, o + pos, page, paddr, eip + pos, i);
         if (len <= 0)
             break;
-        i->off = (uint16_t)pos;
+        i->off = (int16_t)pos;
         pos += (unsigned)len;
         n++;
         if ((op_info[i->id].attr & A_END) || i->fn == op_ud || i->fn == op_gp0 || i->fn == op_unimpl)

@@ -125,6 +125,8 @@ static bool lower_call_ret(struct fe *f)
     case OP_JMP_Jz:
         if (i->imm > f->b->cs_limit)
             return false;
+        if (f->k + 1 < f->n)
+            return true; /* a superblock (jit/super.c) goes on at the target */
         fe_goto(f, i->imm);
         return true;
     case OP_CALL_Jz: {

@@ -186,6 +186,8 @@ struct jit_tb *jit_translate(struct jit *j, struct block *b)
              * range for self-modifying code over the parts (super.c). */
             if (b->bytes < blk->bytes)
                 b->bytes = blk->bytes;
+            if (b->lead < blk->lead)
+                b->lead = blk->lead;
             j->stats.jit_superblocks++;
             return tb;
         }

@@ -16,7 +16,7 @@ struct jit;
 struct jit_config {
     unsigned threshold; /* interpreted runs of a block before it is translated; 0: at once */
     unsigned max_insns; /* instructions per translated block (a prefix of the decoded block); 0: no cap */
-    unsigned max_blocks; /* decoded blocks a translation may span past not-taken Jcc (superblocks); 0: default */
+    unsigned max_blocks; /* decoded blocks a translation may span past not-taken Jcc and direct JMP (superblocks); 0: default */
     bool stats;         /* keep the counters translated code updates itself */
     bool cosim;         /* lockstep co-simulation against the interpreter (jit/cosim.c) */
     bool no_loops;      /* no loop translations (a block jumping to its own start chains to itself) */

@@ -454,6 +454,44 @@ START_TEST(cross_page_loop)
 }
 END_TEST
 
+/* A superblock that follows a JMP backwards (jit/super.c): the block at
+ * 0x1040 jumps to a tail at 0x1000, before it on its page, and is
+ * translated with it. Writes to the tail must reach the translation: by
+ * DMA between runs, and by the block itself (program 2 stores CL over the
+ * tail's opcode, ADD or SUB, before jumping there, changing it in some
+ * runs only). */
+static const uint8_t prog_tail[] = { 0x01, 0xc8, 0xf4 };                 /* 0x1000: add eax, ecx; hlt */
+static const uint8_t prog_jback[] = { 0xb8, 5, 0, 0, 0, 0xeb, 0xb9 };    /* 0x1040: mov eax, 5; jmp 0x1000 */
+static const uint8_t prog_jback_smc[] = { 0x88, 0x0d, 0x00, 0x10, 0x00, 0x00, /* 0x1080: mov [0x1000], cl */
+                                          0xb8, 5, 0, 0, 0,                   /* mov eax, 5 */
+                                          0xe9, 0x70, 0xff, 0xff, 0xff };     /* jmp 0x1000 */
+
+START_TEST(jump_pieces)
+{
+    setup_with(&(struct jit_config){ .threshold = 3, .stats = true });
+    put(0x1000, prog_tail, sizeof(prog_tail));
+    put(0x1040, prog_jback, sizeof(prog_jback));
+    put(0x1080, prog_jback_smc, sizeof(prog_jback_smc));
+    const struct jit_stats *s = jit_get_stats(jit);
+    cpu.gpr[R_ECX] = 7;
+    for (int r = 0; r < 6; r++)
+        ck_assert_uint_eq(run(0x1040), 12);
+    ck_assert_uint_gt(s->jit_superblocks, 0);
+    uint64_t inv = s->jit_invalidations;
+    static const uint8_t sub = 0x29;
+    put(0x1000, &sub, 1); /* sub eax, ecx */
+    ck_assert_uint_gt(s->jit_invalidations, inv);
+    for (int r = 0; r < 6; r++)
+        ck_assert_uint_eq(run(0x1040), (uint32_t)(5 - 7));
+    for (int r = 0; r < 24; r++) {
+        uint32_t op = r % 3 == 2 ? 0x29 : 0x01;
+        cpu.gpr[R_ECX] = op;
+        ck_assert_uint_eq(run(0x1080), op == 0x01 ? 5 + op : 5 - op);
+    }
+    teardown();
+}
+END_TEST
+
 /* A superblock whose first block ends with an instruction across a page
  * boundary, continued on the second page, entered by a chained jump: the
  * chained entry runs it only while the jump cache holds its first block
@@ -1100,6 +1138,7 @@ int main(void)
     tcase_add_test(tc, ret_stack_remap);
     tcase_add_test(tc, cross_page_loop);
     tcase_add_test(tc, cross_super_remap);
+    tcase_add_test(tc, jump_pieces);
     tcase_add_test(tc, ic_smc);
     tcase_add_test(tc, ic_pairs);
     tcase_add_test(tc, ic_cr3);
