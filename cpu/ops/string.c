@@ -147,18 +147,23 @@ static uint32_t rep_bulk(struct cpu *c, const struct insn *i, int k, int size, u
             memset(lo, (int)v, bytes);
             return n;
         }
-        /* Eight bytes of the pattern at a time: every multiple of 8 is an
-         * element boundary, so the tail is a prefix of the pattern. */
+        /* The first eight bytes of the pattern, then the filled part
+         * copied after itself, doubling: every multiple of 8 is an element
+         * boundary, so each copy, and the tail, continue the pattern (a
+         * page takes nine block copies, not 512 eight-byte stores). */
         uint8_t p8[8];
         for (int e = 0; e < 8; e += size)
             if (size == 2)
                 st16(p8 + e, (uint16_t)v);
             else
                 st32(p8 + e, v);
-        size_t o = 0;
-        for (; o + 8 <= bytes; o += 8)
-            memcpy(lo + o, p8, 8);
-        memcpy(lo + o, p8, bytes - o);
+        size_t o = bytes < 8 ? bytes : 8;
+        memcpy(lo, p8, o);
+        while (o < bytes) {
+            size_t chunk = o < bytes - o ? o : bytes - o;
+            memcpy(lo + o, lo, chunk);
+            o += chunk;
+        }
         return n;
     }
     /* MOVS: one block copy unless the destination overlaps the source
@@ -175,6 +180,26 @@ static uint32_t rep_bulk(struct cpu *c, const struct insn *i, int k, int size, u
             memcpy(d + st * (ptrdiff_t)e, tmp, (size_t)size);
         }
     }
+    return n;
+}
+
+/* The index of the first byte where p and q (or p and the repeated
+ * 8-byte pattern `pat`, when q is NULL) differ, or n: eight bytes at a
+ * time, the differing byte found in the XOR of the first unequal words. */
+static size_t first_diff(const uint8_t *p, const uint8_t *q, uint64_t pat, size_t n)
+{
+    size_t o = 0;
+    for (; o + 8 <= n; o += 8) {
+        uint64_t x, y = pat;
+        memcpy(&x, p + o, 8);
+        if (q)
+            memcpy(&y, q + o, 8);
+        if (x != y)
+            return o + (size_t)__builtin_ctzll(x ^ y) / 8; /* little-endian: the lowest byte first */
+    }
+    for (; o < n; o++)
+        if (p[o] != (q ? q[o] : (uint8_t)(pat >> 8 * (o & 7))))
+            return o;
     return n;
 }
 
@@ -207,19 +232,25 @@ static uint32_t rep_bulk_cmp(struct cpu *c, const struct insn *i, int k, int siz
     const ptrdiff_t st = down ? -size : size;
     const uint32_t acc = acc_get(c, size);
     uint32_t a = 0, b = 0, e = 0;
+    const uint64_t ones = size == 1 ? 0x0101010101010101ull : size == 2 ? 0x0001000100010001ull : 0x0000000100000001ull;
     if (!down && k == S_SCAS && !repe && size == 1) {
         /* REPNE SCASB forward (strlen, memchr): the host's memchr finds
          * the element that ends the repeat; the loop below compares it,
          * or the last element when there is none */
         const uint8_t *hit = memchr(d, (int)(acc & 0xff), n);
         e = hit ? (uint32_t)(hit - d) : n - 1;
+    } else if (!down && repe) {
+        /* REPE forward (memcmp, a run of one value): the first element
+         * that differs ends the repeat; the loop below compares it (or the
+         * last element, when none does), for its flags */
+        size_t at = first_diff(d, k == S_CMPS ? src : NULL, acc * ones, (size_t)n * (size_t)size) / (size_t)size;
+        e = at < n ? (uint32_t)at : n - 1;
     } else if (!down) {
-        /* Skip eight bytes at a time while none of their elements ends the
-         * repeat (REPE: all equal; REPNE: none equal, the zero-element
-         * test on their XOR); the loop below compares the rest, the last
-         * element always (its flags are kept). */
+        /* REPNE: skip eight bytes at a time while none of their elements
+         * ends the repeat (none equal: the zero-element test on their
+         * XOR); the loop below compares the rest, the last element always
+         * (its flags are kept). */
         const uint32_t per = 8u / (uint32_t)size;
-        const uint64_t ones = size == 1 ? 0x0101010101010101ull : size == 2 ? 0x0001000100010001ull : 0x0000000100000001ull;
         const uint64_t tops = ones << (8 * size - 1), pat = acc * ones;
         while (e + per < n) {
             uint64_t x, y = pat;
@@ -227,7 +258,7 @@ static uint32_t rep_bulk_cmp(struct cpu *c, const struct insn *i, int k, int siz
             if (k == S_CMPS)
                 memcpy(&y, src + (size_t)e * (size_t)size, 8);
             x ^= y;
-            if (repe ? x != 0 : ((x - ones) & ~x & tops) != 0)
+            if (((x - ones) & ~x & tops) != 0)
                 break;
             e += per;
         }
