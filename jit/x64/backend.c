@@ -613,6 +613,7 @@ struct be_ctx *be_begin(struct jit *j, struct jit_tb *tb, uint8_t *start, uint8_
     x->st_n = 0;
     x->st_cold = -1;
     x->x87_checked = false;
+    x->zf_at = NULL;
     x->x87 = (struct x87_model){ .n = 0 };
     x64_loop_begin(x, again);
     if (!grow((void **)&x->label, &x->label_cap, j->ir.nlabels + 1, sizeof(uint8_t *)))
@@ -690,6 +691,9 @@ static void emit_cmp(struct be_ctx *x, int w, enum ir_cond cond, const struct be
             x_test_ri(buf, w, a->reg, (int32_t)b->val);
     } else if (b->reg >= 0) {
         x_alu_rr(buf, ALU_CMP, w, a->reg, b->reg);
+    } else if (b->val == 0 && (cond == IR_EQ || cond == IR_NE) && x->zf_at == buf->p && x->zf_reg == a->reg &&
+               x->zf_w == w) {
+        /* the ALU op just emitted left ZF as TEST would (`dec ecx; jnz`) */
     } else if (b->val == 0 && (cond == IR_EQ || cond == IR_NE || cond == IR_LT || cond == IR_GE)) {
         x_test_rr(buf, w, a->reg, a->reg);
     } else {
@@ -703,6 +707,9 @@ static void emit_alu(struct be_ctx *x, int aluop, int w, int out, const struct b
         x_alu_rr(&x->buf, aluop, w, out, b->reg);
     else
         x_alu_ri(&x->buf, aluop, w, out, (int32_t)b->val);
+    x->zf_at = x->buf.p;
+    x->zf_reg = out;
+    x->zf_w = w;
 }
 
 void x64_emit_exit_common(struct be_ctx *x, int64_t ninsns)
@@ -1012,6 +1019,7 @@ void be_emit_op(struct be_ctx *x, const struct ir_block *ir, const struct ir_op 
     }
     case IR_LABEL:
         x->label[op->c[0]] = b->p;
+        x->zf_at = NULL; /* jumped to: the host's flags are the jumper's */
         break;
     case IR_LOOPHEAD:
         x64_loop_carry_head(x, ir);

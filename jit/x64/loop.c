@@ -88,6 +88,7 @@ bool be_again(struct be_ctx *x)
 static void head_here(struct be_ctx *x)
 {
     x->lp.head = x->buf.p;
+    x->zf_at = NULL; /* the back edge's flags arrive here (backend.c: emit_cmp) */
 }
 
 /* At the start of the body: the head, in a loop translation. */

@@ -130,6 +130,8 @@ struct be_ctx {
     unsigned st_n;         /* QSTs in the current guest instruction so far */
     int st_cold;           /* the COLD_ST record of its last one (-1: none) */
     bool x87_checked;      /* X64_X87OK tested since the last handler call (x87.c) */
+    uint8_t *zf_at;        /* where the last ALU op on a register ended (emit_alu): while */
+    int zf_reg, zf_w;      /* nothing follows it, the host's ZF says whether that is 0 */
     struct x87_model x87;  /* the x87 register cache at this point of the main path */
     struct cold spare;     /* what x64_add_cold hands out when out of memory */
     uint8_t *exit_at[JIT_MAX_EXITS]; /* where a plain chained exit's code starts (NULL: a CALL's) */
