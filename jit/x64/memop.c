@@ -186,22 +186,12 @@ void x64_emit_probe(struct be_ctx *x, const struct ir_op *op, int out, const str
     c->out = (int8_t)out;
 }
 
-uint8_t *x64_group_base(struct be_ctx *x, const struct be_loc *base, int ent)
-{
-    if (base->reg < 0)
-        return NULL;
-    struct xbuf *b = &x->buf;
-    x_mov_rr(b, 1, ent, base->reg);
-    x_test_rr(b, 1, ent, ent);
-    return x_jcc32(b, CC_NE);
-}
-
 /* The host base for an access into `ent`: its PROBE's (`base`, a
  * register) when it has one and that is not 0, else its own probe's,
  * out of line (COLD_GROUP: the main path falls through to the access);
  * a miss takes the returned cold stub of kind `kind`. */
-static struct cold *host_base(struct be_ctx *x, enum cold_kind kind, const struct be_loc *base, int lin, int ent,
-                              int tag, int size, bool write)
+struct cold *x64_host_base(struct be_ctx *x, enum cold_kind kind, const struct be_loc *base, int lin, int ent,
+                           int tag, int size, bool write)
 {
     if (base->reg < 0)
         return x64_tlb_probe(x, kind, lin, ent, tag, size, write);
@@ -236,7 +226,7 @@ void x64_emit_qld(struct be_ctx *x, const struct ir_op *op, int out, const struc
     bool write = flags & IRM_WCHK;
     int lin = lin_reg(x, seg, &in[0], s[0], out), ent = s[1];
     x64_seg_check(x, &in[0], seg, size, write, lin, ent);
-    struct cold *c = host_base(x, COLD_LD, &in[1], lin, ent, out, size, write);
+    struct cold *c = x64_host_base(x, COLD_LD, &in[1], lin, ent, out, size, write);
     x_load(&x->buf, 0, out, ent, lin, 0, 0, size, (flags & IRM_SIGN) != 0);
     c->resume = x->buf.p;
     c->seg = (uint8_t)seg;
@@ -255,7 +245,7 @@ struct cold *x64_emit_qst(struct be_ctx *x, const struct ir_op *op, const struct
     int lin = lin_reg(x, seg, &in[0], s[0], in[1].reg), ent = s[1], tag = s[2];
     struct xbuf *b = &x->buf;
     x64_seg_check(x, &in[0], seg, size, true, lin, ent);
-    struct cold *c = host_base(x, COLD_ST, &in[2], lin, ent, tag, size, true);
+    struct cold *c = x64_host_base(x, COLD_ST, &in[2], lin, ent, tag, size, true);
     if (in[1].reg >= 0) {
         x_store(b, in[1].reg, ent, lin, 0, 0, size);
     } else {

@@ -196,10 +196,12 @@ int x64_global_off(int g);
 
 /* memop.c: a PROBE op (probe.c). */
 void x64_emit_probe(struct be_ctx *x, const struct ir_op *op, int out, const struct be_loc *in, const int *s);
-/* An access's probe group base (`base`, when in a register) into `ent`;
- * the returned jump, taken when it is not 0, is to be patched past the
- * access's own probe. NULL: no base to use. */
-uint8_t *x64_group_base(struct be_ctx *x, const struct be_loc *base, int ent);
+/* An access's host page base into `ent`: its probe group's (`base`, when
+ * in a register and not 0), else its own probe's, out of line; a miss
+ * takes the returned cold record of kind `kind` (its resume and fields
+ * are the caller's to set). `tag` is clobbered. */
+struct cold *x64_host_base(struct be_ctx *x, enum cold_kind kind, const struct be_loc *base, int lin, int ent,
+                           int tag, int size, bool write);
 
 /* ret.c: the return stack (see there). */
 bool x64_ret_stack_on(const struct jit *j);

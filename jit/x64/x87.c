@@ -441,10 +441,10 @@ static struct cold *x87_cold(struct be_ctx *x, const struct ir_op *op, uint8_t *
  * not in the TLB, goes to the handler as before (its stub is the next
  * cold record, reached from here). The stubs are x87_cross.c's.
  */
-static void cross_probe(struct be_ctx *x, const struct ir_op *op, int lin, int ent, int t, int u, int size, bool write,
-                        regset live)
+static void cross_probe(struct be_ctx *x, const struct ir_op *op, const struct be_loc *base, int lin, int ent, int t,
+                        int u, int size, bool write, regset live)
 {
-    struct cold *c = x64_tlb_probe(x, COLD_X87_CROSS, lin, ent, t, size, write);
+    struct cold *c = x64_host_base(x, COLD_X87_CROSS, base, lin, ent, t, size, write); /* probe.c's group, or its own */
     c->resume = x->buf.p;
     c->lin = (int8_t)lin;
     c->out = (int8_t)ent;
@@ -680,10 +680,7 @@ void x64_emit_x87(struct be_ctx *x, const struct ir_op *op, int out, const struc
     bool write = writes(&f);
     if (f.msize) {
         x64_seg_check(x, &in[0], (int)op->c[1], f.msize, write, lin, ent);
-        uint8_t *have = x64_group_base(x, &in[1], ent); /* probe.c */
-        cross_probe(x, op, lin, ent, top, idx, f.msize, write, live);
-        if (have && !b->overflow)
-            x_patch32(have, b->p);
+        cross_probe(x, op, &in[1], lin, ent, top, idx, f.msize, write, live);
     }
     if (f.kind == XK_LDCW || f.kind == XK_STCW) {
         control_word(x, op, &f, lin, ent, top, idx, live);
