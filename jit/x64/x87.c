@@ -260,25 +260,6 @@ static int gpos(const struct x87_model *m, int rel)
     return -1;
 }
 
-static void m_push_host(struct x87_model *m, int v, bool dirty)
-{
-    for (int h = m->n; h > 0; h--)
-        m->v[h] = m->v[h - 1];
-    m->v[0] = (int8_t)v;
-    m->dirty = (uint8_t)(m->dirty << 1 | dirty);
-    m->ghost = (uint8_t)(m->ghost << 1);
-    m->n++;
-}
-
-static void m_pop_host(struct x87_model *m)
-{
-    for (int h = 0; h + 1 < m->n; h++)
-        m->v[h] = m->v[h + 1];
-    m->dirty >>= 1;
-    m->ghost >>= 1;
-    m->n--;
-}
-
 /* The guest pushes (the new ST(0) is the host's new top, not yet in
  * struct cpu) or pops ST(0) (the host's top, already dropped or made a
  * ghost). Ghosts are named by slot, which does not move. */

@@ -271,24 +271,54 @@ uint8_t *x64_x87_preload(struct be_ctx *x, const struct x87_model *m0, int t, in
     return site;
 }
 
-/* Whether a back edge's model holds what m0 does: the same registers and
- * ghosts in any order, TOP and the known-empty ones the same. */
+/* The slots whose ghosts the model holds (with TOP unmoved, a ghost's
+ * slot and a register's number are counted alike). */
+static uint8_t ghost_set(const struct x87_model *m)
+{
+    uint8_t g = 0;
+    for (int h = 0; h < m->n; h++)
+        if (m->ghost & (1u << h))
+            g |= (uint8_t)(1u << m->v[h]);
+    return g;
+}
+
+/* Whether a back edge's model can be brought to m0's: the same guest
+ * registers (in any order), TOP and the known-empty ones the same. Its
+ * ghosts may differ: x64_x87_normalize stores those m0 lacks into struct
+ * cpu and loads those it lacks from there (a body that pushes into a
+ * popped slot and pops again moves its ghosts about: nbody_ld). */
 bool x64_x87_loop_match(const struct x87_model *m, const struct x87_model *m0)
 {
-    if (m->n != m0->n || m->delta || m->empty != m0->empty)
-        return false;
-    uint8_t used = 0;
-    for (int h0 = 0; h0 < m0->n; h0++) {
-        bool g = m0->ghost & (1u << h0), found = false;
-        for (int h = 0; h < m->n && !found; h++)
-            if (!(used & (1u << h)) && m->v[h] == m0->v[h0] && ((m->ghost >> h) & 1) == g) {
-                used |= (uint8_t)(1u << h);
-                found = true;
-            }
-        if (!found)
-            return false;
+    return m->n && !m->delta && m->empty == m0->empty && cached_set(m) == cached_set(m0);
+}
+
+/* The ghosts m has and m0 does not into struct cpu (what a write-back
+ * does with them), then those m0 has and m does not from struct cpu
+ * (whose copy of a slot the cache does not hold is the slot's value).
+ * FXCH, FSTP m80 and FLD m80 raise nothing; C1 was saved. R11 only. */
+static void adapt_ghosts(struct xbuf *b, struct x87_model *m, const struct x87_model *m0)
+{
+    uint8_t want = ghost_set(m0);
+    for (int h = 0; h < m->n; h++) {
+        if (!(m->ghost & (1u << h)) || (want & (1u << m->v[h])))
+            continue;
+        if (h) {
+            x87_2(b, 0xd9, (uint8_t)(0xc8 + h)); /* fxch st(h) */
+            m_swap_host(m, 0, h);
+        }
+        st_index_r11(b, m->v[0]);
+        fstp80(b, R11);
+        m_pop_host(m);
+        h = -1; /* positions moved: look again from the top */
     }
-    return true;
+    uint8_t have = ghost_set(m);
+    for (int v = 0; v < 8; v++)
+        if ((want & ~have) & (1u << v)) {
+            st_index_r11(b, v);
+            fld80(b, R11);
+            m_push_host(m, v, true);
+            m->ghost |= 1;
+        }
 }
 
 /* Host register p's value down to position h (p <= h) by way of the
@@ -306,9 +336,9 @@ static void fxch_down(struct xbuf *b, struct x87_model *m, int p, int h)
     m_swap_host(m, 0, h);
 }
 
-/* On a back edge whose model matches: the host's registers into m0's
- * order (FXCH), C1 and the last instruction's pointers into struct cpu,
- * as m0 expects. R11 and TMP1 only. */
+/* On a back edge whose model matches: its ghosts made m0's, the host's
+ * registers into m0's order (FXCH), C1 and the last instruction's
+ * pointers into struct cpu, as m0 expects. R11 and TMP1 only. */
 void x64_x87_normalize(struct be_ctx *x, const struct x87_model *m, const struct x87_model *m0)
 {
     struct xbuf *b = &x->buf;
@@ -317,6 +347,7 @@ void x64_x87_normalize(struct be_ctx *x, const struct x87_model *m, const struct
         fnstsw_tmp(b); /* before an FXCH changes it */
         mm.c1 = X87_C1_HOST;
     }
+    adapt_ghosts(b, &mm, m0);
     for (int h = mm.n - 1; h > 0; h--) { /* fill from the bottom: positions past h are done */
         bool g = m0->ghost & (1u << h);
         int p = 0;

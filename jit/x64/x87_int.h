@@ -81,6 +81,26 @@ static inline void or_m16_r11(struct xbuf *b, int32_t disp)
     x_rm(b, 0x09, 0, R11, RBP, NOREG, 0, disp);
 }
 
+/* The host pushes v (a guest register, not a ghost) or pops its top. */
+static inline void m_push_host(struct x87_model *m, int v, bool dirty)
+{
+    for (int h = m->n; h > 0; h--)
+        m->v[h] = m->v[h - 1];
+    m->v[0] = (int8_t)v;
+    m->dirty = (uint8_t)(m->dirty << 1 | dirty);
+    m->ghost = (uint8_t)(m->ghost << 1);
+    m->n++;
+}
+
+static inline void m_pop_host(struct x87_model *m)
+{
+    for (int h = 0; h + 1 < m->n; h++)
+        m->v[h] = m->v[h + 1];
+    m->dirty >>= 1;
+    m->ghost >>= 1;
+    m->n--;
+}
+
 /* Host registers h1 and h2 trade places (FXCH). */
 static inline void m_swap_host(struct x87_model *m, int h1, int h2)
 {

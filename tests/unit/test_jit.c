@@ -8,6 +8,7 @@
  * mechanism ran.
  */
 #include <check.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -1027,6 +1028,155 @@ START_TEST(probe_table_store)
 }
 END_TEST
 
+/* ---- x87 loops whose ghosts move ---- */
+
+/* The inner loop of the bench workload's nbody_ld (80-bit bodies, 0x54
+ * bytes each: x y z at 0, 0xc, 0x18, velocities at 0x24.., mass at 0x48;
+ * body i's position at [esp], [esp+0x10], [esp+0x20], its mass in ST0,
+ * its velocities at [edx-0x30].., the others' at [eax-0x54].., dt at
+ * [0x103468]), then fnsave [edi]; hlt. Its back edge pops registers the
+ * cache keeps as ghosts (popped values struct cpu's empty slots must still
+ * receive), and which ones it holds there depends on what it started with:
+ * the loop translation stores the ghosts its head does not take and loads
+ * those it does (x87_cache.c, adapt_ghosts). */
+static const uint8_t prog_nbody_ld[] = {
+    0x83, 0xc0, 0x54, 0xdb, 0x68, 0xac, 0xdb, 0x6c, 0x24, 0x20, 0xde, 0xe1, 0xdb, 0x2c, 0x24, 0xdb, 0x68, 0xb8, 0xde,
+    0xe9, 0xdb, 0x6c, 0x24, 0x10, 0xdb, 0x68, 0xc4, 0xde, 0xe9, 0xd9, 0xc2, 0xd8, 0xcb, 0xd9, 0xc2, 0xd8, 0xcb, 0xde,
+    0xc1, 0xd9, 0xc1, 0xd8, 0xca, 0xde, 0xc1, 0xd9, 0xc0, 0xd9, 0xfa, 0xde, 0xc9, 0xdc, 0x3d, 0x68, 0x34, 0x10, 0x00,
+    0xdb, 0x68, 0xf4, 0xd9, 0xc0, 0xd8, 0xcd, 0xd8, 0xca, 0xdb, 0x6a, 0xd0, 0xde, 0xe1, 0xdb, 0x7a, 0xd0, 0xd9, 0xc0,
+    0xd8, 0xcc, 0xd8, 0xca, 0xdb, 0x6a, 0xdc, 0xde, 0xe1, 0xdb, 0x7a, 0xdc, 0xd8, 0xca, 0xd8, 0xc9, 0xdb, 0x6a, 0xe8,
+    0xde, 0xe1, 0xdb, 0x7a, 0xe8, 0xd9, 0xcb, 0xd8, 0xcc, 0xd8, 0xcb, 0xdb, 0x68, 0xd0, 0xde, 0xc1, 0xdb, 0x78, 0xd0,
+    0xd9, 0xc9, 0xd8, 0xcb, 0xd8, 0xca, 0xdb, 0x68, 0xdc, 0xde, 0xc1, 0xdb, 0x78, 0xdc, 0xd8, 0xca, 0xde, 0xc9, 0xdb,
+    0x68, 0xe8, 0xde, 0xc1, 0xdb, 0x78, 0xe8, 0x39, 0xc3, 0x0f, 0x85, 0x6c, 0xff, 0xff, 0xff, /* jne: its start */
+    0xdd, 0x37, 0xf4,                                                                         /* fnsave [edi]; hlt */
+};
+/* 0x1000: fninit; fld tbyte [0x5000]; jmp 0x1100 */
+static const uint8_t prog_nbody_entry[] = { 0xdb, 0xe3, 0xdb, 0x2d, 0x00, 0x50, 0x00, 0x00, 0xe9, 0xf3, 0x00, 0x00, 0x00 };
+
+#define NB_BODIES 0x20000u
+#define NB_STATE 0x9000u
+
+/* An 80-bit value v (an exact double) at `at`. */
+static void put80(uint32_t at, double v)
+{
+    uint64_t mant = 0;
+    uint16_t se = 0;
+    if (v != 0) {
+        int e;
+        double m = frexp(fabs(v), &e); /* [0.5, 1) */
+        mant = (uint64_t)ldexp(m, 64);
+        se = (uint16_t)((e - 1 + 16383) | (v < 0 ? 0x8000 : 0));
+    }
+    phys_write_buf(&mem, at, &mant, 8);
+    phys_write_buf(&mem, at + 8, &se, 2);
+}
+
+/* The machine of prog_nbody_ld: code, bodies, body 0's position and
+ * mass, dt. */
+static void nbody_setup(const struct jit_config *cfg)
+{
+    setup_with(cfg);
+    put(0x1000, prog_nbody_entry, sizeof(prog_nbody_entry));
+    put(0x1100, prog_nbody_ld, sizeof(prog_nbody_ld));
+    for (uint32_t b = 0; b < 5; b++)
+        for (uint32_t f = 0; f < 7; f++)
+            put80(NB_BODIES + 0x54 * b + 0xc * f, (double)(b + 1) * (f < 6 ? 1.5 : 0.25) - (double)f * 0.625);
+    put80(0x5000, 0.25); /* body 0's mass */
+    for (uint32_t f = 0; f < 3; f++)
+        put80(0x8000 + 0x10 * f, -0.375 * (double)(f + 1));
+    static const double dt = 0.0078125;
+    phys_write_buf(&mem, 0x103468, &dt, 8);
+}
+
+/* Registers for one run from 0x1000 over bodies 1..4 against body 0. */
+static void nbody_regs(void)
+{
+    cpu.gpr[R_EAX] = cpu.gpr[R_EDX] = NB_BODIES + 0x54;
+    cpu.gpr[R_EBX] = NB_BODIES + 5 * 0x54;
+    cpu.gpr[R_ESP] = 0x8000;
+    cpu.gpr[R_EDI] = NB_STATE;
+    cpu.eip = 0x1000;
+}
+
+/* Runs the loop over bodies 1..4 against body 0 (rounds times, the
+ * bodies moving on); the FNSAVE image and the bodies after it into out. */
+static void nbody_run(const struct jit_config *cfg, int rounds, uint8_t *out, size_t n)
+{
+    nbody_setup(cfg);
+    for (int r = 0; r < rounds; r++) {
+        nbody_regs();
+        run(0x1000);
+    }
+    phys_read_buf(&mem, NB_STATE, out, 108);
+    phys_read_buf(&mem, NB_BODIES, out + 108, n - 108);
+    if (cfg->threshold == 0)
+        ck_assert_uint_gt(jit_get_stats(jit)->jit_x87_loops, 0);
+    teardown();
+}
+
+/* The x87 registers (all eight, empty ones too: their contents are
+ * architectural), TOP and tags after each time slice of `slice`
+ * instructions under the JIT: a slice can end at the loop's back edge,
+ * which writes back the cache its head starts from. */
+struct x87_at {
+    uint64_t icount;
+    struct f80 st[8];
+    uint16_t tw;
+    uint8_t top;
+};
+
+static int nbody_slices(unsigned slice, struct x87_at *at, int max)
+{
+    nbody_setup(&(struct jit_config){ .threshold = 0 });
+    nbody_regs();
+    int n = 0;
+    for (int guard = 0; guard < 100000 && n < max; guard++) {
+        enum cpu_exit e = cpu_exec(&cpu, slice);
+        at[n] = (struct x87_at){ cpu.icount, { { 0 } }, cpu.fpu.tw, cpu.fpu.top };
+        for (int r = 0; r < 8; r++)
+            at[n].st[r] = cpu.fpu.st[r];
+        n++;
+        if (e == CPU_EXIT_HALT)
+            break;
+    }
+    teardown();
+    return n;
+}
+
+START_TEST(x87_loop_ghosts)
+{
+    uint8_t want[108 + 5 * 0x54], got[sizeof(want)];
+    for (int rounds = 1; rounds <= 3; rounds++) {
+        nbody_run(&(struct jit_config){ .threshold = 1000000 }, rounds, want, sizeof(want)); /* interpreted */
+        nbody_run(&(struct jit_config){ .threshold = 0, .stats = true }, rounds, got, sizeof(got));
+        for (size_t k = 0; k < sizeof(want); k++)
+            ck_assert_msg(got[k] == want[k], "round %d: byte %zu of the FNSAVE image and bodies: %02x, want %02x",
+                          rounds, k, got[k], want[k]);
+    }
+    /* The state at every exit of the translated code, against the
+     * interpreter stepped to the same instruction. */
+    static struct x87_at at[400];
+    for (unsigned slice = 7; slice <= 61; slice += 9) {
+        int n = nbody_slices(slice, at, 400);
+        nbody_setup(&(struct jit_config){ .threshold = 1000000 }); /* interpreted, an instruction a block */
+        cpu.max_block_insns = 1;
+        nbody_regs();
+        for (int k = 0; k < n; k++) {
+            while (cpu.icount < at[k].icount)
+                cpu_exec(&cpu, at[k].icount - cpu.icount);
+            ck_assert_uint_eq(cpu.icount, at[k].icount);
+            bool same = cpu.fpu.tw == at[k].tw && cpu.fpu.top == at[k].top;
+            for (int r = 0; r < 8; r++)
+                same &= cpu.fpu.st[r].mant == at[k].st[r].mant && cpu.fpu.st[r].se == at[k].st[r].se;
+            ck_assert_msg(same,
+                          "slice %u, exit %d (icount %llu): the x87 registers differ from the interpreter's", slice, k,
+                          (unsigned long long)at[k].icount);
+        }
+        teardown();
+    }
+}
+END_TEST
+
 /* ---- icount kept in a host register (x64: R15) across chained blocks ---- */
 
 static uint64_t icount_seen; /* struct cpu's icount when the device was read */
@@ -1149,6 +1299,7 @@ int main(void)
     tcase_add_test(tc, probe_groups_indexed);
     tcase_add_test(tc, probe_table);
     tcase_add_test(tc, probe_table_store);
+    tcase_add_test(tc, x87_loop_ghosts);
     tcase_add_test(tc, icount_in_calls);
     tcase_add_test(tc, exit_request_in_block);
     suite_add_tcase(s, tc);
