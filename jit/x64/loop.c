@@ -21,8 +21,9 @@
  *      after the chained entry's checks, the head checks that the x87 may
  *      run inline and that struct cpu's tags agree with m0, and loads m0's
  *      registers (x64_x87_preload). The back edge, when its model holds
- *      the same registers (x64_x87_loop_match), puts them back in m0's
- *      order and stores C1 and the instruction pointers.
+ *      the same guest registers (x64_x87_loop_match; ghosts may differ),
+ *      makes its ghosts m0's, puts the registers back in m0's order and
+ *      stores C1 and the instruction pointers (x64_x87_normalize).
  *   3. When the second translation's back edge does not match after all,
  *      a third, plain again, is kept.
  *   A head whose checks fail (the first entry finds other tags, the
