@@ -186,10 +186,15 @@ void x64_emit_probe(struct be_ctx *x, const struct ir_op *op, int out, const str
     c->out = (int8_t)out;
 }
 
-/* The host base for an access into `ent`: its PROBE's (`base`, a
- * register) when it has one and that is not 0, else its own probe's,
- * out of line (COLD_GROUP: the main path falls through to the access);
- * a miss takes the returned cold stub of kind `kind`. */
+/* COLD_GROUP's flags: the probe's kind, and whether the record makes the
+ * access itself (group_access: a load into `val`, sign-extended or not,
+ * or a store of `val`, or of `imm` when val < 0). */
+enum { GRP_WRITE = 1, GRP_LOAD = 2, GRP_STORE = 4, GRP_SIGN = 8 };
+
+/* The host base for an access into `ent` (an x87 operand's: x87.c): its
+ * PROBE's (`base`, a register) when it has one and that is not 0, else
+ * its own probe's, out of line (COLD_GROUP: the main path falls through
+ * to the access); a miss takes the returned cold stub of kind `kind`. */
 struct cold *x64_host_base(struct be_ctx *x, enum cold_kind kind, const struct be_loc *base, int lin, int ent,
                            int tag, int size, bool write)
 {
@@ -204,7 +209,7 @@ struct cold *x64_host_base(struct be_ctx *x, enum cold_kind kind, const struct b
     g->out = (int8_t)ent;
     g->aux = (int8_t)tag;
     g->size = (uint8_t)size;
-    g->flags = write;
+    g->flags = write ? GRP_WRITE : 0;
     int gi = g == &x->spare ? -1 : (int)(g - x->cold);
     struct cold *c = x64_add_cold(x, kind, NULL); /* its site is COLD_GROUP's probe */
     if (gi >= 0 && c != &x->spare)
@@ -212,12 +217,65 @@ struct cold *x64_host_base(struct be_ctx *x, enum cold_kind kind, const struct b
     return c;
 }
 
-/* COLD_GROUP: the access's own probe, then back to the access; its miss
- * goes to the access's slow path (the next record, emitted after this). */
+/* mov [ent + lin], reg or imm: a store of `size` bytes. */
+static void store_access(struct xbuf *b, int val, int64_t imm, int ent, int lin, int size)
+{
+    if (val >= 0) {
+        x_store(b, val, ent, lin, 0, 0, size);
+        return;
+    }
+    int32_t v = (int32_t)imm;
+    if (size == 2)
+        xb(b, 0x66);
+    x_rex(b, 0, 0, lin, ent, false);
+    xb(b, size == 1 ? 0xc6 : 0xc7);
+    x_mem(b, 0, ent, lin, 0, 0);
+    if (size == 1)
+        xb(b, (uint8_t)v);
+    else if (size == 2) {
+        xb(b, (uint8_t)v);
+        xb(b, (uint8_t)(v >> 8));
+    } else
+        x32(b, (uint32_t)v);
+}
+
+/* An integer access in a probe group whose base is in register `base`:
+ * the main path tests the base and accesses through it directly (the
+ * caller emits that); base 0 goes out of line (COLD_GROUP), which probes
+ * for itself into `ent`, makes the same access there and comes back past
+ * the main path's (*g's resume, the caller's to set with the returned
+ * record's). The own probe's miss takes the returned record of `kind`. */
+static struct cold *group_access(struct be_ctx *x, enum cold_kind kind, int base, int lin, int ent, int tag, int size,
+                                 bool write, struct cold **g)
+{
+    struct xbuf *b = &x->buf;
+    x_test_rr(b, 1, base, base);
+    *g = x64_add_cold(x, COLD_GROUP, x_jcc32(b, CC_E));
+    (*g)->lin = (int8_t)lin;
+    (*g)->out = (int8_t)ent;
+    (*g)->aux = (int8_t)tag;
+    (*g)->size = (uint8_t)size;
+    (*g)->flags = write ? GRP_WRITE : 0;
+    int gi = *g == &x->spare ? -1 : (int)(*g - x->cold);
+    struct cold *c = x64_add_cold(x, kind, NULL); /* its site is COLD_GROUP's probe */
+    if (gi >= 0 && c != &x->spare)
+        x->cold[gi].exit = (int)(c - x->cold);
+    return c;
+}
+
+/* COLD_GROUP: the access's own probe, then back to the access, or the
+ * access itself and back past it; its miss goes to the access's slow
+ * path (the next record, emitted after this). */
 void x64_emit_cold_group(struct be_ctx *x, const struct cold *c)
 {
-    x->cold[c->exit].site = probe_site(x, c->lin, NOREG, 0, 0, c->size - 1, c->out, c->aux, c->flags, c->out);
-    x_jmp_to(&x->buf, c->resume);
+    struct xbuf *b = &x->buf;
+    x->cold[c->exit].site =
+        probe_site(x, c->lin, NOREG, 0, 0, c->size - 1, c->out, c->aux, c->flags & GRP_WRITE, c->out);
+    if (c->flags & GRP_LOAD)
+        x_load(b, 0, c->val, c->out, c->lin, 0, 0, c->size, (c->flags & GRP_SIGN) != 0);
+    else if (c->flags & GRP_STORE)
+        store_access(b, c->val, c->imm, c->out, c->lin, c->size);
+    x_jmp_to(b, c->resume);
 }
 
 void x64_emit_qld(struct be_ctx *x, const struct ir_op *op, int out, const struct be_loc *in, const int *s, regset live)
@@ -226,8 +284,18 @@ void x64_emit_qld(struct be_ctx *x, const struct ir_op *op, int out, const struc
     bool write = flags & IRM_WCHK;
     int lin = lin_reg(x, seg, &in[0], s[0], out), ent = s[1];
     x64_seg_check(x, &in[0], seg, size, write, lin, ent);
-    struct cold *c = x64_host_base(x, COLD_LD, &in[1], lin, ent, out, size, write);
-    x_load(&x->buf, 0, out, ent, lin, 0, 0, size, (flags & IRM_SIGN) != 0);
+    bool sign = (flags & IRM_SIGN) != 0;
+    struct cold *c, *g = NULL;
+    if (in[1].reg >= 0) {
+        c = group_access(x, COLD_LD, in[1].reg, lin, ent, out, size, write, &g);
+        x_load(&x->buf, 0, out, in[1].reg, lin, 0, 0, size, sign);
+        g->flags |= (uint8_t)(GRP_LOAD | (sign ? GRP_SIGN : 0));
+        g->val = (int8_t)out;
+        g->resume = x->buf.p;
+    } else {
+        c = x64_tlb_probe(x, COLD_LD, lin, ent, out, size, write);
+        x_load(&x->buf, 0, out, ent, lin, 0, 0, size, sign);
+    }
     c->resume = x->buf.p;
     c->seg = (uint8_t)seg;
     c->flat = x64_seg_flat(x, seg);
@@ -245,24 +313,17 @@ struct cold *x64_emit_qst(struct be_ctx *x, const struct ir_op *op, const struct
     int lin = lin_reg(x, seg, &in[0], s[0], in[1].reg), ent = s[1], tag = s[2];
     struct xbuf *b = &x->buf;
     x64_seg_check(x, &in[0], seg, size, true, lin, ent);
-    struct cold *c = x64_host_base(x, COLD_ST, &in[2], lin, ent, tag, size, true);
-    if (in[1].reg >= 0) {
-        x_store(b, in[1].reg, ent, lin, 0, 0, size);
+    struct cold *c, *g = NULL;
+    if (in[2].reg >= 0) {
+        c = group_access(x, COLD_ST, in[2].reg, lin, ent, tag, size, true, &g);
+        store_access(b, in[1].reg, in[1].val, in[2].reg, lin, size);
+        g->flags |= GRP_STORE;
+        g->val = (int8_t)in[1].reg;
+        g->imm = in[1].val;
+        g->resume = b->p;
     } else {
-        /* mov [ent + lin], imm */
-        int32_t v = (int32_t)in[1].val;
-        if (size == 2)
-            xb(b, 0x66);
-        x_rex(b, 0, 0, lin, ent, false);
-        xb(b, size == 1 ? 0xc6 : 0xc7);
-        x_mem(b, 0, ent, lin, 0, 0);
-        if (size == 1)
-            xb(b, (uint8_t)v);
-        else if (size == 2) {
-            xb(b, (uint8_t)v);
-            xb(b, (uint8_t)(v >> 8));
-        } else
-            x32(b, (uint32_t)v);
+        c = x64_tlb_probe(x, COLD_ST, lin, ent, tag, size, true);
+        store_access(b, in[1].reg, in[1].val, ent, lin, size);
     }
     c->resume = b->p;
     c->seg = (uint8_t)seg;

@@ -835,6 +835,32 @@ END_TEST
  * three x87 memory operands, one probe group */
 static const uint8_t prog_x87_group[] = { 0xdb, 0xe3, 0xdd, 0x06, 0xdd, 0x56, 0x08, 0xdd, 0x5e, 0x10, 0xf4 };
 
+/* movsx eax, byte [esi]; movsx ecx, word [esi+2]; add eax, ecx; hlt:
+ * two sign-extending loads in one probe group */
+static const uint8_t prog_group_signed[] = { 0x0f, 0xbe, 0x06, 0x0f, 0xbf, 0x4e, 0x02, 0x01, 0xc8, 0xf4 };
+
+/* A group across a page boundary has no one TLB entry: its base is 0 and
+ * each load probes for itself and loads out of line, then goes back past
+ * the main path's load; inside a page the main path loads. */
+START_TEST(probe_groups_signed)
+{
+    setup_with(&(struct jit_config){ .threshold = 0 });
+    put(0x1000, prog_group_signed, sizeof(prog_group_signed));
+    for (int round = 0; round < 3; round++)
+        for (uint32_t k = 0; k <= 4; k++) {
+            uint32_t base = k ? 0x3000 - k : 0x3010;
+            uint8_t lo = (uint8_t)(0x80 | (k + (uint32_t)round));
+            uint16_t w = (uint16_t)(0x8000 | k << 4 | (uint32_t)round);
+            phys_write(&mem, base, 1, lo);
+            phys_write(&mem, base + 2, 1, w & 0xff);
+            phys_write(&mem, base + 3, 1, w >> 8);
+            cpu.gpr[R_ESI] = base;
+            ck_assert_uint_eq(run(0x1000), (uint32_t)((int32_t)(int8_t)lo + (int32_t)(int16_t)w));
+        }
+    teardown();
+}
+END_TEST
+
 /* The same for x87 operands, which the backend runs on the host's x87:
  * a group straddling the end of RAM must not hand them its base. */
 START_TEST(probe_groups_x87)
@@ -1296,6 +1322,7 @@ int main(void)
     tcase_add_test(tc, ic_remap);
     tcase_add_test(tc, probe_groups);
     tcase_add_test(tc, probe_groups_x87);
+    tcase_add_test(tc, probe_groups_signed);
     tcase_add_test(tc, probe_groups_indexed);
     tcase_add_test(tc, probe_table);
     tcase_add_test(tc, probe_table_store);
