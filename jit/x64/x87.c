@@ -744,20 +744,14 @@ void x64_emit_x87(struct be_ctx *x, const struct ir_op *op, int out, const struc
             pop_guest(x);
         break;
     case XK_COMI:
-        /* ZF, PF, CF into out (zeroed first: XOR would clobber them after) */
+        /* ZF, PF, CF into out where EFLAGS has them (bits 6, 2, 0): the
+         * host's EFLAGS through the stack, the rest masked off */
         to_top(x, 0);
         c1_save(x); /* the guest's FCOMI keeps C1; the host's may not */
-        x_alu_rr(b, ALU_XOR, 0, out, out);
-        x_alu_rr(b, ALU_XOR, 0, lin, lin);
-        x_alu_rr(b, ALU_XOR, 0, ent, ent);
         x87_2(b, 0xdb, (uint8_t)((f.code ? 0xe8 : 0xf0) + hpos(m, f.b))); /* fucomi/fcomi st(i) */
-        x_setcc(b, CC_B, out);
-        x_setcc(b, CC_P, lin);
-        x_setcc(b, CC_E, ent);
-        x_shift_ri(b, SH_SHL, 0, lin, 2);
-        x_shift_ri(b, SH_SHL, 0, ent, 6);
-        x_alu_rr(b, ALU_OR, 0, out, lin);
-        x_alu_rr(b, ALU_OR, 0, out, ent);
+        xb(b, 0x9c); /* pushfq */
+        x_pop(b, out);
+        x_alu_ri(b, ALU_AND, 0, out, 0x45);
         m->host_ops = true; /* C1 stays as it was, as on the host */
         for (int k = 0; k < f.pops; k++)
             pop_guest(x);
