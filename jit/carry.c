@@ -36,8 +36,10 @@
  * value in a register, as long as there are registers enough (be_host):
  * eight guest registers and four flag inputs at most.
  *
- * Only registers the loop writes are carried: those it only reads are
- * loaded each iteration, from a line no store touches.
+ * Registers the loop only reads are carried too while registers are left
+ * for the body's own values (RESERVE): their back edge's deferred store
+ * is their head value, which stays in its register (or moves back to it).
+ * The others are loaded each iteration, from a line no store touches.
  *
  * The lazy flags are carried the same way, as the inputs of the last
  * FLAGS op before the back edge (computing lf_res and lf_aux from them
@@ -62,6 +64,10 @@
 
 #include "cpu/cpu.h"
 #include "jit/jit_int.h"
+
+/* Host registers a loop's body keeps for its own values when read-only
+ * guest registers are carried too. */
+#define RESERVE 5
 
 const struct ir_op *ir_label_goto(const struct ir_block *ir, int64_t label)
 {
@@ -136,6 +142,25 @@ bool ir_carry(struct ir_block *ir)
         lf = -1;
     if (lf >= 0)
         carried |= 1u << G_FLAGS;
+    else
+        regs = (unsigned)__builtin_popcount(carried);
+    /* Registers the loop only reads come along while registers are left
+     * for the body's own values: the back edge leaves them where the head
+     * has them, instead of a load each iteration. */
+    uint16_t read = 0;
+    for (unsigned k = 0; k < back; k++) {
+        if (ir_opdefs[ir->ops[k].opc].flags & IRF_CLOBG) {
+            read = 0; /* something writes registers behind the IR's back (a back edge follows none now) */
+            break;
+        }
+        if (ir->ops[k].opc == IR_LDG && ir->ops[k].c[0] < G_LFRES)
+            read |= (uint16_t)(1u << ir->ops[k].c[0]);
+    }
+    for (int g = 0; g < G_LFRES; g++)
+        if ((read & ~carried & (1u << g)) && regs + 1 + RESERVE <= avail) {
+            carried |= (uint16_t)(1u << g);
+            regs++;
+        }
 
     /* On the way out: after the back edge, in front of what follows it. */
     uint16_t cur = ir->cur_insn;

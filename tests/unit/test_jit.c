@@ -258,6 +258,64 @@ static void loop_with(bool no_loops)
     teardown();
 }
 
+/* Registers a loop only reads are carried round its back edge too
+ * (carry.c): ESI, EDX and EDI below, the loop writing EAX, EBX and ECX.
+ * Whole runs, and runs in slices of a few instructions that leave at
+ * the back edge's budget check, against the interpreter. */
+static uint32_t loop_read_only(const struct jit_config *cfg, uint32_t n, unsigned slice, uint32_t *loops)
+{
+    setup_with(cfg);
+    static const uint8_t code[] = {
+        0x31, 0xdb,             /* xor ebx, ebx */
+        0x31, 0xc9,             /* xor ecx, ecx */
+        0x0f, 0xb6, 0x04, 0x0e, /* loop: movzx eax, byte [esi + ecx] */
+        0x01, 0xfb,             /* add ebx, edi */
+        0x0f, 0xaf, 0xc2,       /* imul eax, edx */
+        0x01, 0xc3,             /* add ebx, eax */
+        0x41,                   /* inc ecx */
+        0x39, 0xf9,             /* cmp ecx, edi */
+        0x75, 0xf0,             /* jne loop */
+        0x89, 0xd8,             /* mov eax, ebx */
+        0xf4,                   /* hlt */
+    };
+    put(0x1000, code, sizeof(code));
+    for (uint32_t k = 0; k < 300; k++)
+        phys_write(&mem, 0x3000 + k, 1, (k * 37 + 11) & 0xff);
+    uint32_t r = 0;
+    for (int k = 0; k < 3; k++) {
+        cpu.gpr[R_ESI] = 0x3000;
+        cpu.gpr[R_EDX] = 0x9e3779b9u;
+        cpu.gpr[R_EDI] = n;
+        cpu.eip = 0x1000;
+        cpu.halted = 0;
+        unsigned steps = 0;
+        while (cpu_exec(&cpu, slice) != CPU_EXIT_HALT)
+            ck_assert_uint_lt(++steps, 100000);
+        r = (uint32_t)cpu.gpr[R_EAX] ^ (uint32_t)cpu.gpr[R_ESI] ^ (uint32_t)cpu.gpr[R_EDX] ^ (uint32_t)cpu.gpr[R_EDI];
+    }
+    *loops = (uint32_t)jit_get_stats(jit)->jit_loops;
+    teardown();
+    return r;
+}
+
+START_TEST(loop_read_only_regs)
+{
+    static const uint32_t ns[] = { 1, 2, 37, 300 };
+    static const unsigned slices[] = { 5, 11, 29, 1000000 };
+    uint32_t loops;
+    for (int a = 0; a < 4; a++)
+        for (int b = 0; b < 4; b++) {
+            uint32_t n = ns[a];
+            unsigned slice = slices[b];
+            uint32_t want = loop_read_only(&(struct jit_config){ .threshold = 1000000, .stats = true }, n, slice,
+                                           &loops);
+            ck_assert_uint_eq(loop_read_only(&(struct jit_config){ .threshold = 0, .stats = true }, n, slice, &loops),
+                              want);
+            ck_assert_uint_ge(loops, n > 1); /* one iteration never takes the back edge */
+        }
+}
+END_TEST
+
 /* Euclid's loop: DIV's quotient is dead (EAX is overwritten), so the
  * optimiser makes its remainder one REMU op. */
 START_TEST(euclid)
@@ -1309,6 +1367,7 @@ int main(void)
     tcase_add_test(tc, cross_page);
     tcase_add_test(tc, known_bits);
     tcase_add_test(tc, loop_carry);
+    tcase_add_test(tc, loop_read_only_regs);
     tcase_add_test(tc, euclid);
     tcase_add_test(tc, ret_stack);
     tcase_add_test(tc, ret_stack_remap);
