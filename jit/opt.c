@@ -212,6 +212,12 @@ static unsigned width_of(const struct opt *o, ir_temp t, int depth)
 static bool simplify(struct opt *o, struct ir_op *op)
 {
     struct ir_block *ir = o->ir;
+    bool commutes = op->opc == IR_ADD || op->opc == IR_AND || op->opc == IR_OR || op->opc == IR_XOR || op->opc == IR_MUL;
+    if (commutes && ir_is_const(ir, op->in[0]) && op->in[1] != IR_NOTEMP && !ir_is_const(ir, op->in[1])) {
+        ir_temp t = op->in[0]; /* the constant on the right, where a backend takes it as an immediate */
+        op->in[0] = op->in[1];
+        op->in[1] = t;
+    }
     ir_temp a = op->in[0], b = op->in[1];
     bool bc = b != IR_NOTEMP && ir_is_const(ir, b);
     int64_t bv = bc ? ir_val(ir, b) : 0;

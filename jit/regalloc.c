@@ -13,6 +13,8 @@
  * - Free registers first; a temp that lives across a main-path call (an
  *   interpreter fallback) gets a callee-saved register when one is free,
  *   others take call-clobbered ones first so callee-saved stay available.
+ *   A value a loop's back edge carries takes the register its head value
+ *   had at LOOPHEAD when that is free: the back edge has no move to make.
  * - When nothing is free, evict in this order: a constant (rematerialised
  *   for free), a value already in its spill slot, then the value whose
  *   last use is farthest away.
@@ -36,6 +38,9 @@ struct ra_state {
     int8_t *slot;          /* per temp: spill slot, -1 */
     uint8_t *in_mem;       /* per temp: its value is in its slot */
     uint8_t *crosses_call; /* per temp: a main-path call lies inside its lifetime */
+    int8_t *carry;         /* per temp: the loop-carried value it is at the back edge (a guest
+                            * register, or 8 + a flags input), or -1 */
+    int8_t head_reg[12];   /* per carried value: its register at LOOPHEAD, or -1 */
     unsigned *calls_before; /* per op: main-path calls before it */
     unsigned ops_cap;
     ir_temp owner[NREGS];  /* per register: the temp it holds, or IR_NOTEMP */
@@ -61,6 +66,7 @@ void ra_free(struct ra_state *ra)
     free(ra->slot);
     free(ra->in_mem);
     free(ra->crosses_call);
+    free(ra->carry);
     free(ra->calls_before);
     free(ra);
 }
@@ -87,7 +93,10 @@ static bool ra_reserve(struct ra_state *ra, unsigned ntemps, unsigned nops)
         uint8_t *cc = realloc(ra->crosses_call, n);
         if (cc)
             ra->crosses_call = cc;
-        if (!lu || !df || !rg || !sl || !im || !cc)
+        int8_t *cy = realloc(ra->carry, n);
+        if (cy)
+            ra->carry = cy;
+        if (!lu || !df || !rg || !sl || !im || !cc || !cy)
             return false;
         ra->cap = n;
     }
@@ -332,6 +341,48 @@ static void analyse(struct ra_state *ra, const struct ir_block *ir)
     }
 }
 
+/* A loop's carried values, numbered as ra_state.carry has them, of a
+ * LOOPHEAD's or back edge's deferred stores: calls f for each with its
+ * temp. */
+static void each_carried(const struct ir_block *ir, const struct ir_op *op, void (*f)(struct ra_state *, int, ir_temp),
+                         struct ra_state *ra)
+{
+    for (unsigned e = op->dfirst; e < (unsigned)op->dfirst + op->dcount; e++) {
+        const struct ir_defer *d = &ir->defers[e];
+        if (d->g < 8)
+            f(ra, d->g, d->v[0]);
+        else if (d->g == G_FLAGS)
+            for (int i = 0; i < 4; i++)
+                f(ra, 8 + i, d->v[i]);
+    }
+}
+
+static void note_back_value(struct ra_state *ra, int n, ir_temp t)
+{
+    if (t != IR_NOTEMP && !ir_is_const(ra->ir, t) && ra->carry[t] < 0)
+        ra->carry[t] = (int8_t)n;
+}
+
+static void note_head_reg(struct ra_state *ra, int n, ir_temp t)
+{
+    if (t != IR_NOTEMP && !ir_is_const(ra->ir, t))
+        ra->head_reg[n] = ra->reg[t];
+}
+
+/* The output register of a value the back edge carries: the one its
+ * head value had at LOOPHEAD when that is free (the back edge then has
+ * no move to make), else any (alloc_reg). */
+static int alloc_out(struct ra_state *ra, ir_temp t, regset allowed, regset locked)
+{
+    int n = ra->carry[t];
+    if (n >= 0 && ra->head_reg[n] >= 0) {
+        int r = ra->head_reg[n];
+        if (REGBIT(r) & allowed & ~locked & ~owned(ra))
+            return r;
+    }
+    return alloc_reg(ra, allowed, locked, ra->crosses_call[t]);
+}
+
 bool ra_run(struct ra_state *ra, const struct ir_block *ir, struct be_ctx *x)
 {
     if (!ra_reserve(ra, ir->ntemps, ir->nops))
@@ -341,6 +392,11 @@ bool ra_run(struct ra_state *ra, const struct ir_block *ir, struct be_ctx *x)
     ra->failed = false;
     reset_regs(ra);
     analyse(ra, ir);
+    for (unsigned t = 0; t < ir->ntemps; t++)
+        ra->carry[t] = -1;
+    memset(ra->head_reg, -1, sizeof(ra->head_reg));
+    if (ir->back >= 0)
+        each_carried(ir, &ir->ops[ir->back], note_back_value, ra);
 
     for (unsigned k = 0; k < ir->nops && !ra->failed; k++) {
         const struct ir_op *op = &ir->ops[k];
@@ -380,7 +436,7 @@ bool ra_run(struct ra_state *ra, const struct ir_block *ir, struct be_ctx *x)
                 set_owner(ra, out, IR_NOTEMP); /* t dies here; its register becomes the output */
                 ra->reg[t] = -1;
             } else {
-                out = alloc_reg(ra, cons.out, locked, ra->crosses_call[op->out]);
+                out = alloc_out(ra, op->out, cons.out, locked);
                 if (loc[a].reg >= 0)
                     be_emit_mov(x, (enum ir_type)op->type, out, loc[a].reg);
                 else
@@ -414,13 +470,15 @@ bool ra_run(struct ra_state *ra, const struct ir_block *ir, struct be_ctx *x)
             regset lock = (locked & owned(ra)) | (cons.out_excl ? in_regs : 0);
             for (int s = 0; s < cons.nscratch && s < 4; s++)
                 lock |= REGBIT(scratch[s]);
-            out = alloc_reg(ra, cons.out, lock, ra->crosses_call[op->out]);
+            out = alloc_out(ra, op->out, cons.out, lock);
         }
 
         if (op->dcount)
             place_defers(ra, op);
         regset live = owned(ra);
         be_emit_op(x, ir, op, out, loc, scratch, live);
+        if (op->opc == IR_LOOPHEAD)
+            each_carried(ir, op, note_head_reg, ra); /* before the dead ones are released */
         for (unsigned e = op->dfirst; e < (unsigned)op->dfirst + op->dcount; e++)
             for (int i = 0; i < 4; i++) {
                 ir_temp t = ir->defers[e].v[i];

@@ -73,7 +73,8 @@ void be_constraints(const struct ir_block *ir, const struct ir_op *op, struct be
     case IR_OR:
     case IR_XOR:
     case IR_MUL:
-        c->alias = 0;
+        /* IMUL by an immediate has three operands: no copy of in0 first */
+        c->alias = op->opc == IR_MUL && is_const(ir, op->in[1]) ? -1 : 0;
         c->imm[1] = 1;
         break;
     case IR_DIVU:
@@ -872,7 +873,7 @@ void be_emit_op(struct be_ctx *x, const struct ir_block *ir, const struct ir_op 
         if (in[1].reg >= 0)
             x_imul_rr(b, w, out, in[1].reg);
         else
-            x_imul_rri(b, w, out, out, (int32_t)in[1].val);
+            x_imul_rri(b, w, out, in[0].reg, (int32_t)in[1].val);
         break;
     case IR_SHL:
     case IR_SHR:
