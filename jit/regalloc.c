@@ -377,7 +377,8 @@ static int alloc_out(struct ra_state *ra, ir_temp t, regset allowed, regset lock
     int n = ra->carry[t];
     if (n >= 0 && ra->head_reg[n] >= 0) {
         int r = ra->head_reg[n];
-        if (REGBIT(r) & allowed & ~locked & ~owned(ra))
+        bool clobbered = ra->crosses_call[t] && (REGBIT(r) & be_host.call_clobbered); /* a call would move it */
+        if ((REGBIT(r) & allowed & ~locked & ~owned(ra)) && !clobbered)
             return r;
     }
     return alloc_reg(ra, allowed, locked, ra->crosses_call[t]);
