@@ -191,6 +191,25 @@ void x64_emit_probe(struct be_ctx *x, const struct ir_op *op, int out, const str
  * or a store of `val`, or of `imm` when val < 0). */
 enum { GRP_WRITE = 1, GRP_LOAD = 2, GRP_STORE = 4, GRP_SIGN = 8 };
 
+/* The COLD_GROUP record of an access whose group base is 0 (its jump at
+ * `site`) and, after it, the record of kind `kind` its own probe's miss
+ * takes (returned; its site is the group record's probe). */
+static struct cold *group_records(struct be_ctx *x, enum cold_kind kind, uint8_t *site, int lin, int ent, int tag,
+                                  int size, bool write, struct cold **g)
+{
+    *g = x64_add_cold(x, COLD_GROUP, site);
+    (*g)->lin = (int8_t)lin;
+    (*g)->out = (int8_t)ent;
+    (*g)->aux = (int8_t)tag;
+    (*g)->size = (uint8_t)size;
+    (*g)->flags = write ? GRP_WRITE : 0;
+    int gi = *g == &x->spare ? -1 : (int)(*g - x->cold);
+    struct cold *c = x64_add_cold(x, kind, NULL);
+    if (gi >= 0 && c != &x->spare)
+        x->cold[gi].exit = (int)(c - x->cold);
+    return c;
+}
+
 /* The host base for an access into `ent` (an x87 operand's: x87.c): its
  * PROBE's (`base`, a register) when it has one and that is not 0, else
  * its own probe's, out of line (COLD_GROUP: the main path falls through
@@ -203,17 +222,8 @@ struct cold *x64_host_base(struct be_ctx *x, enum cold_kind kind, const struct b
     struct xbuf *b = &x->buf;
     x_mov_rr(b, 1, ent, base->reg);
     x_test_rr(b, 1, ent, ent);
-    struct cold *g = x64_add_cold(x, COLD_GROUP, x_jcc32(b, CC_E));
+    struct cold *g, *c = group_records(x, kind, x_jcc32(b, CC_E), lin, ent, tag, size, write, &g);
     g->resume = b->p;
-    g->lin = (int8_t)lin;
-    g->out = (int8_t)ent;
-    g->aux = (int8_t)tag;
-    g->size = (uint8_t)size;
-    g->flags = write ? GRP_WRITE : 0;
-    int gi = g == &x->spare ? -1 : (int)(g - x->cold);
-    struct cold *c = x64_add_cold(x, kind, NULL); /* its site is COLD_GROUP's probe */
-    if (gi >= 0 && c != &x->spare)
-        x->cold[gi].exit = (int)(c - x->cold);
     return c;
 }
 
@@ -250,17 +260,7 @@ static struct cold *group_access(struct be_ctx *x, enum cold_kind kind, int base
 {
     struct xbuf *b = &x->buf;
     x_test_rr(b, 1, base, base);
-    *g = x64_add_cold(x, COLD_GROUP, x_jcc32(b, CC_E));
-    (*g)->lin = (int8_t)lin;
-    (*g)->out = (int8_t)ent;
-    (*g)->aux = (int8_t)tag;
-    (*g)->size = (uint8_t)size;
-    (*g)->flags = write ? GRP_WRITE : 0;
-    int gi = *g == &x->spare ? -1 : (int)(*g - x->cold);
-    struct cold *c = x64_add_cold(x, kind, NULL); /* its site is COLD_GROUP's probe */
-    if (gi >= 0 && c != &x->spare)
-        x->cold[gi].exit = (int)(c - x->cold);
-    return c;
+    return group_records(x, kind, x_jcc32(b, CC_E), lin, ent, tag, size, write, g);
 }
 
 /* COLD_GROUP: the access's own probe, then back to the access, or the
