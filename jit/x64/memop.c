@@ -192,21 +192,25 @@ void x64_emit_probe(struct be_ctx *x, const struct ir_op *op, int out, const str
 enum { GRP_WRITE = 1, GRP_LOAD = 2, GRP_STORE = 4, GRP_SIGN = 8 };
 
 /* The COLD_GROUP record of an access whose group base is 0 (its jump at
- * `site`) and, after it, the record of kind `kind` its own probe's miss
- * takes (returned; its site is the group record's probe). */
-static struct cold *group_records(struct be_ctx *x, enum cold_kind kind, uint8_t *site, int lin, int ent, int tag,
-                                  int size, bool write, struct cold **g)
+ * `site`; back to `resume`) and, after it, the record of kind `kind` its
+ * own probe's miss takes (returned; its site is the group record's
+ * probe). *gi: the group record's index (-1: none, out of memory), for
+ * what the caller sets later: a record pointer does not outlive the next
+ * x64_add_cold, which may move them all. */
+static struct cold *group_records(struct be_ctx *x, enum cold_kind kind, uint8_t *site, uint8_t *resume, int lin,
+                                  int ent, int tag, int size, bool write, int *gi)
 {
-    *g = x64_add_cold(x, COLD_GROUP, site);
-    (*g)->lin = (int8_t)lin;
-    (*g)->out = (int8_t)ent;
-    (*g)->aux = (int8_t)tag;
-    (*g)->size = (uint8_t)size;
-    (*g)->flags = write ? GRP_WRITE : 0;
-    int gi = *g == &x->spare ? -1 : (int)(*g - x->cold);
+    struct cold *g = x64_add_cold(x, COLD_GROUP, site);
+    g->resume = resume;
+    g->lin = (int8_t)lin;
+    g->out = (int8_t)ent;
+    g->aux = (int8_t)tag;
+    g->size = (uint8_t)size;
+    g->flags = write ? GRP_WRITE : 0;
+    *gi = g == &x->spare ? -1 : (int)(g - x->cold);
     struct cold *c = x64_add_cold(x, kind, NULL);
-    if (gi >= 0 && c != &x->spare)
-        x->cold[gi].exit = (int)(c - x->cold);
+    if (*gi >= 0 && c != &x->spare)
+        x->cold[*gi].exit = (int)(c - x->cold);
     return c;
 }
 
@@ -222,9 +226,9 @@ struct cold *x64_host_base(struct be_ctx *x, enum cold_kind kind, const struct b
     struct xbuf *b = &x->buf;
     x_mov_rr(b, 1, ent, base->reg);
     x_test_rr(b, 1, ent, ent);
-    struct cold *g, *c = group_records(x, kind, x_jcc32(b, CC_E), lin, ent, tag, size, write, &g);
-    g->resume = b->p;
-    return c;
+    uint8_t *site = x_jcc32(b, CC_E);
+    int gi;
+    return group_records(x, kind, site, b->p, lin, ent, tag, size, write, &gi);
 }
 
 /* mov [ent + lin], reg or imm: a store of `size` bytes. */
@@ -251,16 +255,24 @@ static void store_access(struct xbuf *b, int val, int64_t imm, int ent, int lin,
 
 /* An integer access in a probe group whose base is in register `base`:
  * the main path tests the base and accesses through it directly (the
- * caller emits that); base 0 goes out of line (COLD_GROUP), which probes
- * for itself into `ent`, makes the same access there and comes back past
- * the main path's (*g's resume, the caller's to set with the returned
- * record's). The own probe's miss takes the returned record of `kind`. */
+ * caller emits that); base 0 goes out of line (COLD_GROUP, index *gi),
+ * which probes for itself into `ent`, makes the same access there and
+ * comes back past the main path's (the group record's resume and access,
+ * the caller's to set). The own probe's miss takes the returned record
+ * of `kind`. */
 static struct cold *group_access(struct be_ctx *x, enum cold_kind kind, int base, int lin, int ent, int tag, int size,
-                                 bool write, struct cold **g)
+                                 bool write, int *gi)
 {
     struct xbuf *b = &x->buf;
     x_test_rr(b, 1, base, base);
-    return group_records(x, kind, x_jcc32(b, CC_E), lin, ent, tag, size, write, g);
+    uint8_t *site = x_jcc32(b, CC_E);
+    return group_records(x, kind, site, NULL, lin, ent, tag, size, write, gi);
+}
+
+/* The group record group_access made, once no record is added after it. */
+static struct cold *group_rec(struct be_ctx *x, int gi)
+{
+    return gi >= 0 ? &x->cold[gi] : &x->spare;
 }
 
 /* COLD_GROUP: the access's own probe, then back to the access, or the
@@ -285,10 +297,12 @@ void x64_emit_qld(struct be_ctx *x, const struct ir_op *op, int out, const struc
     int lin = lin_reg(x, seg, &in[0], s[0], out), ent = s[1];
     x64_seg_check(x, &in[0], seg, size, write, lin, ent);
     bool sign = (flags & IRM_SIGN) != 0;
-    struct cold *c, *g = NULL;
+    struct cold *c;
     if (in[1].reg >= 0) {
-        c = group_access(x, COLD_LD, in[1].reg, lin, ent, out, size, write, &g);
+        int gi;
+        c = group_access(x, COLD_LD, in[1].reg, lin, ent, out, size, write, &gi);
         x_load(&x->buf, 0, out, in[1].reg, lin, 0, 0, size, sign);
+        struct cold *g = group_rec(x, gi);
         g->flags |= (uint8_t)(GRP_LOAD | (sign ? GRP_SIGN : 0));
         g->val = (int8_t)out;
         g->resume = x->buf.p;
@@ -313,10 +327,12 @@ struct cold *x64_emit_qst(struct be_ctx *x, const struct ir_op *op, const struct
     int lin = lin_reg(x, seg, &in[0], s[0], in[1].reg), ent = s[1], tag = s[2];
     struct xbuf *b = &x->buf;
     x64_seg_check(x, &in[0], seg, size, true, lin, ent);
-    struct cold *c, *g = NULL;
+    struct cold *c;
     if (in[2].reg >= 0) {
-        c = group_access(x, COLD_ST, in[2].reg, lin, ent, tag, size, true, &g);
+        int gi;
+        c = group_access(x, COLD_ST, in[2].reg, lin, ent, tag, size, true, &gi);
         store_access(b, in[1].reg, in[1].val, in[2].reg, lin, size);
+        struct cold *g = group_rec(x, gi);
         g->flags |= GRP_STORE;
         g->val = (int8_t)in[1].reg;
         g->imm = in[1].val;
