@@ -28,6 +28,7 @@ struct gen_opts {
     bool all_ops;               /* also instructions whose handler is missing (they will #UD) */
     bool faults;                /* allow operands that fault (#DE, #GP, ...): the run ends there */
     bool no_page_cross;         /* never start the sequence just before a page boundary */
+    bool no_icebp;              /* never ICEBP (F1): the host's report of its #DB is wrong (kdiff.c) */
     int code16_pct;             /* percent of sequences run in a 16-bit code segment */
     uint16_t sel_cs, sel_ds, sel_ss, sel_gs; /* the native runner's selectors (0: unknown, no far
                                                 transfers or segment loads) */

@@ -316,7 +316,7 @@ static void tail_rep(struct gen *g)
 static void tail_trap(struct gen *g)
 {
     struct enc e = { .n = 0 };
-    if (chance(g, 30)) {
+    if (chance(g, 30) && !g->o->no_icebp) {
         enc_byte(&e, 0xf1);
         emit(g, &e, OP_INT1, false);
         return;

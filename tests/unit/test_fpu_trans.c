@@ -105,8 +105,54 @@ static uint64_t ulp_dist(struct f80 a, struct f80 b)
     return d > 1000000 ? ~0ull : (uint64_t)d;
 }
 
+/* An AMD host's x87? */
+static bool host_is_amd(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    unsigned a, b, c, d;
+    __asm__("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(0u));
+    return b == 0x68747541u && d == 0x69746e65u && c == 0x444d4163u; /* "AuthenticAMD" */
+#else
+    return false;
+#endif
+}
+
+/* Position of a finite value among the extended values of its sign (a
+ * pseudo-denormal counts as the smallest normal, whose value it has). */
+static uint64_t f80_key(struct f80 v)
+{
+    unsigned e = v.se & 0x7fff;
+    return e == 0 ? v.mant : (uint64_t)(e - 1) * (1ull << 63) + v.mant;
+}
+
+/* Where AMD's x87 differs from Intel's (seen on EPYC): the sine (FSIN,
+ * FSINCOS) of an operand near the smallest normal, where sin x = x -
+ * x^3/6 is x within far less than an ulp, is rounded by the rounding
+ * control: toward zero it is x's neighbour on that side, a denormal or
+ * zero there, with #U. Intel's x87 returns x, and so does Kestrel, which
+ * models it. On an AMD host such a case passes when every result is
+ * within one place of the host's; its tags and underflow flag are the
+ * host's own. */
+static bool amd_tiny_sine(const struct transtest *t, const uint8_t *in, const uint8_t *h, const uint8_t *k)
+{
+    struct f80 x = get_f80(in + D_OPS);
+    if ((t->op != 0xfe && t->op != 0xfb) || (x.se & 0x7fff) > 1)
+        return false;
+    for (int j = 0; j < t->nres; j++) {
+        struct f80 a = get_f80(h + D_R + 10 * j), b = get_f80(k + D_R + 10 * j);
+        if (((a.se ^ b.se) & 0x8000) || (a.se & 0x7fff) == 0x7fff || (b.se & 0x7fff) == 0x7fff)
+            return false;
+        uint64_t ka = f80_key(a), kb = f80_key(b);
+        if ((ka > kb ? ka - kb : kb - ka) > 1)
+            return false;
+    }
+    return true;
+}
+
 START_TEST(trans_op)
 {
+    bool amd = host_is_amd();
+    int amd_cases = 0;
     const struct transtest *t = &tests[_i];
     struct rng r = { fpu_seed ^ (0x51afd7ed558ccd37ull * (uint64_t)(_i + 1)) };
     int iters = fpu_quick ? 400 : 50000;
@@ -177,6 +223,8 @@ START_TEST(trans_op)
         if (ok) {
             within++;
             values++;
+        } else if (amd && amd_tiny_sine(t, in, h, k)) {
+            amd_cases++;
         } else {
             if (bad < 5)
                 dump_case(t->name, seed, it, in, h, k, nload);
@@ -186,6 +234,10 @@ START_TEST(trans_op)
     printf("%-8s %6d cases: %6d identical (%.2f%%), %5d within %d ulp (worst %llu; %d of them same value, other C1), "
            "%d bad\n",
            t->name, iters, exact, 100.0 * exact / iters, within, t->ulps, (unsigned long long)worst, c1_only, bad);
+    if (amd_cases)
+        printf("%-8s %6d cases: sine of a tiny operand, rounded by the control word on this AMD host (Kestrel "
+               "returns x, as Intel's x87 does): within one place\n",
+               t->name, amd_cases);
     ck_assert_msg(bad == 0, "%s: %d of %d cases outside the bound", t->name, bad, iters);
 }
 END_TEST
