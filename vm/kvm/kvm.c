@@ -176,6 +176,12 @@ int kvm_accel_open(struct vm *vm)
     uint64_t idmap = IDENTITY_MAP_ADDR;
     ioctl(k->vm_fd, KVM_SET_IDENTITY_MAP_ADDR, &idmap);
     k->msr_filter = setup_msr_filter(k);
+    /* KVM_SET_XSAVE reads as many bytes as KVM_CAP_XSAVE2 says (more than
+     * struct kvm_xsave only once a process asks for AMX state, which
+     * kestrel does not); stay with the FPU ioctls should it say more. */
+    long xsave2 = ioctl(k->vm_fd, KVM_CHECK_EXTENSION, KVM_CAP_XSAVE2);
+    k->xsave = ioctl(k->sys_fd, KVM_CHECK_EXTENSION, KVM_CAP_XSAVE) > 0 &&
+               (xsave2 <= 0 || (size_t)xsave2 <= sizeof(struct kvm_xsave));
     /* Emulation failures exit (and go to the interpreter) instead of
      * turning into a #UD for the guest. */
     struct kvm_enable_cap emu = { .cap = KVM_CAP_EXIT_ON_EMULATION_FAILURE, .args = { 1 } };
@@ -280,6 +286,44 @@ static int set_cpuid(struct vm *vm)
     return 0;
 }
 
+/* The x87 state goes through KVM's XSAVE image, not KVM_SET_FPU and
+ * KVM_GET_FPU: those two only copy the image's legacy (FXSAVE) area and
+ * ignore its XSTATE_BV. While the x87 bit is clear there (the x87 was in
+ * its initial state when KVM last saved it: so from vCPU creation until
+ * the guest's x87 registers are really used), the next entry loads the
+ * initial state instead of what KVM_SET_FPU wrote, and KVM_GET_FPU returns
+ * what was last written there even after the guest's FNINIT. KVM_GET_XSAVE
+ * reports such a component as its initial values, and KVM_SET_XSAVE with
+ * the bit set loads the area. This shows wherever a guest's x87 code is
+ * split between KVM and the interpreter: on PVM, KVM's instruction
+ * emulator runs FNINIT and FNSTSW/FNSTCW to memory on the real registers
+ * while the interpreter runs the rest (emulation fallbacks) and the
+ * hardware x87 never leaves its initial state, so the guest read status
+ * word 0 and stale x87 stacks. Only the x87 part of the image is replaced:
+ * SSE state, which Kestrel does not model, stays the vCPU's. Returns the
+ * failing ioctl's name, or NULL. */
+static const char *set_fpu(struct kvm_accel *k, const struct kvm_fpu *f)
+{
+    if (!k->xsave)
+        return ioctl(k->vcpu_fd, KVM_SET_FPU, f) ? "KVM_SET_FPU" : NULL;
+    struct kvm_xsave xs;
+    if (ioctl(k->vcpu_fd, KVM_GET_XSAVE, &xs))
+        return "KVM_GET_XSAVE";
+    kvm_fpu_to_xsave(&xs, f);
+    return ioctl(k->vcpu_fd, KVM_SET_XSAVE, &xs) ? "KVM_SET_XSAVE" : NULL;
+}
+
+static const char *get_fpu(struct kvm_accel *k, struct kvm_fpu *f)
+{
+    if (!k->xsave)
+        return ioctl(k->vcpu_fd, KVM_GET_FPU, f) ? "KVM_GET_FPU" : NULL;
+    struct kvm_xsave xs;
+    if (ioctl(k->vcpu_fd, KVM_GET_XSAVE, &xs))
+        return "KVM_GET_XSAVE";
+    kvm_fpu_from_xsave(f, &xs);
+    return NULL;
+}
+
 /* struct cpu -> vCPU. Events KVM had queued (an exception or interrupt
  * being injected, a pending NMI) survive unless a reset dropped them. */
 static int push_state(struct vm *vm)
@@ -306,8 +350,8 @@ static int push_state(struct vm *vm)
         what = "KVM_SET_SREGS";
     else if (ioctl(k->vcpu_fd, KVM_SET_REGS, &s.regs))
         what = "KVM_SET_REGS";
-    else if (ioctl(k->vcpu_fd, KVM_SET_FPU, &s.fpu))
-        what = "KVM_SET_FPU";
+    else if ((what = set_fpu(k, &s.fpu)))
+        ;
     else if (ioctl(k->vcpu_fd, KVM_SET_DEBUGREGS, &s.dregs))
         what = "KVM_SET_DEBUGREGS";
     else if (ioctl(k->vcpu_fd, KVM_SET_VCPU_EVENTS, &s.events))
@@ -355,8 +399,8 @@ static int pull_state(struct vm *vm)
         what = "KVM_GET_REGS";
     else if (ioctl(k->vcpu_fd, KVM_GET_SREGS, &s.sregs))
         what = "KVM_GET_SREGS";
-    else if (ioctl(k->vcpu_fd, KVM_GET_FPU, &s.fpu))
-        what = "KVM_GET_FPU";
+    else if ((what = get_fpu(k, &s.fpu)))
+        ;
     else if (ioctl(k->vcpu_fd, KVM_GET_DEBUGREGS, &s.dregs))
         what = "KVM_GET_DEBUGREGS";
     else if (ioctl(k->vcpu_fd, KVM_GET_VCPU_EVENTS, &s.events))

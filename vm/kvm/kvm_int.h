@@ -68,6 +68,7 @@ struct kvm_accel {
     bool emu_fallback;          /* instructions KVM cannot emulate go to the interpreter */
     bool tsc_1ghz;              /* the guest TSC runs at 1 GHz like Kestrel's (KVM_SET_TSC_KHZ) */
     bool msr_filter;            /* guest MSR accesses exit to Kestrel's model (else KVM's model) */
+    bool xsave;                 /* the x87 state goes through KVM_GET/SET_XSAVE, not KVM_GET/SET_FPU */
     bool cpuid_set;             /* KVM_SET_CPUID2 done (before the first state push) */
     bool cpu_dirty;             /* struct cpu is newer than the vCPU: push before KVM_RUN */
     bool cpu_stale;             /* the vCPU is newer than struct cpu */
@@ -107,5 +108,12 @@ void kvm_state_from_cpu(struct kvm_cpu_state *s, const struct cpu *c, uint64_t c
 void kvm_state_to_cpu(struct cpu *c, const struct kvm_cpu_state *s, uint64_t clock_ns, bool all_msrs);
 /* The MSR numbers of kvm_cpu_state.msrs, in order. */
 extern const uint32_t kvm_state_msr_index[KVM_STATE_MSRS];
+/* The x87 registers of `f` into an XSAVE image from KVM_GET_XSAVE, its
+ * XSTATE_BV x87 bit set so that KVM loads them; the rest of the image
+ * (SSE and later components) is left as it was. */
+void kvm_fpu_to_xsave(struct kvm_xsave *xs, const struct kvm_fpu *f);
+/* The fields KVM_GET_FPU returns, from an XSAVE image (KVM_GET_XSAVE
+ * fills components in their initial state with their initial values). */
+void kvm_fpu_from_xsave(struct kvm_fpu *f, const struct kvm_xsave *xs);
 
 #endif

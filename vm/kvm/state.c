@@ -19,6 +19,9 @@
  *     registers go by stack position ST(i) in KVM, physical Ri here.
  *     FCS/FDS ride in bits 32-47 of last_ip/last_dp (the 32-bit FXSAVE
  *     layout); hosts that save the FPU in 64-bit format drop them.
+ *     kvm.c moves the x87 state through KVM's XSAVE image where KVM has
+ *     one (kvm_fpu_to_xsave/kvm_fpu_from_xsave: its legacy area is the
+ *     same FXSAVE layout); see set_fpu() there for why.
  *   - The TSC: Kestrel's is the board's virtual clock (1 GHz) plus an
  *     offset; KVM's counts at the host's rate from the value set here.
  */
@@ -103,6 +106,45 @@ static struct f80 f80_from_bytes(const uint8_t in[16])
     memcpy(&v.mant, in, 8);
     memcpy(&v.se, in + 8, 2);
     return v;
+}
+
+/* KVM_GET_XSAVE's image is in the standard (non-compacted) format: the
+ * FXSAVE layout, then the XSAVE header with XSTATE_BV at byte 512. */
+enum {
+    FX_FCW = 0, FX_FSW = 2, FX_FTW = 4, FX_FOP = 6, FX_FIP = 8, FX_FDP = 16, FX_MXCSR = 24, FX_ST = 32,
+    FX_XMM = 160, XSAVE_BV = 512,
+};
+#define XSTATE_X87 1ull /* XSTATE_BV bit: the x87 area holds the state (clear: initial state) */
+
+void kvm_fpu_to_xsave(struct kvm_xsave *xs, const struct kvm_fpu *f)
+{
+    uint8_t *b = (uint8_t *)xs->region;
+    memcpy(b + FX_FCW, &f->fcw, 2);
+    memcpy(b + FX_FSW, &f->fsw, 2);
+    b[FX_FTW] = f->ftwx;
+    memcpy(b + FX_FOP, &f->last_opcode, 2);
+    memcpy(b + FX_FIP, &f->last_ip, 8);
+    memcpy(b + FX_FDP, &f->last_dp, 8);
+    memcpy(b + FX_ST, f->fpr, sizeof(f->fpr));
+    uint64_t bv;
+    memcpy(&bv, b + XSAVE_BV, 8);
+    bv |= XSTATE_X87;
+    memcpy(b + XSAVE_BV, &bv, 8);
+}
+
+void kvm_fpu_from_xsave(struct kvm_fpu *f, const struct kvm_xsave *xs)
+{
+    const uint8_t *b = (const uint8_t *)xs->region;
+    memset(f, 0, sizeof(*f));
+    memcpy(&f->fcw, b + FX_FCW, 2);
+    memcpy(&f->fsw, b + FX_FSW, 2);
+    f->ftwx = b[FX_FTW];
+    memcpy(&f->last_opcode, b + FX_FOP, 2);
+    memcpy(&f->last_ip, b + FX_FIP, 8);
+    memcpy(&f->last_dp, b + FX_FDP, 8);
+    memcpy(&f->mxcsr, b + FX_MXCSR, 4);
+    memcpy(f->fpr, b + FX_ST, sizeof(f->fpr));
+    memcpy(f->xmm, b + FX_XMM, sizeof(f->xmm));
 }
 
 void kvm_state_from_cpu(struct kvm_cpu_state *s, const struct cpu *c, uint64_t clock_ns)
