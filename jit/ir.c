@@ -291,14 +291,16 @@ void ir_print(const struct ir_block *b, void (*out)(void *ctx, const char *line)
             snprintf(line + p, n - p, " L%" PRId64, op->c[0]);
             break;
         case IR_PROBE:
-            snprintf(line + p, n - p, " seg%" PRId64 " bytes %" PRId64 "..%" PRId64 "%s%s", op->c[0], op->c[1], op->c[2],
+            snprintf(line + p, n - p, " seg%" PRId64 " bytes %" PRId64 "..%" PRId64 "%s%s%s", op->c[0], op->c[1],
+                     op->c[2],
                      op->in[1] == IR_NOTEMP ? "" : (const char *[]){ " x1", " x2", " x4", " x8" }[op->cond >> 1 & 3],
-                     (op->cond & 1) ? " write" : "");
+                     (op->cond & 1) ? " write" : "", (op->cond & IRP_STRIDE) ? " stride" : "");
             break;
         case IR_QLD:
         case IR_QST:
-            snprintf(line + p, n - p, " seg%" PRId64 " size %" PRId64 "%s%s", op->c[0], op->c[1],
-                     (op->c[2] & IRM_SIGN) ? " sign" : "", (op->c[2] & IRM_WCHK) ? " wchk" : "");
+            snprintf(line + p, n - p, " seg%" PRId64 " size %" PRId64 "%s%s%s", op->c[0], op->c[1],
+                     (op->c[2] & IRM_SIGN) ? " sign" : "", (op->c[2] & IRM_WCHK) ? " wchk" : "",
+                     (op->c[2] & IRM_STRIDE) ? " stride" : "");
             break;
         case IR_LD:
         case IR_ST:

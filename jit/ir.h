@@ -96,6 +96,9 @@ struct ir_defer {
 /* QLD/QST flags (c2). */
 #define IRM_SIGN 0x1  /* QLD: sign-extend the loaded value to 32 bits */
 #define IRM_WCHK 0x2  /* QLD: check for writing (the load of a read-modify-write) */
+#define IRM_STRIDE 0x4 /* QLD/QST in a loop's body: on the same page for many iterations (probe.c, ir_strides) */
+/* PROBE's cond: bit 0 write, bits 1-2 the index's scale, and this: */
+#define IRP_STRIDE 0x8 /* in a loop's body: on the same page for many iterations (probe.c, ir_strides) */
 
 
 struct ir_tempinfo {
@@ -179,6 +182,10 @@ void ir_carry_share(struct ir_block *b);
  * `mode`. Returns the groups made (PROBE ops), *members their accesses. */
 struct block;
 unsigned ir_probes(struct ir_block *ir, const struct block *b, uint32_t mode, unsigned *members);
+/* probe.c: marks a loop translation's accesses through a register that
+ * moves by a few bytes an iteration IRM_STRIDE, in a body that calls
+ * nothing (segments flat in `mode`). Returns how many. */
+unsigned ir_strides(struct ir_block *ir, uint32_t mode);
 
 /* Type of a global. */
 static inline enum ir_type ir_global_type(enum ir_global g) { return g >= G_LFRES ? IR_I64 : IR_I32; }

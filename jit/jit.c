@@ -121,6 +121,7 @@ static struct jit_tb *translate(struct jit *j, struct block *b, const struct blo
     unsigned members;
     j->stats.jit_probe_groups += ir_probes(&j->ir, blk, blk->mode, &members);
     j->stats.jit_probe_members += members;
+    j->stats.jit_probe_strided += ir_strides(&j->ir, blk->mode);
     if (c->log_mask & LOG_IR_OPT) {
         cpu_logf(c, "ir_opt: block %08x", b->eip);
         ir_print(&j->ir, log_line, c);

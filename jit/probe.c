@@ -68,6 +68,15 @@ static void resolve(const struct ir_block *ir, const int32_t *def, ir_temp t, ir
         } else if (op->opc == IR_ADDR && op->c[2] != 16 && ir_is_const(ir, op->in[1])) {
             o += (int32_t)op->c[0] + (int64_t)((uint32_t)ir_val(ir, op->in[1]) << op->c[1]);
         } else if (op->opc == IR_MOV && op->type == IR_I32 && !ir_is_const(ir, op->in[0])) {
+        } else if (op->opc == IR_TRUNC && def[op->in[0]] >= 0) {
+            /* a 32-bit sum kept as an i64 for the flags: TRUNC(ADD.64(EXT32U x, c)) */
+            const struct ir_op *a = &ir->ops[def[op->in[0]]];
+            if (a->opc != IR_ADD || a->type != IR_I64 || !ir_is_const(ir, a->in[1]) || def[a->in[0]] < 0 ||
+                ir->ops[def[a->in[0]]].opc != IR_EXT32U)
+                break;
+            o += (int32_t)ir_val(ir, a->in[1]);
+            t = ir->ops[def[a->in[0]]].in[0];
+            continue;
         } else {
             break;
         }
@@ -304,4 +313,143 @@ out:
     free(g);
     *members = n;
     return used;
+}
+
+/*
+ * Loop translations (carry.c): an access of the body that no group took,
+ * or a group's PROBE, whose address moves by at most STRIDE_MAX bytes an
+ * iteration (or not at all) gets IRM_STRIDE (a PROBE: IRP_STRIDE): it
+ * stays on one page for many iterations, and the backend may keep that
+ * page's TLB entry from one iteration to the next instead of probing each
+ * time (x64/memop.c, "Probe cache"). How far an address moves is known
+ * when it is a carried register's head value plus a constant, where the
+ * back edge carries that register round as its head plus a constant; a
+ * register the body does not write moves by 0; and an address
+ * base + (index << scale) moves by the sum of the two's, scaled.
+ *
+ * That is sound only while nothing can change the TLB between two
+ * iterations: nothing in the body calls out (no interpreter handlers or
+ * helpers, no x87 ops, whose handlers access memory themselves); the
+ * accesses' own slow paths, which do call out (a fill may flush the TLB
+ * after a change of the physical map), empty the cache; so does every
+ * entry into the loop, at LOOPHEAD.
+ */
+#define STRIDE_MAX 64
+
+struct loop_regs {
+    ir_temp head[8];  /* each carried register's head value */
+    int64_t step[8];  /* what the back edge adds to it */
+    bool known[8];    /* step is known */
+    bool written[8];  /* the body stores the register (STG) */
+};
+
+/* How far a value moves an iteration (*s), where it is a constant, a
+ * carried register's head value plus a constant, or the load of a
+ * register the body does not write. */
+static bool leaf_step(const struct ir_block *ir, const int32_t *def, const struct loop_regs *lr, ir_temp t, int64_t *s)
+{
+    *s = 0;
+    if (ir_is_const(ir, t))
+        return true;
+    int64_t off;
+    resolve(ir, def, t, &t, &off);
+    for (int g = 0; g < 8; g++)
+        if (lr->known[g] && lr->head[g] == t) {
+            *s = lr->step[g];
+            return true;
+        }
+    const struct ir_op *op = def[t] >= 0 ? &ir->ops[def[t]] : NULL;
+    return op && op->opc == IR_LDG && op->c[0] < 8 && !lr->written[op->c[0]];
+}
+
+/* How far an address (with index `idx` scaled by 1 << scale, or none)
+ * moves an iteration, or false. An address that is ADDR(base, index)
+ * itself is seen through. */
+static bool addr_step(const struct ir_block *ir, const int32_t *def, const struct loop_regs *lr, ir_temp t,
+                      ir_temp idx, int scale, int64_t *s)
+{
+    int64_t sb, si = 0;
+    if (idx == IR_NOTEMP) {
+        ir_temp root;
+        int64_t off;
+        resolve(ir, def, t, &root, &off);
+        const struct ir_op *op = def[root] >= 0 ? &ir->ops[def[root]] : NULL;
+        if (op && op->opc == IR_ADDR && op->c[2] != 16 && op->in[1] != IR_NOTEMP && !ir_is_const(ir, op->in[1])) {
+            t = op->in[0];
+            idx = op->in[1];
+            scale = (int)op->c[1];
+        }
+    }
+    if (!leaf_step(ir, def, lr, t, &sb) || (idx != IR_NOTEMP && !leaf_step(ir, def, lr, idx, &si)))
+        return false;
+    *s = (int32_t)(uint32_t)((uint64_t)sb + ((uint64_t)si << scale));
+    return true;
+}
+
+unsigned ir_strides(struct ir_block *ir, uint32_t mode)
+{
+    int head = -1, back = ir->back;
+    if (back < 0)
+        return 0;
+    for (int k = 0; k < back; k++)
+        if (ir->ops[k].opc == IR_LOOPHEAD)
+            head = k;
+    if (head < 0)
+        return 0;
+    struct loop_regs lr = { .known = { false }, .written = { false } };
+    for (int g = 0; g < 8; g++)
+        lr.head[g] = IR_NOTEMP;
+    for (int k = head + 1; k < back; k++) {
+        const struct ir_op *op = &ir->ops[k];
+        if ((ir_opdefs[op->opc].flags & (IRF_CALL | IRF_CLOBG)) || op->opc == IR_X87 || op->opc == IR_X87F)
+            return 0;
+        if (op->opc == IR_STG && op->c[0] < 8)
+            lr.written[op->c[0]] = true;
+    }
+    int32_t *def = malloc((ir->ntemps ? ir->ntemps : 1) * sizeof(*def));
+    if (!def)
+        return 0;
+    for (unsigned t = 0; t < ir->ntemps; t++)
+        def[t] = -1;
+    for (int k = 0; k <= back; k++) {
+        const struct ir_op *op = &ir->ops[k];
+        if (ir_opdefs[op->opc].nout && op->out != IR_NOTEMP)
+            def[op->out] = k;
+    }
+    const struct ir_op *h = &ir->ops[head], *be = &ir->ops[back];
+    for (unsigned e = h->dfirst; e < (unsigned)h->dfirst + h->dcount; e++)
+        if (ir->defers[e].g < 8)
+            lr.head[ir->defers[e].g] = ir->defers[e].v[0];
+    for (unsigned e = be->dfirst; e < (unsigned)be->dfirst + be->dcount; e++) {
+        const struct ir_defer *d = &ir->defers[e];
+        if (d->g >= 8 || lr.head[d->g] == IR_NOTEMP || d->v[0] == IR_NOTEMP || ir_is_const(ir, d->v[0]))
+            continue;
+        ir_temp root;
+        int64_t off;
+        resolve(ir, def, d->v[0], &root, &off);
+        lr.known[d->g] = root == lr.head[d->g];
+        lr.step[d->g] = (int32_t)off;
+    }
+    unsigned n = 0;
+    for (int k = head + 1; k < back; k++) {
+        struct ir_op *op = &ir->ops[k];
+        int64_t step;
+        if (op->opc == IR_PROBE) {
+            if (addr_step(ir, def, &lr, op->in[0], op->in[1], op->cond >> 1 & 3, &step) && step >= -STRIDE_MAX &&
+                step <= STRIDE_MAX) {
+                op->cond |= IRP_STRIDE;
+                n++;
+            }
+            continue;
+        }
+        if ((op->opc != IR_QLD && op->opc != IR_QST) || op->in[base_input(op)] != IR_NOTEMP ||
+            ir_is_const(ir, op->in[0]) || op->c[0] > SEG_GS || !(mode & MODE_FLAT(op->c[0])))
+            continue;
+        if (addr_step(ir, def, &lr, op->in[0], IR_NOTEMP, 0, &step) && step >= -STRIDE_MAX && step <= STRIDE_MAX) {
+            op->c[2] |= IRM_STRIDE;
+            n++;
+        }
+    }
+    free(def);
+    return n;
 }

@@ -614,6 +614,7 @@ struct be_ctx *be_begin(struct jit *j, struct jit_tb *tb, uint8_t *start, uint8_
     x->st_n = 0;
     x->st_cold = -1;
     x->x87_checked = false;
+    x->pc_n = x->pc_next = 0;
     x->zf_at = NULL;
     x->x87 = (struct x87_model){ .n = 0 };
     x64_loop_begin(x, again);
@@ -1241,6 +1242,9 @@ static void emit_cold(struct be_ctx *x, const struct cold *c)
         break;
     case COLD_GROUP:
         x64_emit_cold_group(x, c);
+        break;
+    case COLD_PCPROBE:
+        x64_emit_cold_pcprobe(x, c);
         break;
     case COLD_LOOP_DECLINE:
         x64_emit_loop_decline(x);

@@ -178,6 +178,7 @@ void x64_loop_carry_head(struct be_ctx *x, const struct ir_block *ir)
         }
         lp->carried |= (uint16_t)(1u << g);
     }
+    x64_pcache_head(x, ir);
     head_here(x);
 }
 

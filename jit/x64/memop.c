@@ -157,6 +157,58 @@ static int lin_reg(const struct be_ctx *x, int seg, const struct be_loc *ea, int
     return scratch;
 }
 
+static int32_t pc_page(int k);
+static int32_t pc_addend(int k);
+
+/* A PROBE with a probe cache slot (IRP_STRIDE): the range's first byte
+ * r + lo (base: a register or NOREG, idx likewise) checked against the
+ * slot, out = its addend; a miss goes to COLD_PCPROBE, which probes the
+ * TLB as an uncached PROBE would and fills the slot, or makes out 0 (the
+ * COLD_PROBE record after it). */
+static void pcache_probe(struct be_ctx *x, int base, int idx, int scale, int32_t lo, int32_t hi, bool write, int out,
+                         int tmp)
+{
+    struct xbuf *b = &x->buf;
+    int k = x->pc_next++;
+    x_lea(b, 0, tmp, base, idx, scale, lo);
+    x_alu_rm(b, ALU_SUB, 1, tmp, X64_FP, pc_page(k));
+    x_alu_ri(b, ALU_CMP, 1, tmp, 4096 - (int32_t)((uint32_t)hi - (uint32_t)lo + 1));
+    uint8_t *site = x_jcc32(b, CC_A);
+    x_load(b, 1, out, X64_FP, NOREG, 0, pc_addend(k), 8, false);
+    struct cold *c = x64_add_cold(x, COLD_PCPROBE, site);
+    c->lin = (int8_t)base;
+    c->val = (int8_t)idx;
+    c->size = (uint8_t)scale;
+    c->out = (int8_t)out;
+    c->aux = (int8_t)tmp;
+    c->flags = write;
+    c->seg = (uint8_t)k;
+    c->imm = (int64_t)((uint64_t)(uint32_t)lo | (uint64_t)(uint32_t)hi << 32);
+    int ci = c == &x->spare ? -1 : (int)(c - x->cold);
+    struct cold *m = x64_add_cold(x, COLD_PROBE, NULL);
+    m->resume = b->p;
+    m->out = (int8_t)out;
+    if (ci >= 0 && m != &x->spare) {
+        x->cold[ci].exit = (int)(m - x->cold);
+        x->cold[ci].resume = b->p;
+    }
+}
+
+/* COLD_PCPROBE: the probe of the range (the TLB entry's index in `out`,
+ * which the addend then replaces), the slot filled on a hit. */
+void x64_emit_cold_pcprobe(struct be_ctx *x, const struct cold *c)
+{
+    struct xbuf *b = &x->buf;
+    int base = c->lin < 0 ? NOREG : c->lin, idx = c->val < 0 ? NOREG : c->val;
+    int32_t lo = (int32_t)(uint32_t)c->imm, hi = (int32_t)(uint32_t)((uint64_t)c->imm >> 32);
+    x->cold[c->exit].site = probe_site(x, base, idx, c->size, lo, hi, c->out, c->aux, c->flags & 1, c->out);
+    x_store(b, c->out, X64_FP, NOREG, 0, pc_addend(c->seg), 8);
+    x_lea(b, 0, c->aux, base, idx, c->size, lo);
+    x_alu_ri(b, ALU_AND, 0, c->aux, (int32_t)0xfffff000u);
+    x_store(b, c->aux, X64_FP, NOREG, 0, pc_page(c->seg), 8);
+    x_jmp_to(b, c->resume);
+}
+
 /* A PROBE (probe.c): out = the TLB's host base for the page holding
  * r + c1 .. r + c2, r = in0 or in0 + (in1 << scale), or 0 (COLD_PROBE).
  * The range's ends are computed with 32-bit wrap-around, as the
@@ -167,6 +219,16 @@ void x64_emit_probe(struct be_ctx *x, const struct ir_op *op, int out, const str
     struct cold *c;
     bool write = op->cond & 1;
     int32_t lo = (int32_t)op->c[1], hi = (int32_t)op->c[2];
+    if ((op->cond & IRP_STRIDE) && x->pc_next < x->pc_n && (in[0].reg >= 0 || in[1].reg >= 0)) {
+        int base = in[0].reg;
+        if (base < 0) {
+            lo = (int32_t)((uint32_t)lo + (uint32_t)in[0].val);
+            hi = (int32_t)((uint32_t)hi + (uint32_t)in[0].val);
+            base = NOREG;
+        }
+        pcache_probe(x, base, in[1].reg >= 0 ? in[1].reg : NOREG, op->cond >> 1 & 3, lo, hi, write, out, s[0]);
+        return;
+    }
     if (in[1].reg >= 0) {
         int base = in[0].reg;
         if (base < 0) { /* a constant base: part of the displacement */
@@ -188,8 +250,9 @@ void x64_emit_probe(struct be_ctx *x, const struct ir_op *op, int out, const str
 
 /* COLD_GROUP's flags: the probe's kind, and whether the record makes the
  * access itself (group_access: a load into `val`, sign-extended or not,
- * or a store of `val`, or of `imm` when val < 0). */
-enum { GRP_WRITE = 1, GRP_LOAD = 2, GRP_STORE = 4, GRP_SIGN = 8 };
+ * or a store of `val`, or of `imm` when val < 0); GRP_CACHE: the probe
+ * fills probe cache slot `seg` first (pcache_access). */
+enum { GRP_WRITE = 1, GRP_LOAD = 2, GRP_STORE = 4, GRP_SIGN = 8, GRP_CACHE = 16 };
 
 /* The COLD_GROUP record of an access whose group base is 0 (its jump at
  * `site`; back to `resume`) and, after it, the record of kind `kind` its
@@ -269,6 +332,90 @@ static struct cold *group_access(struct be_ctx *x, enum cold_kind kind, int base
     return group_records(x, kind, site, NULL, lin, ent, tag, size, write, gi);
 }
 
+/*
+ * Probe cache. A loop's access through a register that steps by a few
+ * bytes an iteration (IRM_STRIDE, probe.c) stays on one page for many
+ * iterations: its slot in the frame keeps that page and its TLB entry's
+ * addend, and the access checks the slot instead of the TLB:
+ *   t = lin - page (64-bit);  hit if t <= 4096 - size (unsigned)
+ *   host = addend + lin
+ * Five instructions and two loads from lines no guest access touches,
+ * none of them on lin's dependency chain but the subtraction, where the
+ * TLB probe takes seven, its entry's loads after lin's shift and mask.
+ * A miss probes the TLB out of line (COLD_GROUP, GRP_CACHE) and, on a
+ * hit, fills the slot; the TLB's miss takes the access's slow path.
+ * An empty slot's page is PC_EMPTY: lin - it is at least 2^31.
+ *
+ * A slot holds what the TLB held when it was filled. It may be kept only
+ * while the TLB cannot change: probe.c marks no access of a body that
+ * calls out, and what does call out empties the slots: every entry into
+ * the loop (LOOPHEAD: the back edge jumps past it) and every slow path of
+ * an access (a fill may flush the TLB after a change of the physical
+ * map, a device access may change the map).
+ */
+#define PC_EMPTY ((int32_t)0x80000000)
+
+static int32_t pc_page(int k)
+{
+    return X64_FO(X64_PCACHE + 16 * k);
+}
+
+static int32_t pc_addend(int k)
+{
+    return X64_FO(X64_PCACHE + 16 * k + 8);
+}
+
+void x64_pcache_empty(struct be_ctx *x)
+{
+    for (int k = 0; k < x->pc_n; k++)
+        x_store_i(&x->buf, PC_EMPTY, X64_FP, pc_page(k), 8);
+}
+
+void x64_pcache_head(struct be_ctx *x, const struct ir_block *ir)
+{
+    int n = 0;
+    for (unsigned k = 0; k < ir->nops; k++) {
+        const struct ir_op *op = &ir->ops[k];
+        if (((op->opc == IR_QLD || op->opc == IR_QST) && (op->c[2] & IRM_STRIDE)) ||
+            (op->opc == IR_PROBE && (op->cond & IRP_STRIDE)))
+            n++;
+    }
+    x->pc_n = n < X64_PCACHE_N ? n : X64_PCACHE_N;
+    x->pc_next = 0;
+    x64_pcache_empty(x);
+}
+
+/* Whether an access of op (QLD/QST, through register lin's flat
+ * segment) takes a probe cache slot. */
+static bool pcache_slot(const struct be_ctx *x, const struct ir_op *op)
+{
+    return (op->c[2] & IRM_STRIDE) && x->pc_next < x->pc_n && x64_seg_flat(x, (int)op->c[0]);
+}
+
+/* An access through the next probe cache slot: the check, and the
+ * slot's addend into `ent` (the caller makes the access at ent + lin);
+ * a miss goes out of line to the COLD_GROUP record of index *gi, which
+ * probes and fills the slot, makes the access and comes back past the
+ * main path's (its resume and access, the caller's to set). The TLB's
+ * miss takes the returned record of `kind`. `tag` is clobbered. */
+static struct cold *pcache_access(struct be_ctx *x, enum cold_kind kind, int lin, int ent, int tag, int size,
+                                  bool write, int *gi)
+{
+    struct xbuf *b = &x->buf;
+    int k = x->pc_next++;
+    x_mov_rr(b, 0, tag, lin);
+    x_alu_rm(b, ALU_SUB, 1, tag, X64_FP, pc_page(k));
+    x_alu_ri(b, ALU_CMP, 1, tag, 4096 - size);
+    uint8_t *site = x_jcc32(b, CC_A);
+    x_load(b, 1, ent, X64_FP, NOREG, 0, pc_addend(k), 8, false);
+    struct cold *c = group_records(x, kind, site, NULL, lin, ent, tag, size, write, gi);
+    if (*gi >= 0) {
+        x->cold[*gi].flags |= GRP_CACHE;
+        x->cold[*gi].seg = (uint8_t)k;
+    }
+    return c;
+}
+
 /* The group record group_access made, once no record is added after it. */
 static struct cold *group_rec(struct be_ctx *x, int gi)
 {
@@ -283,6 +430,12 @@ void x64_emit_cold_group(struct be_ctx *x, const struct cold *c)
     struct xbuf *b = &x->buf;
     x->cold[c->exit].site =
         probe_site(x, c->lin, NOREG, 0, 0, c->size - 1, c->out, c->aux, c->flags & GRP_WRITE, c->out);
+    if (c->flags & GRP_CACHE) { /* the access's bytes are on one page the TLB holds */
+        x_store(b, c->out, X64_FP, NOREG, 0, pc_addend(c->seg), 8);
+        x_mov_rr(b, 0, c->aux, c->lin);
+        x_alu_ri(b, ALU_AND, 0, c->aux, (int32_t)0xfffff000u);
+        x_store(b, c->aux, X64_FP, NOREG, 0, pc_page(c->seg), 8);
+    }
     if (c->flags & GRP_LOAD)
         x_load(b, 0, c->val, c->out, c->lin, 0, 0, c->size, (c->flags & GRP_SIGN) != 0);
     else if (c->flags & GRP_STORE)
@@ -298,10 +451,15 @@ void x64_emit_qld(struct be_ctx *x, const struct ir_op *op, int out, const struc
     x64_seg_check(x, &in[0], seg, size, write, lin, ent);
     bool sign = (flags & IRM_SIGN) != 0;
     struct cold *c;
-    if (in[1].reg >= 0) {
-        int gi;
-        c = group_access(x, COLD_LD, in[1].reg, lin, ent, out, size, write, &gi);
-        x_load(&x->buf, 0, out, in[1].reg, lin, 0, 0, size, sign);
+    if (in[1].reg >= 0 || pcache_slot(x, op)) {
+        int gi, base = in[1].reg;
+        if (base >= 0) {
+            c = group_access(x, COLD_LD, base, lin, ent, out, size, write, &gi);
+        } else {
+            c = pcache_access(x, COLD_LD, lin, ent, out, size, write, &gi);
+            base = ent;
+        }
+        x_load(&x->buf, 0, out, base, lin, 0, 0, size, sign);
         struct cold *g = group_rec(x, gi);
         g->flags |= (uint8_t)(GRP_LOAD | (sign ? GRP_SIGN : 0));
         g->val = (int8_t)out;
@@ -328,10 +486,15 @@ struct cold *x64_emit_qst(struct be_ctx *x, const struct ir_op *op, const struct
     struct xbuf *b = &x->buf;
     x64_seg_check(x, &in[0], seg, size, true, lin, ent);
     struct cold *c;
-    if (in[2].reg >= 0) {
-        int gi;
-        c = group_access(x, COLD_ST, in[2].reg, lin, ent, tag, size, true, &gi);
-        store_access(b, in[1].reg, in[1].val, in[2].reg, lin, size);
+    if (in[2].reg >= 0 || pcache_slot(x, op)) {
+        int gi, base = in[2].reg;
+        if (base >= 0) {
+            c = group_access(x, COLD_ST, base, lin, ent, tag, size, true, &gi);
+        } else {
+            c = pcache_access(x, COLD_ST, lin, ent, tag, size, true, &gi);
+            base = ent;
+        }
+        store_access(b, in[1].reg, in[1].val, base, lin, size);
         struct cold *g = group_rec(x, gi);
         g->flags |= GRP_STORE;
         g->val = (int8_t)in[1].reg;
@@ -416,6 +579,7 @@ void x64_emit_cold_mem(struct be_ctx *x, const struct cold *c)
         x_mov_ri(b, 0, RDX, c->size);
         x_mov_rr(b, 1, RDI, RBP);
         x64_call_c(b, (c->flags & IRM_WCHK) ? (const void *)jit_ldw_slow : (const void *)jit_ld_slow);
+        x64_pcache_empty(x);
         if ((c->flags & IRM_SIGN) && c->size == 1)
             x_movsx8_rr(b, 0, c->out, RAX);
         else if ((c->flags & IRM_SIGN) && c->size == 2)
@@ -443,6 +607,7 @@ void x64_emit_cold_mem(struct be_ctx *x, const struct cold *c)
         x_mov_ri(b, 0, RCX, c->size);
         x_mov_rr(b, 1, RDI, RBP);
         x64_call_c(b, (const void *)jit_st_slow);
+        x64_pcache_empty(x);
         x64_save_regs(b, keep, true);
         if (x87)
             x64_x87_unsync(x);

@@ -50,6 +50,7 @@ enum cold_kind {
     COLD_CANON,                        /* a raw lf_aux word loaded (cpu/flags.h): convert it */
     COLD_PROBE,                        /* memop.c: a PROBE that cannot promise its range: base 0 */
     COLD_GROUP,                        /* memop.c: an access whose probe group has base 0 probes itself */
+    COLD_PCPROBE,                      /* memop.c: a PROBE's probe cache slot missed: the probe, filling it */
 };
 
 /*
@@ -130,6 +131,7 @@ struct be_ctx {
     unsigned st_n;         /* QSTs in the current guest instruction so far */
     int st_cold;           /* the COLD_ST record of its last one (-1: none) */
     bool x87_checked;      /* X64_X87OK tested since the last handler call (x87.c) */
+    int pc_n, pc_next;     /* probe cache slots the loop's body uses, and the next to hand out (memop.c) */
     uint8_t *zf_at;        /* where the last ALU op on a register ended (emit_alu): while */
     int zf_reg, zf_w;      /* nothing follows it, the host's ZF says whether that is 0 */
     struct x87_model x87;  /* the x87 register cache at this point of the main path */
@@ -180,7 +182,11 @@ struct be_ctx {
 #define X64_RSPBASE (X64_FSAVE + 112)
 /* The lowest RSP a guest CALL may push from (ret.c). */
 #define X64_RSPLIMIT (X64_RSPBASE + 8)
-#define X64_FRAME (X64_RSPLIMIT + 8)
+/* The probe cache of a loop translation (memop.c): X64_PCACHE_N pairs
+ * (page, TLB addend) of 8-byte words. */
+#define X64_PCACHE (X64_RSPLIMIT + 8)
+#define X64_PCACHE_N 4
+#define X64_FRAME (X64_PCACHE + 16 * X64_PCACHE_N)
 _Static_assert(X64_FRAME <= sizeof(((struct cpu *)0)->accel_frame), "the frame fits cpu->accel_frame");
 
 /* Call C function fn from translated code, struct cpu's icount brought
@@ -233,6 +239,7 @@ struct cold *x64_emit_qst(struct be_ctx *x, const struct ir_op *op, const struct
                           regset live);
 void x64_emit_cold_mem(struct be_ctx *x, const struct cold *c);
 void x64_emit_cold_group(struct be_ctx *x, const struct cold *c);
+void x64_emit_cold_pcprobe(struct be_ctx *x, const struct cold *c);
 /* Segment check of `size` bytes at ea, linear address into `lin`. */
 void x64_seg_check(struct be_ctx *x, const struct be_loc *ea, int seg, int size, bool write, int lin, int tmp);
 /* The block's mode word says segment `seg` is flat (MODE_FLAT). */
@@ -242,6 +249,10 @@ void x64_emit_wrap_check(struct be_ctx *x, const struct cold *c, int lin);
  * returned cold stub of `kind`. */
 int32_t x64_tlb_base(const struct be_ctx *x);
 struct cold *x64_tlb_probe(struct be_ctx *x, enum cold_kind kind, int lin, int ent, int tag, int size, bool write);
+/* The probe cache (memop.c): at LOOPHEAD, the slots the body of `ir`
+ * uses are counted and emptied; its accesses' slow paths empty them. */
+void x64_pcache_head(struct be_ctx *x, const struct ir_block *ir);
+void x64_pcache_empty(struct be_ctx *x);
 /* Park (restore) the registers of `s` in the frame's save area. */
 void x64_save_regs(struct xbuf *b, regset s, bool restore);
 

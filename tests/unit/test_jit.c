@@ -889,6 +889,187 @@ START_TEST(probe_groups)
 }
 END_TEST
 
+/*
+ * The probe cache (jit/probe.c ir_strides, jit/x64/memop.c): a loop's
+ * accesses through registers that step by a few bytes keep their page's
+ * TLB entry from one iteration to the next. The models below are the
+ * architecture's, computed here; the interpreter must agree with them too.
+ */
+
+/* mov eax, [esi]; add esi, S; mov [edi], eax; add edi, S; dec ecx; jnz;
+ * hlt: dword copies S bytes apart, which cross pages at every alignment.
+ * Wide: two dwords each time (mov edx, [esi+4] ... mov [edi+4], edx),
+ * the two loads and the two stores a probe group each. */
+static void put_stride_copy(uint8_t stride, bool wide)
+{
+    const uint8_t code[] = { 0x8b, 0x06, 0x83, 0xc6, stride, 0x89, 0x07, 0x83, 0xc7, stride, 0x49, 0x75, 0xf3, 0xf4 };
+    const uint8_t code2[] = { 0x8b, 0x06, 0x8b, 0x56, 0x04, 0x83, 0xc6, stride, 0x89, 0x07, 0x89,
+                              0x57, 0x04, 0x83, 0xc7, stride, 0x49, 0x75, 0xed, 0xf4 };
+    if (wide)
+        put(0x1000, code2, sizeof(code2));
+    else
+        put(0x1000, code, sizeof(code));
+}
+
+static uint8_t guest_byte(uint32_t at)
+{
+    return at < (4u << 20) ? (uint8_t)phys_read(&mem, at, 1) : devmem[(at - (4u << 20)) & 4095];
+}
+
+/* The copy from src to dst, n words `stride` bytes apart, in slices of
+ * `slice` instructions, checked byte by byte against its model: the
+ * destination runs past the end of RAM into device memory. */
+static void stride_copy_check(uint32_t src, uint32_t dst, uint32_t n, uint8_t stride, uint32_t width, unsigned slice)
+{
+    enum { MAXB = 8 * 200 + 8 };
+    uint8_t want[MAXB];
+    uint32_t len = stride * (n - 1) + width;
+    ck_assert_uint_le(len, MAXB);
+    for (uint32_t i = 0; i < len; i++) {
+        phys_write(&mem, src + i, 1, (i * 151 + src) & 0xff);
+        want[i] = guest_byte(dst + i);
+    }
+    for (uint32_t k = 0; k < n; k++)
+        for (uint32_t i = 0; i < width; i++)
+            want[stride * k + i] = (uint8_t)phys_read(&mem, src + stride * k + i, 1);
+    cpu.gpr[R_ESI] = src;
+    cpu.gpr[R_EDI] = dst;
+    cpu.gpr[R_ECX] = n;
+    cpu.eip = 0x1000;
+    cpu.halted = 0;
+    unsigned steps = 0;
+    while (cpu_exec(&cpu, slice) != CPU_EXIT_HALT)
+        ck_assert_uint_lt(++steps, 100000);
+    for (uint32_t i = 0; i < len; i++)
+        ck_assert_msg(guest_byte(dst + i) == want[i], "byte %u of the copy to %#x (stride %u, slices of %u)", i, dst,
+                      stride, slice);
+}
+
+/* Pages crossed by the accesses at every alignment, into device memory
+ * (never through a cached page), the loop entered again and again (a
+ * slice ends at its back edge's budget check). */
+START_TEST(probe_cache)
+{
+    static const struct jit_config cfgs[] = { { .threshold = 1000000 }, { .threshold = 0, .stats = true } };
+    static const unsigned slices[] = { 1000000, 7, 40 };
+    for (int c = 0; c < 2; c++) {
+        setup_with(&cfgs[c]);
+        static const struct mmio_ops ops = { .read = devmem_read, .write = devmem_write };
+        ck_assert_int_eq(phys_add_mmio(&mem, 4u << 20, 0x1000, &ops, NULL, "devmem"), 0);
+        for (int wide = 0; wide < 2; wide++)
+            for (uint8_t stride = (uint8_t)(3 + 4 * wide); stride <= 4 + 4 * wide; stride++) {
+                put_stride_copy(stride, wide);
+                for (uint32_t r = 0; r < 8; r++)
+                    for (int sl = 0; sl < 3; sl++) /* the source and the destination cross a page halfway */
+                        stride_copy_check(0x4000 - 75 * stride - r, (4u << 20) - 75 * stride - r, 150, stride,
+                                          4 + 4 * (uint32_t)wide, slices[sl]);
+            }
+        if (c == 1)
+            ck_assert_uint_ge(jit_get_stats(jit)->jit_probe_strided, 6);
+        teardown();
+    }
+}
+END_TEST
+
+/* A device access in the loop (a read, or a write) remaps the page a cached access reads
+ * (a PTE changed and its TLB entry dropped, as an INVLPG would): the
+ * iterations after it read the new page. */
+enum { PC_PD = 0x10000, PC_PT0 = 0x11000, PC_PT1 = 0x12000, PC_WIN = 0x20000, PC_A = 0x30000, PC_B = 0x31000 };
+static uint32_t pc_reads, pc_remap_at;
+
+static uint32_t pc_remap_read(void *opaque, uint64_t off, int size)
+{
+    (void)opaque, (void)off, (void)size;
+    if (pc_reads++ == pc_remap_at) {
+        phys_write(&mem, PC_PT0 + (PC_WIN >> 12) * 4, 4, PC_B | 3);
+        cpu_tlb_flush_page(&cpu, PC_WIN);
+    }
+    return 0;
+}
+
+static void pc_remap_write(void *opaque, uint64_t off, int size, uint32_t val)
+{
+    (void)val;
+    pc_remap_read(opaque, off, size);
+}
+
+/* mov eax, [esi]; add ebx, eax; mov edx, [edi]; add ebx, edx;
+ * add esi, 4; dec ecx; jnz; hlt; and the same with mov [edi], edx
+ * (the device's write remaps) */
+static const uint8_t prog_remap_sum[2][15] = {
+    { 0x8b, 0x06, 0x01, 0xc3, 0x8b, 0x17, 0x01, 0xd3, 0x83, 0xc6, 0x04, 0x49, 0x75, 0xf2, 0xf4 },
+    { 0x8b, 0x06, 0x01, 0xc3, 0x89, 0x17, 0x01, 0xd3, 0x83, 0xc6, 0x04, 0x49, 0x75, 0xf2, 0xf4 },
+};
+
+START_TEST(probe_cache_remap)
+{
+    static const struct jit_config cfgs[] = { { .threshold = 1000000 }, { .threshold = 0, .stats = true } };
+    for (int c = 0; c < 4; c++) {
+        setup_with(&cfgs[c & 1]);
+        static const struct mmio_ops ops = { .read = pc_remap_read, .write = pc_remap_write };
+        ck_assert_int_eq(phys_add_mmio(&mem, 4u << 20, 0x1000, &ops, NULL, "remap"), 0);
+        for (uint32_t k = 0; k < 1024; k++) {
+            phys_write(&mem, PC_PT0 + 4 * k, 4, k << 12 | 3);
+            phys_write(&mem, PC_A + 4 * k, 4, k * 0x9e3779b9u);
+            phys_write(&mem, PC_B + 4 * k, 4, k * 0x85ebca6bu + 1);
+        }
+        phys_write(&mem, PC_PT1, 4, (4u << 20) | 3);
+        phys_write(&mem, PC_PD, 4, PC_PT0 | 3);
+        phys_write(&mem, PC_PD + 4, 4, PC_PT1 | 3);
+        put(0x1000, prog_remap_sum[c >> 1], sizeof(prog_remap_sum[0]));
+        cpu_write_cr3(&cpu, PC_PD);
+        cpu_write_cr0(&cpu, cpu.cr0 | CR0_PG);
+        static const uint32_t at[] = { 0, 5, 100, 255, 1000, 37, 1000, 200 };
+        for (int r = 0; r < 8; r++) {
+            phys_write(&mem, PC_PT0 + (PC_WIN >> 12) * 4, 4, PC_A | 3);
+            cpu_tlb_flush_page(&cpu, PC_WIN);
+            pc_reads = 0;
+            pc_remap_at = at[r];
+            uint32_t want = 0;
+            for (uint32_t i = 0; i < 256; i++)
+                want += (uint32_t)phys_read(&mem, (i <= at[r] ? PC_A : PC_B) + 4 * i, 4);
+            cpu.gpr[R_EBX] = 0;
+            cpu.gpr[R_EDX] = 0;
+            cpu.gpr[R_ECX] = 256;
+            cpu.gpr[R_ESI] = PC_WIN;
+            cpu.gpr[R_EDI] = 4u << 20;
+            run(0x1000);
+            ck_assert_msg((uint32_t)cpu.gpr[R_EBX] == want, "remapped after read %u: sum %#x, want %#x", at[r],
+                          (uint32_t)cpu.gpr[R_EBX], want);
+        }
+        if (c & 1)
+            ck_assert_uint_ge(jit_get_stats(jit)->jit_probe_strided, 2);
+        teardown();
+    }
+}
+END_TEST
+
+/* mov al, [esi]; inc esi; mov [edi], al; inc edi; dec ecx; jnz; hlt:
+ * copying code over a page whose code was translated since the loop
+ * last wrote there (and filled its cache from it) */
+static const uint8_t prog_byte_copy[] = { 0x8a, 0x06, 0x46, 0x88, 0x07, 0x47, 0x49, 0x75, 0xf7, 0xf4 };
+
+START_TEST(probe_cache_smc)
+{
+    setup_with(&(struct jit_config){ .threshold = 0, .stats = true });
+    put(0x1000, prog_byte_copy, sizeof(prog_byte_copy));
+    for (uint32_t v = 1; v <= 6; v++) {
+        uint8_t code[64];
+        memset(code, 0x90, sizeof(code));
+        const uint8_t mov_hlt[] = { 0xb8, (uint8_t)v, (uint8_t)(v >> 8), 0x5a, 0xa5, 0xf4 }; /* mov eax, imm; hlt */
+        memcpy(code + (v & 1) * 32, mov_hlt, sizeof(mov_hlt)); /* at 0x5000 or 0x5020, after NOPs */
+        put(0x6000, code, sizeof(code));
+        cpu.gpr[R_ESI] = 0x6000;
+        cpu.gpr[R_EDI] = 0x5000;
+        cpu.gpr[R_ECX] = sizeof(code);
+        run(0x1000);
+        ck_assert_uint_eq(run(0x5000), 0xa55a0000u | v);
+    }
+    ck_assert_uint_ge(jit_get_stats(jit)->jit_probe_strided, 2);
+    teardown();
+}
+END_TEST
+
 /* fninit; fld qword [esi]; fst qword [esi+8]; fstp qword [esi+16]; hlt:
  * three x87 memory operands, one probe group */
 static const uint8_t prog_x87_group[] = { 0xdb, 0xe3, 0xdd, 0x06, 0xdd, 0x56, 0x08, 0xdd, 0x5e, 0x10, 0xf4 };
@@ -1385,6 +1566,9 @@ int main(void)
     tcase_add_test(tc, probe_groups_indexed);
     tcase_add_test(tc, probe_table);
     tcase_add_test(tc, probe_table_store);
+    tcase_add_test(tc, probe_cache);
+    tcase_add_test(tc, probe_cache_remap);
+    tcase_add_test(tc, probe_cache_smc);
     tcase_add_test(tc, x87_loop_ghosts);
     tcase_add_test(tc, icount_in_calls);
     tcase_add_test(tc, exit_request_in_block);
