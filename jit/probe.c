@@ -337,6 +337,7 @@ out:
 #define STRIDE_MAX 64
 
 struct loop_regs {
+    int at;           /* LOOPHEAD's index */
     ir_temp head[8];  /* each carried register's head value */
     int64_t step[8];  /* what the back edge adds to it */
     bool known[8];    /* step is known */
@@ -344,8 +345,9 @@ struct loop_regs {
 };
 
 /* How far a value moves an iteration (*s), where it is a constant, a
- * carried register's head value plus a constant, or the load of a
- * register the body does not write. */
+ * carried register's head value plus a constant, or the body's load of
+ * a register it does not write (not carried, then: a carried register's
+ * head is loaded once, before LOOPHEAD, and moves as the back edge says). */
 static bool leaf_step(const struct ir_block *ir, const int32_t *def, const struct loop_regs *lr, ir_temp t, int64_t *s)
 {
     *s = 0;
@@ -358,7 +360,7 @@ static bool leaf_step(const struct ir_block *ir, const int32_t *def, const struc
             *s = lr->step[g];
             return true;
         }
-    const struct ir_op *op = def[t] >= 0 ? &ir->ops[def[t]] : NULL;
+    const struct ir_op *op = def[t] > lr->at ? &ir->ops[def[t]] : NULL;
     return op && op->opc == IR_LDG && op->c[0] < 8 && !lr->written[op->c[0]];
 }
 
@@ -396,7 +398,7 @@ unsigned ir_strides(struct ir_block *ir, uint32_t mode)
             head = k;
     if (head < 0)
         return 0;
-    struct loop_regs lr = { .known = { false }, .written = { false } };
+    struct loop_regs lr = { .at = head, .known = { false }, .written = { false } };
     for (int g = 0; g < 8; g++)
         lr.head[g] = IR_NOTEMP;
     for (int k = head + 1; k < back; k++) {

@@ -516,7 +516,7 @@ static uint8_t *carried_check(struct be_ctx *x, int kind)
 {
     if (!(kind & FLK_CARRIED))
         return NULL;
-    x_alu_mi(&x->buf, ALU_CMP, 0, X64_FP, X64_FO(X64_LOOPFLAGS), 0);
+    x_alu_rm(&x->buf, ALU_CMP, 1, X64_ICOUNT, X64_FP, X64_FO(X64_LOOPFLAGS));
     return x_jcc32(&x->buf, CC_E);
 }
 

@@ -7,8 +7,9 @@
  * - The guest registers the loop writes, and the inputs of its flags
  *   (carry.c arranged the IR): the back edge's deferred stores of them
  *   become moves into the registers LOOPHEAD found their head values in.
- *   A frame word (X64_LOOPFLAGS) says whether the back edge was taken
- *   since the block was entered: the carried flags are stored only then
+ *   A frame word (X64_LOOPFLAGS: X64_ICOUNT at entry) says whether the
+ *   back edge was taken since the block was entered: the carried flags
+ *   are stored only then
  *   (FLK_CARRIED); kept only where something stores them (a side exit
  *   or slow path before the body's first flag write).
  * - The x87 register cache (x87.c, x87_cache.c), which would otherwise be written back
@@ -170,7 +171,7 @@ void x64_loop_carry_head(struct be_ctx *x, const struct ir_block *ir)
                     x->failed = true;
             }
             if (lp->flags_read)
-                x_store_i(&x->buf, 0, X64_FP, X64_FO(X64_LOOPFLAGS), 4);
+                x_store(&x->buf, X64_ICOUNT, X64_FP, NOREG, 0, X64_FO(X64_LOOPFLAGS), 8);
         } else if (g < 8 && cd->loc[0].reg >= 0) {
             lp->reg[g] = cd->loc[0].reg;
         } else {
@@ -307,9 +308,9 @@ static void emit_back_edge(struct be_ctx *x, const struct cold *c)
     else
         x64_x87_writeback(x, &c->x87);
     carry_moves(x, c, fd);
-    if ((lp->carried & (1u << G_FLAGS)) && lp->flags_read)
-        x_store_i(b, fd != NULL, X64_FP, X64_FO(X64_LOOPFLAGS), 4);
     x_alu_ri(b, ALU_ADD, 1, X64_ICOUNT, (int32_t)c->ninsns);
+    if ((lp->carried & (1u << G_FLAGS)) && lp->flags_read && !fd) /* the flags are in struct cpu */
+        x_store(b, X64_ICOUNT, X64_FP, NOREG, 0, X64_FO(X64_LOOPFLAGS), 8);
     if (x->j->cfg.stats) {
         x_mov_ri(b, 1, R11, (int64_t)(uintptr_t)&x->j->stats.jit_insns_run);
         x_alu_mi(b, ALU_ADD, 1, R11, 0, (int32_t)c->ninsns);

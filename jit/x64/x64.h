@@ -170,10 +170,13 @@ struct be_ctx {
  * struct cpu's TOP, tags and status word there across a call (x87.c;
  * never both at once). */
 #define X64_BOUNCE (X64_SAVE_OFF + 8 * R12)
-/* The save area's R14 slot (callee-saved: never parked there), a dword:
- * nonzero when a loop translation's back edge has been taken since the
- * block was entered, so that the carried flags are the previous
- * iteration's (FLK_CARRIED, loop.c). */
+/* The save area's R14 slot (callee-saved: never parked there): a loop
+ * translation's back edge has been taken since the block was entered,
+ * so that the carried flags are the previous iteration's (FLK_CARRIED,
+ * loop.c), while X64_ICOUNT differs from it. LOOPHEAD stores X64_ICOUNT
+ * there, which only the back edge and the exits change in a block: no
+ * store an iteration (a back edge that leaves the flags in struct cpu
+ * stores its new X64_ICOUNT). */
 #define X64_LOOPFLAGS (X64_SAVE_OFF + 8 * R14)
 /* After X64_HOSTCW: 108 bytes for an FNSAVE image (x64_x87_sync). */
 #define X64_FSAVE (X64_SAVE_OFF + 16 * 8 + 8)
