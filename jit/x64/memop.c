@@ -164,9 +164,10 @@ static int32_t pc_addend(int k);
  * r + lo (base: a register or NOREG, idx likewise) checked against the
  * slot, out = its addend; a miss goes to COLD_PCPROBE, which probes the
  * TLB as an uncached PROBE would and fills the slot, or makes out 0 (the
- * COLD_PROBE record after it). */
+ * COLD_PROBE record after it). tmp and tmp2: the op's scratch registers
+ * (out may be an input's: it is written last). */
 static void pcache_probe(struct be_ctx *x, int base, int idx, int scale, int32_t lo, int32_t hi, bool write, int out,
-                         int tmp)
+                         int tmp, int tmp2)
 {
     struct xbuf *b = &x->buf;
     int k = x->pc_next++;
@@ -178,10 +179,10 @@ static void pcache_probe(struct be_ctx *x, int base, int idx, int scale, int32_t
     struct cold *c = x64_add_cold(x, COLD_PCPROBE, site);
     c->lin = (int8_t)base;
     c->val = (int8_t)idx;
-    c->size = (uint8_t)scale;
     c->out = (int8_t)out;
     c->aux = (int8_t)tmp;
-    c->flags = write;
+    c->size = (uint8_t)tmp2;
+    c->flags = (uint8_t)(write | scale << 1);
     c->seg = (uint8_t)k;
     c->imm = (int64_t)((uint64_t)(uint32_t)lo | (uint64_t)(uint32_t)hi << 32);
     int ci = c == &x->spare ? -1 : (int)(c - x->cold);
@@ -194,18 +195,20 @@ static void pcache_probe(struct be_ctx *x, int base, int idx, int scale, int32_t
     }
 }
 
-/* COLD_PCPROBE: the probe of the range (the TLB entry's index in `out`,
- * which the addend then replaces), the slot filled on a hit. */
+/* COLD_PCPROBE: the probe of the range into the scratch registers (the
+ * TLB entry's index, then its addend, in `size`'s), the slot filled on a
+ * hit, then out. */
 void x64_emit_cold_pcprobe(struct be_ctx *x, const struct cold *c)
 {
     struct xbuf *b = &x->buf;
-    int base = c->lin < 0 ? NOREG : c->lin, idx = c->val < 0 ? NOREG : c->val;
+    int base = c->lin < 0 ? NOREG : c->lin, idx = c->val < 0 ? NOREG : c->val, scale = c->flags >> 1, ent = c->size;
     int32_t lo = (int32_t)(uint32_t)c->imm, hi = (int32_t)(uint32_t)((uint64_t)c->imm >> 32);
-    x->cold[c->exit].site = probe_site(x, base, idx, c->size, lo, hi, c->out, c->aux, c->flags & 1, c->out);
-    x_store(b, c->out, X64_FP, NOREG, 0, pc_addend(c->seg), 8);
-    x_lea(b, 0, c->aux, base, idx, c->size, lo);
+    x->cold[c->exit].site = probe_site(x, base, idx, scale, lo, hi, ent, c->aux, c->flags & 1, ent);
+    x_store(b, ent, X64_FP, NOREG, 0, pc_addend(c->seg), 8);
+    x_lea(b, 0, c->aux, base, idx, scale, lo);
     x_alu_ri(b, ALU_AND, 0, c->aux, (int32_t)0xfffff000u);
     x_store(b, c->aux, X64_FP, NOREG, 0, pc_page(c->seg), 8);
+    x_mov_rr(b, 1, c->out, ent);
     x_jmp_to(b, c->resume);
 }
 
@@ -226,7 +229,8 @@ void x64_emit_probe(struct be_ctx *x, const struct ir_op *op, int out, const str
             hi = (int32_t)((uint32_t)hi + (uint32_t)in[0].val);
             base = NOREG;
         }
-        pcache_probe(x, base, in[1].reg >= 0 ? in[1].reg : NOREG, op->cond >> 1 & 3, lo, hi, write, out, s[0]);
+        pcache_probe(x, base, in[1].reg >= 0 ? in[1].reg : NOREG, op->cond >> 1 & 3, lo, hi, write, out, s[0],
+                     s[1]);
         return;
     }
     if (in[1].reg >= 0) {
