@@ -585,6 +585,20 @@ static bool remainders(struct ir_block *ir, const int32_t *def)
     return changed;
 }
 
+/* A 64-by-32-bit division (DIVU/REMU, c0 = 32) whose dividend is a
+ * zero-extended i32 (DIV after XOR EDX, EDX): c1 = 1, its high half is 0
+ * (a backend clears it instead of computing it from the dividend). */
+static void narrow_dividends(struct ir_block *ir, const int32_t *def)
+{
+    for (unsigned k = 0; k < ir->nops; k++) {
+        struct ir_op *op = &ir->ops[k];
+        if ((op->opc != IR_DIVU && op->opc != IR_REMU) || op->c[0] != 32 || ir_is_const(ir, op->in[0]) ||
+            def[op->in[0]] < 0)
+            continue;
+        op->c[1] = ir->ops[def[op->in[0]]].opc == IR_EXT32U;
+    }
+}
+
 void opt_run(struct ir_block *ir)
 {
     size_t n = ir->ntemps;
@@ -606,6 +620,7 @@ void opt_run(struct ir_block *ir)
     dce(ir, used);
     if (remainders(ir, def))
         dce(ir, used);
+    narrow_dividends(ir, def);
     free(rename);
     free(def);
     free(used);

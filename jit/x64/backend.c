@@ -911,8 +911,12 @@ void be_emit_op(struct be_ctx *x, const struct ir_block *ir, const struct ir_op 
         if ((op->opc == IR_DIVU || op->opc == IR_REMU) && op->c[0] == 32) {
             /* EDX:EAX / r32, several times faster than a 64-bit DIV on many
              * hosts; the frontend checked the quotient fits */
-            x_mov_rr(b, 1, RDX, RAX);
-            x_shift_ri(b, SH_SHR, 1, RDX, 32);
+            if (op->c[1]) { /* the high half is 0 (opt.c): off the dividend's chain */
+                x_mov_ri(b, 0, RDX, 0);
+            } else {
+                x_mov_rr(b, 1, RDX, RAX);
+                x_shift_ri(b, SH_SHR, 1, RDX, 32);
+            }
             x_unary(b, 6, 0, in[1].reg);
             break;
         }
