@@ -420,6 +420,22 @@ static struct cold *pcache_access(struct be_ctx *x, enum cold_kind kind, int lin
     return c;
 }
 
+/* An access that has a host base without a TLB probe of its own: its
+ * probe group's (`group`, a register) or its probe cache slot's (into
+ * `ent`); *base: that register. The records are group_access's or
+ * pcache_access's (*gi); NULL when it has neither (the caller probes). */
+static struct cold *fast_base(struct be_ctx *x, const struct ir_op *op, enum cold_kind kind, int group, int lin,
+                              int ent, int tag, int size, bool write, int *gi, int *base)
+{
+    *base = group;
+    if (group >= 0)
+        return group_access(x, kind, group, lin, ent, tag, size, write, gi);
+    if (!pcache_slot(x, op))
+        return NULL;
+    *base = ent;
+    return pcache_access(x, kind, lin, ent, tag, size, write, gi);
+}
+
 /* The group record group_access made, once no record is added after it. */
 static struct cold *group_rec(struct be_ctx *x, int gi)
 {
@@ -454,15 +470,9 @@ void x64_emit_qld(struct be_ctx *x, const struct ir_op *op, int out, const struc
     int lin = lin_reg(x, seg, &in[0], s[0], out), ent = s[1];
     x64_seg_check(x, &in[0], seg, size, write, lin, ent);
     bool sign = (flags & IRM_SIGN) != 0;
-    struct cold *c;
-    if (in[1].reg >= 0 || pcache_slot(x, op)) {
-        int gi, base = in[1].reg;
-        if (base >= 0) {
-            c = group_access(x, COLD_LD, base, lin, ent, out, size, write, &gi);
-        } else {
-            c = pcache_access(x, COLD_LD, lin, ent, out, size, write, &gi);
-            base = ent;
-        }
+    int gi, base;
+    struct cold *c = fast_base(x, op, COLD_LD, in[1].reg, lin, ent, out, size, write, &gi, &base);
+    if (c) {
         x_load(&x->buf, 0, out, base, lin, 0, 0, size, sign);
         struct cold *g = group_rec(x, gi);
         g->flags |= (uint8_t)(GRP_LOAD | (sign ? GRP_SIGN : 0));
@@ -489,15 +499,9 @@ struct cold *x64_emit_qst(struct be_ctx *x, const struct ir_op *op, const struct
     int lin = lin_reg(x, seg, &in[0], s[0], in[1].reg), ent = s[1], tag = s[2];
     struct xbuf *b = &x->buf;
     x64_seg_check(x, &in[0], seg, size, true, lin, ent);
-    struct cold *c;
-    if (in[2].reg >= 0 || pcache_slot(x, op)) {
-        int gi, base = in[2].reg;
-        if (base >= 0) {
-            c = group_access(x, COLD_ST, base, lin, ent, tag, size, true, &gi);
-        } else {
-            c = pcache_access(x, COLD_ST, lin, ent, tag, size, true, &gi);
-            base = ent;
-        }
+    int gi, base;
+    struct cold *c = fast_base(x, op, COLD_ST, in[2].reg, lin, ent, tag, size, true, &gi, &base);
+    if (c) {
         store_access(b, in[1].reg, in[1].val, base, lin, size);
         struct cold *g = group_rec(x, gi);
         g->flags |= GRP_STORE;

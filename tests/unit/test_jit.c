@@ -45,6 +45,15 @@ static void put(uint32_t at, const void *code, size_t n)
     phys_write_buf(&mem, at, code, n);
 }
 
+/* Run from cpu.eip until HLT, in slices of `slice` instructions. */
+static void run_slices(unsigned slice)
+{
+    cpu.halted = 0;
+    unsigned steps = 0;
+    while (cpu_exec(&cpu, slice) != CPU_EXIT_HALT)
+        ck_assert_uint_lt(++steps, 100000);
+}
+
 /* Run from `eip` until HLT; returns EAX. */
 static uint32_t run(uint32_t eip)
 {
@@ -287,10 +296,7 @@ static uint32_t loop_read_only(const struct jit_config *cfg, uint32_t n, unsigne
         cpu.gpr[R_EDX] = 0x9e3779b9u;
         cpu.gpr[R_EDI] = n;
         cpu.eip = 0x1000;
-        cpu.halted = 0;
-        unsigned steps = 0;
-        while (cpu_exec(&cpu, slice) != CPU_EXIT_HALT)
-            ck_assert_uint_lt(++steps, 100000);
+        run_slices(slice);
         r = (uint32_t)cpu.gpr[R_EAX] ^ (uint32_t)cpu.gpr[R_ESI] ^ (uint32_t)cpu.gpr[R_EDX] ^ (uint32_t)cpu.gpr[R_EDI];
     }
     *loops = (uint32_t)jit_get_stats(jit)->jit_loops;
@@ -936,10 +942,7 @@ static void stride_copy_check(uint32_t src, uint32_t dst, uint32_t n, uint8_t st
     cpu.gpr[R_EDI] = dst;
     cpu.gpr[R_ECX] = n;
     cpu.eip = 0x1000;
-    cpu.halted = 0;
-    unsigned steps = 0;
-    while (cpu_exec(&cpu, slice) != CPU_EXIT_HALT)
-        ck_assert_uint_lt(++steps, 100000);
+    run_slices(slice);
     for (uint32_t i = 0; i < len; i++)
         ck_assert_msg(guest_byte(dst + i) == want[i], "byte %u of the copy to %#x (stride %u, slices of %u)", i, dst,
                       stride, slice);
