@@ -22,8 +22,12 @@ add_test(NAME diff.jit-1 COMMAND kdiff --seed 4000001 --count 10000 --faults --n
 set_tests_properties(diff.jit-1 PROPERTIES LABELS "diff;jit" ENVIRONMENT KESTREL_ACCEL=jit-1 TIMEOUT 300)
 # The JIT's machinery: thresholds and caps, chaining and unchaining, code
 # rewritten by DMA, arena flushes, exits across pages.
-kestrel_unit(test_jit ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_jit.c)
+kestrel_unit(test_jit ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_jit.c ${CMAKE_CURRENT_SOURCE_DIR}/unit/jit_harness.c)
 set_tests_properties(test_jit PROPERTIES LABELS "unit;jit;sanitize" SKIP_RETURN_CODE 77)
+# Accesses without a probe of their own: probe groups and the probe cache.
+kestrel_unit(test_jit_probe ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_jit_probe.c
+             ${CMAKE_CURRENT_SOURCE_DIR}/unit/jit_harness.c)
+set_tests_properties(test_jit_probe PROPERTIES LABELS "unit;jit;sanitize" SKIP_RETURN_CODE 77)
 # Co-simulation (--cosim's machinery, jit/cosim.c): every translated block
 # of random sequences also interpreted from the same state and compared,
 # besides kdiff's comparison of the end state with the host CPU.
